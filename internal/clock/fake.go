@@ -1,0 +1,237 @@
+package clock
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Fake is a Clock for tests whose time moves only when the test says so.
+//
+// Timers fire during [Fake.Advance] and [Fake.Set], in deadline order (ties
+// in the order they were armed), each seeing Now equal to its own deadline;
+// a timer armed with d ≤ 0 fires at once. Channel timers get a
+// non-blocking send into a 1-slot channel. AfterFunc callbacks run on their
+// own goroutine, as with time.AfterFunc; [Fake.Settle] waits for them.
+//
+// Create one with [NewFake]; the zero Fake is also usable and starts at the
+// zero time. All methods are safe for concurrent use.
+type Fake struct {
+	mu      sync.Mutex
+	now     time.Time
+	timers  []*fakeTimer  // pending (armed, not yet fired or stopped); unordered
+	seq     uint64        // arming counter, breaks deadline ties
+	running int           // AfterFunc callbacks started and not yet returned
+	changed chan struct{} // closed and replaced whenever timers or running change
+}
+
+var _ Clock = (*Fake)(nil)
+
+// NewFake returns a Fake whose time is start.
+func NewFake(start time.Time) *Fake {
+	return &Fake{now: start}
+}
+
+// Now returns the fake's current time.
+func (f *Fake) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+// Since returns Now().Sub(t).
+func (f *Fake) Since(t time.Time) time.Duration {
+	return f.Now().Sub(t)
+}
+
+// NewTimer returns a channel timer due at Now()+d.
+func (f *Fake) NewTimer(d time.Duration) Timer {
+	t := &fakeTimer{f: f, ch: make(chan time.Time, 1)}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.arm(t, d)
+	return t
+}
+
+// AfterFunc returns a timer that runs fn on a new goroutine when it fires,
+// at Now()+d. Its C is nil.
+func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
+	t := &fakeTimer{f: f, fn: fn}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.arm(t, d)
+	return t
+}
+
+// Advance moves time forward by d and fires, in deadline order, every timer
+// due at or before the new time. A negative d does nothing; Advance(0) fires
+// nothing new (timers due now have already fired when armed).
+func (f *Fake) Advance(d time.Duration) {
+	if d < 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.advanceTo(f.now.Add(d))
+}
+
+// Set moves time forward to t with the same firing rules as Advance. A t
+// before the current time is ignored: fake time never goes backward.
+func (f *Fake) Set(t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if t.Before(f.now) {
+		return
+	}
+	f.advanceTo(t)
+}
+
+// BlockUntil waits until at least n timers are pending (armed and neither
+// fired nor stopped), so a test knows the code under test has armed its
+// timers before it advances time. It returns nil then, or ctx.Err() if ctx
+// ends first. It does not poll.
+func (f *Fake) BlockUntil(ctx context.Context, n int) error {
+	for {
+		f.mu.Lock()
+		if len(f.timers) >= n {
+			f.mu.Unlock()
+			return nil
+		}
+		ch := f.changedLocked()
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Settle waits until no AfterFunc callback is running: every callback
+// started so far (and any started meanwhile) has returned. It must not be
+// called from inside a callback, which would wait for itself.
+func (f *Fake) Settle() {
+	for {
+		f.mu.Lock()
+		if f.running == 0 {
+			f.mu.Unlock()
+			return
+		}
+		ch := f.changedLocked()
+		f.mu.Unlock()
+		<-ch
+	}
+}
+
+// Pending returns the number of pending timers.
+func (f *Fake) Pending() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.timers)
+}
+
+// NextDeadline returns the earliest pending deadline, and false if no timer
+// is pending.
+func (f *Fake) NextDeadline() (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if i := f.earliest(); i >= 0 {
+		return f.timers[i].deadline, true
+	}
+	return time.Time{}, false
+}
+
+// arm schedules t at now+d, firing it at once if d ≤ 0. f.mu is held.
+func (f *Fake) arm(t *fakeTimer, d time.Duration) {
+	f.seq++
+	t.seq = f.seq
+	t.deadline = f.now.Add(d)
+	if d <= 0 {
+		f.fire(t)
+		return
+	}
+	t.pending = true
+	f.timers = append(f.timers, t)
+	f.broadcast()
+}
+
+// advanceTo fires every timer due by target, in order, then sets now to
+// target. f.mu is held.
+func (f *Fake) advanceTo(target time.Time) {
+	for {
+		i := f.earliest()
+		if i < 0 || f.timers[i].deadline.After(target) {
+			break
+		}
+		t := f.timers[i]
+		f.removeAt(i)
+		if t.deadline.After(f.now) {
+			f.now = t.deadline
+		}
+		f.fire(t)
+	}
+	f.now = target
+}
+
+// fire delivers t, which is no longer in f.timers. f.mu is held.
+func (f *Fake) fire(t *fakeTimer) {
+	t.pending = false
+	if t.fn == nil {
+		select {
+		case t.ch <- f.now:
+		default:
+		}
+		return
+	}
+	f.running++
+	go f.run(t.fn)
+}
+
+// run calls an AfterFunc callback and accounts for its return.
+func (f *Fake) run(fn func()) {
+	defer func() {
+		f.mu.Lock()
+		f.running--
+		f.broadcast()
+		f.mu.Unlock()
+	}()
+	fn()
+}
+
+// earliest returns the index of the pending timer to fire first, or -1.
+// f.mu is held.
+func (f *Fake) earliest() int {
+	best := -1
+	for i, t := range f.timers {
+		if best < 0 || t.deadline.Before(f.timers[best].deadline) ||
+			(t.deadline.Equal(f.timers[best].deadline) && t.seq < f.timers[best].seq) {
+			best = i
+		}
+	}
+	return best
+}
+
+// removeAt drops f.timers[i] and wakes waiters. f.mu is held.
+func (f *Fake) removeAt(i int) {
+	last := len(f.timers) - 1
+	f.timers[i] = f.timers[last]
+	f.timers[last] = nil
+	f.timers = f.timers[:last]
+	f.broadcast()
+}
+
+// changedLocked returns the channel closed at the next change. f.mu is held.
+func (f *Fake) changedLocked() <-chan struct{} {
+	if f.changed == nil {
+		f.changed = make(chan struct{})
+	}
+	return f.changed
+}
+
+// broadcast wakes every waiter. f.mu is held.
+func (f *Fake) broadcast() {
+	if f.changed != nil {
+		close(f.changed)
+		f.changed = nil
+	}
+}

@@ -1,0 +1,246 @@
+package service
+
+import (
+	"context"
+	"reflect"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gomode/mode/diag"
+	"github.com/gomode/mode/graph"
+	"github.com/gomode/mode/internal/seam"
+	"github.com/rs/zerolog"
+)
+
+// Service is a thing with a lifecycle: it starts, runs tasks and children,
+// and stops. It is sealed: every implementation embeds Base, whose zero
+// value is ready. Start one with Start, or hand it to a parent
+// (AddDependency) or a supervisor.
+type Service interface {
+	// Stop stops the service: see Base.Stop.
+	Stop(ctx context.Context) error
+	// Restart stops, resets and starts the service: see Base.Restart.
+	Restart(ctx context.Context) error
+	// Crash records reason and crashes the service: see Base.Crash.
+	Crash(reason error)
+	// State is the current lifecycle state.
+	State() State
+	// RestartCount counts restarts of this service and of its ancestors.
+	RestartCount() int
+	// CrashReason is the reason of the current run's crash, or nil.
+	CrashReason() error
+	// Done is closed when the current run must end (stopping or crashed).
+	Done() <-chan struct{}
+	// WaitUntilStopped waits until the current run has ended.
+	WaitUntilStopped(ctx context.Context) error
+	// SetShutdown signals a Stop waiting for shutdown (WaitForShutdown).
+	SetShutdown()
+	// Label names the service with its type: "Type" or "Type(name)".
+	Label() string
+	// ShortLabel is the configured name, else the Go type name.
+	ShortLabel() string
+	// Node is the service's place in the tree.
+	Node() *graph.Node
+	// Diag is the set of flags telling what the service is doing now.
+	Diag() *diag.Diag
+	// Log is the service's logger (service=<ShortLabel> on every line).
+	Log() *zerolog.Logger
+
+	base() *Base
+}
+
+// noCopy makes go vet's copylocks check flag copies of Base.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
+
+// Base is the lifecycle every service embeds, by value. Its zero value is
+// ready: no constructor, no back-pointer to set. The runtime records the
+// outer value (the one whose hooks it calls) when the service is handed over
+// by Start, MaybeStart, AddDependency or a supervisor's Add. A Base must not
+// be copied after first use.
+type Base struct {
+	_ noCopy
+
+	mu       sync.Mutex // guards everything below that is not atomic
+	owner    Service
+	mach     seam.Machinery
+	cfg      Config
+	cur      *run        // current run, or the next one once Done was asked
+	trans    *transition // transition in progress
+	children []Service
+	firstOK  bool // OnFirstStart has once returned nil
+	depsDone bool // Dependencies() was called
+
+	state    atomic.Int32
+	restarts atomic.Int64
+	hung     atomic.Int64 // live tasks of abandoned runs
+	final    atomic.Bool  // the last exit asked not to be restarted
+	link     atomic.Pointer[seam.Link]
+	logger   atomic.Pointer[zerolog.Logger]
+
+	node graph.Node
+	diag diag.Diag
+}
+
+func (b *Base) base() *Base { return b }
+
+// baseOf returns the Base of s, refusing nil and typed nil pointers, and
+// records s as its owner.
+func baseOf(s Service) (*Base, error) {
+	if s == nil {
+		return nil, ErrNilService
+	}
+	if v := reflect.ValueOf(s); v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil, ErrNilService
+	}
+	b := s.base()
+	return b, b.adopt(s)
+}
+
+// adopt records s as the value whose hooks the runtime calls.
+func (b *Base) adopt(s Service) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.owner {
+	case s:
+		return nil
+	case nil:
+		b.owner = s
+		b.node.SetValue(s)
+		if m, ok := s.(interface{ machinery() seam.Machinery }); ok {
+			b.mach = m.machinery()
+		} else if seam.Finder != nil {
+			b.mach = seam.Finder(s)
+		}
+		return nil
+	}
+	return errorf(ErrTwoOwners, "%s", labelOf(b.owner, b.cfg.Name))
+}
+
+// self is the handed-over value (or b itself before any handover).
+func (b *Base) self() Service {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.selfLocked()
+}
+
+func (b *Base) selfLocked() Service {
+	if b.owner == nil {
+		return b
+	}
+	return b.owner
+}
+
+// Configure sets the service's configuration. Call it before the service is
+// started; a call on a running service takes effect at its next start (the
+// logger at once).
+func (b *Base) Configure(cfg Config) {
+	b.mu.Lock()
+	b.cfg = cfg
+	b.mu.Unlock()
+	b.logger.Store(nil)
+}
+
+// Config returns the configuration set by Configure (zero fields mean
+// their defaults).
+func (b *Base) Config() Config {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cfg
+}
+
+// State returns the current state. Safe for concurrent use.
+func (b *Base) State() State { return State(b.state.Load()) }
+
+// RestartCount returns how many times this service was reset by a restart:
+// its own and those of its ancestors (a restart increments it through the
+// whole subtree).
+func (b *Base) RestartCount() int { return int(b.restarts.Load()) }
+
+// ShouldStop reports whether the current run must end: the service is
+// stopping or has crashed (mode's should_stop).
+func (b *Base) ShouldStop() bool {
+	select {
+	case <-b.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// Node returns the service's node in the tree. The runtime maintains it.
+func (b *Base) Node() *graph.Node { return &b.node }
+
+// Diag returns the flag set telling what the service is doing now.
+func (b *Base) Diag() *diag.Diag { return &b.diag }
+
+// ShortLabel returns the configured name, else the Go type name of the value
+// handed over (mode's shortlabel).
+func (b *Base) ShortLabel() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cfg.Name != "" {
+		return b.cfg.Name
+	}
+	return typeName(b.selfLocked())
+}
+
+// Label returns "Type" or, when a name is configured, "Type(name)".
+func (b *Base) Label() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return labelOf(b.selfLocked(), b.cfg.Name)
+}
+
+func labelOf(s Service, name string) string {
+	t := typeName(s)
+	if name == "" || name == t {
+		return t
+	}
+	return t + "(" + name + ")"
+}
+
+func typeName(v any) string {
+	if n, ok := v.(interface{ typeLabel() string }); ok {
+		return n.typeLabel()
+	}
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+// Log returns the service's logger: Config.Logger (default: zerolog's global
+// logger) with service=<ShortLabel> on every line. Built on first use.
+func (b *Base) Log() *zerolog.Logger {
+	if l := b.logger.Load(); l != nil {
+		return l
+	}
+	b.mu.Lock()
+	parent := b.cfg.Logger
+	b.mu.Unlock()
+	if parent == nil {
+		parent = globalLogger()
+	}
+	l := parent.With().Str("service", b.ShortLabel()).Logger()
+	b.logger.Store(&l)
+	return &l
+}
+
+// mundane logs a lifecycle line at the configured level.
+func (b *Base) mundane(msg string) {
+	b.mu.Lock()
+	lvl := b.cfg.LogLevel
+	b.mu.Unlock()
+	b.Log().WithLevel(lvl).Msg(msg)
+}
+
+// childrenSnapshot returns the children in the order added.
+func (b *Base) childrenSnapshot() []Service {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]Service(nil), b.children...)
+}

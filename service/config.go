@@ -1,0 +1,57 @@
+package service
+
+import (
+	"time"
+
+	"github.com/gomode/mode/internal/clock"
+	"github.com/rs/zerolog"
+)
+
+// Default values used when a Config field is zero.
+const (
+	DefaultStopTimeout     = 10 * time.Second
+	DefaultShutdownTimeout = 10 * time.Second
+)
+
+// Clock is the source of time for budgets, sleeps and timers. Tests inject a
+// fake; nil means the real clock.
+type Clock = clock.Clock
+
+// Config configures a service. It is a plain struct: the zero value means
+// every documented default, so a service needs no configuration at all.
+type Config struct {
+	// Name is the service's short label in logs, dumps and child IDs.
+	// Default: the Go type name of the value handed over.
+	Name string
+	// Logger is the base logger; every line adds service=<ShortLabel>.
+	// Default: zerolog's global logger (github.com/rs/zerolog/log.Logger).
+	Logger *zerolog.Logger
+	// LogLevel is the level of the mundane lifecycle lines ("Starting",
+	// "Started", "Stopping", "Stopped"). Default (zero): zerolog.DebugLevel.
+	LogLevel zerolog.Level
+	// StopTimeout bounds a whole Stop, children included; an earlier
+	// deadline on Stop's ctx wins. Default: DefaultStopTimeout (10s).
+	StopTimeout time.Duration
+	// WaitForShutdown makes Stop wait, after the children have stopped,
+	// until SetShutdown is called (bounded by ShutdownTimeout).
+	WaitForShutdown bool
+	// ShutdownTimeout bounds the wait for SetShutdown.
+	// Default: DefaultShutdownTimeout (10s).
+	ShutdownTimeout time.Duration
+	// Clock is the source of time. Default: the real clock.
+	Clock Clock
+}
+
+func (c *Config) stopTimeout() time.Duration {
+	if c.StopTimeout > 0 {
+		return c.StopTimeout
+	}
+	return DefaultStopTimeout
+}
+
+func (c *Config) shutdownTimeout() time.Duration {
+	if c.ShutdownTimeout > 0 {
+		return c.ShutdownTimeout
+	}
+	return DefaultShutdownTimeout
+}

@@ -1,0 +1,119 @@
+package service
+
+import "fmt"
+
+// Crash crashes the service with reason (mode's crash), in this order:
+//
+//  1. The reason is recorded (the first reason of a run wins; Crash(nil)
+//     records ErrNilReason), the state becomes Crashed, the run context is
+//     cancelled with the reason as its cause (context.Cause), Done closes.
+//  2. The whole subtree is marked crashed with the same reason.
+//  3. The nearest service at or above this one that sits directly under a
+//     supervisor is the unit of restart: it is marked crashed too, and its
+//     supervisor is woken at once to restart it. With no supervisor above,
+//     the whole tree, from the root, is marked crashed.
+//
+// Crash never blocks and is safe to call from any goroutine, any number of
+// times, concurrently, also during Start and Stop. During Start the crash
+// aborts the start (it rolls back and returns the reason; no supervisor is
+// woken); during Stop the reason is only added to Stop's error; on a
+// service that is not running (Init, Shutdown) it is logged and ignored.
+func (b *Base) Crash(reason error) {
+	if reason == nil {
+		reason = ErrNilReason
+	}
+	b.mu.Lock()
+	r, st := b.cur, b.State()
+	b.mu.Unlock()
+	if r == nil || r.ctx == nil || st == Init || st == Shutdown {
+		b.Log().Warn().Err(reason).Str("state", st.String()).Msg("Crash ignored: service not running")
+		return
+	}
+	b.crashRun(r, reason)
+}
+
+// crashRun crashes run r (if it is still the current run) and wakes the
+// unit of restart's supervisor.
+func (b *Base) crashRun(r *run, reason error) {
+	if !b.markCrashed(r, reason) {
+		return
+	}
+	b.Log().Error().Err(reason).Msg("Crashed")
+	b.escalate(reason)
+}
+
+// markCrashed records reason on run r of b and marks b's subtree crashed. It
+// reports whether b went from Running to Crashed (so a wakeup is due). r nil
+// means b's current run.
+func (b *Base) markCrashed(r *run, reason error) bool {
+	b.mu.Lock()
+	if r == nil {
+		r = b.cur
+	}
+	if r == nil || b.cur != r || r.ctx == nil {
+		b.mu.Unlock()
+		return false
+	}
+	crashed := false
+	switch b.State() {
+	case Running:
+		if r.setReason(reason) {
+			b.state.Store(int32(Crashed))
+			crashed = true
+		}
+	case Starting:
+		r.setReason(reason) // the start sees it and rolls back
+	case Stopping:
+		r.mu.Lock()
+		r.lateErrs = append(r.lateErrs, fmt.Errorf("crashed while stopping: %w", reason))
+		r.mu.Unlock()
+	}
+	b.mu.Unlock()
+	if !crashed {
+		if b.State() == Starting {
+			r.stop(reason)
+		}
+		return false
+	}
+	r.stop(reason)
+	for _, c := range b.childrenSnapshot() {
+		c.base().markCrashed(nil, reason)
+	}
+	return true
+}
+
+// escalate walks up from b to the nearest service directly under a
+// supervisor (b included) and wakes that supervisor; with none, it marks the
+// whole tree crashed. It holds no lock while walking.
+func (b *Base) escalate(reason error) {
+	top := b
+	for n := b.Node(); n != nil; n = n.Parent() {
+		s, ok := n.Value().(Service)
+		if !ok {
+			break
+		}
+		sb := s.base()
+		if l := sb.link.Load(); l != nil {
+			if sb != b {
+				sb.markCrashed(nil, reason)
+			}
+			l.Sup.Notify(s)
+			return
+		}
+		top = sb
+	}
+	if top != b {
+		top.markCrashed(nil, reason)
+	}
+}
+
+// CrashReason returns the reason the current run crashed, or nil.
+func (b *Base) CrashReason() error {
+	b.mu.Lock()
+	r := b.cur
+	b.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	return r.crashReason()
+}

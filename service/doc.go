@@ -1,0 +1,71 @@
+// Package service is the lifecycle of mode for Go: services that start, run
+// background tasks, own child services and stop in a known order.
+//
+// A service is any struct that embeds Base by value. Base's zero value is
+// ready; there is no constructor and no back-pointer to set. Optional hooks
+// are one-method interfaces (OnFirstStarter, OnStarter, OnStartedHook,
+// OnStopper, OnShutdowner, OnRestarter, Dependent, Healthchecker) found by
+// type assertion on the value handed to the runtime:
+//
+//	type Consumer struct {
+//		service.Base
+//	}
+//
+//	func (c *Consumer) OnStart(ctx context.Context) error {
+//		return c.Go("fetch", c.fetch)
+//	}
+//
+//	var _ service.OnStarter = (*Consumer)(nil)
+//
+//	err := service.Start(ctx, &Consumer{})
+//
+// # Order of things
+//
+// Start: Dependencies() (first attempt only), OnFirstStart (until it once
+// succeeds), "Starting", OnStart, children in the order added, "Started",
+// OnStarted, Running. A failure at any step rolls back everything the Start
+// began, in reverse, and leaves the service in Init.
+//
+// Stop: Stopping (Done closed), "Stopping", OnStop, children in reverse
+// order, the SetShutdown wait (if configured), tasks joined, exit stack
+// (LIFO), OnShutdown, Shutdown, "Stopped". Stop is bounded by the stop
+// budget and says which tasks did not return.
+//
+// Restart: Stop, reset (RestartCount+1 through the subtree), OnRestart
+// (parents first), Start without OnFirstStart.
+//
+// # Contexts
+//
+// The ctx given to Start bounds the start only. Each run gets its own
+// context, context.WithCancel(context.WithoutCancel(startCtx)): values flow
+// down, cancellation does not; only the service's Stop or a crash cancels
+// it, and context.Cause says which (ErrStopped or the crash reason). Stop
+// hooks get a context that the stop does not cancel, bounded by the stop
+// budget. Every task and hook context is marked with its service, so Stop
+// and Restart called from inside the service (or a descendant) begin at
+// once, finish on their own goroutine and return without waiting for
+// themselves.
+//
+// # Crashes
+//
+// A task or hook error or panic after start, a Func returning an error, or
+// Crash(err) crashes the service: the first reason wins, the subtree is
+// marked crashed, and the nearest service directly under a supervisor (see
+// package supervisor) is the unit of restart whose supervisor is woken at
+// once. With no supervisor above, the whole tree is marked crashed.
+//
+// # Goroutines
+//
+// An idle service holds no goroutine. Each task (Go) and each Func run holds
+// one, owned by the run and joined by Stop; nothing outlives Stop except a
+// task that ignores its context past the stop budget, which Stop reports and
+// abandons.
+//
+// # Where this package goes beyond DESIGN.md
+//
+// A Stop that aborts a Start in progress leaves the service in Init (the
+// start was rolled back), not Shutdown. Rollback undoes the start in
+// reverse: machinery, started children, then tasks, then the exit stack.
+// A normal exit of a service that is not directly supervised is not
+// reported anywhere: its parent keeps running.
+package service

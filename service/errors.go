@@ -1,0 +1,82 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/gomode/mode/graph"
+)
+
+// Sentinel errors returned (wrapped with the service's label and more
+// context) by this package. Match them with errors.Is.
+var (
+	// ErrNilService: a nil Service (or a typed nil pointer) was handed over.
+	ErrNilService = errors.New("mode: nil service")
+	// ErrAlreadyStarted: Start on a service that is not in state Init.
+	ErrAlreadyStarted = errors.New("mode: service already started")
+	// ErrNotStarted: an operation that needs a run (Go, Defer, Restart...)
+	// on a service that has none.
+	ErrNotStarted = errors.New("mode: service not started")
+	// ErrStopping: a task, timer or closer registered on a run that is
+	// stopping or has crashed.
+	ErrStopping = errors.New("mode: service is stopping")
+	// ErrStopped is the cause of a run's context cancelled by Stop, and the
+	// error Sleep and Await return when the service stops.
+	ErrStopped = errors.New("mode: service stopped")
+	// ErrAlreadyAdded: the same child added twice to one parent.
+	ErrAlreadyAdded = errors.New("mode: child already added")
+	// ErrHasParent: the child already belongs to another parent.
+	ErrHasParent = graph.ErrHasParent
+	// ErrCycle: the child is the parent itself or one of its ancestors.
+	ErrCycle = graph.ErrCycle
+	// ErrNotChild: RemoveDependency of a service that is not a child.
+	ErrNotChild = errors.New("mode: not a child of this service")
+	// ErrRunning: AddDependency on a parent past its children step (use
+	// AddRuntimeDependency).
+	ErrRunning = errors.New("mode: parent is running; use AddRuntimeDependency")
+	// ErrTwoOwners: one Base handed over under two different outer values.
+	ErrTwoOwners = errors.New("mode: Base handed over under two different values")
+	// ErrStopTimeout: Stop's budget ran out; the error lists each task
+	// that did not return.
+	ErrStopTimeout = errors.New("mode: stop timed out")
+	// ErrShutdownTimeout: the wait for SetShutdown ran out.
+	ErrShutdownTimeout = errors.New("mode: timed out waiting for SetShutdown")
+	// ErrNilReason is the reason recorded by Crash(nil).
+	ErrNilReason = errors.New("mode: crashed with a nil reason")
+	// ErrBadArgument: a nil function, an empty name or a non-positive
+	// duration.
+	ErrBadArgument = errors.New("mode: bad argument")
+	// ErrPanic matches every *PanicError.
+	ErrPanic = errors.New("mode: panic")
+)
+
+// PanicError is the crash reason made from a recovered panic. It carries
+// the panic value and the stack of the goroutine that panicked.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func newPanicError(v any) *PanicError {
+	return &PanicError{Value: v, Stack: debug.Stack()}
+}
+
+// Error describes the panic value (not the stack; read Stack for it).
+func (p *PanicError) Error() string { return fmt.Sprintf("mode: panic: %v", p.Value) }
+
+// Is makes errors.Is(err, ErrPanic) true.
+func (p *PanicError) Is(target error) bool { return target == ErrPanic }
+
+// Unwrap returns the panic value when it is an error.
+func (p *PanicError) Unwrap() error {
+	if err, ok := p.Value.(error); ok {
+		return err
+	}
+	return nil
+}
+
+// errorf wraps sentinel with context: "<sentinel>: <context>".
+func errorf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)
+}

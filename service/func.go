@@ -1,0 +1,69 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gomode/mode/internal/seam"
+)
+
+// FuncService is a leaf service made from a function by Func.
+type FuncService struct {
+	Base
+	name string
+	fn   func(ctx context.Context) error
+}
+
+// Func makes a leaf service that runs fn in one goroutine for each run. fn
+// gets the run context, cancelled when the service stops or crashes.
+// Returning nil is a normal exit (the service stops itself; a Permanent
+// child is restarted by its supervisor); returning an error, or panicking,
+// crashes it. Once it has been stopped, returning the context's error is
+// not a crash. The name is the ShortLabel (Config.Name overrides it).
+// Starting a Func with a nil fn returns ErrBadArgument.
+func Func(name string, fn func(ctx context.Context) error) *FuncService {
+	return &FuncService{name: name, fn: fn}
+}
+
+func (f *FuncService) typeLabel() string {
+	if f.name == "" {
+		return "Func"
+	}
+	return f.name
+}
+
+func (f *FuncService) machinery() seam.Machinery { return funcMachinery{f} }
+
+// errFinal marks a normal exit after which the service must not be started
+// again by its supervisor (suture's ErrDoNotRestart).
+var errFinal = errors.New("mode: final exit")
+
+type funcMachinery struct{ f *FuncService }
+
+func (m funcMachinery) StartMachinery(ctx context.Context) error {
+	f := m.f
+	if f.fn == nil {
+		return errorf(ErrBadArgument, "nil function")
+	}
+	r := markedBy(ctx)
+	t, err := r.addTask(f.typeLabel())
+	if err != nil {
+		return err
+	}
+	go r.runTask(t, f.fn, func(t *task, err error) {
+		switch {
+		case err == nil || errors.Is(err, errFinal):
+			if r.stopped.Load() {
+				return
+			}
+			f.final.Store(err != nil)
+			_ = f.stop(r.ctx, stopExternal, -1) // from inside: finishes on its own goroutine
+		default:
+			r.taskFailed(t, fmt.Errorf("%s: %w", f.typeLabel(), err))
+		}
+	})
+	return nil
+}
+
+func (funcMachinery) StopMachinery(context.Context) {}

@@ -1,0 +1,61 @@
+package service
+
+import "context"
+
+// The optional hooks. Each is a one-method interface found by type assertion
+// on the value handed to the runtime (service.Start, AddDependency, a
+// supervisor's Add). Names follow one rule: the method name plus "er"
+// (OnStarted, already past tense, takes "Hook").
+//
+// Start hooks (OnFirstStart, OnStart, OnStarted) get the run context: it is
+// cancelled when the service stops or crashes, and an error or panic fails
+// the start, which is then rolled back. Stop hooks (OnStop, OnShutdown) and
+// OnRestart get a context that is not cancelled by the stop, carries the
+// Stop caller's values and ends with the stop budget; their errors are
+// joined into Stop's (or Restart's) error.
+
+// OnFirstStarter is called at each start attempt until it once returns nil;
+// never on a restart.
+type OnFirstStarter interface {
+	OnFirstStart(ctx context.Context) error
+}
+
+// OnStarter is called at every start, before the children start: the place
+// to start tasks (Go, Every) for the run.
+type OnStarter interface {
+	OnStart(ctx context.Context) error
+}
+
+// OnStartedHook is called at every start after the children have started.
+type OnStartedHook interface {
+	OnStarted(ctx context.Context) error
+}
+
+// OnStopper is called first when the service stops, before its children stop.
+type OnStopper interface {
+	OnStop(ctx context.Context) error
+}
+
+// OnShutdowner is called last when the service stops, after its tasks have
+// returned and its exit stack has run.
+type OnShutdowner interface {
+	OnShutdown(ctx context.Context) error
+}
+
+// OnRestarter is called on restart, after the stop and the reset, before the
+// new start; parents before children.
+type OnRestarter interface {
+	OnRestart(ctx context.Context) error
+}
+
+// Dependent returns child services to add at the first start attempt (mode's
+// on_init_dependencies). It is called once.
+type Dependent interface {
+	Dependencies() []Service
+}
+
+// Healthchecker reports whether a running service is healthy. Under
+// monitoring, an error crashes the service with ErrUnhealthy.
+type Healthchecker interface {
+	Healthcheck(ctx context.Context) error
+}

@@ -1,0 +1,102 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Restart stops the service, resets it and starts it again:
+//
+//  1. Stop (as Stop, but a directly supervised service does not report the
+//     stop as an exit, and from Shutdown this step is skipped).
+//  2. Reset: RestartCount+1 on the service and recursively on its children.
+//  3. OnRestart on every service reset, parents first.
+//  4. Start, without Dependencies() and OnFirstStart.
+//
+// Restart is legal from Running, Crashed and Shutdown; from Init it returns
+// ErrNotStarted. Under a supervisor it is a manual restart, not counted
+// toward the restart intensity. It returns errors.Join of the stop's and
+// OnRestart's errors, or the start's error (the service is then rolled back
+// to Init). Called with the ctx of one of the service's own tasks or hooks,
+// Restart begins at once, finishes on a new goroutine and returns nil.
+func (b *Base) Restart(ctx context.Context) error {
+	return b.restart(ctx, -1)
+}
+
+func (b *Base) restart(ctx context.Context, lim time.Duration) error {
+	for {
+		b.mu.Lock()
+		st := b.State()
+		if t := b.trans; t != nil {
+			b.mu.Unlock()
+			if insideOf(ctx, b) {
+				return fmt.Errorf("%s: restart: %w (a %s is in progress)", b.Label(), ErrStopping, st)
+			}
+			select {
+			case <-t.done:
+			case <-ctx.Done():
+				return fmt.Errorf("%s: restart: waiting for the %s in progress: %w", b.Label(), st, ctx.Err())
+			}
+			continue
+		}
+		if st == Init {
+			b.mu.Unlock()
+			return fmt.Errorf("%w: %s: restart", ErrNotStarted, b.Label())
+		}
+		t := &transition{kind: transRestart, done: make(chan struct{})}
+		b.trans = t
+		var r *run
+		if st != Shutdown {
+			r = b.beginStopLocked()
+		}
+		b.mu.Unlock()
+		if insideOf(ctx, b) {
+			go b.finishRestart(detached(ctx), r, t, lim)
+			return nil
+		}
+		return b.finishRestart(ctx, r, t, lim)
+	}
+}
+
+func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim time.Duration) error {
+	var errs []error
+	if r != nil {
+		errs = append(errs, b.stopSteps(ctx, r, lim))
+	}
+	errs = append(errs, b.resetAndNotify(ctx))
+	if err := b.startRun(ctx); err != nil {
+		errs = []error{err}
+	}
+	err := errors.Join(errs...)
+	b.endTransition(t, err)
+	return err
+}
+
+// resetAndNotify increments RestartCount through the subtree, then calls
+// OnRestart on each service of it, parents first.
+func (b *Base) resetAndNotify(ctx context.Context) error {
+	var errs []error
+	b.walk(func(d *Base) { d.restarts.Add(1) })
+	b.walk(func(d *Base) {
+		d.mu.Lock()
+		self, cur := d.selfLocked(), d.cur
+		d.mu.Unlock()
+		if h, ok := self.(OnRestarter); ok {
+			hctx := context.WithValue(context.WithoutCancel(ctx), markerKey{}, cur)
+			if err := d.callHook(hctx, h.OnRestart); err != nil {
+				errs = append(errs, fmt.Errorf("%s: OnRestart: %w", d.Label(), err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// walk calls fn on b and its descendants, parents first, in child order.
+func (b *Base) walk(fn func(*Base)) {
+	fn(b)
+	for _, c := range b.childrenSnapshot() {
+		c.base().walk(fn)
+	}
+}

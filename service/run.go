@@ -1,0 +1,156 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// run is the state of one run of a service, from Start to the end of Stop:
+// its context, tasks, exit stack and crash reason. A new Start makes a new
+// run, so nothing of a hung previous run can touch the next one.
+type run struct {
+	b      *Base
+	ctx    context.Context // marked with this run; cancelled by stop or crash
+	cancel context.CancelCauseFunc
+	done   chan struct{} // closed with cancel; exists before ctx (Done before Start)
+	once   sync.Once
+
+	reason      atomic.Pointer[error] // crash reason: first wins
+	stopped     atomic.Bool           // Stop cancelled this run: later errors are no crash
+	abandoned   atomic.Bool           // Stop gave up on the tasks still running
+	kidsStarted atomic.Bool           // the start reached the children step
+	ended       chan struct{}         // closed when the run is over (stop finished or rolled back)
+
+	mu       sync.Mutex // guards the fields below
+	closed   bool       // no more tasks or closers
+	tasks    map[*task]struct{}
+	idle     chan struct{} // closed when closed && no task left
+	exit     []func() error
+	shutdown chan struct{} // closed by SetShutdown
+	lateErrs []error       // non-ctx errors returned by tasks after Stop cancelled the run
+}
+
+// marker is the context value naming the run a task or hook belongs to; it
+// lets Stop recognise calls from inside the service it would wait for.
+type markerKey struct{}
+
+func newRun(b *Base) *run {
+	return &run{b: b, done: make(chan struct{}), ended: make(chan struct{})}
+}
+
+// begin creates the run's context from the start ctx: values flow down,
+// cancellation does not.
+func (r *run) begin(startCtx context.Context) {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(startCtx))
+	r.ctx = context.WithValue(ctx, markerKey{}, r)
+	r.cancel = cancel
+}
+
+// stop cancels the run with cause and closes done. Idempotent.
+func (r *run) stop(cause error) {
+	r.once.Do(func() {
+		if r.cancel != nil {
+			r.cancel(cause)
+		}
+		close(r.done)
+	})
+}
+
+// crashReason returns the recorded crash reason or nil.
+func (r *run) crashReason() error {
+	if p := r.reason.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// setReason records err if no reason is recorded yet; reports whether it did.
+func (r *run) setReason(err error) bool {
+	return r.reason.CompareAndSwap(nil, &err)
+}
+
+// markedBy returns the run that marked ctx, or nil.
+func markedBy(ctx context.Context) *run {
+	if ctx == nil {
+		return nil
+	}
+	r, _ := ctx.Value(markerKey{}).(*run)
+	return r
+}
+
+// insideOf reports whether ctx belongs to a task or hook of b or of one of
+// b's descendants: a Stop with such a ctx must not wait for itself.
+func insideOf(ctx context.Context, b *Base) bool {
+	r := markedBy(ctx)
+	if r == nil {
+		return false
+	}
+	for n := r.b.Node(); n != nil; n = n.Parent() {
+		if n == b.Node() {
+			return true
+		}
+	}
+	return false
+}
+
+// defer registers fn on the exit stack.
+func (r *run) pushExit(fn func() error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrStopping
+	}
+	r.exit = append(r.exit, fn)
+	return nil
+}
+
+// runExitStack runs the exit stack, last in first out, and empties it.
+func (r *run) runExitStack() error {
+	r.mu.Lock()
+	stack := r.exit
+	r.exit = nil
+	r.mu.Unlock()
+	var errs []error
+	for i := len(stack) - 1; i >= 0; i-- {
+		if err := callSafe(stack[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// shutdownCh returns the channel SetShutdown closes.
+func (r *run) shutdownCh() chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.shutdown == nil {
+		r.shutdown = make(chan struct{})
+	}
+	return r.shutdown
+}
+
+// callSafe calls fn, turning a panic into a *PanicError.
+func callSafe(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = newPanicError(v)
+		}
+	}()
+	return fn()
+}
+
+// callHook calls a hook with ctx, turning a panic into a *PanicError unless
+// the service is linked to a supervisor that passes panics through.
+func (b *Base) callHook(ctx context.Context, fn func(context.Context) error) (err error) {
+	if l := b.link.Load(); l != nil && l.PassThroughPanics {
+		return fn(ctx)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = newPanicError(v)
+		}
+	}()
+	return fn(ctx)
+}

@@ -1,0 +1,258 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// transition is a Start, Stop or Restart in progress. Transitions of one
+// service are serialized: a caller that finds one in progress waits for it
+// (or, from inside the service, returns at once) and then looks again.
+type transition struct {
+	kind transKind
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+type transKind uint8
+
+const (
+	transStart transKind = iota
+	transStop
+	transRestart
+)
+
+// Start hands s over to the runtime and starts it, following this order:
+//
+//  1. At the first attempt only: the children returned by Dependencies()
+//     are added. Until it has once returned nil: OnFirstStart.
+//  2. Log "Starting", then OnStart.
+//  3. The children start, one after another, in the order added.
+//  4. Log "Started", then OnStarted; the state becomes Running.
+//
+// ctx bounds the start only: it never stops the service later. The run
+// context the hooks and tasks get keeps ctx's values but not its
+// cancellation; only Stop or a crash cancels it.
+//
+// If a step fails (an error or panic from a hook, a child's start, a crash
+// or a Stop arriving before the last step, ctx ending), everything this
+// Start began is undone in reverse: children started are stopped and reset
+// to Init, tasks are cancelled and joined, the exit stack runs. The state
+// goes back to Init, so Start may be tried again, and the error, wrapped
+// with the service's label, is returned.
+//
+// Start returns ErrNilService for a nil s, ErrAlreadyStarted unless s is in
+// state Init, ErrTwoOwners if s's Base was handed over under another value.
+func Start(ctx context.Context, s Service) error {
+	b, err := baseOf(s)
+	if err != nil {
+		return err
+	}
+	return b.start(ctx, false)
+}
+
+// MaybeStart starts s if it is in state Init (mode's maybe_start) and
+// reports whether it did. It returns false and no error when s is in any
+// other state, and Start's error when the start fails.
+func MaybeStart(ctx context.Context, s Service) (bool, error) {
+	b, err := baseOf(s)
+	if err != nil {
+		return false, err
+	}
+	if b.State() != Init {
+		return false, nil
+	}
+	if err := b.start(ctx, false); err != nil {
+		if errors.Is(err, ErrAlreadyStarted) {
+			return false, nil // started meanwhile by another caller
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// start runs a Start transition. byParent allows starting from Shutdown (a
+// parent starting its stopped children again) and leaves an already running
+// child alone.
+func (b *Base) start(ctx context.Context, byParent bool) error {
+	b.mu.Lock()
+	st := b.State()
+	if byParent && st == Running && b.trans == nil {
+		b.mu.Unlock()
+		return nil
+	}
+	if b.trans != nil || !(st == Init || (byParent && st == Shutdown)) {
+		b.mu.Unlock()
+		return fmt.Errorf("%w: %s (state %s)", ErrAlreadyStarted, b.Label(), st)
+	}
+	t := &transition{kind: transStart, done: make(chan struct{})}
+	b.trans = t
+	b.mu.Unlock()
+	err := b.startRun(ctx)
+	b.endTransition(t, err)
+	return err
+}
+
+// endTransition publishes the result of t and lets waiters look again.
+func (b *Base) endTransition(t *transition, err error) {
+	b.mu.Lock()
+	t.err = err
+	if b.trans == t {
+		b.trans = nil
+	}
+	b.mu.Unlock()
+	close(t.done)
+}
+
+// startRun makes a new run and takes it to Running, or rolls it back to
+// Init. The caller holds the transition.
+func (b *Base) startRun(ctx context.Context) error {
+	b.mu.Lock()
+	r := b.cur
+	if r == nil || r.ctx != nil {
+		r = newRun(b)
+		b.cur = r
+	}
+	r.begin(ctx)
+	b.state.Store(int32(Starting))
+	b.mu.Unlock()
+
+	started, machOn, err := b.startSteps(ctx, r)
+	if err == nil {
+		b.mu.Lock()
+		err = r.abortReason(ctx)
+		if err == nil {
+			b.state.Store(int32(Running))
+			b.mu.Unlock()
+			return nil
+		}
+		b.mu.Unlock()
+	}
+	b.rollback(ctx, r, started, machOn, err)
+	return fmt.Errorf("%s: start: %w", b.Label(), err)
+}
+
+// abortReason says why a start in progress must stop: a crash, a Stop, or
+// the start ctx ending.
+func (r *run) abortReason(ctx context.Context) error {
+	if reason := r.crashReason(); reason != nil {
+		return reason
+	}
+	if r.stopped.Load() {
+		return ErrStopped
+	}
+	return ctx.Err()
+}
+
+// startSteps runs the start steps. It returns the children it started (in
+// order) and whether the machinery was started, for the rollback.
+func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machOn bool, err error) {
+	b.mu.Lock()
+	self, mach := b.selfLocked(), b.mach
+	firstDeps := !b.depsDone
+	b.depsDone = true
+	firstOK := b.firstOK
+	b.mu.Unlock()
+
+	if d, ok := self.(Dependent); ok && firstDeps {
+		adder, _ := self.(interface{ AddDependency(Service) error })
+		for _, c := range d.Dependencies() {
+			if err := adder.AddDependency(c); err != nil {
+				return nil, false, fmt.Errorf("Dependencies: %w", err)
+			}
+		}
+	}
+	if h, ok := self.(OnFirstStarter); ok && !firstOK {
+		if err := b.callHook(r.ctx, h.OnFirstStart); err != nil {
+			return nil, false, fmt.Errorf("OnFirstStart: %w", err)
+		}
+		b.mu.Lock()
+		b.firstOK = true
+		b.mu.Unlock()
+	}
+	if err := r.abortReason(ctx); err != nil {
+		return nil, false, err
+	}
+	b.mundane("Starting")
+	if h, ok := self.(OnStarter); ok {
+		if err := b.callHook(r.ctx, h.OnStart); err != nil {
+			return nil, false, fmt.Errorf("OnStart: %w", err)
+		}
+	}
+	if mach != nil {
+		if err := r.abortReason(ctx); err != nil {
+			return nil, false, err
+		}
+		machOn = true
+		if err := mach.StartMachinery(r.ctx); err != nil {
+			return nil, machOn, err
+		}
+	}
+	r.kidsStarted.Store(true)
+	for _, c := range b.childrenSnapshot() {
+		if err := r.abortReason(ctx); err != nil {
+			return started, machOn, err
+		}
+		if c.State() == Running {
+			continue
+		}
+		if err := c.base().start(ctx, true); err != nil {
+			return started, machOn, fmt.Errorf("child %s: %w", c.Label(), err)
+		}
+		started = append(started, c)
+	}
+	if err := r.abortReason(ctx); err != nil {
+		return started, machOn, err
+	}
+	b.mundane("Started")
+	if h, ok := self.(OnStartedHook); ok {
+		if err := b.callHook(r.ctx, h.OnStarted); err != nil {
+			return started, machOn, fmt.Errorf("OnStarted: %w", err)
+		}
+	}
+	return started, machOn, nil
+}
+
+// rollback undoes a failed start in reverse: machinery, children started
+// (stopped, then reset to Init), tasks (cancelled and joined), exit stack.
+// The state goes back to Init.
+func (b *Base) rollback(ctx context.Context, r *run, started []Service, machOn bool, cause error) {
+	r.stopped.Store(true)
+	r.stop(cause)
+	stopCtx := context.WithoutCancel(ctx)
+	lim := b.newLimit(ctx, -1)
+	hctx, cancel := lim.hookContext(stopCtx, r)
+	defer cancel()
+	if machOn {
+		b.mach.StopMachinery(hctx)
+	}
+	for i := len(started) - 1; i >= 0; i-- {
+		cb := started[i].base()
+		if err := cb.stop(stopCtx, stopByParent, lim.forChild(cb)); err != nil {
+			b.Log().Warn().Err(err).Msg("stopping a child during rollback")
+		}
+		cb.resetToInit()
+	}
+	if err := r.join(stopCtx, lim.remaining()); err != nil {
+		b.Log().Warn().Err(err).Msg("rolling back a failed start")
+	}
+	if err := r.runExitStack(); err != nil {
+		b.Log().Warn().Err(err).Msg("exit stack during rollback")
+	}
+	b.mu.Lock()
+	b.state.Store(int32(Init))
+	b.mu.Unlock()
+	close(r.ended)
+	b.Log().Debug().Err(cause).Msg("start rolled back")
+}
+
+// resetToInit puts a stopped service back in Init (after a rollback of its
+// parent's start), keeping its RestartCount.
+func (b *Base) resetToInit() {
+	b.mu.Lock()
+	if b.trans == nil && b.State() == Shutdown {
+		b.state.Store(int32(Init))
+	}
+	b.mu.Unlock()
+}

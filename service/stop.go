@@ -1,0 +1,265 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gomode/mode/internal/clock"
+)
+
+// stopBy says who stops a service: an exit is reported to its supervisor
+// only when it was not stopped by the supervisor or an ancestor.
+type stopBy uint8
+
+const (
+	stopExternal stopBy = iota // Stop from anyone else, itself included: a normal exit
+	stopByParent               // its parent, an ancestor or its supervisor
+)
+
+// Stop stops the service, following this order:
+//
+//  1. The state becomes Stopping and the run context is cancelled (Done is
+//     closed); log "Stopping".
+//  2. OnStop.
+//  3. The children stop, one after another, in reverse order of adding.
+//  4. With Config.WaitForShutdown: wait for SetShutdown, at most
+//     ShutdownTimeout.
+//  5. The tasks are joined.
+//  6. The exit stack runs, last in first out.
+//  7. OnShutdown; the state becomes Shutdown; log "Stopped".
+//
+// The whole Stop is bounded by Config.StopTimeout (default 10s) or ctx's
+// deadline, whichever is earlier; each child gets what remains (or less: its
+// shutdown timeout under a supervisor). When the budget is spent, the
+// remaining steps still run without waiting: children not yet reached are
+// cancelled, the exit stack and OnShutdown run, the state is Shutdown, and
+// the error lists every task still running with its path (ErrStopTimeout).
+// Those tasks are abandoned: whatever they return later is only logged.
+//
+// Stop returns errors.Join of hook, closer, child and late task errors, a
+// timed-out SetShutdown wait (ErrShutdownTimeout) and ErrStopTimeout, wrapped
+// with the label; never the crash reason.
+//
+// Stop is idempotent and safe from any goroutine. On a service never
+// started (Init) or already stopped (Shutdown) it returns nil at once. A
+// concurrent Stop waits and returns the first one's result. A Stop arriving
+// during a Start aborts it: the start rolls back and the service is left in
+// Init. Called with the ctx of one of the service's own tasks or hooks (or a
+// descendant's), Stop begins the stop, finishes it on a new goroutine, and
+// returns nil at once; use WaitUntilStopped to wait for it elsewhere.
+//
+// A directly supervised child stopped this way has exited normally: a
+// Permanent child is started again by its supervisor.
+func (b *Base) Stop(ctx context.Context) error {
+	return b.stop(ctx, stopExternal, -1)
+}
+
+// stop runs or joins a Stop transition. lim < 0: no limit from the caller
+// besides ctx; otherwise the budget left by the caller.
+func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
+	for {
+		b.mu.Lock()
+		st := b.State()
+		if t := b.trans; t != nil {
+			if st == Starting {
+				b.cur.stopped.Store(true)
+				b.cur.stop(ErrStopped)
+			}
+			b.mu.Unlock()
+			if insideOf(ctx, b) {
+				return nil
+			}
+			select {
+			case <-t.done:
+			case <-ctx.Done():
+				return fmt.Errorf("%s: stop: waiting for the %s in progress: %w", b.Label(), st, ctx.Err())
+			}
+			if t.kind == transStop {
+				return t.err
+			}
+			continue
+		}
+		if st == Init || st == Shutdown {
+			b.mu.Unlock()
+			return nil
+		}
+		t := &transition{kind: transStop, done: make(chan struct{})}
+		b.trans = t
+		r := b.beginStopLocked()
+		b.mu.Unlock()
+		if insideOf(ctx, b) {
+			go b.finishStop(detached(ctx), r, t, by, lim)
+			return nil
+		}
+		return b.finishStop(ctx, r, t, by, lim)
+	}
+}
+
+// detached is ctx without its cancellation and without its marker: the
+// context of a transition finished on its own goroutine, which must wait for
+// the children it stops.
+func detached(ctx context.Context) context.Context {
+	return context.WithValue(context.WithoutCancel(ctx), markerKey{}, (*run)(nil))
+}
+
+// beginStopLocked moves a running or crashed service to Stopping and
+// cancels its run. b.mu is held.
+func (b *Base) beginStopLocked() *run {
+	r := b.cur
+	r.stopped.Store(true)
+	b.state.Store(int32(Stopping))
+	r.stop(ErrStopped)
+	return r
+}
+
+func (b *Base) finishStop(ctx context.Context, r *run, t *transition, by stopBy, lim time.Duration) error {
+	err := b.stopSteps(ctx, r, lim)
+	b.endTransition(t, err)
+	if by == stopExternal {
+		b.reportExit()
+	}
+	return err
+}
+
+// stopSteps runs the steps of Stop for run r, ending in state Shutdown.
+func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
+	l := b.newLimit(ctx, lim)
+	hctx, cancel := l.hookContext(context.WithoutCancel(ctx), r)
+	defer cancel()
+	b.mu.Lock()
+	self, mach, cfg := b.selfLocked(), b.mach, b.cfg
+	b.mu.Unlock()
+	var errs []error
+	hook := func(name string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+
+	b.mundane("Stopping")
+	if h, ok := self.(OnStopper); ok {
+		hook("OnStop", b.callHook(hctx, h.OnStop))
+	}
+	if mach != nil {
+		mach.StopMachinery(hctx)
+	}
+	kids := b.childrenSnapshot()
+	for i := len(kids) - 1; i >= 0; i-- {
+		cb := kids[i].base()
+		if err := cb.stop(ctx, stopByParent, l.forChild(cb)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if cfg.WaitForShutdown {
+		d := min(cfg.shutdownTimeout(), l.remaining())
+		if !waitClosed(ctx, l.clk, r.shutdownCh(), d) {
+			errs = append(errs, fmt.Errorf("%w after %v", ErrShutdownTimeout, d))
+		}
+	}
+	if err := r.join(ctx, l.remaining()); err != nil {
+		errs = append(errs, err)
+	}
+	hook("exit stack", r.runExitStack())
+	if h, ok := self.(OnShutdowner); ok {
+		hook("OnShutdown", b.callHook(hctx, h.OnShutdown))
+	}
+	r.mu.Lock()
+	errs = append(errs, r.lateErrs...)
+	r.mu.Unlock()
+
+	b.mu.Lock()
+	b.state.Store(int32(Shutdown))
+	b.mu.Unlock()
+	close(r.ended)
+	b.mundane("Stopped")
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s: stop: %w", b.Label(), err)
+	}
+	return nil
+}
+
+// reportExit tells a directly supervised service's supervisor that it has
+// exited on its own.
+func (b *Base) reportExit() {
+	if l := b.link.Load(); l != nil {
+		l.Sup.Notify(b.self())
+	}
+}
+
+// budget is a stop budget on a service's clock.
+type budget struct {
+	clk      clock.Clock
+	deadline time.Time
+}
+
+// newLimit makes the budget of a Stop: the stop timeout, cut by lim (when
+// lim ≥ 0) and by ctx's deadline.
+func (b *Base) newLimit(ctx context.Context, lim time.Duration) budget {
+	b.mu.Lock()
+	d := b.cfg.stopTimeout()
+	b.mu.Unlock()
+	if lim >= 0 && lim < d {
+		d = lim
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		d = max(0, min(d, time.Until(dl)))
+	}
+	clk := b.clock()
+	return budget{clk: clk, deadline: clk.Now().Add(d)}
+}
+
+// remaining is what is left of the budget, never negative.
+func (l budget) remaining() time.Duration {
+	return max(0, l.deadline.Sub(l.clk.Now()))
+}
+
+// forChild is the budget of a child's stop: what remains, or the child's
+// shutdown timeout under its supervisor if that is less.
+func (l budget) forChild(cb *Base) time.Duration {
+	rem := l.remaining()
+	if link := cb.link.Load(); link != nil && link.ShutdownTimeout > 0 && link.ShutdownTimeout < rem {
+		return link.ShutdownTimeout
+	}
+	return rem
+}
+
+// hookContext is the ctx of the stop hooks: not cancelled by the stop,
+// marked with the run, ending with the budget.
+func (l budget) hookContext(parent context.Context, r *run) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithValue(parent, markerKey{}, r), l.remaining())
+}
+
+// waitClosed waits until ch is closed, at most d on clk, or until ctx ends;
+// it reports whether ch was closed. A spent d only checks ch.
+func waitClosed(ctx context.Context, clk clock.Clock, ch <-chan struct{}, d time.Duration) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+	}
+	if d <= 0 {
+		return false
+	}
+	t := clk.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-t.C():
+	case <-ctx.Done():
+	}
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func (b *Base) clock() clock.Clock {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return clock.Or(b.cfg.Clock)
+}

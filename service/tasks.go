@@ -1,0 +1,216 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// task is one goroutine owned by a run.
+type task struct {
+	name string
+}
+
+// Go starts fn on a new goroutine owned by the current run (mode's
+// add_future). fn gets the run context, cancelled when the service stops or
+// crashes. The task is joined by Stop before the exit stack and OnShutdown
+// run.
+//
+// Until Stop has cancelled the run, an error returned by fn (context.Canceled
+// included) or a panic (with its stack) crashes the service. Once Stop has
+// cancelled the run, errors wrapping the context's error are silent and
+// others are joined into Stop's error. A nil return simply ends the task.
+//
+// Go returns ErrBadArgument for a nil fn, ErrNotStarted in state Init or
+// Shutdown and ErrStopping once the service is stopping or has crashed; in
+// each case nothing is started. Go is safe for concurrent use.
+func (b *Base) Go(name string, fn func(ctx context.Context) error) error {
+	if fn == nil {
+		return errorf(ErrBadArgument, "%s: Go(%q): nil function", b.Label(), name)
+	}
+	r, err := b.runForTasks()
+	if err != nil {
+		return fmt.Errorf("%s: Go(%q): %w", b.Label(), name, err)
+	}
+	t, err := r.addTask(name)
+	if err != nil {
+		return fmt.Errorf("%s: Go(%q): %w", b.Label(), name, err)
+	}
+	go r.runTask(t, fn, r.taskExit)
+	return nil
+}
+
+// runForTasks returns the run on which tasks, timers and closers may be
+// registered now.
+func (b *Base) runForTasks() (*run, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.State() {
+	case Starting, Running:
+		return b.cur, nil
+	case Stopping, Crashed:
+		return nil, ErrStopping
+	default:
+		return nil, ErrNotStarted
+	}
+}
+
+// addTask registers a task on the run, unless the run is closed. Registration
+// and the join share r.mu, so no task slips past the join.
+func (r *run) addTask(name string) (*task, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, ErrStopping
+	}
+	if r.tasks == nil {
+		r.tasks = make(map[*task]struct{})
+	}
+	t := &task{name: name}
+	r.tasks[t] = struct{}{}
+	return t, nil
+}
+
+// runTask runs fn as task t and reports its result to exit.
+func (r *run) runTask(t *task, fn func(ctx context.Context) error, exit func(t *task, err error)) {
+	var err error
+	func() {
+		if l := r.b.link.Load(); l != nil && l.PassThroughPanics {
+			err = fn(r.ctx)
+			return
+		}
+		defer func() {
+			if v := recover(); v != nil {
+				err = newPanicError(v)
+			}
+		}()
+		err = fn(r.ctx)
+	}()
+	exit(t, err)
+	r.doneTask(t)
+}
+
+// taskExit handles the result of an ordinary task.
+func (r *run) taskExit(t *task, err error) {
+	if err == nil {
+		return
+	}
+	r.taskFailed(t, fmt.Errorf("task %q: %w", t.name, err))
+}
+
+// taskFailed crashes the run with err, or, once Stop has cancelled the run,
+// keeps err for Stop's error (silent when it wraps the context's error), or
+// logs it when the run was abandoned.
+func (r *run) taskFailed(t *task, err error) {
+	switch {
+	case r.abandoned.Load():
+		r.b.Log().Warn().Err(err).Str("task", t.name).Msg("task of an abandoned run returned late")
+	case r.stopped.Load():
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return
+		}
+		r.mu.Lock()
+		r.lateErrs = append(r.lateErrs, err)
+		r.mu.Unlock()
+	default:
+		r.b.crashRun(r, err)
+	}
+}
+
+// doneTask unregisters t, closing idle when the run is closed and empty.
+func (r *run) doneTask(t *task) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.tasks, t)
+	if r.abandoned.Load() {
+		r.b.hung.Add(-1)
+	}
+	if r.closed && len(r.tasks) == 0 && r.idle != nil {
+		close(r.idle)
+		r.idle = nil
+	}
+}
+
+// close stops registration and returns a channel closed once no task is
+// left (nil if none is left already).
+func (r *run) closeTasks() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	if len(r.tasks) == 0 {
+		return nil
+	}
+	if r.idle == nil {
+		r.idle = make(chan struct{})
+	}
+	return r.idle
+}
+
+// join waits for the run's tasks, at most d on b's clock or until ctx ends.
+// On time-out the run is abandoned and the error names every task left,
+// with the service's path.
+func (r *run) join(ctx context.Context, d time.Duration) error {
+	idle := r.closeTasks()
+	if idle == nil || waitClosed(ctx, r.b.clock(), idle, d) {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.tasks) == 0 {
+		return nil
+	}
+	r.abandoned.Store(true)
+	r.b.hung.Add(int64(len(r.tasks)))
+	names := make([]string, 0, len(r.tasks))
+	for t := range r.tasks {
+		names = append(names, fmt.Sprintf("%s: task %q", pathOf(r.b), t.name))
+	}
+	sort.Strings(names)
+	return fmt.Errorf("%w: still running: %s", ErrStopTimeout, strings.Join(names, ", "))
+}
+
+// pathOf renders b's path from the root: "root/child/b".
+func pathOf(b *Base) string {
+	path := b.Node().Path()
+	parts := make([]string, len(path))
+	for i, n := range path {
+		if s, ok := n.Value().(Service); ok {
+			parts[len(path)-1-i] = s.ShortLabel()
+		} else {
+			parts[len(path)-1-i] = "?"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// Defer pushes fn on the current run's exit stack; the stack runs last in
+// first out when the service stops (after its tasks have returned, before
+// OnShutdown) and when a start is rolled back. Errors and panics from fn are
+// joined into Stop's error. Returns ErrBadArgument for a nil fn,
+// ErrNotStarted before start, ErrStopping once stopping; fn is then not
+// registered (and not called).
+func (b *Base) Defer(fn func() error) error {
+	if fn == nil {
+		return errorf(ErrBadArgument, "%s: Defer: nil function", b.Label())
+	}
+	r, err := b.runForTasks()
+	if err == nil {
+		err = r.pushExit(fn)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: Defer: %w", b.Label(), err)
+	}
+	return nil
+}
+
+// AddCloser is Defer(c.Close).
+func (b *Base) AddCloser(c io.Closer) error {
+	if c == nil {
+		return errorf(ErrBadArgument, "%s: AddCloser: nil closer", b.Label())
+	}
+	return b.Defer(c.Close)
+}

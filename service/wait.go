@@ -1,0 +1,143 @@
+package service
+
+import (
+	"context"
+	"reflect"
+	"time"
+)
+
+// Done returns a channel closed when the current run must end: the service
+// is stopping or has crashed (mode's should_stop). Before the first start it
+// returns the channel of the coming run. The cause is
+// context.Cause of the run context: ErrStopped or the crash reason.
+func (b *Base) Done() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cur == nil {
+		b.cur = newRun(b)
+	}
+	return b.cur.done
+}
+
+// WaitUntilStopped waits until the current run has ended: it returns nil
+// once a stop has finished, the crash reason as soon as the run crashed,
+// or ctx.Err(). On a service never started it returns nil at once. Do not
+// call it from the service's own tasks for a stop that must join them.
+func (b *Base) WaitUntilStopped(ctx context.Context) error {
+	b.mu.Lock()
+	r := b.cur
+	b.mu.Unlock()
+	if r == nil || r.ctx == nil {
+		return nil
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if reason := r.crashReason(); reason != nil {
+		return reason
+	}
+	select {
+	case <-r.ended:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// SetShutdown signals a Stop waiting for shutdown (Config.WaitForShutdown)
+// that it may go on (mode's set_shutdown). It applies to the current run;
+// before start and after stop it does nothing. Idempotent.
+func (b *Base) SetShutdown() {
+	b.mu.Lock()
+	r := b.cur
+	b.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.shutdown == nil {
+		r.shutdown = make(chan struct{})
+	}
+	select {
+	case <-r.shutdown:
+	default:
+		close(r.shutdown)
+	}
+}
+
+// Sleep waits for d on the service's clock. It returns nil after d, the
+// run's cause (ErrStopped or the crash reason) as soon as the service stops
+// or crashes, or ctx.Err() when ctx ends first (mode's sleep, which here does
+// not miss a crash).
+func (b *Base) Sleep(ctx context.Context, d time.Duration) error {
+	done := b.Done()
+	select {
+	case <-done:
+		return b.cause()
+	default:
+	}
+	t := b.clock().NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return nil
+	case <-done:
+		return b.cause()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// cause is why the current run ended.
+func (b *Base) cause() error {
+	b.mu.Lock()
+	r := b.cur
+	b.mu.Unlock()
+	if reason := r.crashReason(); reason != nil {
+		return reason
+	}
+	return ErrStopped
+}
+
+// Await receives from ch unless s stops or crashes first, or ctx ends
+// (mode's wait). It returns the value and ok as a receive would, or the
+// zero value, false and the reason: s's cause (ErrStopped or the crash
+// reason) or ctx.Err().
+func Await[T any](ctx context.Context, s Service, ch <-chan T) (v T, ok bool, err error) {
+	select {
+	case v, ok = <-ch:
+		return v, ok, nil
+	case <-s.Done():
+		return v, false, s.base().cause()
+	case <-ctx.Done():
+		return v, false, ctx.Err()
+	}
+}
+
+// AwaitFirst waits until the first of chans is ready (a value or closed),
+// unless s stops or crashes first, or ctx ends (mode's wait_first). It
+// returns the index of that channel with the value and ok; else -1 and the
+// reason, as Await. It starts no goroutine.
+func AwaitFirst[T any](ctx context.Context, s Service, chans ...<-chan T) (i int, v T, ok bool, err error) {
+	cases := make([]reflect.SelectCase, 0, len(chans)+2)
+	for _, ch := range chans {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+	}
+	cases = append(cases,
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(s.Done())},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+	chosen, recv, recvOK := reflect.Select(cases)
+	switch chosen {
+	case len(chans):
+		return -1, v, false, s.base().cause()
+	case len(chans) + 1:
+		return -1, v, false, ctx.Err()
+	}
+	if recvOK {
+		v = recv.Interface().(T)
+	}
+	return chosen, v, recvOK, nil
+}
