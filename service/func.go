@@ -26,6 +26,9 @@ func Func(name string, fn func(ctx context.Context) error) *FuncService {
 	return &FuncService{name: name, fn: fn}
 }
 
+// Name returns the name given to Func.
+func (f *FuncService) Name() string { return f.name }
+
 func (f *FuncService) typeLabel() string {
 	if f.name == "" {
 		return "Func"
@@ -54,6 +57,13 @@ func (m funcMachinery) StartMachinery(ctx context.Context) error {
 	go r.runTask(t, f.fn, func(t *task, err error) {
 		switch {
 		case err == nil || errors.Is(err, errFinal):
+			// A normal exit ends the run once its start has completed; a
+			// start that is rolled back instead closes r.done.
+			select {
+			case <-r.running:
+			case <-r.done:
+				return
+			}
 			if r.stopped.Load() {
 				return
 			}

@@ -22,6 +22,7 @@ type run struct {
 	abandoned   atomic.Bool           // Stop gave up on the tasks still running
 	kidsStarted atomic.Bool           // the start reached the children step
 	ended       chan struct{}         // closed when the run is over (stop finished or rolled back)
+	running     chan struct{}         // closed when the start completed
 
 	mu       sync.Mutex // guards the fields below
 	closed   bool       // no more tasks or closers
@@ -37,7 +38,7 @@ type run struct {
 type markerKey struct{}
 
 func newRun(b *Base) *run {
-	return &run{b: b, done: make(chan struct{}), ended: make(chan struct{})}
+	return &run{b: b, done: make(chan struct{}), ended: make(chan struct{}), running: make(chan struct{})}
 }
 
 // begin creates the run's context from the start ctx: values flow down,

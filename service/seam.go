@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/gomode/mode/internal/seam"
 	"github.com/rs/zerolog"
@@ -11,6 +12,10 @@ import (
 func globalLogger() *zerolog.Logger { return &log.Logger }
 
 func init() {
+	seam.Ops.Adopt = func(s any) error {
+		_, err := baseOf(s.(Service))
+		return err
+	}
 	seam.Ops.Attach = func(parent, child any, link *seam.Link, running bool) error {
 		return parent.(Service).base().attach(child.(Service), link, running)
 	}
@@ -21,7 +26,12 @@ func init() {
 		return parent.(Service).base().replace(old.(Service), fresh.(Service))
 	}
 	seam.Ops.Stop = func(ctx context.Context, child any) error {
-		return child.(Service).base().stop(ctx, stopByParent, -1)
+		b := child.(Service).base()
+		lim := time.Duration(-1)
+		if l := b.link.Load(); l != nil && l.ShutdownTimeout > 0 {
+			lim = l.ShutdownTimeout
+		}
+		return b.stop(ctx, stopByParent, lim)
 	}
 	seam.Ops.Restart = func(ctx context.Context, child any) error {
 		b := child.(Service).base()
@@ -34,6 +44,9 @@ func init() {
 		hung := false
 		child.(Service).base().walk(func(d *Base) { hung = hung || d.hung.Load() > 0 })
 		return hung
+	}
+	seam.Ops.Inside = func(ctx context.Context, target any) bool {
+		return insideOf(ctx, target.(Service).base())
 	}
 	seam.Ops.Exited = func(child any) (error, bool, bool) {
 		b := child.(Service).base()

@@ -125,6 +125,7 @@ func (b *Base) startRun(ctx context.Context) error {
 		if err == nil {
 			b.state.Store(int32(Running))
 			b.mu.Unlock()
+			close(r.running)
 			return nil
 		}
 		b.mu.Unlock()

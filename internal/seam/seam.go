@@ -47,6 +47,8 @@ var Finder func(owner any) Machinery
 // Ops are the engine operations package supervisor uses. Every child is a
 // service.Service passed as any (this package cannot import service).
 var Ops struct {
+	// Adopt hands s over to the runtime (records its outer value).
+	Adopt func(s any) error
 	// Attach appends child to parent's children (handover included) and
 	// stores link on the child. Errors as AddDependency's, minus the
 	// "parent running" check when running is true.
@@ -64,6 +66,9 @@ var Ops struct {
 	// Hung reports whether a task of a previous run of child or of one of
 	// its descendants is still alive.
 	Hung func(child any) bool
+	// Inside reports whether ctx is the ctx of a task or hook of target or
+	// of one of its descendants.
+	Inside func(ctx context.Context, target any) bool
 	// Exited reports how the child's current run ended: ok is false while
 	// it runs (or never ran); crash is nil for a normal exit; final marks a
 	// normal exit after which the child must not be started again.

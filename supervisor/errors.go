@@ -1,0 +1,35 @@
+package supervisor
+
+import (
+	"errors"
+
+	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/strategy"
+)
+
+// Sentinel errors of this package, wrapped with context (which supervisor,
+// which child). Match them with errors.Is.
+var (
+	// ErrMaxRestarts is the crash reason of a supervisor whose restart
+	// intensity was exceeded; it wraps the last child's reason.
+	ErrMaxRestarts = errors.New("mode: restart intensity exceeded")
+	// ErrBadSpec: a negative value or impossible setting in Spec or
+	// ChildSpec (the same value as strategy.ErrBadSpec).
+	ErrBadSpec = strategy.ErrBadSpec
+	// ErrConflictingOptions: settings that contradict each other (the same
+	// value as strategy.ErrConflictingOptions).
+	ErrConflictingOptions = strategy.ErrConflictingOptions
+	// ErrNilChild: Add or Remove of a nil service (it matches
+	// service.ErrNilService too).
+	ErrNilChild = service.ErrNilService
+	// ErrDuplicateID: a child spec's ID (or configured name) already used
+	// under this supervisor.
+	ErrDuplicateID = errors.New("mode: duplicate child ID")
+	// ErrNoChild: no child with that ID or value under this supervisor.
+	ErrNoChild = errors.New("mode: no such child")
+	// ErrMaxChildren: Add beyond Spec.MaxChildren.
+	ErrMaxChildren = errors.New("mode: too many children")
+	// ErrNotRunning: a child operation on a supervisor that is stopping or
+	// has crashed.
+	ErrNotRunning = errors.New("mode: supervisor not running")
+)

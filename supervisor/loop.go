@@ -1,0 +1,423 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/gomode/mode/internal/clock"
+	"github.com/gomode/mode/internal/seam"
+	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/strategy"
+	"github.com/thejerf/suture/v4"
+)
+
+// machinery is what the service engine runs besides the user's hooks.
+type machinery struct{ s *Supervisor }
+
+// StartMachinery validates the spec, resets the per-run state (an empty
+// intensity window, no pending backoff) and starts the supervisor's one
+// goroutine, before the children start.
+func (m machinery) StartMachinery(ctx context.Context) error {
+	s := m.s
+	if err := s.spec.Validate(); err != nil {
+		return err
+	}
+	w, err := strategy.NewWindow(s.spec.intensity())
+	if err != nil {
+		return err
+	}
+	s.window = w
+	s.backoff = nil
+	if s.spec.Backoff.Enabled() {
+		if s.backoff, err = strategy.NewBackoffState(s.spec.Backoff); err != nil {
+			return err
+		}
+		s.rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	done := make(chan struct{})
+	s.mu.Lock()
+	if s.wake == nil {
+		s.wake = make(chan struct{}, 1)
+	}
+	for _, c := range s.pending {
+		c.pending = false
+	}
+	s.pending, s.due = nil, nil
+	for _, c := range s.children {
+		c.ended = false
+	}
+	s.loopDone = done
+	s.mu.Unlock()
+	return s.Go("supervisor", func(ctx context.Context) error {
+		defer close(done)
+		s.loop(ctx)
+		return nil
+	})
+}
+
+// StopMachinery cancels pending backoff and joins the loop (its context is
+// already cancelled, which aborts a child operation in flight) before any
+// child is stopped.
+func (m machinery) StopMachinery(ctx context.Context) {
+	s := m.s
+	s.mu.Lock()
+	for t := range s.timers {
+		t.timer.Stop()
+	}
+	s.timers = nil
+	done := s.loopDone
+	s.mu.Unlock()
+	if done == nil {
+		return
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.Log().Warn().Msg("supervisor loop did not return within the stop budget")
+	}
+}
+
+// notify marks c pending and wakes the loop: a non-blocking send on a
+// 1-slot channel, so wakeups are never lost nor block the crash path.
+func (s *Supervisor) notify(c *child) {
+	s.mu.Lock()
+	if !c.pending {
+		c.pending = true
+		s.pending = append(s.pending, c)
+	}
+	w := s.wake
+	s.mu.Unlock()
+	select {
+	case w <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Supervisor) loop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+		s.ops.Lock()
+		s.drain(ctx)
+		s.ops.Unlock()
+	}
+}
+
+// drain handles every exit noted and every backoff that ended before it
+// returns, so no exit waits for a later wakeup.
+func (s *Supervisor) drain(ctx context.Context) {
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		batch, due := s.pending, s.due
+		s.pending, s.due = nil, nil
+		for _, c := range batch {
+			c.pending = false
+		}
+		s.mu.Unlock()
+		if len(batch) == 0 && len(due) == 0 {
+			return
+		}
+		for _, c := range batch {
+			if ctx.Err() != nil {
+				return
+			}
+			s.handleExit(ctx, c)
+		}
+		for _, g := range due {
+			if ctx.Err() != nil {
+				return
+			}
+			s.restartGroup(ctx, s.present(g))
+		}
+	}
+}
+
+// handleExit applies the strategy to the exit of c.
+func (s *Supervisor) handleExit(ctx context.Context, c *child) {
+	view, idx := s.view(c)
+	if idx < 0 {
+		return
+	}
+	types := make([]strategy.RestartType, len(view))
+	for i, x := range view {
+		types[i] = x.spec.Restart
+	}
+	crash, final, ok := seam.Ops.Exited(c.svc)
+	if !ok {
+		return // running again (restarted meanwhile) or never ran
+	}
+	kind := strategy.Normal
+	if crash != nil {
+		kind = strategy.Crash
+		s.mu.Lock()
+		c.lastReason = crash
+		s.mu.Unlock()
+		s.Log().Warn().Err(crash).Str("child", c.id).Msg("child crashed")
+		s.emit(Event{Kind: ChildCrashed, Child: c.id, Label: c.svc.Label(), Reason: crash, RestartCount: c.restarts})
+	} else {
+		s.Log().Info().Str("child", c.id).Msg("child exited")
+		s.emit(Event{Kind: ChildExited, Child: c.id, Label: c.svc.Label(), RestartCount: c.restarts})
+	}
+	if errors.Is(crash, suture.ErrTerminateSupervisorTree) {
+		s.giveUp(ctx, crash)
+		return
+	}
+	if final && types[idx] == strategy.Permanent {
+		types[idx] = strategy.Transient // an exit asking not to be restarted
+	}
+	plan, err := strategy.Decide(s.spec.Strategy, types, idx, kind)
+	if err != nil {
+		s.giveUp(ctx, err)
+		return
+	}
+	if plan.Counts && !s.window.Allow(s.now()) {
+		reason := crash
+		if reason == nil {
+			reason = fmt.Errorf("normal exit of %s", c.id)
+		}
+		s.giveUp(ctx, reason)
+		return
+	}
+	pick := func(idx []int) []*child {
+		out := make([]*child, 0, len(idx))
+		for _, i := range idx {
+			out = append(out, view[i])
+		}
+		return out
+	}
+	restart, remove := pick(plan.Restart), pick(plan.Remove)
+	if crash != nil && !slices.Contains(restart, c) {
+		s.stopChild(ctx, c) // clean up the crashed run
+	}
+	for _, b := range pick(plan.Stop) {
+		s.stopChild(ctx, b)
+	}
+	for _, r := range remove {
+		s.drop(r)
+	}
+	if crash == nil && c.spec.Significant && s.significantEnded(c) {
+		s.Log().Info().Str("child", c.id).Msg("significant child ended: shutting down")
+		_ = s.Stop(ctx) // from inside: finishes on its own goroutine
+		return
+	}
+	if len(restart) > 0 {
+		s.scheduleGroup(ctx, restart)
+	}
+}
+
+// significantEnded records that c ended on its own and reports whether the
+// auto-shutdown condition now holds.
+func (s *Supervisor) significantEnded(c *child) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.ended = true
+	switch s.spec.AutoShutdown {
+	case AnySignificant:
+		return true
+	case AllSignificant:
+		for _, x := range s.children {
+			if x.spec.Significant && !x.ended {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// stopChild stops c as its supervisor, not cancelled by the supervisor's
+// own stop (so its tasks are joined, not abandoned).
+func (s *Supervisor) stopChild(ctx context.Context, c *child) {
+	if err := seam.Ops.Stop(context.WithoutCancel(ctx), c.svc); err != nil {
+		s.Log().Warn().Err(err).Str("child", c.id).Msg("stopping child")
+	}
+}
+
+// scheduleGroup restarts group now or, with backoff, after a delay that
+// never blocks the loop.
+func (s *Supervisor) scheduleGroup(ctx context.Context, group []*child) {
+	if s.backoff == nil {
+		s.restartGroup(ctx, group)
+		return
+	}
+	d := s.backoff.Next(s.now(), s.rnd.Float64())
+	if d <= 0 {
+		s.restartGroup(ctx, group)
+		return
+	}
+	for _, c := range group {
+		s.emit(Event{Kind: BackoffStarted, Child: c.id, Label: c.svc.Label(), RestartCount: c.restarts, Delay: d})
+	}
+	pt := &pendingTimer{}
+	s.mu.Lock()
+	if s.timers == nil {
+		s.timers = make(map[*pendingTimer]struct{})
+	}
+	s.timers[pt] = struct{}{}
+	pt.timer = clock.Or(s.Config().Clock).AfterFunc(d, func() {
+		s.mu.Lock()
+		if _, live := s.timers[pt]; !live {
+			s.mu.Unlock()
+			return
+		}
+		delete(s.timers, pt)
+		s.due = append(s.due, group)
+		w := s.wake
+		s.mu.Unlock()
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	})
+	s.mu.Unlock()
+}
+
+// pendingTimer is a backoff delay in progress.
+type pendingTimer struct{ timer clock.Timer }
+
+// restartGroup starts the children of group, in order. A failed start
+// counts as one more restart; the retry covers what the strategy says
+// (strategy.RetryAfterFailedStart), after backoff if configured. Nothing is
+// left half-started.
+func (s *Supervisor) restartGroup(ctx context.Context, group []*child) {
+	for len(group) > 0 {
+		var failed *child
+		var ferr error
+		for _, c := range group {
+			if ctx.Err() != nil {
+				return
+			}
+			started, err := s.restartOne(ctx, c)
+			if err != nil {
+				failed, ferr = c, err
+				break
+			}
+			if !started {
+				continue
+			}
+			s.mu.Lock()
+			c.restarts++
+			s.mu.Unlock()
+			s.Log().Info().Str("child", c.id).Int("restarts", c.restarts).Msg("child restarted")
+			s.emit(Event{Kind: ChildRestarted, Child: c.id, Label: c.svc.Label(), RestartCount: c.restarts})
+		}
+		if failed == nil || ctx.Err() != nil {
+			return
+		}
+		s.Log().Warn().Err(ferr).Str("child", failed.id).Msg("restart failed")
+		s.emit(Event{Kind: StartFailed, Child: failed.id, Label: failed.svc.Label(), Reason: ferr, RestartCount: failed.restarts})
+		if !s.window.Allow(s.now()) {
+			s.giveUp(ctx, ferr)
+			return
+		}
+		kids := s.snapshot()
+		idx := make([]int, 0, len(group))
+		for _, c := range group {
+			if i := slices.Index(kids, c); i >= 0 {
+				idx = append(idx, i)
+			}
+		}
+		plan, err := strategy.RetryAfterFailedStart(s.spec.Strategy, idx, slices.Index(kids, failed))
+		if err != nil {
+			s.giveUp(ctx, err)
+			return
+		}
+		for _, i := range plan.Stop {
+			s.stopChild(ctx, kids[i])
+		}
+		group = group[:0:0]
+		for _, i := range plan.Restart {
+			group = append(group, kids[i])
+		}
+		if s.backoff != nil {
+			s.scheduleGroup(ctx, group)
+			return
+		}
+	}
+}
+
+// restartOne starts c again: a fresh instance from its Replacement, or the
+// same instance (Stop, reset, OnRestart, Start) unless a task of its last
+// run is still alive, which fails the attempt with service.ErrStopTimeout.
+// It reports false, and does nothing, for a terminated child.
+func (s *Supervisor) restartOne(ctx context.Context, c *child) (bool, error) {
+	s.mu.Lock()
+	skip := c.terminated
+	s.mu.Unlock()
+	if skip {
+		return false, nil
+	}
+	s.stopChild(ctx, c)
+	if c.spec.Replacement != nil {
+		fresh := c.spec.Replacement()
+		if fresh == nil {
+			return false, fmt.Errorf("%w: Replacement of %q returned nil", ErrNilChild, c.id)
+		}
+		if err := seam.Ops.Replace(s, c.svc, fresh); err != nil {
+			return false, err
+		}
+		s.mu.Lock()
+		c.svc = fresh
+		s.mu.Unlock()
+		return true, seam.Ops.Restart(ctx, fresh)
+	}
+	if seam.Ops.Hung(c.svc) {
+		return false, fmt.Errorf("%w: %q: a task of its last run is still running", service.ErrStopTimeout, c.id)
+	}
+	return true, seam.Ops.Restart(ctx, c.svc)
+}
+
+// giveUp stops every child in reverse start order and crashes the
+// supervisor with ErrMaxRestarts wrapping reason: its own supervisor, if
+// any, sees a crash.
+func (s *Supervisor) giveUp(ctx context.Context, reason error) {
+	s.Log().Error().Err(reason).Msg("restart intensity exceeded: giving up")
+	s.emit(Event{Kind: MaxRestartsExceeded, Reason: reason})
+	kids := s.snapshot()
+	for i := len(kids) - 1; i >= 0; i-- {
+		s.stopChild(ctx, kids[i])
+	}
+	s.Crash(fmt.Errorf("%w: %s: %w", ErrMaxRestarts, s.ShortLabel(), reason))
+}
+
+// snapshot returns the children in start order.
+func (s *Supervisor) snapshot() []*child {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.children)
+}
+
+// view returns the children the strategy must see for an exit of c, and
+// c's index among them: c alone under one-for-one (so a crash storm costs
+// O(crashed), not O(children)), else all children in start order. The
+// index is -1 when c is no longer a child.
+func (s *Supervisor) view(c *child) ([]*child, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spec.Strategy == strategy.OneForOne {
+		if s.ids[c.id] != c {
+			return nil, -1
+		}
+		return []*child{c}, 0
+	}
+	return slices.Clone(s.children), slices.Index(s.children, c)
+}
+
+// present keeps the members of g that are still children.
+func (s *Supervisor) present(g []*child) []*child {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := g[:0:0]
+	for _, c := range g {
+		if slices.Contains(s.children, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
