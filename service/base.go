@@ -89,14 +89,20 @@ func (b *Base) base() *Base { return b }
 // baseOf returns the Base of s, refusing nil and typed nil pointers, and
 // records s as its owner.
 func baseOf(s Service) (*Base, error) {
-	if s == nil {
-		return nil, ErrNilService
-	}
-	if v := reflect.ValueOf(s); v.Kind() == reflect.Pointer && v.IsNil() {
+	if isNil(s) {
 		return nil, ErrNilService
 	}
 	b := s.base()
 	return b, b.adopt(s)
+}
+
+// isNil reports whether v is nil or a typed nil pointer.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // adopt records s as the value whose hooks the runtime calls.
@@ -109,6 +115,7 @@ func (b *Base) adopt(s Service) error {
 	case nil:
 		b.owner = s
 		b.node.SetValue(s)
+		b.logger.Store(nil) // built before handover with the wrong label
 		if m, ok := s.(interface{ machinery() seam.Machinery }); ok {
 			b.mach = m.machinery()
 		} else if seam.Finder != nil {

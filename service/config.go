@@ -40,6 +40,16 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Clock is the source of time. Default: the real clock.
 	Clock Clock
+	// MonitoringInterval turns on health monitoring: while the service is
+	// Running, its Healthcheck hook (Healthchecker) is called every
+	// interval; a failure crashes it with ErrUnhealthy. Zero: off;
+	// negative: Start fails with ErrBadArgument.
+	MonitoringInterval time.Duration
+	// HeartbeatDeadline turns on hang detection: while the service is
+	// Running, its code must call Heartbeat at least once per deadline, or
+	// it crashes with ErrHung. Zero: off; negative: Start fails with
+	// ErrBadArgument.
+	HeartbeatDeadline time.Duration
 }
 
 func (c *Config) stopTimeout() time.Duration {
@@ -54,4 +64,21 @@ func (c *Config) shutdownTimeout() time.Duration {
 		return c.ShutdownTimeout
 	}
 	return DefaultShutdownTimeout
+}
+
+// validate reports negative durations, which are ErrBadArgument (zero means
+// the default or off).
+func (c *Config) validate() error {
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"StopTimeout", c.StopTimeout}, {"ShutdownTimeout", c.ShutdownTimeout},
+		{"MonitoringInterval", c.MonitoringInterval}, {"HeartbeatDeadline", c.HeartbeatDeadline},
+	} {
+		if f.d < 0 {
+			return errorf(ErrBadArgument, "Config.%s %v is negative", f.name, f.d)
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/gomode/mode/graph"
 	"github.com/gomode/mode/internal/seam"
@@ -25,29 +26,30 @@ func (b *Base) AddDependency(child Service) error {
 }
 
 // attach adds child to b's children (and b's node), storing link on it.
+// Labels are read before b.mu is taken: no two services' locks are ever
+// held together.
 func (b *Base) attach(child Service, link *seam.Link, running bool) error {
 	cb, err := baseOf(child)
 	if err != nil {
 		return fmt.Errorf("%s: add child: %w", b.Label(), err)
 	}
+	parent, kid := b.Label(), child.Label()
 	if cb == b {
-		return fmt.Errorf("%w: %s added to itself", ErrCycle, b.Label())
+		return fmt.Errorf("%w: %s added to itself", ErrCycle, parent)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !running && !b.acceptsChildrenLocked() {
-		return fmt.Errorf("%w: %s (state %s), child %s", ErrRunning, labelOf(b.selfLocked(), b.cfg.Name), b.State(), child.Label())
+		return fmt.Errorf("%w: %s (state %s), child %s", ErrRunning, parent, b.State(), kid)
 	}
-	for _, c := range b.children {
-		if c == child {
-			return fmt.Errorf("%w: %s under %s", ErrAlreadyAdded, child.Label(), labelOf(b.selfLocked(), b.cfg.Name))
-		}
+	if slices.Contains(b.children, child) {
+		return fmt.Errorf("%w: %s under %s", ErrAlreadyAdded, kid, parent)
 	}
 	if err := b.node.Add(cb.Node()); err != nil {
 		if errors.Is(err, graph.ErrAlreadyChild) {
 			return fmt.Errorf("%w: %s", ErrAlreadyAdded, err)
 		}
-		return fmt.Errorf("%s: add child %s: %w", labelOf(b.selfLocked(), b.cfg.Name), child.Label(), err)
+		return fmt.Errorf("%s: add child %s: %w", parent, kid, err)
 	}
 	b.children = append(b.children, child)
 	if link != nil {
@@ -70,16 +72,17 @@ func (b *Base) acceptsChildrenLocked() bool {
 // detach removes child from b's children and node, and drops its link.
 func (b *Base) detach(child Service) error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i, c := range b.children {
-		if c == child {
-			b.children = append(b.children[:i:i], b.children[i+1:]...)
-			_ = b.node.Remove(child.Node())
-			child.base().link.Store(nil)
-			return nil
-		}
+	i := slices.Index(b.children, child)
+	if i >= 0 {
+		b.children = slices.Delete(b.children, i, i+1)
+		_ = b.node.Remove(child.Node())
+		child.base().link.Store(nil)
 	}
-	return fmt.Errorf("%w: %s under %s", ErrNotChild, child.Label(), labelOf(b.selfLocked(), b.cfg.Name))
+	b.mu.Unlock()
+	if i < 0 {
+		return fmt.Errorf("%w: %s under %s", ErrNotChild, child.Label(), b.Label())
+	}
+	return nil
 }
 
 // AddRuntimeDependency adds child and, if this service is running, starts
@@ -117,7 +120,7 @@ func (b *Base) AddRuntimeDependency(ctx context.Context, child Service) error {
 // child is removed either way). From inside the child's own tasks or hooks
 // the stop finishes on its own goroutine.
 func (b *Base) RemoveDependency(ctx context.Context, child Service) error {
-	if child == nil {
+	if isNil(child) {
 		return fmt.Errorf("%s: remove child: %w", b.Label(), ErrNilService)
 	}
 	if child.Node().Parent() != b.Node() {
@@ -131,29 +134,25 @@ func (b *Base) RemoveDependency(ctx context.Context, child Service) error {
 }
 
 // replace puts fresh in old's place: same position among b's children, same
-// node in the graph, same link. old must be stopped; fresh is handed over.
+// link. old must be stopped; fresh is handed over.
 func (b *Base) replace(old, fresh Service) error {
 	fb, err := baseOf(fresh)
+	parent, was := b.Label(), old.Label()
 	if err != nil {
-		return fmt.Errorf("%s: replace %s: %w", b.Label(), old.Label(), err)
+		return fmt.Errorf("%s: replace %s: %w", parent, was, err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for i, c := range b.children {
-		if c != old {
-			continue
-		}
-		if fb.Node().Parent() != nil {
-			return fmt.Errorf("%w: replacement for %s", ErrHasParent, old.Label())
-		}
-		ob := old.base()
-		if err := b.node.Add(fb.Node()); err != nil {
-			return fmt.Errorf("%s: replace %s: %w", labelOf(b.selfLocked(), b.cfg.Name), old.Label(), err)
-		}
-		_ = b.node.Remove(ob.Node())
-		b.children[i] = fresh
-		fb.link.Store(ob.link.Swap(nil))
-		return nil
+	i := slices.Index(b.children, old)
+	if i < 0 {
+		return fmt.Errorf("%w: %s under %s", ErrNotChild, was, parent)
 	}
-	return fmt.Errorf("%w: %s under %s", ErrNotChild, old.Label(), labelOf(b.selfLocked(), b.cfg.Name))
+	if err := b.node.Add(fb.Node()); err != nil {
+		return fmt.Errorf("%s: replace %s: %w", parent, was, err)
+	}
+	ob := old.base()
+	_ = b.node.Remove(ob.Node())
+	b.children[i] = fresh
+	fb.link.Store(ob.link.Swap(nil))
+	return nil
 }

@@ -54,12 +54,26 @@
 // package supervisor) is the unit of restart whose supervisor is woken at
 // once. With no supervisor above, the whole tree is marked crashed.
 //
+// # Time
+//
+// Every runs a function on fixed-rate slots (anchor + k·interval, like
+// time.Ticker: a late wake runs once for the latest slot, missed slots are
+// skipped and counted, never run in a burst); Ticks is the same schedule as
+// a range-over-func iterator; Cron reads 5-field specs and descriptors with
+// robfig/cron/v3 in a time zone, across DST as cron(8) does. Timers set a
+// diag flag named after them while they run and keep counters (Timers).
+// Config.MonitoringInterval calls the Healthchecker hook every interval
+// (ErrUnhealthy on failure); Config.HeartbeatDeadline crashes a service
+// whose code stops calling Heartbeat (ErrHung, naming its diag flags).
+// Everything time-based reads Config.Clock, so tests drive a fake clock.
+//
 // # Goroutines
 //
-// An idle service holds no goroutine. Each task (Go) and each Func run holds
-// one, owned by the run and joined by Stop; nothing outlives Stop except a
-// task that ignores its context past the stop budget, which Stop reports and
-// abandons.
+// An idle service holds no goroutine. Each task (Go), each Func run, each
+// timer loop (one per worker of Every or Cron) and each monitor (health,
+// heartbeat) holds one, owned by the run and joined by Stop; Ticks holds
+// none. Nothing outlives Stop except a task that ignores its context past
+// the stop budget, which Stop reports and abandons.
 //
 // # Where this package goes beyond DESIGN.md
 //

@@ -49,6 +49,18 @@ var (
 	ErrBadArgument = errors.New("mode: bad argument")
 	// ErrPanic matches every *PanicError.
 	ErrPanic = errors.New("mode: panic")
+	// ErrBadCronSpec: an empty or malformed cron spec, a bad CRON_TZ= zone
+	// or a spec that never fires; the parser's error is wrapped.
+	ErrBadCronSpec = errors.New("mode: bad cron spec")
+	// ErrConflictingOptions: options that contradict each other (a
+	// CRON_TZ= prefix together with In, In on a timer that is not a Cron).
+	ErrConflictingOptions = errors.New("mode: conflicting options")
+	// ErrUnhealthy is the crash reason (wrapping the healthcheck's error)
+	// of a service whose Healthcheck failed under monitoring.
+	ErrUnhealthy = errors.New("mode: service unhealthy")
+	// ErrHung is the crash reason of a service that did not call Heartbeat
+	// within Config.HeartbeatDeadline; the message names its diag flags.
+	ErrHung = errors.New("mode: service hung")
 )
 
 // PanicError is the crash reason made from a recovered panic. It carries

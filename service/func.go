@@ -23,7 +23,9 @@ type FuncService struct {
 // not a crash. The name is the ShortLabel (Config.Name overrides it).
 // Starting a Func with a nil fn returns ErrBadArgument.
 func Func(name string, fn func(ctx context.Context) error) *FuncService {
-	return &FuncService{name: name, fn: fn}
+	f := &FuncService{name: name, fn: fn}
+	_ = f.adopt(f)
+	return f
 }
 
 // Name returns the name given to Func.

@@ -3,8 +3,8 @@ package service_test
 import (
 	"context"
 	"errors"
-	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gomode/mode/service"
@@ -39,9 +39,15 @@ func TestRollback(t *testing.T) {
 			must(t, root.AddDependency(a))
 			must(t, root.AddDependency(b))
 			all := []*probe{root, a, b}
+			var live atomic.Int32 // tasks running
 			for _, p := range all {
 				p.onStart = func(ctx context.Context, p *probe) error {
-					if err := p.Go("block", blockTask); err != nil {
+					live.Add(1)
+					err := p.Go("block", func(ctx context.Context) error {
+						defer live.Add(-1)
+						return blockTask(ctx)
+					})
+					if err != nil {
 						return err
 					}
 					return p.Defer(func() error { rec.add("%s.closer", p.name); return nil })
@@ -50,7 +56,6 @@ func TestRollback(t *testing.T) {
 			byName := map[string]*probe{"root": root, "a": a, "b": b}
 			byName[tc.who].fail[tc.hook] = errBoom
 
-			before := runtime.NumGoroutine()
 			err := service.Start(ctx, root)
 			if !errors.Is(err, errBoom) {
 				t.Fatalf("Start: %v", err)
@@ -60,8 +65,8 @@ func TestRollback(t *testing.T) {
 			}
 			wantEvents(t, rec.take(), tc.want)
 			wantStates(t, service.Init, all...)
-			if n := runtime.NumGoroutine(); n > before {
-				t.Errorf("%d goroutines left running", n-before)
+			if n := live.Load(); n != 0 {
+				t.Errorf("%d tasks left running", n)
 			}
 			for _, p := range all {
 				if p.RestartCount() != 0 {

@@ -17,12 +17,13 @@ type run struct {
 	done   chan struct{} // closed with cancel; exists before ctx (Done before Start)
 	once   sync.Once
 
-	reason      atomic.Pointer[error] // crash reason: first wins
-	stopped     atomic.Bool           // Stop cancelled this run: later errors are no crash
-	abandoned   atomic.Bool           // Stop gave up on the tasks still running
-	kidsStarted atomic.Bool           // the start reached the children step
-	ended       chan struct{}         // closed when the run is over (stop finished or rolled back)
-	running     chan struct{}         // closed when the start completed
+	reason      atomic.Pointer[error]     // crash reason: first wins
+	stopped     atomic.Bool               // Stop cancelled this run: later errors are no crash
+	abandoned   atomic.Bool               // Stop gave up on the tasks still running
+	kidsStarted atomic.Bool               // the start reached the children step
+	ended       chan struct{}             // closed when the run is over (stop finished or rolled back)
+	running     chan struct{}             // closed when the start completed
+	extra       atomic.Pointer[runExtras] // timers and heartbeat, made on first use
 
 	mu       sync.Mutex // guards the fields below
 	closed   bool       // no more tasks or closers

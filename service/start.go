@@ -150,7 +150,12 @@ func (r *run) abortReason(ctx context.Context) error {
 // order) and whether the machinery was started, for the rollback.
 func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machOn bool, err error) {
 	b.mu.Lock()
-	self, mach := b.selfLocked(), b.mach
+	self, mach, cfg := b.selfLocked(), b.mach, b.cfg
+	b.mu.Unlock()
+	if err := cfg.validate(); err != nil {
+		return nil, false, err
+	}
+	b.mu.Lock()
 	firstDeps := !b.depsDone
 	b.depsDone = true
 	firstOK := b.firstOK
@@ -189,6 +194,9 @@ func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machO
 		if err := mach.StartMachinery(r.ctx); err != nil {
 			return nil, machOn, err
 		}
+	}
+	if err := b.startMonitors(r); err != nil {
+		return nil, machOn, err
 	}
 	r.kidsStarted.Store(true)
 	for _, c := range b.childrenSnapshot() {
@@ -243,6 +251,7 @@ func (b *Base) rollback(ctx context.Context, r *run, started []Service, machOn b
 	}
 	b.mu.Lock()
 	b.state.Store(int32(Init))
+	b.cur = newRun(b) // Done is open again: the service is ready to start
 	b.mu.Unlock()
 	close(r.ended)
 	b.Log().Debug().Err(cause).Msg("start rolled back")

@@ -110,8 +110,8 @@ func (r *run) taskFailed(t *task, err error) {
 	case r.abandoned.Load():
 		r.b.Log().Warn().Err(err).Str("task", t.name).Msg("task of an abandoned run returned late")
 	case r.stopped.Load():
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrStopped) {
+			return // the stop's own cause, passed back up
 		}
 		r.mu.Lock()
 		r.lateErrs = append(r.lateErrs, err)
@@ -159,17 +159,22 @@ func (r *run) join(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if len(r.tasks) == 0 {
+		r.mu.Unlock()
 		return nil
 	}
 	r.abandoned.Store(true)
 	r.b.hung.Add(int64(len(r.tasks)))
 	names := make([]string, 0, len(r.tasks))
 	for t := range r.tasks {
-		names = append(names, fmt.Sprintf("%s: task %q", pathOf(r.b), t.name))
+		names = append(names, t.name)
 	}
+	r.mu.Unlock()
+	path := pathOf(r.b) // takes the services' locks: never under r.mu
 	sort.Strings(names)
+	for i, n := range names {
+		names[i] = fmt.Sprintf("%s: task %q", path, n)
+	}
 	return fmt.Errorf("%w: still running: %s", ErrStopTimeout, strings.Join(names, ", "))
 }
 
@@ -209,7 +214,7 @@ func (b *Base) Defer(fn func() error) error {
 
 // AddCloser is Defer(c.Close).
 func (b *Base) AddCloser(c io.Closer) error {
-	if c == nil {
+	if isNil(c) {
 		return errorf(ErrBadArgument, "%s: AddCloser: nil closer", b.Label())
 	}
 	return b.Defer(c.Close)

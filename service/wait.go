@@ -10,13 +10,16 @@ import (
 // is stopping or has crashed (mode's should_stop). Before the first start it
 // returns the channel of the coming run. The cause is
 // context.Cause of the run context: ErrStopped or the crash reason.
-func (b *Base) Done() <-chan struct{} {
+func (b *Base) Done() <-chan struct{} { return b.current().done }
+
+// current returns the current run, or the coming one before the first start.
+func (b *Base) current() *run {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cur == nil {
 		b.cur = newRun(b)
 	}
-	return b.cur.done
+	return b.cur
 }
 
 // WaitUntilStopped waits until the current run has ended: it returns nil
@@ -73,10 +76,10 @@ func (b *Base) SetShutdown() {
 // or crashes, or ctx.Err() when ctx ends first (mode's sleep, which here does
 // not miss a crash).
 func (b *Base) Sleep(ctx context.Context, d time.Duration) error {
-	done := b.Done()
+	r := b.current()
 	select {
-	case <-done:
-		return b.cause()
+	case <-r.done:
+		return r.cause()
 	default:
 	}
 	t := b.clock().NewTimer(d)
@@ -84,18 +87,15 @@ func (b *Base) Sleep(ctx context.Context, d time.Duration) error {
 	select {
 	case <-t.C():
 		return nil
-	case <-done:
-		return b.cause()
+	case <-r.done:
+		return r.cause()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// cause is why the current run ended.
-func (b *Base) cause() error {
-	b.mu.Lock()
-	r := b.cur
-	b.mu.Unlock()
+// cause is why run r ended: its crash reason, else ErrStopped.
+func (r *run) cause() error {
 	if reason := r.crashReason(); reason != nil {
 		return reason
 	}
@@ -107,11 +107,15 @@ func (b *Base) cause() error {
 // zero value, false and the reason: s's cause (ErrStopped or the crash
 // reason) or ctx.Err().
 func Await[T any](ctx context.Context, s Service, ch <-chan T) (v T, ok bool, err error) {
+	if isNil(s) {
+		return v, false, ErrNilService
+	}
+	r := s.base().current()
 	select {
 	case v, ok = <-ch:
 		return v, ok, nil
-	case <-s.Done():
-		return v, false, s.base().cause()
+	case <-r.done:
+		return v, false, r.cause()
 	case <-ctx.Done():
 		return v, false, ctx.Err()
 	}
@@ -122,17 +126,21 @@ func Await[T any](ctx context.Context, s Service, ch <-chan T) (v T, ok bool, er
 // returns the index of that channel with the value and ok; else -1 and the
 // reason, as Await. It starts no goroutine.
 func AwaitFirst[T any](ctx context.Context, s Service, chans ...<-chan T) (i int, v T, ok bool, err error) {
+	if isNil(s) {
+		return -1, v, false, ErrNilService
+	}
+	r := s.base().current()
 	cases := make([]reflect.SelectCase, 0, len(chans)+2)
 	for _, ch := range chans {
 		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
 	}
 	cases = append(cases,
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(s.Done())},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(r.done)},
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
 	chosen, recv, recvOK := reflect.Select(cases)
 	switch chosen {
 	case len(chans):
-		return -1, v, false, s.base().cause()
+		return -1, v, false, r.cause()
 	case len(chans) + 1:
 		return -1, v, false, ctx.Err()
 	}

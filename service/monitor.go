@@ -1,0 +1,210 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gomode/mode/internal/clock"
+)
+
+// Health monitoring and hang detection (Config.MonitoringInterval,
+// Config.HeartbeatDeadline). Each is one task of the run, started after
+// OnStart and the machinery, before the children; Stop joins it like any
+// task. Both act only while the service is Running.
+
+// startMonitors starts the monitoring tasks of run r that the configuration
+// asks for. A negative interval or deadline is ErrBadArgument and fails the
+// start.
+func (b *Base) startMonitors(r *run) error {
+	b.mu.Lock()
+	cfg, self := b.cfg, b.selfLocked()
+	b.mu.Unlock()
+	clk := clock.Or(cfg.Clock)
+	exit := func(t *task, err error) {
+		if err != nil {
+			r.taskFailed(t, err)
+		}
+	}
+	// The default healthcheck is "running": it passes whenever the loop
+	// would call it, so no task is needed without a hook.
+	if hc, ok := self.(Healthchecker); ok && cfg.MonitoringInterval > 0 {
+		iv := cfg.MonitoringInterval
+		t, err := r.addTask("monitor: healthcheck")
+		if err != nil {
+			return err
+		}
+		go r.runTask(t, func(ctx context.Context) error {
+			return b.monitorLoop(ctx, clk, iv, hc)
+		}, exit)
+	}
+	if d := cfg.HeartbeatDeadline; d > 0 {
+		x, err := r.extras()
+		if err != nil {
+			return err
+		}
+		hb := &heartbeat{clk: clk, epoch: clk.Now()}
+		x.beat.Store(hb)
+		t, err := r.addTask("monitor: heartbeat")
+		if err != nil {
+			return err
+		}
+		go r.runTask(t, func(ctx context.Context) error {
+			return b.heartbeatLoop(ctx, hb, d)
+		}, exit)
+	}
+	return nil
+}
+
+// monitorLoop calls the healthcheck every iv while the service is Running.
+// It returns the crash reason (ErrUnhealthy wrapping the healthcheck's
+// error), or nil when the run ends.
+func (b *Base) monitorLoop(ctx context.Context, clk clock.Clock, iv time.Duration, hc Healthchecker) error {
+	tm := clk.NewTimer(iv)
+	defer tm.Stop()
+	for {
+		select {
+		case <-tm.C():
+		case <-ctx.Done():
+			return nil
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if b.State() == Running {
+			cctx, cancel := withClockTimeout(ctx, clk, iv)
+			err := b.callHook(cctx, hc.Healthcheck)
+			cancel()
+			if ctx.Err() != nil {
+				return nil // stopped or crashed meanwhile: not this check's failure
+			}
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrUnhealthy, err)
+			}
+		}
+		tm.Reset(iv)
+	}
+}
+
+// heartbeat is the time of the last Heartbeat of a run, in nanoseconds
+// since epoch on the run's clock.
+type heartbeat struct {
+	clk   clock.Clock
+	epoch time.Time
+	last  atomic.Int64
+}
+
+func (h *heartbeat) touch()              { h.last.Store(int64(h.clk.Since(h.epoch))) }
+func (h *heartbeat) idle() time.Duration { return h.clk.Since(h.epoch) - time.Duration(h.last.Load()) }
+
+// Heartbeat tells hang detection (Config.HeartbeatDeadline) that the
+// service's code is making progress. Without a deadline, or outside a run,
+// it does nothing. It is cheap (a clock read and an atomic store) and safe
+// for concurrent use: call it from the loop that must not freeze.
+func (b *Base) Heartbeat() {
+	b.mu.Lock()
+	r := b.cur
+	b.mu.Unlock()
+	if x := extrasFor(r); x != nil {
+		if hb := x.beat.Load(); hb != nil {
+			hb.touch()
+		}
+	}
+}
+
+// heartbeatLoop crashes the service with ErrHung when no Heartbeat came
+// within d while it was Running. Until it is Running the deadline keeps
+// starting over. It returns nil when the run ends.
+func (b *Base) heartbeatLoop(ctx context.Context, hb *heartbeat, d time.Duration) error {
+	tm := hb.clk.NewTimer(d)
+	defer tm.Stop()
+	for {
+		select {
+		case <-tm.C():
+		case <-ctx.Done():
+			return nil
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if b.State() != Running {
+			hb.touch()
+		}
+		idle := hb.idle()
+		if idle >= d {
+			doing := b.Diag().String()
+			if doing == "" {
+				doing = "(no diag flag set)"
+			}
+			return fmt.Errorf("%w: no heartbeat for %v while: %s", ErrHung, idle, doing)
+		}
+		tm.Reset(d - idle)
+	}
+}
+
+// withClockTimeout is context.WithTimeout on clk: the real clock uses the
+// context package's timer; another clock (a test's fake) expires the
+// context through its own AfterFunc, and Deadline reports its time.
+func withClockTimeout(parent context.Context, clk clock.Clock, d time.Duration) (context.Context, context.CancelFunc) {
+	if clk == clock.Real() {
+		return context.WithTimeout(parent, d)
+	}
+	inner, cancel := context.WithCancel(parent)
+	c := &clockCtx{Context: inner, deadline: clk.Now().Add(d)}
+	fired := make(chan struct{})
+	tm := clk.AfterFunc(d, func() {
+		c.expired.Store(true)
+		cancel()
+		close(fired)
+	})
+	return c, func() {
+		if !tm.Stop() {
+			<-fired // the callback has started: let it finish
+		}
+		cancel()
+	}
+}
+
+// clockCtx is a context whose deadline is kept by a Clock.
+type clockCtx struct {
+	context.Context
+	deadline time.Time
+	expired  atomic.Bool
+}
+
+func (c *clockCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c *clockCtx) Err() error {
+	err := c.Context.Err()
+	if err != nil && c.expired.Load() {
+		return context.DeadlineExceeded
+	}
+	return err
+}
+
+// runExtras is the state of a run that only the time features need: its
+// timers and its heartbeat. A run makes it on first use (run.extra).
+type runExtras struct {
+	mu     sync.Mutex
+	timers []*timer
+	beat   atomic.Pointer[heartbeat]
+}
+
+// extrasFor returns r's extras, or nil if none were made.
+func extrasFor(r *run) *runExtras {
+	if r == nil {
+		return nil
+	}
+	return r.extra.Load()
+}
+
+// extras returns r's extras, making them on first use.
+func (r *run) extras() (*runExtras, error) {
+	if x := r.extra.Load(); x != nil {
+		return x, nil
+	}
+	r.extra.CompareAndSwap(nil, &runExtras{})
+	return r.extra.Load(), nil
+}

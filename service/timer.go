@@ -1,0 +1,378 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gomode/mode/internal/clock"
+)
+
+// TimerOption configures a timer registered by Every or Cron.
+type TimerOption func(*timerConfig)
+
+type timerConfig struct {
+	execFirst bool
+	name      string
+	nameSet   bool
+	workers   int
+	keepGoing bool
+	loc       *time.Location
+	locSet    bool
+}
+
+// ExecFirst makes the timer call fn once at registration, on the timer's
+// own goroutine, before the first slot (mode's exec_first). With
+// Workers(n), each loop makes that call.
+func ExecFirst() TimerOption { return func(c *timerConfig) { c.execFirst = true } }
+
+// Named names the timer in logs, in the task report of a Stop that timed
+// out, in Timers, and as the diag flag set while fn runs. Default: "every
+// <interval>" for Every, "cron <spec>" for Cron. An empty name is
+// ErrBadArgument.
+func Named(name string) TimerOption {
+	return func(c *timerConfig) { c.name, c.nameSet = name, true }
+}
+
+// Workers runs n concurrent loops of the timer (core_service's periodic
+// task workers), each its own task on the same schedule, so fn is called n
+// times per slot. Default 1; n < 1 is ErrBadArgument.
+func Workers(n int) TimerOption { return func(c *timerConfig) { c.workers = n } }
+
+// ContinueOnError is the log-and-continue failure policy: an error or panic
+// from fn is logged and counted (TimerStats.Failures) and the timer keeps
+// going. Without it, the first failure crashes the service.
+func ContinueOnError() TimerOption { return func(c *timerConfig) { c.keepGoing = true } }
+
+// InLocation sets the time zone in which Cron reads its spec. Default time.Local. A
+// nil loc is ErrBadArgument; InLocation together with a CRON_TZ= or TZ= prefix in
+// the spec, or on an Every timer, is ErrConflictingOptions.
+func InLocation(loc *time.Location) TimerOption {
+	return func(c *timerConfig) { c.loc, c.locSet = loc, true }
+}
+
+// buildConfig applies opts and checks them; what is the Every or Cron
+// registration, for error messages.
+func buildConfig(opts []TimerOption, defName string) (timerConfig, error) {
+	c := timerConfig{workers: 1}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	switch {
+	case c.nameSet && c.name == "":
+		return c, errorf(ErrBadArgument, "empty timer name")
+	case c.workers < 1:
+		return c, errorf(ErrBadArgument, "Workers(%d): want at least 1", c.workers)
+	case c.locSet && c.loc == nil:
+		return c, errorf(ErrBadArgument, "In(nil): nil location")
+	}
+	if !c.nameSet {
+		c.name = defName
+	}
+	return c, nil
+}
+
+// TimerStats is a snapshot of a timer's counters, as Base.Timers returns
+// them. Counters add up over all of the timer's worker loops.
+type TimerStats struct {
+	// Name is the timer's name (see the Name option).
+	Name string
+	// Workers is the number of concurrent loops.
+	Workers int
+	// Runs counts the calls of fn that have returned, ExecFirst's included.
+	Runs int64
+	// Failures counts the calls that returned an error or panicked.
+	Failures int64
+	// Skipped counts the slots (fire times) passed over without a call
+	// because a wake came late or a call overran: they are never made up.
+	Skipped int64
+	// Drifts counts wakes later than the timer's maximal drift: mode's
+	// min(interval·0.3, 1.2s) for Every, 1.2s for Cron.
+	Drifts int64
+	// Overlaps counts calls that ran longer than the interval (for Cron:
+	// past the next fire time); each one is logged as a warning.
+	Overlaps int64
+}
+
+// Timers returns the counters of the timers (Every and Cron) registered on
+// the current run, in registration order. They stay readable after a crash
+// until the run is stopped; a new run starts with none. Ticks loops are not
+// listed. Safe for concurrent use.
+func (b *Base) Timers() []TimerStats {
+	b.mu.Lock()
+	r := b.cur
+	b.mu.Unlock()
+	x := extrasFor(r)
+	if x == nil {
+		return nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := make([]TimerStats, 0, len(x.timers))
+	for _, t := range x.timers {
+		out = append(out, t.stats())
+	}
+	return out
+}
+
+// Every starts a timer task calling fn every interval while the current run
+// lives. Its slots are fixed-rate, anchored at registration: anchor +
+// k·interval (k ≥ 1), like time.Ticker. A late wake calls fn at once for the
+// latest slot passed and then sleeps only to the next slot; older slots
+// missed by the late wake or by a call that overran are skipped and counted
+// (TimerStats.Skipped), never made up in a burst. Calls of one loop never
+// overlap each other. Wakes later than min(interval·0.3, 1.2s) are counted
+// as drifts (mode's threshold, for logs and counters only), and calls
+// longer than the interval as overlaps, logged as warnings. See Timers.
+//
+// fn gets the run context. While it runs, the diag flag named after the
+// timer is set. An error or panic from fn crashes the service, like a Go
+// task's, unless the timer has ContinueOnError; failures are counted either
+// way. Stopping the service cancels fn's context and ends the timer; Stop
+// joins it like any task.
+//
+// Every returns ErrBadArgument for interval ≤ 0, a nil fn or a bad option,
+// ErrConflictingOptions for In, ErrNotStarted in state Init or Shutdown and
+// ErrStopping once the service is stopping or has crashed; in each case
+// nothing is started. Call it from OnStart or from the service's tasks.
+func (b *Base) Every(interval time.Duration, fn func(ctx context.Context) error, opts ...TimerOption) error {
+	fail := func(err error) error {
+		return fmt.Errorf("%s: Every(%v): %w", b.Label(), interval, err)
+	}
+	if interval <= 0 {
+		return fail(errorf(ErrBadArgument, "non-positive interval"))
+	}
+	if fn == nil {
+		return fail(errorf(ErrBadArgument, "nil function"))
+	}
+	cfg, err := buildConfig(opts, "every "+interval.String())
+	if err != nil {
+		return fail(err)
+	}
+	if cfg.locSet {
+		return fail(errorf(ErrConflictingOptions, "In applies to Cron only"))
+	}
+	clk := b.clock()
+	plan := &everyPlan{anchor: clk.Now(), iv: interval}
+	if err := b.startTimer(cfg, plan, fn); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// firePlan is a timer's schedule: the pure part of a timer loop.
+type firePlan interface {
+	// start is the registration time, from which the first fire is due.
+	start() time.Time
+	// next returns the first fire time strictly after t (zero: never).
+	next(t time.Time) time.Time
+	// catchUp is called on a wake at now ≥ due, due being a fire time. It
+	// returns the latest fire time ≤ now (the one served now) and how many
+	// fire times from due on are passed over.
+	catchUp(due, now time.Time) (served time.Time, skipped int64)
+	// maxDrift is the lateness above which a wake counts as a drift.
+	maxDrift() time.Duration
+	// overran reports whether a call from began to ended, serving served,
+	// counts as an overlap.
+	overran(served, began, ended time.Time) bool
+}
+
+// everyPlan is the fixed-rate schedule anchor + k·iv, k ≥ 1.
+type everyPlan struct {
+	anchor time.Time
+	iv     time.Duration
+}
+
+func (p *everyPlan) start() time.Time { return p.anchor }
+
+// slot returns the slot time of index k.
+func (p *everyPlan) slot(k int64) time.Time { return p.anchor.Add(time.Duration(k) * p.iv) }
+
+// index returns the index of the latest slot at or before t (0 before the
+// first slot).
+func (p *everyPlan) index(t time.Time) int64 {
+	d := t.Sub(p.anchor)
+	if d < 0 {
+		return 0
+	}
+	return int64(d / p.iv)
+}
+
+func (p *everyPlan) next(t time.Time) time.Time { return p.slot(p.index(t) + 1) }
+
+func (p *everyPlan) catchUp(due, now time.Time) (time.Time, int64) {
+	k, kd := p.index(now), p.index(due)
+	if k < kd {
+		k = kd
+	}
+	return p.slot(k), k - kd
+}
+
+func (p *everyPlan) maxDrift() time.Duration {
+	return min(p.iv*3/10, 1200*time.Millisecond)
+}
+
+func (p *everyPlan) overran(_, began, ended time.Time) bool {
+	return ended.Sub(began) > p.iv
+}
+
+// timer is one registered Every or Cron with its counters.
+type timer struct {
+	b    *Base
+	r    *run
+	clk  clock.Clock
+	cfg  timerConfig
+	plan firePlan
+	fn   func(ctx context.Context) error
+
+	mu     sync.Mutex // guards active
+	active int        // calls in progress (the diag flag is set while > 0)
+
+	runs, failures, skipped, drifts, overlaps atomic.Int64
+}
+
+func (t *timer) stats() TimerStats {
+	return TimerStats{
+		Name: t.cfg.name, Workers: t.cfg.workers,
+		Runs: t.runs.Load(), Failures: t.failures.Load(), Skipped: t.skipped.Load(),
+		Drifts: t.drifts.Load(), Overlaps: t.overlaps.Load(),
+	}
+}
+
+// startTimer registers a timer on the current run and starts its loops.
+func (b *Base) startTimer(cfg timerConfig, plan firePlan, fn func(context.Context) error) error {
+	r, err := b.runForTasks()
+	if err != nil {
+		return err
+	}
+	x, err := r.extras()
+	if err != nil {
+		return err
+	}
+	tm := &timer{b: b, r: r, clk: b.clock(), cfg: cfg, plan: plan, fn: fn}
+	tasks := make([]*task, 0, cfg.workers)
+	for i := range cfg.workers {
+		name := cfg.name
+		if cfg.workers > 1 {
+			name = fmt.Sprintf("%s[%d]", cfg.name, i+1)
+		}
+		t, err := r.addTask(name)
+		if err != nil {
+			for _, t := range tasks { // never started: unregister
+				r.doneTask(t)
+			}
+			return err
+		}
+		tasks = append(tasks, t)
+	}
+	x.mu.Lock()
+	x.timers = append(x.timers, tm)
+	x.mu.Unlock()
+	for _, t := range tasks {
+		go r.runTask(t, tm.loop, r.taskExit)
+	}
+	return nil
+}
+
+// loop is one worker loop of the timer. It returns nil when the run ends,
+// and fn's error when that must crash the service.
+func (t *timer) loop(ctx context.Context) error {
+	if t.cfg.execFirst {
+		if err := t.call(ctx); err != nil {
+			return err
+		}
+	}
+	var sleep clock.Timer
+	defer func() {
+		if sleep != nil {
+			sleep.Stop()
+		}
+	}()
+	last := t.plan.start()
+	for {
+		due := t.plan.next(last)
+		if due.IsZero() {
+			t.b.Log().Warn().Str("timer", t.cfg.name).Msg("timer has no fire time left; it ends")
+			return nil
+		}
+		if wait := due.Sub(t.clk.Now()); wait > 0 {
+			if sleep == nil {
+				sleep = t.clk.NewTimer(wait)
+			} else {
+				sleep.Reset(wait)
+			}
+			select {
+			case <-sleep.C():
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		now := t.clk.Now()
+		served, skipped := t.plan.catchUp(due, now)
+		t.account(served, now, skipped)
+		last = served
+		began := t.clk.Now()
+		err := t.call(ctx)
+		if ended := t.clk.Now(); t.plan.overran(served, began, ended) {
+			t.overlaps.Add(1)
+			t.b.Log().Warn().Str("timer", t.cfg.name).Dur("runtime", ended.Sub(began)).
+				Msg("timer overlapping: a run took longer than the interval")
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// account counts the skipped slots and a drifting wake.
+func (t *timer) account(served, now time.Time, skipped int64) {
+	if skipped > 0 {
+		t.skipped.Add(skipped)
+		t.b.Log().Warn().Str("timer", t.cfg.name).Int64("skipped", skipped).
+			Msg("timer woke late: missed fire times skipped")
+	}
+	if late := now.Sub(served); late > t.plan.maxDrift() {
+		t.drifts.Add(1)
+		t.b.Log().Info().Str("timer", t.cfg.name).Dur("drift", late).Msg("timer woke up too late")
+	}
+}
+
+// call runs fn once with the diag flag set. It returns the error that must
+// end the loop (and crash the service), or nil.
+func (t *timer) call(ctx context.Context) error {
+	t.flag(+1)
+	err := t.b.callHook(ctx, t.fn)
+	t.flag(-1)
+	t.runs.Add(1)
+	if err == nil {
+		return nil
+	}
+	t.failures.Add(1)
+	if !t.cfg.keepGoing {
+		return err
+	}
+	if ctx.Err() == nil {
+		t.b.Log().Warn().Err(err).Str("timer", t.cfg.name).Msg("timer run failed; continuing")
+	}
+	return nil
+}
+
+// flag counts calls in progress and keeps the diag flag set while any is.
+func (t *timer) flag(delta int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.active += delta
+	switch {
+	case delta > 0 && t.active == 1:
+		t.b.Diag().Set(t.cfg.name)
+	case delta < 0 && t.active == 0:
+		t.b.Diag().Unset(t.cfg.name)
+	}
+}
