@@ -114,6 +114,35 @@ func (n *Node) Remove(child *Node) error {
 // checkCycle reports ErrCycle when child is parent or one of its ancestors,
 // that is when putting child under parent would close a loop. Called with mu
 // held.
+// Replace puts fresh in old's place among n's children (same position) and
+// detaches old.
+//
+// Errors (wrapped): a nil node gives ErrNilNode; old not a child of n gives
+// ErrNotChild; fresh attached anywhere gives ErrHasParent; fresh being n or
+// one of n's ancestors gives ErrCycle. On error the tree is unchanged.
+func (n *Node) Replace(old, fresh *Node) error {
+	if n == nil || old == nil || fresh == nil {
+		return fmt.Errorf("%w: Replace(%s, %s) on %s", ErrNilNode, name(old), name(fresh), name(n))
+	}
+	beginMutation()
+	defer endMutation()
+	if old.parent.Load() != n {
+		return fmt.Errorf("%w: %s is not a child of %s", ErrNotChild, name(old), name(n))
+	}
+	if err := checkCycle(n, fresh, "replace"); err != nil {
+		return err
+	}
+	if p := fresh.parent.Load(); p != nil {
+		return fmt.Errorf("%w: cannot put %s under %s: it is a child of %s", ErrHasParent, name(fresh), name(n), name(p))
+	}
+	k := append([]*Node(nil), n.kids()...) // readers may hold the old slice
+	k[n.IndexOf(old)] = fresh
+	n.children.Store(&k)
+	old.parent.Store(nil)
+	fresh.parent.Store(n)
+	return nil
+}
+
 func checkCycle(parent, child *Node, op string) error {
 	for a := parent; a != nil; a = a.parent.Load() {
 		if a == child {

@@ -179,3 +179,42 @@ func TestOrderAfterRemoveMiddle(t *testing.T) {
 		t.Fatalf("old snapshot changed: %v", got)
 	}
 }
+
+func TestReplace(t *testing.T) {
+	root, a, b, c, fresh := &graph.Node{}, &graph.Node{}, &graph.Node{}, &graph.Node{}, &graph.Node{}
+	for _, k := range []*graph.Node{a, b, c} {
+		if err := root.Add(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := root.Children()
+	if err := root.Replace(b, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if got := root.Children(); len(got) != 3 || got[0] != a || got[1] != fresh || got[2] != c {
+		t.Fatalf("children %v", got)
+	}
+	if before[1] != b {
+		t.Fatal("an earlier snapshot changed")
+	}
+	if b.Parent() != nil || fresh.Parent() != root {
+		t.Fatal("parents not updated")
+	}
+	for _, tc := range []struct {
+		name       string
+		old, fresh *graph.Node
+		want       error
+	}{
+		{"nil", a, nil, graph.ErrNilNode},
+		{"not a child", b, &graph.Node{}, graph.ErrNotChild},
+		{"fresh has a parent", a, c, graph.ErrHasParent},
+		{"fresh is the parent", a, root, graph.ErrCycle},
+	} {
+		if err := root.Replace(tc.old, tc.fresh); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if root.Len() != 3 {
+		t.Fatalf("tree changed on error: %d children", root.Len())
+	}
+}

@@ -64,9 +64,11 @@ func (b *Base) markCrashed(r *run, reason error) bool {
 	case Starting:
 		r.setReason(reason) // the start sees it and rolls back
 	case Stopping:
-		r.mu.Lock()
-		r.lateErrs = append(r.lateErrs, fmt.Errorf("crashed while stopping: %w", reason))
-		r.mu.Unlock()
+		if r.crashReason() == nil { // a crashed run being stopped has its reason already
+			r.mu.Lock()
+			r.lateErrs = append(r.lateErrs, fmt.Errorf("crashed while stopping: %w", reason))
+			r.mu.Unlock()
+		}
 	}
 	b.mu.Unlock()
 	if !crashed {

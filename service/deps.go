@@ -133,8 +133,8 @@ func (b *Base) RemoveDependency(ctx context.Context, child Service) error {
 	return err
 }
 
-// replace puts fresh in old's place: same position among b's children, same
-// link. old must be stopped; fresh is handed over.
+// replace puts fresh in old's place: same position among b's children and
+// in the node graph, same link. old must be stopped; fresh is handed over.
 func (b *Base) replace(old, fresh Service) error {
 	fb, err := baseOf(fresh)
 	parent, was := b.Label(), old.Label()
@@ -147,11 +147,10 @@ func (b *Base) replace(old, fresh Service) error {
 	if i < 0 {
 		return fmt.Errorf("%w: %s under %s", ErrNotChild, was, parent)
 	}
-	if err := b.node.Add(fb.Node()); err != nil {
+	ob := old.base()
+	if err := b.node.Replace(ob.Node(), fb.Node()); err != nil {
 		return fmt.Errorf("%s: replace %s: %w", parent, was, err)
 	}
-	ob := old.base()
-	_ = b.node.Remove(ob.Node())
 	b.children[i] = fresh
 	fb.link.Store(ob.link.Swap(nil))
 	return nil

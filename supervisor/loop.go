@@ -192,10 +192,12 @@ func (s *Supervisor) handleExit(ctx context.Context, c *child) {
 		return out
 	}
 	restart, remove := pick(plan.Restart), pick(plan.Remove)
-	if crash != nil && !slices.Contains(restart, c) {
-		s.stopChild(ctx, c) // clean up the crashed run
-	}
-	for _, b := range pick(plan.Stop) {
+	// Stop the group in reverse start order, the exited child in its place
+	// (a crashed run is cleaned up; a normal exit has stopped already), so
+	// every member has stopped before any restarts.
+	stops := append(slices.Clone(plan.Stop), idx)
+	slices.SortFunc(stops, func(a, b int) int { return b - a })
+	for _, b := range pick(stops) {
 		s.stopChild(ctx, b)
 	}
 	for _, r := range remove {

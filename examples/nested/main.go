@@ -1,0 +1,116 @@
+// Command nested shows supervisors under supervisors and how a crash
+// escalates when a supervisor runs out of restarts:
+//
+//	root (one-for-one, 5 restarts)
+//	├── audit            a plain service, never disturbed
+//	└── workers (one-for-one, 1 restart)
+//	    └── pool (one-for-one, 1 restart)
+//	        └── conn     crashes every 200ms
+//
+// The first crash is handled by pool. The second exceeds pool's intensity:
+// pool stops its children and crashes with ErrMaxRestarts, and workers
+// restarts it. Two crashes later pool gives up again, which is one restart
+// too many for workers: it crashes in turn, and root restarts workers (and
+// everything below it). The program stops once root has restarted workers
+// twice and prints the tree's restart counts.
+//
+//	go run ./examples/nested
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/supervisor"
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/log"
+)
+
+// Audit is a sibling of the workers subtree: it is never restarted.
+type Audit struct{ service.Base }
+
+// conn fails 200ms into each run.
+func conn(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(200 * time.Millisecond):
+		return errors.New("connection reset by peer")
+	}
+}
+
+func main() {
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	log.Logger = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}).
+		With().Timestamp().Logger().Level(zerolog.InfoLevel)
+
+	// The supervisors log crashes, restarts and escalations themselves;
+	// their events only tell main when root has restarted workers.
+	rootRestarts := make(chan struct{}, 16)
+	onEvent := func(e supervisor.Event) {
+		if e.Kind == supervisor.ChildRestarted && e.Supervisor == "root" {
+			rootRestarts <- struct{}{}
+		}
+	}
+	newSup := func(name string, maxRestarts int) *supervisor.Supervisor {
+		return supervisor.New(supervisor.Spec{
+			Service:     service.Config{Name: name},
+			MaxRestarts: maxRestarts,
+			Window:      time.Minute,
+			OnEvent:     onEvent,
+		})
+	}
+	root, workers, pool := newSup("root", 5), newSup("workers", 1), newSup("pool", 1)
+	audit := &Audit{}
+	audit.Configure(service.Config{Name: "audit"})
+	leaf := service.Func("conn", conn)
+	must(pool.Add(leaf))
+	must(workers.Add(pool))
+	must(root.Add(audit))
+	must(root.Add(workers))
+
+	ctx := context.Background()
+	if err := service.Start(ctx, root); err != nil {
+		log.Fatal().Err(err).Msg("start")
+	}
+	deadline := time.After(5 * time.Second)
+	for seen := 0; seen < 2; {
+		select {
+		case <-rootRestarts:
+			seen++
+		case <-root.Done():
+			log.Fatal().Err(root.CrashReason()).Msg("root crashed")
+		case <-deadline:
+			log.Fatal().Msg("root did not restart workers twice within 5s")
+		}
+	}
+	stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := root.Stop(stopCtx); err != nil {
+		log.Error().Err(err).Msg("stop")
+		os.Exit(1)
+	}
+
+	fmt.Println("restart counts (a service's count includes its ancestors' restarts):")
+	for _, s := range []struct {
+		indent string
+		svc    service.Service
+	}{{"", root}, {"  ", audit}, {"  ", workers}, {"    ", pool}, {"      ", leaf}} {
+		fmt.Printf("%s%-8s RestartCount=%d\n", s.indent, s.svc.ShortLabel(), s.svc.RestartCount())
+	}
+	for _, sup := range []*supervisor.Supervisor{root, workers, pool} {
+		for _, c := range sup.Children() {
+			fmt.Printf("%s restarted %s %d time(s); last reason: %v\n", sup.ShortLabel(), c.ID, c.RestartCount, c.LastReason)
+		}
+	}
+}
+
+func must(err error) {
+	if err != nil {
+		log.Fatal().Err(err).Msg("building the tree")
+	}
+}
