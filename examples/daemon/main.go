@@ -4,7 +4,7 @@
 // restart counts.
 //
 //	go run ./examples/daemon           # stops by itself after 4 seconds
-//	go run ./examples/daemon -forever  # runs until SIGINT or SIGTERM
+//	go run ./examples/daemon -forever  # runs until SIGINT or SIGTERM (SIGUSR1: dump)
 package main
 
 import (
@@ -14,10 +14,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/gomode/mode"
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/strategy"
 	"github.com/gomode/mode/supervisor"
@@ -115,37 +114,27 @@ func main() {
 	must(root.Add(service.Func("flaky", flaky)))
 	must(root.Add(api))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// The Worker runs the tree as a process: SIGINT/SIGTERM stop it,
+	// SIGUSR1 dumps the tree and the goroutines' stacks to stderr, and a
+	// crash that reaches the root ends it with exit code 1.
+	ctx := context.Background()
 	if !*forever {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 4*time.Second)
 		defer cancel()
 	}
-
-	if err := service.Start(ctx, root); err != nil {
-		log.Fatal().Err(err).Msg("start")
+	w := &mode.Worker{
+		Service:     root,
+		StopTimeout: 5 * time.Second,
+		Ready:       func() { log.Info().Int("pid", os.Getpid()).Msg("daemon running (kill -USR1 <pid> for a dump)") },
 	}
-	log.Info().Msg("daemon running")
-
-	select {
-	case <-ctx.Done():
-		log.Info().Msg("shutting down")
-	case <-root.Done(): // the root gave up: nothing above it restarts it
-		log.Error().Err(root.CrashReason()).Msg("root supervisor crashed")
-	}
-	crashed := root.CrashReason()
-	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := root.Stop(stopCtx); err != nil {
-		log.Error().Err(err).Msg("stop")
-		os.Exit(1)
-	}
+	err := w.Run(ctx)
 	for _, c := range root.Children() {
 		log.Info().Str("child", c.ID).Int("restarts", c.RestartCount).Str("state", c.State.String()).Msg("summary")
 	}
-	if crashed != nil {
-		os.Exit(1)
+	if err != nil {
+		log.Error().Err(err).Msg("daemon failed")
+		os.Exit(mode.ExitFailure)
 	}
 }
 
