@@ -19,7 +19,9 @@ type FuncService struct {
 // gets the run context, cancelled when the service stops or crashes.
 // Returning nil is a normal exit (the service stops itself; a Permanent
 // child is restarted by its supervisor); returning an error, or panicking,
-// crashes it. Once it has been stopped, returning the context's error is
+// crashes it. fn is the run, not part of the start: an exit or crash takes
+// effect once Start has completed, so Start never fails because fn ended
+// quickly. Once it has been stopped, returning the context's error is
 // not a crash. The name is the ShortLabel (Config.Name overrides it).
 // Starting a Func with a nil fn returns ErrBadArgument.
 func Func(name string, fn func(ctx context.Context) error) *FuncService {
@@ -57,23 +59,28 @@ func (m funcMachinery) StartMachinery(ctx context.Context) error {
 		return err
 	}
 	go r.runTask(t, f.fn, func(t *task, err error) {
-		switch {
-		case err == nil || errors.Is(err, errFinal):
-			// A normal exit ends the run once its start has completed; a
-			// start that is rolled back instead closes r.done.
+		// fn is the run itself, not part of the start: whatever it returns
+		// takes effect once the start has completed, so a Start never fails
+		// because fn ended quickly. A start rolled back meanwhile closes
+		// r.done instead.
+		select {
+		case <-r.running:
+		case <-r.done:
 			select {
-			case <-r.running:
-			case <-r.done:
+			case <-r.running: // it ran, then was stopped or crashed
+			default:
 				return
 			}
-			if r.stopped.Load() {
-				return
-			}
-			f.final.Store(err != nil)
-			_ = f.stop(r.ctx, stopExternal, -1) // from inside: finishes on its own goroutine
-		default:
-			r.taskFailed(t, fmt.Errorf("%s: %w", f.typeLabel(), err))
 		}
+		if err != nil && !errors.Is(err, errFinal) {
+			r.taskFailed(t, fmt.Errorf("%s: %w", f.typeLabel(), err))
+			return
+		}
+		if r.stopped.Load() {
+			return
+		}
+		f.final.Store(err != nil)
+		_ = f.stop(r.ctx, stopExternal, -1) // from inside: finishes on its own goroutine
 	})
 	return nil
 }

@@ -73,6 +73,7 @@ func (b *Base) monitorLoop(ctx context.Context, clk clock.Clock, iv time.Duratio
 		if ctx.Err() != nil {
 			return nil
 		}
+		tm.Reset(iv) // fixed rate: the next check is due one interval after this one
 		if b.State() == Running {
 			cctx, cancel := withClockTimeout(ctx, clk, iv)
 			err := b.callHook(cctx, hc.Healthcheck)
@@ -84,7 +85,6 @@ func (b *Base) monitorLoop(ctx context.Context, clk clock.Clock, iv time.Duratio
 				return fmt.Errorf("%w: %w", ErrUnhealthy, err)
 			}
 		}
-		tm.Reset(iv)
 	}
 }
 
