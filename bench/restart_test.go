@@ -1,0 +1,234 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/supervisor"
+	"github.com/thejerf/suture/v4"
+)
+
+// BenchmarkRestart measures restart latency: from a child's crash to its
+// replacement running again. Each iteration asks the running child to crash
+// and waits until the next run has entered its function, which signals over
+// a channel; every variant pays the same two channel handoffs.
+//
+//   - mode/return-error: a supervisor (MaxRestarts 1<<30 in 1ms, so the
+//     limit never trips) with one service.Func child whose function returns
+//     an error when told to.
+//   - mode/Crash: the same child crashed from outside with Crash(err); its
+//     function returns when its context is cancelled.
+//   - suture: a suture v4 supervisor (FailureThreshold 1<<30, so it never
+//     backs off) with one service returning an error when told to.
+//   - goroutine: floor 1, a bare goroutine whose loop starts a new one when
+//     the previous one returns.
+//   - goroutine-ctx-recover: floor 2, the same with a context per run
+//     (cancelled when the run ends) and a recover in each goroutine.
+//
+// After the loop each variant checks that the function was entered b.N+1
+// times, so a restart that did not happen cannot look fast.
+func BenchmarkRestart(b *testing.B) {
+	b.Run("mode/return-error", func(b *testing.B) { benchModeRestart(b, false) })
+	b.Run("mode/Crash", func(b *testing.B) { benchModeRestart(b, true) })
+	b.Run("suture", benchSutureRestart)
+	b.Run("goroutine", func(b *testing.B) { benchFloorRestart(b, false) })
+	b.Run("goroutine-ctx-recover", func(b *testing.B) { benchFloorRestart(b, true) })
+}
+
+// crasher is the body every variant runs: it counts and signals each run,
+// then waits to be told to crash or to stop.
+type crasher struct {
+	runs     atomic.Int64
+	entered  chan struct{}
+	crash    chan struct{}
+	watchdog *time.Timer // one per benchmark round, so waits cost no timer
+}
+
+func newCrasher() *crasher {
+	return &crasher{
+		entered:  make(chan struct{}),
+		crash:    make(chan struct{}),
+		watchdog: time.NewTimer(5 * time.Minute),
+	}
+}
+
+func (c *crasher) run(ctx context.Context) error {
+	c.runs.Add(1)
+	select {
+	case c.entered <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-c.crash:
+		return errCrash
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// wait waits for the next run to be entered, with a watchdog.
+func (c *crasher) wait(b *testing.B) {
+	select {
+	case <-c.entered:
+	case <-c.watchdog.C:
+		b.Fatalf("hung (after %d runs)", c.runs.Load())
+	}
+}
+
+// check stops the watchdog and checks that every crash was followed by a
+// new run.
+func (c *crasher) check(b *testing.B) {
+	c.watchdog.Stop()
+	if got, want := c.runs.Load(), int64(b.N)+1; got != want {
+		b.Fatalf("%d runs, want %d", got, want)
+	}
+}
+
+// lenient is a supervisor spec whose limit never trips in a benchmark.
+func lenient(st supervisor.Spec) supervisor.Spec {
+	st.Service = quiet("sup")
+	st.MaxRestarts = 1 << 30
+	st.Window = time.Millisecond
+	return st
+}
+
+func benchModeRestart(b *testing.B, viaCrash bool) {
+	ctx := context.Background()
+	c := newCrasher()
+	f := service.Func("crasher", c.run)
+	f.Configure(quiet("crasher"))
+	var ev events
+	sup := supervisor.New(lenient(supervisor.Spec{OnEvent: ev.count}))
+	if err := sup.Add(f); err != nil {
+		b.Fatal(err)
+	}
+	if err := service.Start(ctx, sup); err != nil {
+		b.Fatal(err)
+	}
+	c.wait(b)
+	b.ResetTimer()
+	for range b.N {
+		if viaCrash {
+			f.Crash(errCrash)
+		} else {
+			c.crash <- struct{}{}
+		}
+		c.wait(b)
+	}
+	b.StopTimer()
+	c.check(b)
+	if err := sup.Stop(ctx); err != nil {
+		b.Fatal(err)
+	}
+	// Every crash was seen: as a crash of the running child, or (when the
+	// next crash came before the restart's Start had returned: a Func's
+	// function is entered during Start) as a failed start, retried.
+	if got := ev.crashed.Load() + ev.startFailed.Load(); got != int64(b.N) {
+		b.Fatalf("%d crashes and failed starts seen, want %d", got, b.N)
+	}
+	b.ReportMetric(float64(ev.startFailed.Load())/float64(b.N), "startfail/op")
+}
+
+// events counts a supervisor's events.
+type events struct {
+	crashed, restarted, startFailed atomic.Int64
+}
+
+func (e *events) count(ev supervisor.Event) {
+	switch ev.Kind {
+	case supervisor.ChildCrashed:
+		e.crashed.Add(1)
+	case supervisor.ChildRestarted:
+		e.restarted.Add(1)
+	case supervisor.StartFailed:
+		e.startFailed.Add(1)
+	}
+}
+
+// sutureCrasher adapts a crasher to suture.Service.
+type sutureCrasher struct{ *crasher }
+
+func (s sutureCrasher) Serve(ctx context.Context) error { return s.run(ctx) }
+func (sutureCrasher) String() string                    { return "crasher" }
+
+func benchSutureRestart(b *testing.B) {
+	c := newCrasher()
+	sup := suture.New("sup", sutureSpec())
+	sup.Add(sutureCrasher{c})
+	stop := serveSuture(sup)
+	c.wait(b)
+	b.ResetTimer()
+	for range b.N {
+		c.crash <- struct{}{}
+		c.wait(b)
+	}
+	b.StopTimer()
+	c.check(b)
+	if err := stop(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchFloorRestart runs the floor: a loop goroutine that starts the run
+// in a new goroutine and starts another when it returns.
+func benchFloorRestart(b *testing.B, ctxRecover bool) {
+	c := newCrasher()
+	loopDone := make(chan struct{})
+	parent, cancelAll := context.WithCancel(context.Background())
+	go func() {
+		defer close(loopDone)
+		if ctxRecover {
+			floorCtxRecover(parent, c.run)
+		} else {
+			floorBare(parent, c.run)
+		}
+	}()
+	c.wait(b)
+	b.ResetTimer()
+	for range b.N {
+		c.crash <- struct{}{}
+		c.wait(b)
+	}
+	b.StopTimer()
+	c.check(b)
+	cancelAll()
+	<-loopDone
+}
+
+// floorBare restarts fn in a new goroutine each time it returns, until
+// parent is done.
+func floorBare(parent context.Context, fn func(context.Context) error) {
+	exited := make(chan error)
+	for parent.Err() == nil {
+		go func() { exited <- fn(parent) }()
+		<-exited
+	}
+}
+
+// floorCtxRecover is floorBare with a context per run and panics recovered
+// into errors.
+func floorCtxRecover(parent context.Context, fn func(context.Context) error) {
+	exited := make(chan error)
+	for parent.Err() == nil {
+		ctx, cancel := context.WithCancel(parent)
+		go func() {
+			var err error
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("panic: %v", r)
+				}
+				exited <- err
+			}()
+			err = fn(ctx)
+		}()
+		err := <-exited
+		cancel()
+		_ = errors.Is(err, context.Canceled)
+	}
+}

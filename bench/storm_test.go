@@ -1,0 +1,183 @@
+package bench
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/strategy"
+	"github.com/gomode/mode/supervisor"
+	"github.com/thejerf/suture/v4"
+)
+
+const stormSize = 1_000
+
+// BenchmarkCrashStorm measures the time from a crash storm to every child
+// running again; ns/child divides an iteration by the number of children.
+//
+//   - OneForOne/mode: 1,000 service.Func children under one supervisor
+//     all return an error at once; the iteration ends when each has
+//     entered its function again.
+//   - OneForOne/suture: the same with 1,000 services under one suture v4
+//     supervisor (no backoff).
+//   - OneForOne/goroutines: the floor, 1,000 restart loops as in
+//     BenchmarkRestart/goroutine-ctx-recover, one per child.
+//   - OneForAll/mode: 1,000 Func children under a OneForAll supervisor; one
+//     of them crashes, the supervisor stops the 999 others and restarts all
+//     1,000. (suture has no one-for-all.)
+func BenchmarkCrashStorm(b *testing.B) {
+	b.Run("OneForOne/mode/N=1000", func(b *testing.B) { benchModeStorm(b, strategy.OneForOne) })
+	b.Run("OneForOne/suture/N=1000", benchSutureStorm)
+	b.Run("OneForOne/goroutines/N=1000", benchFloorStorm)
+	b.Run("OneForAll/mode/N=1000", func(b *testing.B) { benchModeStorm(b, strategy.OneForAll) })
+}
+
+// storm is the body every child runs: on entry it counts itself in the
+// current round, then waits for the round's crash signal (a closed
+// channel) or for its context.
+type storm struct {
+	runs    atomic.Int64
+	entered sync.WaitGroup
+	round   atomic.Pointer[chan struct{}]
+}
+
+func newStorm(n int) *storm {
+	s := &storm{}
+	ch := make(chan struct{})
+	s.round.Store(&ch)
+	s.entered.Add(n)
+	return s
+}
+
+func (s *storm) run(ctx context.Context) error {
+	crash := *s.round.Load()
+	s.runs.Add(1)
+	s.entered.Done()
+	select {
+	case <-crash:
+		return errCrash
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// next opens a round expecting n runs and returns the previous round's
+// crash signal: closing it crashes every child that waits on it.
+func (s *storm) next(n int) (crashAll func()) {
+	s.entered.Add(n)
+	ch := make(chan struct{})
+	old := s.round.Swap(&ch)
+	return func() { close(*old) }
+}
+
+// wait waits for the round's runs, with a watchdog.
+func (s *storm) wait(b *testing.B) {
+	done := make(chan struct{})
+	go func() { s.entered.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		b.Fatalf("storm not over after a minute (%d runs)", s.runs.Load())
+	}
+}
+
+func (s *storm) check(b *testing.B, n int) {
+	if got, want := s.runs.Load(), int64(n)*int64(b.N+1); got != want {
+		b.Fatalf("%d runs, want %d", got, want)
+	}
+}
+
+func benchModeStorm(b *testing.B, st strategy.Strategy) {
+	ctx := context.Background()
+	s := newStorm(stormSize)
+	var ev events
+	sup := supervisor.New(lenient(supervisor.Spec{Strategy: st, OnEvent: ev.count}))
+	kids := make([]*service.FuncService, stormSize)
+	for i := range kids {
+		kids[i] = service.Func("", s.run)
+		kids[i].Configure(quiet(""))
+		if err := sup.Add(kids[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := service.Start(ctx, sup); err != nil {
+		b.Fatal(err)
+	}
+	s.wait(b)
+	b.ResetTimer()
+	for range b.N {
+		if st == strategy.OneForAll {
+			s.next(stormSize)
+			kids[0].Crash(errCrash)
+		} else {
+			s.next(stormSize)()
+		}
+		s.wait(b)
+	}
+	b.StopTimer()
+	s.check(b, stormSize)
+	if err := sup.Stop(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if st == strategy.OneForAll {
+		// One crash, one group restart of every child, per iteration.
+		if got := ev.crashed.Load() + ev.startFailed.Load(); got != int64(b.N) {
+			b.Fatalf("%d crashes and failed starts, want %d", got, b.N)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*stormSize), "ns/child")
+}
+
+// stormService adapts a storm to suture.Service.
+type stormService struct{ *storm }
+
+func (s stormService) Serve(ctx context.Context) error { return s.run(ctx) }
+func (stormService) String() string                    { return "storm" }
+
+func benchSutureStorm(b *testing.B) {
+	s := newStorm(stormSize)
+	sup := suture.New("sup", sutureSpec())
+	for range stormSize {
+		sup.Add(stormService{s})
+	}
+	stop := serveSuture(sup)
+	s.wait(b)
+	b.ResetTimer()
+	for range b.N {
+		s.next(stormSize)()
+		s.wait(b)
+	}
+	b.StopTimer()
+	s.check(b, stormSize)
+	if err := stop(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*stormSize), "ns/child")
+}
+
+func benchFloorStorm(b *testing.B) {
+	s := newStorm(stormSize)
+	parent, cancel := context.WithCancel(context.Background())
+	var loops sync.WaitGroup
+	for range stormSize {
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			floorCtxRecover(parent, s.run)
+		}()
+	}
+	s.wait(b)
+	b.ResetTimer()
+	for range b.N {
+		s.next(stormSize)()
+		s.wait(b)
+	}
+	b.StopTimer()
+	s.check(b, stormSize)
+	cancel()
+	loops.Wait()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*stormSize), "ns/child")
+}
