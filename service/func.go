@@ -63,11 +63,12 @@ func (m funcMachinery) StartMachinery(ctx context.Context) error {
 		// takes effect once the start has completed, so a Start never fails
 		// because fn ended quickly. A start rolled back meanwhile closes
 		// r.done instead.
+		running := r.wait(&r.running)
 		select {
-		case <-r.running:
-		case <-r.done:
+		case <-running:
+		case <-r.doneCh():
 			select {
-			case <-r.running: // it ran, then was stopped or crashed
+			case <-running: // it ran, then was stopped or crashed
 			default:
 				return
 			}

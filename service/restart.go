@@ -31,7 +31,7 @@ func (b *Base) restart(ctx context.Context, lim time.Duration) error {
 		st := b.State()
 		if t := b.trans; t != nil {
 			b.mu.Unlock()
-			if insideOf(ctx, b) {
+			if insideOf(ctx, b) && !finishing(st) {
 				return fmt.Errorf("%s: restart: %w (a %s is in progress)", b.Label(), ErrStopping, st)
 			}
 			select {

@@ -14,15 +14,15 @@ type run struct {
 	b      *Base
 	ctx    context.Context // marked with this run; cancelled by stop or crash
 	cancel context.CancelCauseFunc
-	done   chan struct{} // closed with cancel; exists before ctx (Done before Start)
+	done   chan struct{} // made only when Done is asked before the run began; else ctx.Done()
 	once   sync.Once
 
 	reason      atomic.Pointer[error]     // crash reason: first wins
 	stopped     atomic.Bool               // Stop cancelled this run: later errors are no crash
 	abandoned   atomic.Bool               // Stop gave up on the tasks still running
 	kidsStarted atomic.Bool               // the start reached the children step
-	ended       chan struct{}             // closed when the run is over (stop finished or rolled back)
-	running     chan struct{}             // closed when the start completed
+	ended       event                     // the run is over (stop finished or rolled back)
+	running     event                     // the start completed
 	extra       atomic.Pointer[runExtras] // timers and heartbeat, made on first use
 
 	mu       sync.Mutex // guards the fields below
@@ -39,7 +39,7 @@ type run struct {
 type markerKey struct{}
 
 func newRun(b *Base) *run {
-	return &run{b: b, done: make(chan struct{}), ended: make(chan struct{}), running: make(chan struct{})}
+	return &run{b: b}
 }
 
 // begin creates the run's context from the start ctx: values flow down,
@@ -56,8 +56,53 @@ func (r *run) stop(cause error) {
 		if r.cancel != nil {
 			r.cancel(cause)
 		}
-		close(r.done)
+		if r.done != nil {
+			close(r.done)
+		}
 	})
+}
+
+// doneCh is closed when the run is cancelled. The caller got r after it
+// began, or from Base.current, which made r.done for a run not begun.
+func (r *run) doneCh() <-chan struct{} {
+	if r.done != nil {
+		return r.done
+	}
+	return r.ctx.Done()
+}
+
+// event is a channel made on first wait and closed once; most are never
+// waited on, so most runs never allocate one. Guarded by run.mu.
+type event struct {
+	ch    chan struct{}
+	fired bool
+}
+
+var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// wait returns a channel closed when e fires.
+func (r *run) wait(e *event) <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e.ch == nil {
+		if e.fired {
+			return closedCh
+		}
+		e.ch = make(chan struct{})
+	}
+	return e.ch
+}
+
+// fire closes e's channel (if anyone waits) and marks it fired.
+func (r *run) fire(e *event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !e.fired {
+		e.fired = true
+		if e.ch != nil {
+			close(e.ch)
+		}
+	}
 }
 
 // crashReason returns the recorded crash reason or nil.

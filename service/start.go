@@ -125,7 +125,7 @@ func (b *Base) startRun(ctx context.Context) error {
 		if err == nil {
 			b.state.Store(int32(Running))
 			b.mu.Unlock()
-			close(r.running)
+			r.fire(&r.running)
 			return nil
 		}
 		b.mu.Unlock()
@@ -227,6 +227,7 @@ func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machO
 // (stopped, then reset to Init), tasks (cancelled and joined), exit stack.
 // The state goes back to Init.
 func (b *Base) rollback(ctx context.Context, r *run, started []Service, machOn bool, cause error) {
+	r.setReason(cause) // why this run ended (WaitStarted reports it)
 	r.stopped.Store(true)
 	r.stop(cause)
 	stopCtx := context.WithoutCancel(ctx)
@@ -253,7 +254,7 @@ func (b *Base) rollback(ctx context.Context, r *run, started []Service, machOn b
 	b.state.Store(int32(Init))
 	b.cur = newRun(b) // Done is open again: the service is ready to start
 	b.mu.Unlock()
-	close(r.ended)
+	r.fire(&r.ended)
 	b.Log().Debug().Err(cause).Msg("start rolled back")
 }
 

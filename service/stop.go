@@ -68,7 +68,11 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 				b.cur.stop(ErrStopped)
 			}
 			b.mu.Unlock()
-			if insideOf(ctx, b) {
+			// From inside, never wait for a transition that may wait for
+			// us: an aborted start or a stop in progress. A start that has
+			// reached Running only publishes its result: wait for it, then
+			// stop the run.
+			if insideOf(ctx, b) && !finishing(st) {
 				return nil
 			}
 			select {
@@ -96,6 +100,11 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		return b.finishStop(ctx, r, t, by, lim)
 	}
 }
+
+// finishing reports whether a transition in state st has done all its
+// work but publishing its result (a start that reached Running, or Crashed
+// right after).
+func finishing(st State) bool { return st == Running || st == Crashed }
 
 // detached is ctx without its cancellation and without its marker: the
 // context of a transition finished on its own goroutine, which must wait for
@@ -172,7 +181,7 @@ func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 	b.mu.Lock()
 	b.state.Store(int32(Shutdown))
 	b.mu.Unlock()
-	close(r.ended)
+	r.fire(&r.ended)
 	b.mundane("Stopped")
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%s: stop: %w", b.Label(), err)

@@ -54,12 +54,12 @@ func (b *Base) Ticks(interval time.Duration) iter.Seq[time.Time] {
 				}
 				select {
 				case <-sleep.C():
-				case <-r.done:
+				case <-r.doneCh():
 					return
 				}
 			}
 			select {
-			case <-r.done:
+			case <-r.doneCh():
 				return
 			default:
 			}

@@ -10,14 +10,18 @@ import (
 // is stopping or has crashed (mode's should_stop). Before the first start it
 // returns the channel of the coming run. The cause is
 // context.Cause of the run context: ErrStopped or the crash reason.
-func (b *Base) Done() <-chan struct{} { return b.current().done }
+func (b *Base) Done() <-chan struct{} { return b.current().doneCh() }
 
-// current returns the current run, or the coming one before the first start.
+// current returns the current run, or the coming one before the first
+// start, whose done channel it makes (the run has no context yet).
 func (b *Base) current() *run {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cur == nil {
 		b.cur = newRun(b)
+	}
+	if r := b.cur; r.ctx == nil && r.done == nil {
+		r.done = make(chan struct{})
 	}
 	return b.cur
 }
@@ -34,7 +38,7 @@ func (b *Base) WaitUntilStopped(ctx context.Context) error {
 		return nil
 	}
 	select {
-	case <-r.done:
+	case <-r.doneCh():
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -42,7 +46,7 @@ func (b *Base) WaitUntilStopped(ctx context.Context) error {
 		return reason
 	}
 	select {
-	case <-r.ended:
+	case <-r.wait(&r.ended):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -78,7 +82,7 @@ func (b *Base) SetShutdown() {
 func (b *Base) Sleep(ctx context.Context, d time.Duration) error {
 	r := b.current()
 	select {
-	case <-r.done:
+	case <-r.doneCh():
 		return r.cause()
 	default:
 	}
@@ -87,7 +91,7 @@ func (b *Base) Sleep(ctx context.Context, d time.Duration) error {
 	select {
 	case <-t.C():
 		return nil
-	case <-r.done:
+	case <-r.doneCh():
 		return r.cause()
 	case <-ctx.Done():
 		return ctx.Err()
@@ -114,7 +118,7 @@ func Await[T any](ctx context.Context, s Service, ch <-chan T) (v T, ok bool, er
 	select {
 	case v, ok = <-ch:
 		return v, ok, nil
-	case <-r.done:
+	case <-r.doneCh():
 		return v, false, r.cause()
 	case <-ctx.Done():
 		return v, false, ctx.Err()
@@ -135,7 +139,7 @@ func AwaitFirst[T any](ctx context.Context, s Service, chans ...<-chan T) (i int
 		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
 	}
 	cases = append(cases,
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(r.done)},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(r.doneCh())},
 		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
 	chosen, recv, recvOK := reflect.Select(cases)
 	switch chosen {
@@ -148,4 +152,27 @@ func AwaitFirst[T any](ctx context.Context, s Service, chans ...<-chan T) (i int
 		v = recv.Interface().(T)
 	}
 	return chosen, v, recvOK, nil
+}
+
+// WaitStarted waits until the current run (or, before the first start, the
+// coming one) has completed its start. It returns nil once the run has
+// reached Running (even if it has stopped since), the run's cause
+// (ErrStopped, the crash or rollback reason) if it ended before that, or
+// ctx.Err(). Do not call it from a start hook of the service itself.
+func (b *Base) WaitStarted(ctx context.Context) error {
+	r := b.current()
+	running := r.wait(&r.running)
+	select {
+	case <-running:
+		return nil
+	case <-r.doneCh():
+		select {
+		case <-running:
+			return nil
+		default:
+			return r.cause()
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -413,3 +413,15 @@ func TestDoneAfterRolledBackStart(t *testing.T) {
 		t.Fatal("Done closed / ShouldStop true in Init after a rolled-back start")
 	}
 }
+
+func TestWaitStarted(t *testing.T) {
+	ctx := bg(t)
+	p := newProbe("p", &recorder{})
+	started := make(chan error, 1)
+	go func() { started <- p.WaitStarted(ctx) }() // before the start: waits for the coming run
+	must(t, service.Start(ctx, p))
+	must(t, <-started)
+	must(t, p.WaitStarted(ctx)) // running: at once
+	must(t, p.Stop(ctx))
+	must(t, p.WaitStarted(ctx)) // it did start
+}

@@ -253,9 +253,6 @@ func (s *Supervisor) scheduleGroup(ctx context.Context, group []*child) {
 		s.restartGroup(ctx, group)
 		return
 	}
-	for _, c := range group {
-		s.emit(Event{Kind: BackoffStarted, Child: c.id, Label: c.svc.Label(), RestartCount: c.restarts, Delay: d})
-	}
 	pt := &pendingTimer{}
 	s.mu.Lock()
 	if s.timers == nil {
@@ -278,6 +275,9 @@ func (s *Supervisor) scheduleGroup(ctx context.Context, group []*child) {
 		}
 	})
 	s.mu.Unlock()
+	for _, c := range group { // after the timer is armed: a fake clock may be advanced at once
+		s.emit(Event{Kind: BackoffStarted, Child: c.id, Label: c.svc.Label(), RestartCount: c.restarts, Delay: d})
+	}
 }
 
 // pendingTimer is a backoff delay in progress.
