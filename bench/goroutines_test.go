@@ -8,6 +8,7 @@ import (
 
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/supervisor"
+	"go.uber.org/goleak"
 )
 
 // TestGoroutinesPerSupervisor checks DESIGN.md's goroutine budget: one
@@ -51,6 +52,11 @@ func TestGoroutinesPerSupervisor(t *testing.T) {
 		}
 	}
 
+	// Let goroutines of earlier tests and of the runtime's start-up end
+	// first (goleak retries until none is left), so the count is exact.
+	if err := goleak.Find(); err != nil {
+		t.Fatal(err)
+	}
 	before := runtime.NumGoroutine()
 	if err := service.Start(ctx, sups[0]); err != nil {
 		t.Fatal(err)

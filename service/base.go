@@ -237,11 +237,19 @@ func (b *Base) Log() *zerolog.Logger {
 	return &l
 }
 
-// mundane logs a lifecycle line at the configured level.
+// mundane logs a lifecycle line at the configured level. It checks the
+// level first, so a disabled logger costs an idle service nothing (the
+// per-service logger is built on first use only).
 func (b *Base) mundane(msg string) {
 	b.mu.Lock()
-	lvl := b.cfg.LogLevel
+	lvl, parent := b.cfg.LogLevel, b.cfg.Logger
 	b.mu.Unlock()
+	if parent == nil {
+		parent = globalLogger()
+	}
+	if lvl < parent.GetLevel() || lvl < zerolog.GlobalLevel() {
+		return
+	}
 	b.Log().WithLevel(lvl).Msg(msg)
 }
 

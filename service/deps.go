@@ -25,37 +25,40 @@ func (b *Base) AddDependency(child Service) error {
 	return b.attach(child, nil, false)
 }
 
-// attach adds child to b's children (and b's node), storing link on it.
-// Labels are read before b.mu is taken: no two services' locks are ever
-// held together.
+// attach adds child to b's children (and b's node), storing link on it. It
+// is O(1): the node graph detects a child added twice. Labels are formatted
+// only for an error, and never under b.mu: no two services' locks are held
+// together.
 func (b *Base) attach(child Service, link *seam.Link, running bool) error {
 	cb, err := baseOf(child)
 	if err != nil {
 		return fmt.Errorf("%s: add child: %w", b.Label(), err)
 	}
-	parent, kid := b.Label(), child.Label()
 	if cb == b {
-		return fmt.Errorf("%w: %s added to itself", ErrCycle, parent)
+		return fmt.Errorf("%w: %s added to itself", ErrCycle, b.Label())
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	st := b.State()
 	if !running && !b.acceptsChildrenLocked() {
-		return fmt.Errorf("%w: %s (state %s), child %s", ErrRunning, parent, b.State(), kid)
+		b.mu.Unlock()
+		return fmt.Errorf("%w: %s (state %s), child %s", ErrRunning, b.Label(), st, child.Label())
 	}
-	if slices.Contains(b.children, child) {
-		return fmt.Errorf("%w: %s under %s", ErrAlreadyAdded, kid, parent)
-	}
-	if err := b.node.Add(cb.Node()); err != nil {
-		if errors.Is(err, graph.ErrAlreadyChild) {
-			return fmt.Errorf("%w: %s", ErrAlreadyAdded, err)
+	err = b.node.Add(cb.Node())
+	if err == nil {
+		b.children = append(b.children, child)
+		if link != nil {
+			cb.link.Store(link)
 		}
-		return fmt.Errorf("%s: add child %s: %w", parent, kid, err)
 	}
-	b.children = append(b.children, child)
-	if link != nil {
-		cb.link.Store(link)
+	b.mu.Unlock()
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, graph.ErrAlreadyChild):
+		return fmt.Errorf("%w: %s under %s", ErrAlreadyAdded, child.Label(), b.Label())
+	default:
+		return fmt.Errorf("%s: add child %s: %w", b.Label(), child.Label(), err)
 	}
-	return nil
 }
 
 // acceptsChildrenLocked: Init, or starting before the children step.

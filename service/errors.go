@@ -3,6 +3,7 @@ package service
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"runtime/debug"
 
 	"github.com/gomode/mode/graph"
@@ -92,3 +93,20 @@ func (p *PanicError) Unwrap() error {
 func errorf(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)
 }
+
+// taskError says which task or Func an error came from. Its message is
+// formatted only when read, so the crash path stays cheap.
+type taskError struct {
+	prefix string // "task" for a task; "" for a Func
+	name   string
+	err    error
+}
+
+func (e *taskError) Error() string {
+	if e.prefix == "" {
+		return e.name + ": " + e.err.Error()
+	}
+	return e.prefix + " " + strconv.Quote(e.name) + ": " + e.err.Error()
+}
+
+func (e *taskError) Unwrap() error { return e.err }

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/gomode/mode/internal/seam"
 )
@@ -74,7 +73,7 @@ func (m funcMachinery) StartMachinery(ctx context.Context) error {
 			}
 		}
 		if err != nil && !errors.Is(err, errFinal) {
-			r.taskFailed(t, fmt.Errorf("%s: %w", f.typeLabel(), err))
+			r.taskFailed(t, &taskError{name: f.typeLabel(), err: err})
 			return
 		}
 		if r.stopped.Load() {

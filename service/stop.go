@@ -135,8 +135,20 @@ func (b *Base) finishStop(ctx context.Context, r *run, t *transition, by stopBy,
 // stopSteps runs the steps of Stop for run r, ending in state Shutdown.
 func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 	l := b.newLimit(ctx, lim)
-	hctx, cancel := l.hookContext(context.WithoutCancel(ctx), r)
-	defer cancel()
+	// The hooks' context is made only if a hook or the machinery needs it.
+	var hctx context.Context
+	var release context.CancelFunc
+	hookCtx := func() context.Context {
+		if hctx == nil {
+			hctx, release = l.hookContext(context.WithoutCancel(ctx), r)
+		}
+		return hctx
+	}
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
 	b.mu.Lock()
 	self, mach, cfg := b.selfLocked(), b.mach, b.cfg
 	b.mu.Unlock()
@@ -149,10 +161,10 @@ func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 
 	b.mundane("Stopping")
 	if h, ok := self.(OnStopper); ok {
-		hook("OnStop", b.callHook(hctx, h.OnStop))
+		hook("OnStop", b.callHook(hookCtx(), h.OnStop))
 	}
-	if mach != nil {
-		mach.StopMachinery(hctx)
+	if _, isFunc := mach.(funcMachinery); mach != nil && !isFunc {
+		mach.StopMachinery(hookCtx())
 	}
 	kids := b.childrenSnapshot()
 	for i := len(kids) - 1; i >= 0; i-- {
@@ -172,7 +184,7 @@ func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 	}
 	hook("exit stack", r.runExitStack())
 	if h, ok := self.(OnShutdowner); ok {
-		hook("OnShutdown", b.callHook(hctx, h.OnShutdown))
+		hook("OnShutdown", b.callHook(hookCtx(), h.OnShutdown))
 	}
 	r.mu.Lock()
 	errs = append(errs, r.lateErrs...)

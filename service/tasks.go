@@ -99,7 +99,7 @@ func (r *run) taskExit(t *task, err error) {
 	if err == nil {
 		return
 	}
-	r.taskFailed(t, fmt.Errorf("task %q: %w", t.name, err))
+	r.taskFailed(t, &taskError{prefix: "task", name: t.name, err: err})
 }
 
 // taskFailed crashes the run with err, or, once Stop has cancelled the run,
