@@ -79,6 +79,7 @@ type Base struct {
 	final    atomic.Bool  // the last exit asked not to be restarted
 	link     atomic.Pointer[seam.Link]
 	logger   atomic.Pointer[zerolog.Logger]
+	labels   atomic.Pointer[labels] // cached ShortLabel and Label
 
 	node graph.Node
 	diag diag.Diag
@@ -116,6 +117,7 @@ func (b *Base) adopt(s Service) error {
 		b.owner = s
 		b.node.SetValue(s)
 		b.logger.Store(nil) // built before handover with the wrong label
+		b.labels.Store(nil)
 		if m, ok := s.(interface{ machinery() seam.Machinery }); ok {
 			b.mach = m.machinery()
 		} else if seam.Finder != nil {
@@ -148,6 +150,7 @@ func (b *Base) Configure(cfg Config) {
 	b.cfg = cfg
 	b.mu.Unlock()
 	b.logger.Store(nil)
+	b.labels.Store(nil)
 }
 
 // Config returns the configuration set by Configure (zero fields mean
@@ -183,23 +186,30 @@ func (b *Base) Node() *graph.Node { return &b.node }
 // Diag returns the flag set telling what the service is doing now.
 func (b *Base) Diag() *diag.Diag { return &b.diag }
 
-// ShortLabel returns the configured name, else the Go type name of the value
-// handed over (mode's shortlabel).
-func (b *Base) ShortLabel() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.cfg.Name != "" {
-		return b.cfg.Name
+// labels are a service's names, computed once (until Configure).
+type labels struct{ short, full string }
+
+func (b *Base) names() *labels {
+	if l := b.labels.Load(); l != nil {
+		return l
 	}
-	return typeName(b.selfLocked())
+	b.mu.Lock()
+	self, name := b.selfLocked(), b.cfg.Name
+	b.mu.Unlock()
+	l := &labels{short: name, full: labelOf(self, name)}
+	if l.short == "" {
+		l.short = typeName(self)
+	}
+	b.labels.Store(l)
+	return l
 }
 
+// ShortLabel returns the configured name, else the Go type name of the value
+// handed over (mode's shortlabel).
+func (b *Base) ShortLabel() string { return b.names().short }
+
 // Label returns "Type" or, when a name is configured, "Type(name)".
-func (b *Base) Label() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return labelOf(b.selfLocked(), b.cfg.Name)
-}
+func (b *Base) Label() string { return b.names().full }
 
 func labelOf(s Service, name string) string {
 	t := typeName(s)

@@ -23,11 +23,6 @@ func (b *Base) startMonitors(r *run) error {
 	cfg, self := b.cfg, b.selfLocked()
 	b.mu.Unlock()
 	clk := clock.Or(cfg.Clock)
-	exit := func(t *task, err error) {
-		if err != nil {
-			r.taskFailed(t, err)
-		}
-	}
 	// The default healthcheck is "running": it passes whenever the loop
 	// would call it, so no task is needed without a hook.
 	if hc, ok := self.(Healthchecker); ok && cfg.MonitoringInterval > 0 {
@@ -38,7 +33,7 @@ func (b *Base) startMonitors(r *run) error {
 		}
 		go r.runTask(t, func(ctx context.Context) error {
 			return b.monitorLoop(ctx, clk, iv, hc)
-		}, exit)
+		}, r.monitorExit)
 	}
 	if d := cfg.HeartbeatDeadline; d > 0 {
 		x, err := r.extras()
@@ -53,9 +48,17 @@ func (b *Base) startMonitors(r *run) error {
 		}
 		go r.runTask(t, func(ctx context.Context) error {
 			return b.heartbeatLoop(ctx, hb, d)
-		}, exit)
+		}, r.monitorExit)
 	}
 	return nil
+}
+
+// monitorExit handles a monitor's result: its error is already the crash
+// reason (ErrUnhealthy, ErrHung).
+func (r *run) monitorExit(t *task, err error) {
+	if err != nil {
+		r.taskFailed(t, err)
+	}
 }
 
 // monitorLoop calls the healthcheck every iv while the service is Running.

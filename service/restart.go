@@ -30,12 +30,13 @@ func (b *Base) restart(ctx context.Context, lim time.Duration) error {
 		b.mu.Lock()
 		st := b.State()
 		if t := b.trans; t != nil {
+			done := t.waitCh()
 			b.mu.Unlock()
 			if insideOf(ctx, b) && !finishing(st) {
 				return fmt.Errorf("%s: restart: %w (a %s is in progress)", b.Label(), ErrStopping, st)
 			}
 			select {
-			case <-t.done:
+			case <-done:
 			case <-ctx.Done():
 				return fmt.Errorf("%s: restart: waiting for the %s in progress: %w", b.Label(), st, ctx.Err())
 			}
@@ -45,7 +46,7 @@ func (b *Base) restart(ctx context.Context, lim time.Duration) error {
 			b.mu.Unlock()
 			return fmt.Errorf("%w: %s: restart", ErrNotStarted, b.Label())
 		}
-		t := &transition{kind: transRestart, done: make(chan struct{})}
+		t := &transition{kind: transRestart}
 		b.trans = t
 		var r *run
 		if st != Shutdown {
@@ -78,7 +79,7 @@ func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim tim
 // OnRestart on each service of it, parents first.
 func (b *Base) resetAndNotify(ctx context.Context) error {
 	var errs []error
-	b.walk(func(d *Base) { d.restarts.Add(1) })
+	b.walk(countRestart)
 	b.walk(func(d *Base) {
 		d.mu.Lock()
 		self, cur := d.selfLocked(), d.cur
@@ -92,6 +93,22 @@ func (b *Base) resetAndNotify(ctx context.Context) error {
 	})
 	return errors.Join(errs...)
 }
+
+// hungTree reports whether a task of an abandoned run of b or of one of
+// its descendants is still alive.
+func (b *Base) hungTree() bool {
+	if b.hung.Load() > 0 {
+		return true
+	}
+	for _, c := range b.childrenSnapshot() {
+		if c.base().hungTree() {
+			return true
+		}
+	}
+	return false
+}
+
+func countRestart(d *Base) { d.restarts.Add(1) }
 
 // walk calls fn on b and its descendants, parents first, in child order.
 func (b *Base) walk(fn func(*Base)) {

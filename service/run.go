@@ -27,7 +27,8 @@ type run struct {
 
 	mu       sync.Mutex // guards the fields below
 	closed   bool       // no more tasks or closers
-	tasks    map[*task]struct{}
+	tasks    *task      // live tasks, newest first
+	live     int
 	idle     chan struct{} // closed when closed && no task left
 	exit     []func() error
 	shutdown chan struct{} // closed by SetShutdown

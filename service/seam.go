@@ -40,11 +40,7 @@ func init() {
 		}
 		return b.restart(ctx, -1)
 	}
-	seam.Ops.Hung = func(child any) bool {
-		hung := false
-		child.(Service).base().walk(func(d *Base) { hung = hung || d.hung.Load() > 0 })
-		return hung
-	}
+	seam.Ops.Hung = func(child any) bool { return child.(Service).base().hungTree() }
 	seam.Ops.Inside = func(ctx context.Context, target any) bool {
 		return insideOf(ctx, target.(Service).base())
 	}

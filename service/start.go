@@ -10,9 +10,21 @@ import (
 // service are serialized: a caller that finds one in progress waits for it
 // (or, from inside the service, returns at once) and then looks again.
 type transition struct {
-	kind transKind
-	done chan struct{}
-	err  error // set before done is closed
+	kind  transKind
+	done  chan struct{} // made by the first waiter (under Base.mu)
+	ended bool          // guarded by Base.mu
+	err   error         // set before ended
+}
+
+// waitCh returns a channel closed when t ends. b.mu is held.
+func (t *transition) waitCh() <-chan struct{} {
+	if t.done == nil {
+		if t.ended {
+			return closedCh
+		}
+		t.done = make(chan struct{})
+	}
+	return t.done
 }
 
 type transKind uint8
@@ -86,7 +98,7 @@ func (b *Base) start(ctx context.Context, byParent bool) error {
 		b.mu.Unlock()
 		return fmt.Errorf("%w: %s (state %s)", ErrAlreadyStarted, b.Label(), st)
 	}
-	t := &transition{kind: transStart, done: make(chan struct{})}
+	t := &transition{kind: transStart}
 	b.trans = t
 	b.mu.Unlock()
 	err := b.startRun(ctx)
@@ -97,12 +109,14 @@ func (b *Base) start(ctx context.Context, byParent bool) error {
 // endTransition publishes the result of t and lets waiters look again.
 func (b *Base) endTransition(t *transition, err error) {
 	b.mu.Lock()
-	t.err = err
+	t.err, t.ended = err, true
 	if b.trans == t {
 		b.trans = nil
 	}
+	if t.done != nil {
+		close(t.done)
+	}
 	b.mu.Unlock()
-	close(t.done)
 }
 
 // startRun makes a new run and takes it to Running, or rolls it back to

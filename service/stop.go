@@ -63,6 +63,7 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		b.mu.Lock()
 		st := b.State()
 		if t := b.trans; t != nil {
+			done := t.waitCh()
 			if st == Starting {
 				b.cur.stopped.Store(true)
 				b.cur.stop(ErrStopped)
@@ -76,7 +77,7 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 				return nil
 			}
 			select {
-			case <-t.done:
+			case <-done:
 			case <-ctx.Done():
 				return fmt.Errorf("%s: stop: waiting for the %s in progress: %w", b.Label(), st, ctx.Err())
 			}
@@ -89,7 +90,7 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 			b.mu.Unlock()
 			return nil
 		}
-		t := &transition{kind: transStop, done: make(chan struct{})}
+		t := &transition{kind: transStop}
 		b.trans = t
 		r := b.beginStopLocked()
 		b.mu.Unlock()

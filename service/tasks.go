@@ -12,7 +12,9 @@ import (
 
 // task is one goroutine owned by a run.
 type task struct {
-	name string
+	name       string
+	wake       error // a crash to report up once the task is unregistered
+	prev, next *task // the run's list of live tasks
 }
 
 // Go starts fn on a new goroutine owned by the current run (mode's
@@ -67,11 +69,12 @@ func (r *run) addTask(name string) (*task, error) {
 	if r.closed {
 		return nil, ErrStopping
 	}
-	if r.tasks == nil {
-		r.tasks = make(map[*task]struct{})
+	t := &task{name: name, next: r.tasks}
+	if r.tasks != nil {
+		r.tasks.prev = t
 	}
-	t := &task{name: name}
-	r.tasks[t] = struct{}{}
+	r.tasks = t
+	r.live++
 	return t, nil
 }
 
@@ -92,6 +95,12 @@ func (r *run) runTask(t *task, fn func(ctx context.Context) error, exit func(t *
 	}()
 	exit(t, err)
 	r.doneTask(t)
+	if t.wake != nil {
+		// The crash was recorded while the task was registered; the
+		// supervisor is woken once it is not, so stopping the crashed
+		// service does not wait for this goroutine.
+		r.b.escalate(t.wake)
+	}
 }
 
 // taskExit handles the result of an ordinary task.
@@ -117,7 +126,10 @@ func (r *run) taskFailed(t *task, err error) {
 		r.lateErrs = append(r.lateErrs, err)
 		r.mu.Unlock()
 	default:
-		r.b.crashRun(r, err)
+		if r.b.markCrashed(r, err) {
+			r.b.Log().Error().Err(err).Msg("Crashed")
+			t.wake = err // runTask escalates it
+		}
 	}
 }
 
@@ -125,11 +137,19 @@ func (r *run) taskFailed(t *task, err error) {
 func (r *run) doneTask(t *task) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.tasks, t)
+	if t.prev != nil {
+		t.prev.next = t.next
+	} else {
+		r.tasks = t.next
+	}
+	if t.next != nil {
+		t.next.prev = t.prev
+	}
+	r.live--
 	if r.abandoned.Load() {
 		r.b.hung.Add(-1)
 	}
-	if r.closed && len(r.tasks) == 0 && r.idle != nil {
+	if r.closed && r.live == 0 && r.idle != nil {
 		close(r.idle)
 		r.idle = nil
 	}
@@ -141,7 +161,7 @@ func (r *run) closeTasks() <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed = true
-	if len(r.tasks) == 0 {
+	if r.live == 0 {
 		return nil
 	}
 	if r.idle == nil {
@@ -159,14 +179,14 @@ func (r *run) join(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 	r.mu.Lock()
-	if len(r.tasks) == 0 {
+	if r.live == 0 {
 		r.mu.Unlock()
 		return nil
 	}
 	r.abandoned.Store(true)
-	r.b.hung.Add(int64(len(r.tasks)))
-	names := make([]string, 0, len(r.tasks))
-	for t := range r.tasks {
+	r.b.hung.Add(int64(r.live))
+	names := make([]string, 0, r.live)
+	for t := r.tasks; t != nil; t = t.next {
 		names = append(names, t.name)
 	}
 	r.mu.Unlock()

@@ -97,6 +97,7 @@ func (s *Supervisor) notify(c *child) {
 }
 
 func (s *Supervisor) loop(ctx context.Context) {
+	s.loopCtx, s.detached = ctx, context.WithoutCancel(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -114,8 +115,12 @@ func (s *Supervisor) loop(ctx context.Context) {
 func (s *Supervisor) drain(ctx context.Context) {
 	for ctx.Err() == nil {
 		s.mu.Lock()
-		batch, due := s.pending, s.due
-		s.pending, s.due = nil, nil
+		// Swap the pending list with the batch last handled, so that a
+		// steady stream of crashes allocates nothing here.
+		batch := s.pending
+		s.pending, s.spare = s.spare[:0], batch
+		due := s.due
+		s.due = nil
 		for _, c := range batch {
 			c.pending = false
 		}
@@ -140,17 +145,9 @@ func (s *Supervisor) drain(ctx context.Context) {
 
 // handleExit applies the strategy to the exit of c.
 func (s *Supervisor) handleExit(ctx context.Context, c *child) {
-	view, idx := s.view(c)
-	if idx < 0 {
-		return
-	}
-	types := make([]strategy.RestartType, len(view))
-	for i, x := range view {
-		types[i] = x.spec.Restart
-	}
 	crash, final, ok := seam.Ops.Exited(c.svc)
-	if !ok {
-		return // running again (restarted meanwhile) or never ran
+	if !ok || !s.has(c) {
+		return // running again (restarted meanwhile), never ran, or removed
 	}
 	kind := strategy.Normal
 	if crash != nil {
@@ -168,21 +165,73 @@ func (s *Supervisor) handleExit(ctx context.Context, c *child) {
 		s.giveUp(ctx, crash)
 		return
 	}
-	if final && types[idx] == strategy.Permanent {
-		types[idx] = strategy.Transient // an exit asking not to be restarted
-	}
-	plan, err := strategy.Decide(s.spec.Strategy, types, idx, kind)
+	act, err := s.decide(c, kind, final)
 	if err != nil {
 		s.giveUp(ctx, err)
 		return
 	}
-	if plan.Counts && !s.window.Allow(s.now()) {
+	if act.counts && !s.window.Allow(s.now()) {
 		reason := crash
 		if reason == nil {
 			reason = fmt.Errorf("normal exit of %s", c.id)
 		}
 		s.giveUp(ctx, reason)
 		return
+	}
+	for _, b := range act.stop {
+		s.stopChild(ctx, b)
+	}
+	for _, r := range act.remove {
+		s.drop(r)
+	}
+	if crash == nil && c.spec.Significant && s.significantEnded(c) {
+		s.Log().Info().Str("child", c.id).Msg("significant child ended: shutting down")
+		_ = s.Stop(ctx) // from inside: finishes on its own goroutine
+		return
+	}
+	if len(act.restart) > 0 {
+		s.scheduleGroup(ctx, act.restart)
+	}
+}
+
+// actions is a strategy.Plan in terms of children, in the order to act:
+// stop (reverse start order, the exited child in its place, so every
+// member has stopped before any restarts), remove, restart (start order).
+type actions struct {
+	stop, remove, restart []*child
+	counts                bool
+}
+
+// decide asks the strategy what the exit of c means. Under one-for-one
+// only c is concerned: the plan is made from c alone, so a crash storm
+// costs O(crashed), not O(children), and allocates one slice per exit.
+func (s *Supervisor) decide(c *child, kind strategy.ExitKind, final bool) (actions, error) {
+	typ := c.spec.Restart
+	if final && typ == strategy.Permanent {
+		typ = strategy.Transient // an exit asking not to be restarted
+	}
+	if s.spec.Strategy == strategy.OneForOne {
+		// strategy.Decide for a lone child, without its allocations.
+		one := []*child{c} // stopped first: a crashed run is cleaned up
+		act := actions{stop: one}
+		switch {
+		case strategy.ShouldRestart(typ, kind):
+			act.restart, act.counts = one, true
+		case typ == strategy.Temporary:
+			act.remove = one
+		}
+		return act, nil
+	}
+	view := s.snapshot()
+	idx := slices.Index(view, c)
+	types := make([]strategy.RestartType, len(view))
+	for i, x := range view {
+		types[i] = x.spec.Restart
+	}
+	types[idx] = typ
+	plan, err := strategy.Decide(s.spec.Strategy, types, idx, kind)
+	if err != nil {
+		return actions{}, err
 	}
 	pick := func(idx []int) []*child {
 		out := make([]*child, 0, len(idx))
@@ -191,26 +240,16 @@ func (s *Supervisor) handleExit(ctx context.Context, c *child) {
 		}
 		return out
 	}
-	restart, remove := pick(plan.Restart), pick(plan.Remove)
-	// Stop the group in reverse start order, the exited child in its place
-	// (a crashed run is cleaned up; a normal exit has stopped already), so
-	// every member has stopped before any restarts.
 	stops := append(slices.Clone(plan.Stop), idx)
 	slices.SortFunc(stops, func(a, b int) int { return b - a })
-	for _, b := range pick(stops) {
-		s.stopChild(ctx, b)
-	}
-	for _, r := range remove {
-		s.drop(r)
-	}
-	if crash == nil && c.spec.Significant && s.significantEnded(c) {
-		s.Log().Info().Str("child", c.id).Msg("significant child ended: shutting down")
-		_ = s.Stop(ctx) // from inside: finishes on its own goroutine
-		return
-	}
-	if len(restart) > 0 {
-		s.scheduleGroup(ctx, restart)
-	}
+	return actions{stop: pick(stops), remove: pick(plan.Remove), restart: pick(plan.Restart), counts: plan.Counts}, nil
+}
+
+// has reports whether c is still a child.
+func (s *Supervisor) has(c *child) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ids[c.id] == c
 }
 
 // significantEnded records that c ended on its own and reports whether the
@@ -236,9 +275,18 @@ func (s *Supervisor) significantEnded(c *child) bool {
 // stopChild stops c as its supervisor, not cancelled by the supervisor's
 // own stop (so its tasks are joined, not abandoned).
 func (s *Supervisor) stopChild(ctx context.Context, c *child) {
-	if err := seam.Ops.Stop(context.WithoutCancel(ctx), c.svc); err != nil {
+	if err := seam.Ops.Stop(s.detach(ctx), c.svc); err != nil {
 		s.Log().Warn().Err(err).Str("child", c.id).Msg("stopping child")
 	}
+}
+
+// detach returns ctx without its cancellation: the loop's own detached
+// context when ctx is the loop's, made once per run.
+func (s *Supervisor) detach(ctx context.Context) context.Context {
+	if ctx == s.loopCtx {
+		return s.detached
+	}
+	return context.WithoutCancel(ctx)
 }
 
 // scheduleGroup restarts group now or, with backoff, after a delay that
@@ -393,22 +441,6 @@ func (s *Supervisor) snapshot() []*child {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.children)
-}
-
-// view returns the children the strategy must see for an exit of c, and
-// c's index among them: c alone under one-for-one (so a crash storm costs
-// O(crashed), not O(children)), else all children in start order. The
-// index is -1 when c is no longer a child.
-func (s *Supervisor) view(c *child) ([]*child, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.spec.Strategy == strategy.OneForOne {
-		if s.ids[c.id] != c {
-			return nil, -1
-		}
-		return []*child{c}, 0
-	}
-	return slices.Clone(s.children), slices.Index(s.children, c)
 }
 
 // present keeps the members of g that are still children.

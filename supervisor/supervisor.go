@@ -36,10 +36,14 @@ type Supervisor struct {
 	wake     chan struct{}
 	loopDone chan struct{}
 
+	spare []*child // the pending list's other buffer
+
 	// Owned by the loop goroutine (and the start of a run).
-	window  *strategy.Window
-	backoff *strategy.BackoffState
-	rnd     *rand.Rand
+	loopCtx  context.Context
+	detached context.Context // loopCtx without its cancellation
+	window   *strategy.Window
+	backoff  *strategy.BackoffState
+	rnd      *rand.Rand
 }
 
 // child is one child under a supervisor: its spec and bookkeeping. It is
