@@ -3,8 +3,8 @@ package service
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/gomode/mode/graph"
 )

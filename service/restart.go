@@ -22,10 +22,13 @@ import (
 // to Init). Called with the ctx of one of the service's own tasks or hooks,
 // Restart begins at once, finishes on a new goroutine and returns nil.
 func (b *Base) Restart(ctx context.Context) error {
-	return b.restart(ctx, -1)
+	return b.restart(ctx, -1, false)
 }
 
-func (b *Base) restart(ctx context.Context, lim time.Duration) error {
+// restart runs a Restart transition. strict (the supervisor's restarts)
+// refuses to start a new run while a task of the old one is alive: the
+// attempt then fails with ErrStopTimeout and the service stays stopped.
+func (b *Base) restart(ctx context.Context, lim time.Duration, strict bool) error {
 	for {
 		b.mu.Lock()
 		st := b.State()
@@ -54,17 +57,22 @@ func (b *Base) restart(ctx context.Context, lim time.Duration) error {
 		}
 		b.mu.Unlock()
 		if insideOf(ctx, b) {
-			go b.finishRestart(detached(ctx), r, t, lim)
+			go b.finishRestart(detached(ctx), r, t, lim, strict)
 			return nil
 		}
-		return b.finishRestart(ctx, r, t, lim)
+		return b.finishRestart(ctx, r, t, lim, strict)
 	}
 }
 
-func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim time.Duration) error {
+func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim time.Duration, strict bool) error {
 	var errs []error
 	if r != nil {
 		errs = append(errs, b.stopSteps(ctx, r, lim))
+	}
+	if strict && b.hungTree() {
+		err := fmt.Errorf("%w: %s: a task of its last run is still running", ErrStopTimeout, b.Label())
+		b.endTransition(t, err)
+		return err
 	}
 	errs = append(errs, b.resetAndNotify(ctx))
 	if err := b.startRun(ctx); err != nil {

@@ -11,6 +11,15 @@ import (
 
 func globalLogger() *zerolog.Logger { return &log.Logger }
 
+// shutdownLimit is the stop budget a supervisor gives b: its link's
+// shutdown timeout, or -1 for b's own stop timeout.
+func (b *Base) shutdownLimit() time.Duration {
+	if l := b.link.Load(); l != nil && l.ShutdownTimeout > 0 {
+		return l.ShutdownTimeout
+	}
+	return -1
+}
+
 func init() {
 	seam.Ops.Adopt = func(s any) error {
 		_, err := baseOf(s.(Service))
@@ -27,18 +36,14 @@ func init() {
 	}
 	seam.Ops.Stop = func(ctx context.Context, child any) error {
 		b := child.(Service).base()
-		lim := time.Duration(-1)
-		if l := b.link.Load(); l != nil && l.ShutdownTimeout > 0 {
-			lim = l.ShutdownTimeout
-		}
-		return b.stop(ctx, stopByParent, lim)
+		return b.stop(ctx, stopByParent, b.shutdownLimit())
 	}
 	seam.Ops.Restart = func(ctx context.Context, child any) error {
 		b := child.(Service).base()
 		if b.State() == Init {
 			return b.start(ctx, true)
 		}
-		return b.restart(ctx, -1)
+		return b.restart(ctx, b.shutdownLimit(), true)
 	}
 	seam.Ops.Hung = func(child any) bool { return child.(Service).base().hungTree() }
 	seam.Ops.Inside = func(ctx context.Context, target any) bool {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/gomode/mode/internal/clock"
 	"github.com/gomode/mode/internal/seam"
-	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/strategy"
 	"github.com/thejerf/suture/v4"
 )
@@ -212,15 +211,14 @@ func (s *Supervisor) decide(c *child, kind strategy.ExitKind, final bool) (actio
 	}
 	if s.spec.Strategy == strategy.OneForOne {
 		// strategy.Decide for a lone child, without its allocations.
-		one := []*child{c} // stopped first: a crashed run is cleaned up
-		act := actions{stop: one}
+		one := []*child{c}
 		switch {
 		case strategy.ShouldRestart(typ, kind):
-			act.restart, act.counts = one, true
+			return actions{restart: one, counts: true}, nil // the restart stops it first
 		case typ == strategy.Temporary:
-			act.remove = one
+			return actions{stop: one, remove: one}, nil
 		}
-		return act, nil
+		return actions{stop: one}, nil // a crashed run is cleaned up
 	}
 	view := s.snapshot()
 	idx := slices.Index(view, c)
@@ -395,6 +393,8 @@ func (s *Supervisor) restartGroup(ctx context.Context, group []*child) {
 // restartOne starts c again: a fresh instance from its Replacement, or the
 // same instance (Stop, reset, OnRestart, Start) unless a task of its last
 // run is still alive, which fails the attempt with service.ErrStopTimeout.
+// A stop made by the supervisor is never reported back, so the restart's
+// own stop is quiet too.
 // It reports false, and does nothing, for a terminated child.
 func (s *Supervisor) restartOne(ctx context.Context, c *child) (bool, error) {
 	s.mu.Lock()
@@ -403,8 +403,8 @@ func (s *Supervisor) restartOne(ctx context.Context, c *child) (bool, error) {
 	if skip {
 		return false, nil
 	}
-	s.stopChild(ctx, c)
 	if c.spec.Replacement != nil {
+		s.stopChild(ctx, c)
 		fresh := c.spec.Replacement()
 		if fresh == nil {
 			return false, fmt.Errorf("%w: Replacement of %q returned nil", ErrNilChild, c.id)
@@ -417,9 +417,8 @@ func (s *Supervisor) restartOne(ctx context.Context, c *child) (bool, error) {
 		s.mu.Unlock()
 		return true, seam.Ops.Restart(ctx, fresh)
 	}
-	if seam.Ops.Hung(c.svc) {
-		return false, fmt.Errorf("%w: %q: a task of its last run is still running", service.ErrStopTimeout, c.id)
-	}
+	// Restart stops c if it has not stopped yet, and refuses to start it
+	// while a task of its last run is alive (service.ErrStopTimeout).
 	return true, seam.Ops.Restart(ctx, c.svc)
 }
 

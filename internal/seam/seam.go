@@ -61,7 +61,9 @@ var Ops struct {
 	// Stop stops child as its supervisor: the stop is not reported back.
 	Stop func(ctx context.Context, child any) error
 	// Restart is Stop, reset (RestartCount+1 through the subtree),
-	// OnRestart, Start; from Init it is a plain Start.
+	// OnRestart, Start; from Init it is a plain Start. It fails with
+	// ErrStopTimeout, the child stopped, while a task of the old run is
+	// alive.
 	Restart func(ctx context.Context, child any) error
 	// Hung reports whether a task of a previous run of child or of one of
 	// its descendants is still alive.
