@@ -1,0 +1,49 @@
+package supervisor
+
+import (
+	"context"
+
+	"github.com/gomode/mode/internal/clock"
+)
+
+// scheduleGroup restarts group now or, with backoff, after a delay that
+// never blocks the loop.
+func (s *Supervisor) scheduleGroup(ctx context.Context, group []*child) {
+	if s.backoff == nil {
+		s.restartGroup(ctx, group)
+		return
+	}
+	d := s.backoff.Next(s.now(), s.rnd.Float64())
+	if d <= 0 {
+		s.restartGroup(ctx, group)
+		return
+	}
+	pt := &pendingTimer{}
+	s.mu.Lock()
+	if s.timers == nil {
+		s.timers = make(map[*pendingTimer]struct{})
+	}
+	s.timers[pt] = struct{}{}
+	pt.timer = clock.Or(s.Config().Clock).AfterFunc(d, func() {
+		s.mu.Lock()
+		if _, live := s.timers[pt]; !live {
+			s.mu.Unlock()
+			return
+		}
+		delete(s.timers, pt)
+		s.due = append(s.due, group)
+		w := s.wake
+		s.mu.Unlock()
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	})
+	s.mu.Unlock()
+	for _, c := range group { // after the timer is armed: a fake clock may be advanced at once
+		s.emit(Event{Kind: BackoffStarted, Child: c.id, Label: c.svc.Label(), RestartCount: c.restarts, Delay: d})
+	}
+}
+
+// pendingTimer is a backoff delay in progress.
+type pendingTimer struct{ timer clock.Timer }
