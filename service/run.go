@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // run is the state of one run of a service, from Start to the end of Stop:
@@ -13,6 +14,7 @@ import (
 type run struct {
 	b      *Base
 	ctx    context.Context // marked with this run; cancelled by stop or crash
+	base   runBase         // ctx's parent
 	cancel context.CancelCauseFunc
 	done   chan struct{} // made only when Done is asked before the run began; else ctx.Done()
 	once   sync.Once
@@ -46,10 +48,32 @@ func newRun(b *Base) *run {
 // begin creates the run's context from the start ctx: values flow down,
 // cancellation does not.
 func (r *run) begin(startCtx context.Context) {
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(startCtx))
-	r.ctx = context.WithValue(ctx, markerKey{}, r)
-	r.cancel = cancel
+	r.base = runBase{values: startCtx, r: r}
+	r.ctx, r.cancel = context.WithCancelCause(&r.base)
 }
+
+// runBase is the parent of a run's context, kept inside the run so that a
+// run costs no extra allocation for it: the start ctx's values without its
+// cancellation or deadline (as context.WithoutCancel), plus the marker
+// naming the run (as context.WithValue).
+type runBase struct {
+	values context.Context
+	r      *run
+}
+
+func (*runBase) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (*runBase) Done() <-chan struct{}       { return nil }
+func (*runBase) Err() error                  { return nil }
+func (c *runBase) Value(key any) any {
+	if key == (markerKey{}) {
+		return c.r
+	}
+	// Lookups of the context package's own key stop at the run's
+	// cancelCtx above this one, so the start ctx's cancellation is never
+	// found through here.
+	return c.values.Value(key)
+}
+func (c *runBase) String() string { return "mode run context" }
 
 // stop cancels the run with cause and closes done. Idempotent.
 func (r *run) stop(cause error) {
