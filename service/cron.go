@@ -35,12 +35,12 @@ import (
 // older ones (counted, never run in a burst); fn gets the run context; the
 // diag flag named after the timer (default "cron <spec>") is set while fn
 // runs; an error or panic crashes the service unless ContinueOnError;
-// options ExecFirst, Name, Workers, ContinueOnError and In apply. See
+// options ExecFirst, Named, Workers, ContinueOnError and InLocation apply. See
 // Timers for the counters (drift threshold: 1.2s).
 //
 // Cron returns ErrBadCronSpec wrapping the parser's error for an empty or
 // malformed spec or zone, or a spec that never fires;
-// ErrConflictingOptions for a zone prefix together with In; ErrBadArgument
+// ErrConflictingOptions for a zone prefix together with InLocation; ErrBadArgument
 // for a nil fn, InLocation(nil) or a bad option; ErrNotStarted in state Init or
 // Shutdown and ErrStopping once stopping or crashed. In each case nothing is
 // started.

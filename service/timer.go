@@ -79,7 +79,7 @@ func buildConfig(opts []TimerOption, defName string) (timerConfig, error) {
 // TimerStats is a snapshot of a timer's counters, as Base.Timers returns
 // them. Counters add up over all of the timer's worker loops.
 type TimerStats struct {
-	// Name is the timer's name (see the Name option).
+	// Name is the timer's name (see the Named option).
 	Name string
 	// Workers is the number of concurrent loops.
 	Workers int
@@ -136,7 +136,7 @@ func (b *Base) Timers() []TimerStats {
 // joins it like any task.
 //
 // Every returns ErrBadArgument for interval ≤ 0, a nil fn or a bad option,
-// ErrConflictingOptions for In, ErrNotStarted in state Init or Shutdown and
+// ErrConflictingOptions for InLocation, ErrNotStarted in state Init or Shutdown and
 // ErrStopping once the service is stopping or has crashed; in each case
 // nothing is started. Call it from OnStart or from the service's tasks.
 func (b *Base) Every(interval time.Duration, fn func(ctx context.Context) error, opts ...TimerOption) error {
@@ -154,7 +154,7 @@ func (b *Base) Every(interval time.Duration, fn func(ctx context.Context) error,
 		return fail(err)
 	}
 	if cfg.locSet {
-		return fail(errorf(ErrConflictingOptions, "In applies to Cron only"))
+		return fail(errorf(ErrConflictingOptions, "InLocation applies to Cron only"))
 	}
 	clk := b.clock()
 	plan := &everyPlan{anchor: clk.Now(), iv: interval}
