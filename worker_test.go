@@ -97,7 +97,9 @@ func TestWorkerExitCodes(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	// A start that fails is exit 1 too.
-	if code := quietWorker(service.Func("nil", nil)).Execute(); code != mode.ExitFailure {
+	nilFunc := service.Func("nil", nil)
+	nilFunc.Configure(service.Config{Logger: &l})
+	if code := quietWorker(nilFunc).Execute(); code != mode.ExitFailure {
 		t.Fatalf("failed start: exit %d", code)
 	}
 	if err := (&mode.Worker{}).Run(context.Background()); !errors.Is(err, mode.ErrNoService) {
