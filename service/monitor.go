@@ -67,15 +67,7 @@ func (r *run) monitorExit(t *task, err error) {
 func (b *Base) monitorLoop(ctx context.Context, clk clock.Clock, iv time.Duration, hc Healthchecker) error {
 	tm := clk.NewTimer(iv)
 	defer tm.Stop()
-	for {
-		select {
-		case <-tm.C():
-		case <-ctx.Done():
-			return nil
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
+	for tick(ctx, tm) {
 		tm.Reset(iv) // fixed rate: the next check is due one interval after this one
 		if b.State() == Running {
 			cctx, cancel := withClockTimeout(ctx, clk, iv)
@@ -88,6 +80,18 @@ func (b *Base) monitorLoop(ctx context.Context, clk clock.Clock, iv time.Duratio
 				return fmt.Errorf("%w: %w", ErrUnhealthy, err)
 			}
 		}
+	}
+	return nil
+}
+
+// tick waits for tm to fire or ctx to end; it reports whether the run goes
+// on.
+func tick(ctx context.Context, tm clock.Timer) bool {
+	select {
+	case <-tm.C():
+		return ctx.Err() == nil
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -123,15 +127,7 @@ func (b *Base) Heartbeat() {
 func (b *Base) heartbeatLoop(ctx context.Context, hb *heartbeat, d time.Duration) error {
 	tm := hb.clk.NewTimer(d)
 	defer tm.Stop()
-	for {
-		select {
-		case <-tm.C():
-		case <-ctx.Done():
-			return nil
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
+	for tick(ctx, tm) {
 		if b.State() != Running {
 			hb.touch()
 		}
@@ -145,6 +141,7 @@ func (b *Base) heartbeatLoop(ctx context.Context, hb *heartbeat, d time.Duration
 		}
 		tm.Reset(d - idle)
 	}
+	return nil
 }
 
 // withClockTimeout is context.WithTimeout on clk: the real clock uses the
