@@ -35,11 +35,19 @@ func (b *Base) Crash(reason error) {
 // crashRun crashes run r (if it is still the current run) and wakes the
 // unit of restart's supervisor.
 func (b *Base) crashRun(r *run, reason error) {
+	if b.recordCrash(r, reason) {
+		b.escalate(reason)
+	}
+}
+
+// recordCrash is crashRun without the wakeup: it reports whether one is
+// due (the caller escalates, maybe later).
+func (b *Base) recordCrash(r *run, reason error) bool {
 	if !b.markCrashed(r, reason) {
-		return
+		return false
 	}
 	b.Log().Error().Err(reason).Msg("Crashed")
-	b.escalate(reason)
+	return true
 }
 
 // markCrashed records reason on run r of b and marks b's subtree crashed. It
@@ -54,7 +62,7 @@ func (b *Base) markCrashed(r *run, reason error) bool {
 		b.mu.Unlock()
 		return false
 	}
-	crashed := false
+	crashed, abort := false, false
 	switch b.State() {
 	case Running:
 		if r.setReason(reason) {
@@ -62,7 +70,7 @@ func (b *Base) markCrashed(r *run, reason error) bool {
 			crashed = true
 		}
 	case Starting:
-		r.setReason(reason) // the start sees it and rolls back
+		abort = r.setReason(reason) // the start sees it and rolls back
 	case Stopping:
 		if r.crashReason() == nil { // a crashed run being stopped has its reason already
 			r.mu.Lock()
@@ -72,7 +80,7 @@ func (b *Base) markCrashed(r *run, reason error) bool {
 	}
 	b.mu.Unlock()
 	if !crashed {
-		if b.State() == Starting {
+		if abort {
 			r.stop(reason)
 		}
 		return false

@@ -126,9 +126,8 @@ func (r *run) taskFailed(t *task, err error) {
 		r.lateErrs = append(r.lateErrs, err)
 		r.mu.Unlock()
 	default:
-		if r.b.markCrashed(r, err) {
-			r.b.Log().Error().Err(err).Msg("Crashed")
-			t.wake = err // runTask escalates it
+		if r.b.recordCrash(r, err) {
+			t.wake = err // runTask escalates it once the task is unregistered
 		}
 	}
 }
