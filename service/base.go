@@ -250,22 +250,25 @@ func (b *Base) Log() *zerolog.Logger {
 // mundane logs a lifecycle line at the configured level. It checks the
 // level first, so a disabled logger costs an idle service nothing (the
 // per-service logger is built on first use only).
-func (b *Base) mundane(msg string) {
-	b.mu.Lock()
-	lvl, parent := b.cfg.LogLevel, b.cfg.Logger
-	b.mu.Unlock()
+func (b *Base) mundane(cfg *Config, msg string) {
+	parent := cfg.Logger
 	if parent == nil {
 		parent = globalLogger()
 	}
-	if lvl < parent.GetLevel() || lvl < zerolog.GlobalLevel() {
+	if cfg.LogLevel < parent.GetLevel() || cfg.LogLevel < zerolog.GlobalLevel() {
 		return
 	}
-	b.Log().WithLevel(lvl).Msg(msg)
+	b.Log().WithLevel(cfg.LogLevel).Msg(msg)
 }
 
 // childrenSnapshot returns the children in the order added.
 func (b *Base) childrenSnapshot() []Service {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.childrenLocked()
+}
+
+// childrenLocked is childrenSnapshot with b.mu held.
+func (b *Base) childrenLocked() []Service {
 	return append([]Service(nil), b.children...)
 }

@@ -17,7 +17,7 @@ type run struct {
 	base   runBase         // ctx's parent
 	cancel context.CancelCauseFunc
 	done   chan struct{} // made only when Done is asked before the run began; else ctx.Done()
-	once   sync.Once
+	halted atomic.Bool   // stop has run
 
 	reason      atomic.Pointer[error]     // crash reason: first wins
 	stopped     atomic.Bool               // Stop cancelled this run: later errors are no crash
@@ -75,16 +75,19 @@ func (c *runBase) Value(key any) any {
 }
 func (c *runBase) String() string { return "mode run context" }
 
-// stop cancels the run with cause and closes done. Idempotent.
+// stop cancels the run with cause and closes done. Idempotent: the first
+// call does it (a flag, not a sync.Once: this runs at the bottom of a
+// crashing task's stack, where every frame counts toward stack growth).
 func (r *run) stop(cause error) {
-	r.once.Do(func() {
-		if r.cancel != nil {
-			r.cancel(cause)
-		}
-		if r.done != nil {
-			close(r.done)
-		}
-	})
+	if !r.halted.CompareAndSwap(false, true) {
+		return
+	}
+	if r.cancel != nil {
+		r.cancel(cause)
+	}
+	if r.done != nil {
+		close(r.done)
+	}
 }
 
 // doneCh is closed when the run is cancelled. The caller got r after it

@@ -194,7 +194,7 @@ func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machO
 	if err := r.abortReason(ctx); err != nil {
 		return nil, false, err
 	}
-	b.mundane("Starting")
+	b.mundane(&cfg, "Starting")
 	if h, ok := self.(OnStarter); ok {
 		if err := b.callHook(r.ctx, h.OnStart); err != nil {
 			return nil, false, fmt.Errorf("OnStart: %w", err)
@@ -228,7 +228,7 @@ func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machO
 	if err := r.abortReason(ctx); err != nil {
 		return started, machOn, err
 	}
-	b.mundane("Started")
+	b.mundane(&cfg, "Started")
 	if h, ok := self.(OnStartedHook); ok {
 		if err := b.callHook(r.ctx, h.OnStarted); err != nil {
 			return started, machOn, fmt.Errorf("OnStarted: %w", err)
@@ -245,7 +245,8 @@ func (b *Base) rollback(ctx context.Context, r *run, started []Service, machOn b
 	r.stopped.Store(true)
 	r.stop(cause)
 	stopCtx := context.WithoutCancel(ctx)
-	lim := b.newLimit(ctx, -1)
+	cfg := b.Config()
+	lim := newLimit(ctx, &cfg, -1)
 	hctx, cancel := lim.hookContext(stopCtx, r)
 	defer cancel()
 	if machOn {
@@ -258,7 +259,7 @@ func (b *Base) rollback(ctx context.Context, r *run, started []Service, machOn b
 		}
 		cb.resetToInit()
 	}
-	if err := r.join(stopCtx, lim.remaining()); err != nil {
+	if err := r.join(stopCtx, lim.remaining); err != nil {
 		b.Log().Warn().Err(err).Msg("rolling back a failed start")
 	}
 	if err := r.runExitStack(); err != nil {

@@ -135,7 +135,11 @@ func (b *Base) finishStop(ctx context.Context, r *run, t *transition, by stopBy,
 
 // stopSteps runs the steps of Stop for run r, ending in state Shutdown.
 func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
-	l := b.newLimit(ctx, lim)
+	b.mu.Lock()
+	self, mach, cfg := b.selfLocked(), b.mach, b.cfg
+	kids := b.childrenLocked()
+	b.mu.Unlock()
+	l := newLimit(ctx, &cfg, lim)
 	// The hooks' context is made only if a hook or the machinery needs it.
 	var hctx context.Context
 	var release context.CancelFunc
@@ -150,9 +154,6 @@ func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 			release()
 		}
 	}()
-	b.mu.Lock()
-	self, mach, cfg := b.selfLocked(), b.mach, b.cfg
-	b.mu.Unlock()
 	var errs []error
 	hook := func(name string, err error) {
 		if err != nil {
@@ -160,14 +161,13 @@ func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 		}
 	}
 
-	b.mundane("Stopping")
+	b.mundane(&cfg, "Stopping")
 	if h, ok := self.(OnStopper); ok {
 		hook("OnStop", b.callHook(hookCtx(), h.OnStop))
 	}
 	if _, isFunc := mach.(funcMachinery); mach != nil && !isFunc {
 		mach.StopMachinery(hookCtx())
 	}
-	kids := b.childrenSnapshot()
 	for i := len(kids) - 1; i >= 0; i-- {
 		cb := kids[i].base()
 		if err := cb.stop(ctx, stopByParent, l.forChild(cb)); err != nil {
@@ -180,7 +180,7 @@ func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 			errs = append(errs, fmt.Errorf("%w after %v", ErrShutdownTimeout, d))
 		}
 	}
-	if err := r.join(ctx, l.remaining()); err != nil {
+	if err := r.join(ctx, l.remaining); err != nil {
 		errs = append(errs, err)
 	}
 	hook("exit stack", r.runExitStack())
@@ -195,7 +195,7 @@ func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 	b.state.Store(int32(Shutdown))
 	b.mu.Unlock()
 	r.fire(&r.ended)
-	b.mundane("Stopped")
+	b.mundane(&cfg, "Stopped")
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%s: stop: %w", b.Label(), err)
 	}
@@ -210,36 +210,41 @@ func (b *Base) reportExit() {
 	}
 }
 
-// budget is a stop budget on a service's clock.
+// budget is a stop budget on a service's clock. Its clock starts at the
+// first question (remaining): until a Stop first has to wait for anything,
+// it has only done bookkeeping, so a Stop that waits for nothing never
+// reads the clock.
 type budget struct {
 	clk      clock.Clock
+	d        time.Duration
 	deadline time.Time
+	started  bool
 }
 
 // newLimit makes the budget of a Stop: the stop timeout, cut by lim (when
 // lim ≥ 0) and by ctx's deadline.
-func (b *Base) newLimit(ctx context.Context, lim time.Duration) budget {
-	b.mu.Lock()
-	d := b.cfg.stopTimeout()
-	b.mu.Unlock()
+func newLimit(ctx context.Context, cfg *Config, lim time.Duration) budget {
+	d := cfg.stopTimeout()
 	if lim >= 0 && lim < d {
 		d = lim
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		d = max(0, min(d, time.Until(dl)))
 	}
-	clk := b.clock()
-	return budget{clk: clk, deadline: clk.Now().Add(d)}
+	return budget{clk: clock.Or(cfg.Clock), d: d}
 }
 
 // remaining is what is left of the budget, never negative.
-func (l budget) remaining() time.Duration {
+func (l *budget) remaining() time.Duration {
+	if !l.started {
+		l.deadline, l.started = l.clk.Now().Add(l.d), true
+	}
 	return max(0, l.deadline.Sub(l.clk.Now()))
 }
 
 // forChild is the budget of a child's stop: what remains, or the child's
 // shutdown timeout under its supervisor if that is less.
-func (l budget) forChild(cb *Base) time.Duration {
+func (l *budget) forChild(cb *Base) time.Duration {
 	rem := l.remaining()
 	if link := cb.link.Load(); link != nil && link.ShutdownTimeout > 0 && link.ShutdownTimeout < rem {
 		return link.ShutdownTimeout
@@ -249,7 +254,7 @@ func (l budget) forChild(cb *Base) time.Duration {
 
 // hookContext is the ctx of the stop hooks: not cancelled by the stop,
 // marked with the run, ending with the budget.
-func (l budget) hookContext(parent context.Context, r *run) (context.Context, context.CancelFunc) {
+func (l *budget) hookContext(parent context.Context, r *run) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithValue(parent, markerKey{}, r), l.remaining())
 }
 

@@ -169,12 +169,13 @@ func (r *run) closeTasks() <-chan struct{} {
 	return r.idle
 }
 
-// join waits for the run's tasks, at most d on b's clock or until ctx ends.
-// On time-out the run is abandoned and the error names every task left,
-// with the service's path.
-func (r *run) join(ctx context.Context, d time.Duration) error {
+// join waits for the run's tasks, at most budget() on b's clock or until
+// ctx ends; it asks budget only when a task is left. On time-out the run
+// is abandoned and the error names every task left, with the service's
+// path.
+func (r *run) join(ctx context.Context, budget func() time.Duration) error {
 	idle := r.closeTasks()
-	if idle == nil || waitClosed(ctx, r.b.clock(), idle, d) {
+	if idle == nil || waitClosed(ctx, r.b.clock(), idle, budget()) {
 		return nil
 	}
 	r.mu.Lock()
