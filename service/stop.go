@@ -31,8 +31,10 @@ const (
 //  7. OnShutdown; the state becomes Shutdown; log "Stopped".
 //
 // The whole Stop is bounded by Config.StopTimeout (default 10s) or ctx's
-// deadline, whichever is earlier; each child gets what remains (or less: its
-// shutdown timeout under a supervisor). When the budget is spent, the
+// deadline, whichever is earlier, counted from the first step that can
+// wait (a hook, a child, the shutdown wait or the join). Each child gets
+// what remains (or less: its shutdown timeout under a supervisor). When
+// the budget is spent, the
 // remaining steps still run without waiting: children not yet reached are
 // cancelled, the exit stack and OnShutdown run, the state is Shutdown, and
 // the error lists every task still running with its path (ErrStopTimeout).
