@@ -33,8 +33,8 @@ type run struct {
 	live     int
 	idle     chan struct{} // closed when closed && no task left
 	exit     []func() error
-	shutdown chan struct{} // closed by SetShutdown
-	lateErrs []error       // non-ctx errors returned by tasks after Stop cancelled the run
+	shutdown event   // SetShutdown was called
+	lateErrs []error // non-ctx errors returned by tasks after Stop cancelled the run
 }
 
 // marker is the context value naming the run a task or hook belongs to; it
@@ -194,16 +194,6 @@ func (r *run) runExitStack() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// shutdownCh returns the channel SetShutdown closes.
-func (r *run) shutdownCh() chan struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.shutdown == nil {
-		r.shutdown = make(chan struct{})
-	}
-	return r.shutdown
 }
 
 // callSafe calls fn, turning a panic into a *PanicError.

@@ -178,7 +178,7 @@ func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 	}
 	if cfg.WaitForShutdown {
 		d := min(cfg.shutdownTimeout(), l.remaining())
-		if !waitClosed(ctx, l.clk, r.shutdownCh(), d) {
+		if !waitClosed(ctx, l.clk, r.wait(&r.shutdown), d) {
 			errs = append(errs, fmt.Errorf("%w after %v", ErrShutdownTimeout, d))
 		}
 	}

@@ -60,18 +60,8 @@ func (b *Base) SetShutdown() {
 	b.mu.Lock()
 	r := b.cur
 	b.mu.Unlock()
-	if r == nil {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.shutdown == nil {
-		r.shutdown = make(chan struct{})
-	}
-	select {
-	case <-r.shutdown:
-	default:
-		close(r.shutdown)
+	if r != nil {
+		r.fire(&r.shutdown)
 	}
 }
 

@@ -24,7 +24,7 @@ func (s *Supervisor) scheduleGroup(ctx context.Context, group []*child) {
 		s.timers = make(map[*pendingTimer]struct{})
 	}
 	s.timers[pt] = struct{}{}
-	pt.timer = clock.Or(s.Config().Clock).AfterFunc(d, func() {
+	pt.timer = s.clock().AfterFunc(d, func() {
 		s.mu.Lock()
 		if _, live := s.timers[pt]; !live {
 			s.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gomode/mode/internal/clock"
 	"github.com/gomode/mode/internal/seam"
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/strategy"
@@ -366,10 +367,8 @@ func (s *Supervisor) emit(e Event) {
 	s.spec.OnEvent(e)
 }
 
+// clock is the supervisor's clock (Spec.Service.Clock, else the real one).
+func (s *Supervisor) clock() clock.Clock { return clock.Or(s.Config().Clock) }
+
 // now is the supervisor's clock's time.
-func (s *Supervisor) now() time.Time {
-	if c := s.Config().Clock; c != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
+func (s *Supervisor) now() time.Time { return s.clock().Now() }
