@@ -18,10 +18,10 @@ type FuncService struct {
 // gets the run context, cancelled when the service stops or crashes.
 // Returning nil is a normal exit (the service stops itself; a Permanent
 // child is restarted by its supervisor); returning an error, or panicking,
-// crashes it. fn is the run, not part of the start: an exit or crash takes
-// effect once Start has completed, so Start never fails because fn ended
-// quickly. Once it has been stopped, returning the context's error is
-// not a crash. The name is the ShortLabel (Config.Name overrides it).
+// crashes it. fn is the run, not part of the start: its goroutine starts
+// once the start has completed (the state is Running), before Start
+// returns, so Start never fails because fn ended quickly. Once the
+// service has been stopped, returning the context's error is not a crash. The name is the ShortLabel (Config.Name overrides it).
 // Starting a Func with a nil fn returns ErrBadArgument.
 func Func(name string, fn func(ctx context.Context) error) *FuncService {
 	f := &FuncService{name: name, fn: fn}
@@ -47,42 +47,44 @@ var errFinal = errors.New("mode: final exit")
 
 type funcMachinery struct{ f *FuncService }
 
+// StartMachinery checks the function and leaves it for startRun to launch
+// once the start has completed (launchFunc).
 func (m funcMachinery) StartMachinery(ctx context.Context) error {
-	f := m.f
-	if f.fn == nil {
+	if m.f.fn == nil {
 		return errorf(ErrBadArgument, "nil function")
 	}
-	r := markedBy(ctx)
-	t, err := r.addTask(f.typeLabel())
-	if err != nil {
-		return err
-	}
-	go r.runTask(t, f.fn, func(t *task, err error) {
-		// fn is the run itself, not part of the start: whatever it returns
-		// takes effect once the start has completed, so a Start never fails
-		// because fn ended quickly. A start rolled back meanwhile closes
-		// r.done instead.
-		running := r.wait(&r.running)
-		select {
-		case <-running:
-		case <-r.doneCh():
-			select {
-			case <-running: // it ran, then was stopped or crashed
-			default:
-				return
-			}
-		}
-		if err != nil && !errors.Is(err, errFinal) {
-			r.taskFailed(t, &taskError{name: f.typeLabel(), err: err})
-			return
-		}
-		if r.stopped.Load() {
-			return
-		}
-		f.final.Store(err != nil)
-		_ = f.stop(r.ctx, stopExternal, -1) // from inside: finishes on its own goroutine
-	})
+	markedBy(ctx).launch = m.f
 	return nil
 }
 
 func (funcMachinery) StopMachinery(context.Context) {}
+
+// launchFunc starts f's function as the run's task. startRun calls it
+// once the start has completed, before Start returns: fn is the run, not
+// part of the start, so whatever it returns takes effect on a running
+// service and a Start never fails because fn ended quickly. The launch is
+// the start's last step, so the goroutine that made the start (a
+// supervisor's loop, say) has nothing left to do before fn can run.
+func (r *run) launchFunc(f *FuncService) {
+	t := &task{name: f.typeLabel(), fn: f.fn, kind: funcTask}
+	if r.addTask(t) != nil {
+		return // stopped before fn could start
+	}
+	go r.runTask(t)
+}
+
+// funcExit handles the return of a Func's function: an error (or panic)
+// crashes the run; nil or a final exit stops the service, unless Stop
+// already cancelled the run.
+func (r *run) funcExit(t *task, err error) {
+	if err != nil && !errors.Is(err, errFinal) {
+		r.taskFailed(t, &taskError{name: t.name, err: err})
+		return
+	}
+	if r.stopped.Load() {
+		return
+	}
+	f := r.launch
+	f.final.Store(err != nil)
+	_ = f.stop(r.ctx, stopExternal, -1) // from inside: finishes on its own goroutine
+}

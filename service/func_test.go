@@ -239,25 +239,33 @@ func TestLogLabelAfterHandover(t *testing.T) {
 	}
 }
 
-// A Func that returns nil while its Start is still in progress (here: its
-// child is starting) should be a normal exit, not a failed Start.
-func TestFuncExitDuringStart(t *testing.T) {
+// A Func's function starts once its Start has completed (children
+// included), so a function that returns at once is a normal exit of a
+// running service, never a failed Start.
+func TestFuncStartsAfterStart(t *testing.T) {
 	ctx := bg(t)
-	ran := make(chan struct{})
-	f := service.Func("quick", func(context.Context) error { close(ran); return nil })
-	f.Configure(service.Config{Logger: &quiet})
+	type seen struct{ self, kid service.State }
+	at := make(chan seen, 1)
+	var f *service.FuncService
 	kid := newHookSvc("kid")
-	kid.onStart = func(context.Context) error {
-		<-ran // fn has run to completion while f is still starting
+	f = service.Func("quick", func(context.Context) error {
+		at <- seen{f.State(), kid.State()}
 		return nil
-	}
+	})
+	f.Configure(service.Config{Logger: &quiet})
 	must(t, f.AddDependency(kid))
 	if err := service.Start(ctx, f); err != nil {
 		t.Fatalf("Start: %v (state %v)", err, f.State())
 	}
+	if got := <-at; got.self != service.Running || got.kid != service.Running {
+		t.Fatalf("fn entered with states %v (Func) and %v (child), want Running and Running", got.self, got.kid)
+	}
 	must(t, f.WaitUntilStopped(ctx))
 	if f.State() != service.Shutdown || kid.State() != service.Shutdown {
 		t.Fatalf("states %v %v", f.State(), kid.State())
+	}
+	if err := f.CrashReason(); err != nil {
+		t.Fatalf("CrashReason %v after a normal exit", err)
 	}
 }
 

@@ -27,13 +27,13 @@ func (b *Base) startMonitors(r *run) error {
 	// would call it, so no task is needed without a hook.
 	if hc, ok := self.(Healthchecker); ok && cfg.MonitoringInterval > 0 {
 		iv := cfg.MonitoringInterval
-		t, err := r.addTask("monitor: healthcheck")
-		if err != nil {
+		t := &task{name: "monitor: healthcheck", kind: monitorTask, fn: func(ctx context.Context) error {
+			return b.monitorLoop(ctx, clk, iv, hc)
+		}}
+		if err := r.addTask(t); err != nil {
 			return err
 		}
-		go r.runTask(t, func(ctx context.Context) error {
-			return b.monitorLoop(ctx, clk, iv, hc)
-		}, r.monitorExit)
+		go r.runTask(t)
 	}
 	if d := cfg.HeartbeatDeadline; d > 0 {
 		x, err := r.extras()
@@ -42,23 +42,15 @@ func (b *Base) startMonitors(r *run) error {
 		}
 		hb := &heartbeat{clk: clk, epoch: clk.Now()}
 		x.beat.Store(hb)
-		t, err := r.addTask("monitor: heartbeat")
-		if err != nil {
+		t := &task{name: "monitor: heartbeat", kind: monitorTask, fn: func(ctx context.Context) error {
+			return b.heartbeatLoop(ctx, hb, d)
+		}}
+		if err := r.addTask(t); err != nil {
 			return err
 		}
-		go r.runTask(t, func(ctx context.Context) error {
-			return b.heartbeatLoop(ctx, hb, d)
-		}, r.monitorExit)
+		go r.runTask(t)
 	}
 	return nil
-}
-
-// monitorExit handles a monitor's result: its error is already the crash
-// reason (ErrUnhealthy, ErrHung).
-func (r *run) monitorExit(t *task, err error) {
-	if err != nil {
-		r.taskFailed(t, err)
-	}
 }
 
 // monitorLoop calls the healthcheck every iv while the service is Running.

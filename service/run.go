@@ -26,6 +26,7 @@ type run struct {
 	ended       event                     // the run is over (stop finished or rolled back)
 	running     event                     // the start completed
 	extra       atomic.Pointer[runExtras] // timers and heartbeat, made on first use
+	launch      *FuncService              // a Func to launch once started; set during the start
 
 	mu       sync.Mutex // guards the fields below
 	closed   bool       // no more tasks or closers

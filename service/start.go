@@ -140,6 +140,9 @@ func (b *Base) startRun(ctx context.Context) error {
 			b.state.Store(int32(Running))
 			b.mu.Unlock()
 			r.fire(&r.running)
+			if r.launch != nil {
+				r.launchFunc(r.launch)
+			}
 			return nil
 		}
 		b.mu.Unlock()

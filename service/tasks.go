@@ -13,9 +13,20 @@ import (
 // task is one goroutine owned by a run.
 type task struct {
 	name       string
+	fn         func(ctx context.Context) error
+	kind       taskKind
 	wake       error // a crash to report up once the task is unregistered
 	prev, next *task // the run's list of live tasks
 }
+
+// taskKind says what a task's result means.
+type taskKind uint8
+
+const (
+	plainTask   taskKind = iota // Go, timers: an error crashes the service
+	monitorTask                 // its error is the crash reason itself
+	funcTask                    // a Func's function: its return ends the run
+)
 
 // Go starts fn on a new goroutine owned by the current run (mode's
 // add_future). fn gets the run context, cancelled when the service stops or
@@ -38,11 +49,11 @@ func (b *Base) Go(name string, fn func(ctx context.Context) error) error {
 	if err != nil {
 		return fmt.Errorf("%s: Go(%q): %w", b.Label(), name, err)
 	}
-	t, err := r.addTask(name)
-	if err != nil {
+	t := &task{name: name, fn: fn}
+	if err := r.addTask(t); err != nil {
 		return fmt.Errorf("%s: Go(%q): %w", b.Label(), name, err)
 	}
-	go r.runTask(t, fn, r.taskExit)
+	go r.runTask(t)
 	return nil
 }
 
@@ -61,29 +72,29 @@ func (b *Base) runForTasks() (*run, error) {
 	}
 }
 
-// addTask registers a task on the run, unless the run is closed. Registration
+// addTask registers t on the run, unless the run is closed. Registration
 // and the join share r.mu, so no task slips past the join.
-func (r *run) addTask(name string) (*task, error) {
+func (r *run) addTask(t *task) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return nil, ErrStopping
+		return ErrStopping
 	}
-	t := &task{name: name, next: r.tasks}
+	t.next = r.tasks
 	if r.tasks != nil {
 		r.tasks.prev = t
 	}
 	r.tasks = t
 	r.live++
-	return t, nil
+	return nil
 }
 
-// runTask runs fn as task t and reports its result to exit.
-func (r *run) runTask(t *task, fn func(ctx context.Context) error, exit func(t *task, err error)) {
+// runTask runs task t, registered on r, and handles its result.
+func (r *run) runTask(t *task) {
 	var err error
 	func() {
 		if l := r.b.link.Load(); l != nil && l.PassThroughPanics {
-			err = fn(r.ctx)
+			err = t.fn(r.ctx)
 			return
 		}
 		defer func() {
@@ -91,9 +102,17 @@ func (r *run) runTask(t *task, fn func(ctx context.Context) error, exit func(t *
 				err = newPanicError(v)
 			}
 		}()
-		err = fn(r.ctx)
+		err = t.fn(r.ctx)
 	}()
-	exit(t, err)
+	switch {
+	case t.kind == funcTask:
+		r.funcExit(t, err)
+	case err == nil:
+	case t.kind == monitorTask:
+		r.taskFailed(t, err)
+	default:
+		r.taskFailed(t, &taskError{prefix: "task", name: t.name, err: err})
+	}
 	r.doneTask(t)
 	if t.wake != nil {
 		// The crash was recorded while the task was registered; the
@@ -101,14 +120,6 @@ func (r *run) runTask(t *task, fn func(ctx context.Context) error, exit func(t *
 		// service does not wait for this goroutine.
 		r.b.escalate(t.wake)
 	}
-}
-
-// taskExit handles the result of an ordinary task.
-func (r *run) taskExit(t *task, err error) {
-	if err == nil {
-		return
-	}
-	r.taskFailed(t, &taskError{prefix: "task", name: t.name, err: err})
 }
 
 // taskFailed crashes the run with err, or, once Stop has cancelled the run,

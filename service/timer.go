@@ -260,8 +260,8 @@ func (b *Base) startTimer(cfg timerConfig, plan firePlan, fn func(context.Contex
 		if cfg.workers > 1 {
 			name = fmt.Sprintf("%s[%d]", cfg.name, i+1)
 		}
-		t, err := r.addTask(name)
-		if err != nil {
+		t := &task{name: name, fn: tm.loop}
+		if err := r.addTask(t); err != nil {
 			for _, t := range tasks { // never started: unregister
 				r.doneTask(t)
 			}
@@ -273,7 +273,7 @@ func (b *Base) startTimer(cfg timerConfig, plan firePlan, fn func(context.Contex
 	x.timers = append(x.timers, tm)
 	x.mu.Unlock()
 	for _, t := range tasks {
-		go r.runTask(t, tm.loop, r.taskExit)
+		go r.runTask(t)
 	}
 	return nil
 }
