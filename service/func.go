@@ -47,13 +47,12 @@ var errFinal = errors.New("mode: final exit")
 
 type funcMachinery struct{ f *FuncService }
 
-// StartMachinery checks the function and leaves it for startRun to launch
-// once the start has completed (launchFunc).
-func (m funcMachinery) StartMachinery(ctx context.Context) error {
+// StartMachinery checks the function; startRun launches it once the start
+// has completed (launchFunc).
+func (m funcMachinery) StartMachinery(context.Context) error {
 	if m.f.fn == nil {
 		return errorf(ErrBadArgument, "nil function")
 	}
-	markedBy(ctx).launch = m.f
 	return nil
 }
 
@@ -78,13 +77,14 @@ func (r *run) launchFunc(f *FuncService) {
 // already cancelled the run.
 func (r *run) funcExit(t *task, err error) {
 	if err != nil && !errors.Is(err, errFinal) {
-		r.taskFailed(t, &taskError{name: t.name, err: err})
+		t.failure = taskError{name: t.name, err: err}
+		r.taskFailed(t, &t.failure)
 		return
 	}
 	if r.stopped.Load() {
 		return
 	}
-	f := r.launch
+	f := r.b.self().(*FuncService)
 	f.final.Store(err != nil)
 	_ = f.stop(r.ctx, stopExternal, -1) // from inside: finishes on its own goroutine
 }

@@ -65,20 +65,19 @@ func (b *Base) restart(ctx context.Context, lim time.Duration, strict bool) erro
 }
 
 func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim time.Duration, strict bool) error {
-	var errs []error
+	var stopErr error
 	if r != nil {
-		errs = append(errs, b.stopSteps(ctx, r, lim))
+		stopErr = b.stopSteps(ctx, r, lim)
 	}
 	if strict && b.hungTree() {
 		err := fmt.Errorf("%w: %s: a task of its last run is still running", ErrStopTimeout, b.Label())
 		b.endTransition(t, err)
 		return err
 	}
-	errs = append(errs, b.resetAndNotify(ctx))
-	if err := b.startRun(ctx); err != nil {
-		errs = []error{err}
+	err := errors.Join(stopErr, b.resetAndNotify(ctx))
+	if serr := b.startRun(ctx); serr != nil {
+		err = serr
 	}
-	err := errors.Join(errs...)
 	b.endTransition(t, err)
 	return err
 }

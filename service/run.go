@@ -17,25 +17,27 @@ type run struct {
 	base   runBase         // ctx's parent
 	cancel context.CancelCauseFunc
 	done   chan struct{} // made only when Done is asked before the run began; else ctx.Done()
-	halted atomic.Bool   // stop has run
 
-	reason      atomic.Pointer[error]     // crash reason: first wins
-	stopped     atomic.Bool               // Stop cancelled this run: later errors are no crash
-	abandoned   atomic.Bool               // Stop gave up on the tasks still running
-	kidsStarted atomic.Bool               // the start reached the children step
-	ended       event                     // the run is over (stop finished or rolled back)
-	running     event                     // the start completed
-	extra       atomic.Pointer[runExtras] // timers and heartbeat, made on first use
-	launch      *FuncService              // a Func to launch once started; set during the start
+	// The crash reason: the first setReason claims reasonState (0 → 1),
+	// writes reasonVal, then publishes it (2). No allocation per crash.
+	reasonVal   error
+	halted      atomic.Bool // stop has run
+	stopped     atomic.Bool // Stop cancelled this run: later errors are no crash
+	abandoned   atomic.Bool // Stop gave up on the tasks still running
+	kidsStarted atomic.Bool // the start reached the children step
+	reasonState atomic.Int32
 
-	mu       sync.Mutex // guards the fields below
-	closed   bool       // no more tasks or closers
-	tasks    *task      // live tasks, newest first
-	live     int
-	idle     chan struct{} // closed when closed && no task left
+	live     int32                     // live tasks; guarded by mu
+	ended    event                     // the run is over (stop finished or rolled back)
+	running  event                     // the start completed
+	extra    atomic.Pointer[runExtras] // timers and heartbeat, made on first use
+	mu       sync.Mutex                // guards the fields below (and live)
+	tasks    *task                     // live tasks, newest first
+	idle     chan struct{}             // closed when closed && no task left
 	exit     []func() error
 	shutdown event   // SetShutdown was called
 	lateErrs []error // non-ctx errors returned by tasks after Stop cancelled the run
+	closed   bool    // no more tasks or closers
 }
 
 // marker is the context value naming the run a task or hook belongs to; it
@@ -135,16 +137,27 @@ func (r *run) fire(e *event) {
 }
 
 // crashReason returns the recorded crash reason or nil.
+// A reason still being recorded reads as nil: the read comes before it.
 func (r *run) crashReason() error {
-	if p := r.reason.Load(); p != nil {
-		return *p
+	if r.reasonState.Load() == reasonSet {
+		return r.reasonVal
 	}
 	return nil
 }
 
+const (
+	reasonClaimed = 1
+	reasonSet     = 2
+)
+
 // setReason records err if no reason is recorded yet; reports whether it did.
 func (r *run) setReason(err error) bool {
-	return r.reason.CompareAndSwap(nil, &err)
+	if !r.reasonState.CompareAndSwap(0, reasonClaimed) {
+		return false
+	}
+	r.reasonVal = err
+	r.reasonState.Store(reasonSet)
+	return true
 }
 
 // markedBy returns the run that marked ctx, or nil.

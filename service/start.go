@@ -138,10 +138,11 @@ func (b *Base) startRun(ctx context.Context) error {
 		err = r.abortReason(ctx)
 		if err == nil {
 			b.state.Store(int32(Running))
+			fm, isFunc := b.mach.(funcMachinery)
 			b.mu.Unlock()
 			r.fire(&r.running)
-			if r.launch != nil {
-				r.launchFunc(r.launch)
+			if isFunc {
+				r.launchFunc(fm.f)
 			}
 			return nil
 		}

@@ -15,8 +15,9 @@ type task struct {
 	name       string
 	fn         func(ctx context.Context) error
 	kind       taskKind
-	wake       error // a crash to report up once the task is unregistered
-	prev, next *task // the run's list of live tasks
+	wake       error     // a crash to report up once the task is unregistered
+	prev, next *task     // the run's list of live tasks
+	failure    taskError // the crash reason made from its error (no allocation of its own)
 }
 
 // taskKind says what a task's result means.
@@ -111,7 +112,8 @@ func (r *run) runTask(t *task) {
 	case t.kind == monitorTask:
 		r.taskFailed(t, err)
 	default:
-		r.taskFailed(t, &taskError{prefix: "task", name: t.name, err: err})
+		t.failure = taskError{prefix: "task", name: t.name, err: err}
+		r.taskFailed(t, &t.failure)
 	}
 	r.doneTask(t)
 	if t.wake != nil {

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"slices"
 
 	"github.com/gomode/mode/internal/clock"
 )
@@ -13,11 +14,12 @@ func (s *Supervisor) scheduleGroup(ctx context.Context, group []*child) {
 		s.restartGroup(ctx, group)
 		return
 	}
-	d := s.backoff.Next(s.now(), s.rnd.Float64())
+	d := s.backoff.Next(s.clk.Now(), s.rnd.Float64())
 	if d <= 0 {
 		s.restartGroup(ctx, group)
 		return
 	}
+	group = slices.Clone(group) // it outlives this decision (see decide)
 	pt := &pendingTimer{}
 	s.mu.Lock()
 	if s.timers == nil {

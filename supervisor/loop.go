@@ -28,6 +28,7 @@ func (m machinery) StartMachinery(ctx context.Context) error {
 		return err
 	}
 	s.window = w
+	s.clk = s.clock()
 	s.backoff = nil
 	if s.spec.Backoff.Enabled() {
 		if s.backoff, err = strategy.NewBackoffState(s.spec.Backoff); err != nil {
@@ -56,9 +57,18 @@ func (m machinery) StartMachinery(ctx context.Context) error {
 	})
 }
 
-// StopMachinery cancels pending backoff and joins the loop (its context is
-// already cancelled, which aborts a child operation in flight) before any
-// child is stopped.
+// poke wakes the loop without blocking: a 1-slot channel holds at most one
+// pending wakeup, which is all the loop needs to look again.
+func poke(wake chan struct{}) {
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
+}
+
+// StopMachinery cancels pending backoff, wakes the loop and joins it (its
+// context is already cancelled, which aborts a child operation in flight)
+// before any child is stopped.
 func (m machinery) StopMachinery(ctx context.Context) {
 	s := m.s
 	s.mu.Lock()
@@ -66,11 +76,12 @@ func (m machinery) StopMachinery(ctx context.Context) {
 		t.timer.Stop()
 	}
 	s.timers = nil
-	done := s.loopDone
+	done, wake := s.loopDone, s.wake
 	s.mu.Unlock()
 	if done == nil {
 		return
 	}
+	poke(wake)
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -88,19 +99,19 @@ func (s *Supervisor) notify(c *child) {
 	}
 	w := s.wake
 	s.mu.Unlock()
-	select {
-	case w <- struct{}{}:
-	default:
-	}
+	poke(w)
 }
 
+// loop handles wakeups until its run is cancelled. It waits on the wake
+// channel alone, a plain receive being cheaper than a select on every
+// restart: whoever cancels the run wakes it too (StopMachinery), and until
+// then a wakeup after the cancellation only makes it return.
 func (s *Supervisor) loop(ctx context.Context) {
 	s.loopCtx, s.detached = ctx, context.WithoutCancel(ctx)
 	for {
-		select {
-		case <-ctx.Done():
+		<-s.wake
+		if ctx.Err() != nil {
 			return
-		case <-s.wake:
 		}
 		s.ops.Lock()
 		s.drain(ctx)
@@ -144,15 +155,21 @@ func (s *Supervisor) drain(ctx context.Context) {
 // handleExit applies the strategy to the exit of c.
 func (s *Supervisor) handleExit(ctx context.Context, c *child) {
 	crash, final, ok := seam.Ops.Exited(c.svc)
-	if !ok || !s.has(c) {
-		return // running again (restarted meanwhile), never ran, or removed
+	if !ok {
+		return // running again (restarted meanwhile) or never ran
+	}
+	s.mu.Lock()
+	present := s.ids[c.id] == c
+	if present && crash != nil {
+		c.lastReason = crash
+	}
+	s.mu.Unlock()
+	if !present {
+		return // removed
 	}
 	kind := strategy.Normal
 	if crash != nil {
 		kind = strategy.Crash
-		s.mu.Lock()
-		c.lastReason = crash
-		s.mu.Unlock()
 		s.Log().Warn().Err(crash).Str("child", c.id).Msg("child crashed")
 		s.emit(Event{Kind: ChildCrashed, Child: c.id, Label: c.svc.Label(), Reason: crash, RestartCount: c.restarts})
 	} else {
@@ -168,7 +185,7 @@ func (s *Supervisor) handleExit(ctx context.Context, c *child) {
 		s.giveUp(ctx, err)
 		return
 	}
-	if act.counts && !s.window.Allow(s.now()) {
+	if act.counts && !s.window.Allow(s.clk.Now()) {
 		reason := crash
 		if reason == nil {
 			reason = fmt.Errorf("normal exit of %s", c.id)
@@ -202,7 +219,8 @@ type actions struct {
 
 // decide asks the strategy what the exit of c means. Under one-for-one
 // only c is concerned: the plan is made from c alone, so a crash storm
-// costs O(crashed), not O(children), and allocates one slice per exit.
+// costs O(crashed), not O(children), and allocates nothing: the plan's
+// one-element slices share s.one, valid until the next decision.
 func (s *Supervisor) decide(c *child, kind strategy.ExitKind, final bool) (actions, error) {
 	typ := c.spec.Restart
 	if final && typ == strategy.Permanent {
@@ -210,7 +228,8 @@ func (s *Supervisor) decide(c *child, kind strategy.ExitKind, final bool) (actio
 	}
 	if s.spec.Strategy == strategy.OneForOne {
 		// strategy.Decide for a lone child, without its allocations.
-		one := []*child{c}
+		s.one[0] = c
+		one := s.one[:]
 		switch {
 		case strategy.ShouldRestart(typ, kind):
 			return actions{restart: one, counts: true}, nil // the restart stops it first
@@ -240,13 +259,6 @@ func (s *Supervisor) decide(c *child, kind strategy.ExitKind, final bool) (actio
 	stops := append(slices.Clone(plan.Stop), idx)
 	slices.SortFunc(stops, func(a, b int) int { return b - a })
 	return actions{stop: pick(stops), remove: pick(plan.Remove), restart: pick(plan.Restart), counts: plan.Counts}, nil
-}
-
-// has reports whether c is still a child.
-func (s *Supervisor) has(c *child) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ids[c.id] == c
 }
 
 // significantEnded records that c ended on its own and reports whether the

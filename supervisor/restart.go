@@ -40,7 +40,7 @@ func (s *Supervisor) restartGroup(ctx context.Context, group []*child) {
 		}
 		s.Log().Warn().Err(ferr).Str("child", failed.id).Msg("restart failed")
 		s.emit(Event{Kind: StartFailed, Child: failed.id, Label: failed.svc.Label(), Reason: ferr, RestartCount: failed.restarts})
-		if !s.window.Allow(s.now()) {
+		if !s.window.Allow(s.clk.Now()) {
 			s.giveUp(ctx, ferr)
 			return
 		}

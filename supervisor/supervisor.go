@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/gomode/mode/internal/clock"
 	"github.com/gomode/mode/internal/seam"
@@ -43,6 +42,8 @@ type Supervisor struct {
 	loopCtx  context.Context
 	detached context.Context // loopCtx without its cancellation
 	window   *strategy.Window
+	clk      clock.Clock // the clock of this run
+	one      [1]*child   // decide's one-for-one plan
 	backoff  *strategy.BackoffState
 	rnd      *rand.Rand
 }
@@ -370,5 +371,3 @@ func (s *Supervisor) emit(e Event) {
 // clock is the supervisor's clock (Spec.Service.Clock, else the real one).
 func (s *Supervisor) clock() clock.Clock { return clock.Or(s.Config().Clock) }
 
-// now is the supervisor's clock's time.
-func (s *Supervisor) now() time.Time { return s.clock().Now() }
