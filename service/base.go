@@ -70,10 +70,12 @@ type Base struct {
 	cur      *run        // current run, or the next one once Done was asked
 	trans    *transition // transition in progress
 	children []Service
-	firstOK  bool // OnFirstStart has once returned nil
-	depsDone bool // Dependencies() was called
+	firstOK  bool    // OnFirstStart has once returned nil
+	depsDone bool    // Dependencies() was called
+	hooks    hookSet // the hooks owner implements
 
 	state    atomic.Int32
+	nkids    atomic.Int32 // len(children), readable without the lock
 	restarts atomic.Int64
 	hung     atomic.Int64 // live tasks of abandoned runs
 	final    atomic.Bool  // the last exit asked not to be restarted
@@ -115,6 +117,7 @@ func (b *Base) adopt(s Service) error {
 		return nil
 	case nil:
 		b.owner = s
+		b.hooks = hooksOf(s)
 		b.node.SetValue(s)
 		b.logger.Store(nil) // built before handover with the wrong label
 		b.labels.Store(nil)
@@ -261,8 +264,12 @@ func (b *Base) mundane(cfg *Config, msg string) {
 	b.Log().WithLevel(cfg.LogLevel).Msg(msg)
 }
 
-// childrenSnapshot returns the children in the order added.
+// childrenSnapshot returns the children in the order added. A leaf answers
+// without taking its lock: restarts and crashes ask every service.
 func (b *Base) childrenSnapshot() []Service {
+	if b.nkids.Load() == 0 {
+		return nil
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.childrenLocked()

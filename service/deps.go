@@ -46,6 +46,7 @@ func (b *Base) attach(child Service, link *seam.Link, running bool) error {
 	err = b.node.Add(cb.Node())
 	if err == nil {
 		b.children = append(b.children, child)
+		b.nkids.Store(int32(len(b.children)))
 		if link != nil {
 			cb.link.Store(link)
 		}
@@ -78,6 +79,7 @@ func (b *Base) detach(child Service) error {
 	i := slices.Index(b.children, child)
 	if i >= 0 {
 		b.children = slices.Delete(b.children, i, i+1)
+		b.nkids.Store(int32(len(b.children)))
 		_ = b.node.Remove(child.Node())
 		child.base().link.Store(nil)
 	}

@@ -51,26 +51,11 @@ func describe(n *graph.Node) string {
 // hookNames lists the optional hooks s implements, in lifecycle order.
 func hookNames(s Service) string {
 	var names []string
-	add := func(ok bool, name string) {
-		if ok {
+	h := hooksOf(s)
+	for i, name := range []string{"Dependencies", "OnFirstStart", "OnStart", "OnStarted", "OnStop", "OnShutdown", "OnRestart", "Healthcheck"} {
+		if h&(1<<i) != 0 {
 			names = append(names, name)
 		}
 	}
-	_, ok := s.(Dependent)
-	add(ok, "Dependencies")
-	_, ok = s.(OnFirstStarter)
-	add(ok, "OnFirstStart")
-	_, ok = s.(OnStarter)
-	add(ok, "OnStart")
-	_, ok = s.(OnStartedHook)
-	add(ok, "OnStarted")
-	_, ok = s.(OnStopper)
-	add(ok, "OnStop")
-	_, ok = s.(OnShutdowner)
-	add(ok, "OnShutdown")
-	_, ok = s.(OnRestarter)
-	add(ok, "OnRestart")
-	_, ok = s.(Healthchecker)
-	add(ok, "Healthcheck")
 	return strings.Join(names, ",")
 }

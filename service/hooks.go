@@ -59,3 +59,46 @@ type Dependent interface {
 type Healthchecker interface {
 	Healthcheck(ctx context.Context) error
 }
+
+// hookSet records which hooks a service's handed-over value implements.
+// A value's type never changes, so it is found once, at handover (adopt),
+// and every start, stop and restart tests a bit instead of asserting.
+type hookSet uint16
+
+const (
+	hasDependencies hookSet = 1 << iota
+	hasOnFirstStart
+	hasOnStart
+	hasOnStarted
+	hasOnStop
+	hasOnShutdown
+	hasOnRestart
+	hasHealthcheck
+)
+
+// hooksOf finds the hooks s implements.
+func hooksOf(s Service) hookSet {
+	var h hookSet
+	set := func(ok bool, bit hookSet) {
+		if ok {
+			h |= bit
+		}
+	}
+	_, ok := s.(Dependent)
+	set(ok, hasDependencies)
+	_, ok = s.(OnFirstStarter)
+	set(ok, hasOnFirstStart)
+	_, ok = s.(OnStarter)
+	set(ok, hasOnStart)
+	_, ok = s.(OnStartedHook)
+	set(ok, hasOnStarted)
+	_, ok = s.(OnStopper)
+	set(ok, hasOnStop)
+	_, ok = s.(OnShutdowner)
+	set(ok, hasOnShutdown)
+	_, ok = s.(OnRestarter)
+	set(ok, hasOnRestart)
+	_, ok = s.(Healthchecker)
+	set(ok, hasHealthcheck)
+	return h
+}

@@ -15,18 +15,17 @@ import (
 // OnStart and the machinery, before the children; Stop joins it like any
 // task. Both act only while the service is Running.
 
-// startMonitors starts the monitoring tasks of run r that the configuration
-// asks for. A negative interval or deadline is ErrBadArgument and fails the
-// start.
-func (b *Base) startMonitors(r *run) error {
-	b.mu.Lock()
-	cfg, self := b.cfg, b.selfLocked()
-	b.mu.Unlock()
+// startMonitors starts the monitoring tasks of run r that cfg asks for
+// (Config.validate has refused negative values already).
+func (b *Base) startMonitors(r *run, cfg *Config, self Service, hooks hookSet) error {
+	if cfg.MonitoringInterval <= 0 && cfg.HeartbeatDeadline <= 0 {
+		return nil
+	}
 	clk := clock.Or(cfg.Clock)
 	// The default healthcheck is "running": it passes whenever the loop
 	// would call it, so no task is needed without a hook.
-	if hc, ok := self.(Healthchecker); ok && cfg.MonitoringInterval > 0 {
-		iv := cfg.MonitoringInterval
+	if hooks&hasHealthcheck != 0 && cfg.MonitoringInterval > 0 {
+		hc, iv := self.(Healthchecker), cfg.MonitoringInterval
 		t := &task{name: "monitor: healthcheck", kind: monitorTask, fn: func(ctx context.Context) error {
 			return b.monitorLoop(ctx, clk, iv, hc)
 		}}

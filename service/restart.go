@@ -89,11 +89,11 @@ func (b *Base) resetAndNotify(ctx context.Context) error {
 	b.walk(countRestart)
 	b.walk(func(d *Base) {
 		d.mu.Lock()
-		self, cur := d.selfLocked(), d.cur
+		self, cur, hooks := d.selfLocked(), d.cur, d.hooks
 		d.mu.Unlock()
-		if h, ok := self.(OnRestarter); ok {
+		if hooks&hasOnRestart != 0 {
 			hctx := context.WithValue(context.WithoutCancel(ctx), markerKey{}, cur)
-			if err := d.callHook(hctx, h.OnRestart); err != nil {
+			if err := d.callHook(hctx, self.(OnRestarter).OnRestart); err != nil {
 				errs = append(errs, fmt.Errorf("%s: OnRestart: %w", d.Label(), err))
 			}
 		}

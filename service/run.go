@@ -103,21 +103,31 @@ func (r *run) doneCh() <-chan struct{} {
 }
 
 // event is a channel made on first wait and closed once; most are never
-// waited on, so most runs never allocate one. Guarded by run.mu.
+// waited on, so most runs never allocate one, and firing an event nobody
+// waits on takes no lock. ch is guarded by run.mu.
 type event struct {
+	state atomic.Int32 // evIdle → evWaited (ch made) → evFired, or evIdle → evFired
 	ch    chan struct{}
-	fired bool
 }
+
+const (
+	evIdle int32 = iota
+	evWaited
+	evFired
+)
 
 var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // wait returns a channel closed when e fires.
 func (r *run) wait(e *event) <-chan struct{} {
+	if e.state.Load() == evFired {
+		return closedCh
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e.ch == nil {
-		if e.fired {
-			return closedCh
+		if !e.state.CompareAndSwap(evIdle, evWaited) {
+			return closedCh // fired meanwhile
 		}
 		e.ch = make(chan struct{})
 	}
@@ -126,13 +136,14 @@ func (r *run) wait(e *event) <-chan struct{} {
 
 // fire closes e's channel (if anyone waits) and marks it fired.
 func (r *run) fire(e *event) {
+	if e.state.CompareAndSwap(evIdle, evFired) || e.state.Load() == evFired {
+		return // nobody waits, or fired already
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !e.fired {
-		e.fired = true
-		if e.ch != nil {
-			close(e.ch)
-		}
+	if e.state.Load() == evWaited { // a waiter made ch under the lock
+		e.state.Store(evFired)
+		close(e.ch)
 	}
 }
 

@@ -168,27 +168,26 @@ func (r *run) abortReason(ctx context.Context) error {
 // order) and whether the machinery was started, for the rollback.
 func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machOn bool, err error) {
 	b.mu.Lock()
-	self, mach, cfg := b.selfLocked(), b.mach, b.cfg
-	b.mu.Unlock()
+	self, mach, cfg, hooks := b.selfLocked(), b.mach, b.cfg, b.hooks
 	if err := cfg.validate(); err != nil {
+		b.mu.Unlock()
 		return nil, false, err
 	}
-	b.mu.Lock()
 	firstDeps := !b.depsDone
 	b.depsDone = true
 	firstOK := b.firstOK
 	b.mu.Unlock()
 
-	if d, ok := self.(Dependent); ok && firstDeps {
+	if hooks&hasDependencies != 0 && firstDeps {
 		adder, _ := self.(interface{ AddDependency(Service) error })
-		for _, c := range d.Dependencies() {
+		for _, c := range self.(Dependent).Dependencies() {
 			if err := adder.AddDependency(c); err != nil {
 				return nil, false, fmt.Errorf("Dependencies: %w", err)
 			}
 		}
 	}
-	if h, ok := self.(OnFirstStarter); ok && !firstOK {
-		if err := b.callHook(r.ctx, h.OnFirstStart); err != nil {
+	if hooks&hasOnFirstStart != 0 && !firstOK {
+		if err := b.callHook(r.ctx, self.(OnFirstStarter).OnFirstStart); err != nil {
 			return nil, false, fmt.Errorf("OnFirstStart: %w", err)
 		}
 		b.mu.Lock()
@@ -199,8 +198,8 @@ func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machO
 		return nil, false, err
 	}
 	b.mundane(&cfg, "Starting")
-	if h, ok := self.(OnStarter); ok {
-		if err := b.callHook(r.ctx, h.OnStart); err != nil {
+	if hooks&hasOnStart != 0 {
+		if err := b.callHook(r.ctx, self.(OnStarter).OnStart); err != nil {
 			return nil, false, fmt.Errorf("OnStart: %w", err)
 		}
 	}
@@ -213,7 +212,7 @@ func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machO
 			return nil, machOn, err
 		}
 	}
-	if err := b.startMonitors(r); err != nil {
+	if err := b.startMonitors(r, &cfg, self, hooks); err != nil {
 		return nil, machOn, err
 	}
 	r.kidsStarted.Store(true)
@@ -233,8 +232,8 @@ func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machO
 		return started, machOn, err
 	}
 	b.mundane(&cfg, "Started")
-	if h, ok := self.(OnStartedHook); ok {
-		if err := b.callHook(r.ctx, h.OnStarted); err != nil {
+	if hooks&hasOnStarted != 0 {
+		if err := b.callHook(r.ctx, self.(OnStartedHook).OnStarted); err != nil {
 			return started, machOn, fmt.Errorf("OnStarted: %w", err)
 		}
 	}

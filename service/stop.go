@@ -138,7 +138,7 @@ func (b *Base) finishStop(ctx context.Context, r *run, t *transition, by stopBy,
 // stopSteps runs the steps of Stop for run r, ending in state Shutdown.
 func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 	b.mu.Lock()
-	self, mach, cfg := b.selfLocked(), b.mach, b.cfg
+	self, mach, cfg, hooks := b.selfLocked(), b.mach, b.cfg, b.hooks
 	kids := b.childrenLocked()
 	b.mu.Unlock()
 	l := newLimit(ctx, &cfg, lim)
@@ -164,8 +164,8 @@ func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 	}
 
 	b.mundane(&cfg, "Stopping")
-	if h, ok := self.(OnStopper); ok {
-		hook("OnStop", b.callHook(hookCtx(), h.OnStop))
+	if hooks&hasOnStop != 0 {
+		hook("OnStop", b.callHook(hookCtx(), self.(OnStopper).OnStop))
 	}
 	if _, isFunc := mach.(funcMachinery); mach != nil && !isFunc {
 		mach.StopMachinery(hookCtx())
@@ -186,8 +186,8 @@ func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 		errs = append(errs, err)
 	}
 	hook("exit stack", r.runExitStack())
-	if h, ok := self.(OnShutdowner); ok {
-		hook("OnShutdown", b.callHook(hookCtx(), h.OnShutdown))
+	if hooks&hasOnShutdown != 0 {
+		hook("OnShutdown", b.callHook(hookCtx(), self.(OnShutdowner).OnShutdown))
 	}
 	r.mu.Lock()
 	errs = append(errs, r.lateErrs...)
