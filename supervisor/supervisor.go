@@ -370,4 +370,3 @@ func (s *Supervisor) emit(e Event) {
 
 // clock is the supervisor's clock (Spec.Service.Clock, else the real one).
 func (s *Supervisor) clock() clock.Clock { return clock.Or(s.Config().Clock) }
-
