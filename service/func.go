@@ -12,6 +12,11 @@ type FuncService struct {
 	Base
 	name string
 	fn   func(ctx context.Context) error
+
+	// The goroutine of a crashed run, parked to run the next run: see
+	// offerSpare. Guarded by Base.mu.
+	spare  chan *task // made on first use
+	parked bool
 }
 
 // Func makes a leaf service that runs fn in one goroutine for each run. fn
@@ -58,18 +63,64 @@ func (m funcMachinery) StartMachinery(context.Context) error {
 
 func (funcMachinery) StopMachinery(context.Context) {}
 
-// launchFunc starts f's function as the run's task. startRun calls it
-// once the start has completed, before Start returns: fn is the run, not
-// part of the start, so whatever it returns takes effect on a running
-// service and a Start never fails because fn ended quickly. The launch is
-// the start's last step, so the goroutine that made the start (a
-// supervisor's loop, say) has nothing left to do before fn can run.
-func (r *run) launchFunc(f *FuncService) {
+// launchFunc starts f's function as the run's task, on the parked
+// goroutine of the last run if startRun took one (spare), else on a new
+// goroutine. startRun calls it once the start has completed, before Start
+// returns: fn is the run, not part of the start, so whatever it returns
+// takes effect on a running service and a Start never fails because fn
+// ended quickly.
+func (r *run) launchFunc(f *FuncService, spare chan *task) {
 	t := &task{name: f.typeLabel(), fn: f.fn, kind: funcTask}
 	if r.addTask(t) != nil {
-		return // stopped before fn could start
+		t = nil // stopped before fn could start
 	}
-	go r.runTask(t)
+	switch {
+	case spare != nil:
+		spare <- t // nil lets the parked goroutine end
+	case t != nil:
+		go runTasks(t)
+	}
+}
+
+// offerSpare decides whether the goroutine of task t, the function of run
+// r that has just returned, waits to run the next run instead of ending:
+// DESIGN's "a Func rerun on its own goroutine". It does when a restart is
+// sure to follow at once: the Func sits directly under a supervisor, r is
+// still its current run (not abandoned by a Stop), and either this return
+// crashed it (the supervisor is woken next) or a Restart is already in
+// progress. It then returns the channel to wait on. The goroutine is
+// handed the next run's task by launchFunc, or nil (and ends) by the
+// transition that ends without a running service (endTransition): a Stop,
+// a failed restart, a rollback. So it never outlives the service's next
+// transition, and a service that is not restarted keeps no goroutine.
+func (r *run) offerSpare(t *task) chan *task {
+	b := r.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f, ok := b.owner.(*FuncService)
+	if !ok || f.parked || b.cur != r || r.abandoned.Load() || b.link.Load() == nil {
+		return nil
+	}
+	crashed := t.wake != nil && b.State() == Crashed
+	restarting := b.trans != nil && b.trans.kind == transRestart
+	if !crashed && !restarting {
+		return nil
+	}
+	if f.spare == nil {
+		f.spare = make(chan *task)
+	}
+	f.parked = true
+	return f.spare
+}
+
+// takeSpareLocked takes b's parked goroutine, if b is a Func with one: the
+// caller hands it a task or nil. b.mu is held.
+func (b *Base) takeSpareLocked() chan *task {
+	if f, ok := b.owner.(*FuncService); ok && f.parked {
+		f.parked = false
+		return f.spare
+	}
+	return nil
 }
 
 // funcExit handles the return of a Func's function: an error (or panic)

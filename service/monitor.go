@@ -32,7 +32,7 @@ func (b *Base) startMonitors(r *run, cfg *Config, self Service, hooks hookSet) e
 		if err := r.addTask(t); err != nil {
 			return err
 		}
-		go r.runTask(t)
+		go runTasks(t)
 	}
 	if d := cfg.HeartbeatDeadline; d > 0 {
 		x, err := r.extras()
@@ -47,7 +47,7 @@ func (b *Base) startMonitors(r *run, cfg *Config, self Service, hooks hookSet) e
 		if err := r.addTask(t); err != nil {
 			return err
 		}
-		go r.runTask(t)
+		go runTasks(t)
 	}
 	return nil
 }

@@ -106,7 +106,8 @@ func (b *Base) start(ctx context.Context, byParent bool) error {
 	return err
 }
 
-// endTransition publishes the result of t and lets waiters look again.
+// endTransition publishes the result of t and lets waiters look again. A
+// Func that is not running after it lets its parked goroutine end.
 func (b *Base) endTransition(t *transition, err error) {
 	b.mu.Lock()
 	t.err, t.ended = err, true
@@ -116,7 +117,14 @@ func (b *Base) endTransition(t *transition, err error) {
 	if t.done != nil {
 		close(t.done)
 	}
+	var spare chan *task
+	if b.State() != Running {
+		spare = b.takeSpareLocked()
+	}
 	b.mu.Unlock()
+	if spare != nil {
+		spare <- nil
+	}
 }
 
 // startRun makes a new run and takes it to Running, or rolls it back to
@@ -139,10 +147,14 @@ func (b *Base) startRun(ctx context.Context) error {
 		if err == nil {
 			b.state.Store(int32(Running))
 			fm, isFunc := b.mach.(funcMachinery)
+			var spare chan *task
+			if isFunc {
+				spare = b.takeSpareLocked()
+			}
 			b.mu.Unlock()
 			r.fire(&r.running)
 			if isFunc {
-				r.launchFunc(fm.f)
+				r.launchFunc(fm.f, spare)
 			}
 			return nil
 		}

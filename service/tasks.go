@@ -12,6 +12,7 @@ import (
 
 // task is one goroutine owned by a run.
 type task struct {
+	r          *run // set by addTask
 	name       string
 	fn         func(ctx context.Context) error
 	kind       taskKind
@@ -54,7 +55,7 @@ func (b *Base) Go(name string, fn func(ctx context.Context) error) error {
 	if err := r.addTask(t); err != nil {
 		return fmt.Errorf("%s: Go(%q): %w", b.Label(), name, err)
 	}
-	go r.runTask(t)
+	go runTasks(t)
 	return nil
 }
 
@@ -81,7 +82,7 @@ func (r *run) addTask(t *task) error {
 	if r.closed {
 		return ErrStopping
 	}
-	t.next = r.tasks
+	t.r, t.next = r, r.tasks
 	if r.tasks != nil {
 		r.tasks.prev = t
 	}
@@ -90,8 +91,19 @@ func (r *run) addTask(t *task) error {
 	return nil
 }
 
-// runTask runs task t, registered on r, and handles its result.
-func (r *run) runTask(t *task) {
+// runTasks is the body of a task's goroutine: it runs task t and handles
+// its result. The goroutine of a Func may then be handed the Func's next
+// run (see offerSpare), and runs that too.
+func runTasks(t *task) {
+	for t != nil {
+		t = t.r.runTask(t)
+	}
+}
+
+// runTask runs task t, registered on r, and handles its result. It
+// returns the next task handed to this goroutine, or nil when the
+// goroutine is done.
+func (r *run) runTask(t *task) *task {
 	var err error
 	func() {
 		if l := r.b.link.Load(); l != nil && l.PassThroughPanics {
@@ -115,6 +127,10 @@ func (r *run) runTask(t *task) {
 		t.failure = taskError{prefix: "task", name: t.name, err: err}
 		r.taskFailed(t, &t.failure)
 	}
+	var spare chan *task
+	if t.kind == funcTask {
+		spare = r.offerSpare(t) // before the wakeup, so the restart finds it
+	}
 	r.doneTask(t)
 	if t.wake != nil {
 		// The crash was recorded while the task was registered; the
@@ -122,6 +138,10 @@ func (r *run) runTask(t *task) {
 		// service does not wait for this goroutine.
 		r.b.escalate(t.wake)
 	}
+	if spare == nil {
+		return nil
+	}
+	return <-spare
 }
 
 // taskFailed crashes the run with err, or, once Stop has cancelled the run,

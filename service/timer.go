@@ -273,7 +273,7 @@ func (b *Base) startTimer(cfg timerConfig, plan firePlan, fn func(context.Contex
 	x.timers = append(x.timers, tm)
 	x.mu.Unlock()
 	for _, t := range tasks {
-		go r.runTask(t)
+		go runTasks(t)
 	}
 	return nil
 }
