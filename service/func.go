@@ -90,9 +90,9 @@ func (r *run) launchFunc(f *FuncService, spare chan *task) {
 // crashed it (the supervisor is woken next) or a Restart is already in
 // progress. It then returns the channel to wait on. The goroutine is
 // handed the next run's task by launchFunc, or nil (and ends) by the
-// transition that ends without a running service (endTransition): a Stop,
-// a failed restart, a rollback. So it never outlives the service's next
-// transition, and a service that is not restarted keeps no goroutine.
+// transition that leaves the service stopped (endTransition): a Stop, a
+// failed restart, a rollback. So a service that is not restarted keeps no
+// goroutine once stopped.
 func (r *run) offerSpare(t *task) chan *task {
 	b := r.b
 	b.mu.Lock()

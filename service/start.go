@@ -107,7 +107,8 @@ func (b *Base) start(ctx context.Context, byParent bool) error {
 }
 
 // endTransition publishes the result of t and lets waiters look again. A
-// Func that is not running after it lets its parked goroutine end.
+// Func left stopped (Init, Shutdown) lets its parked goroutine end; a
+// crashed one keeps it for the restart its supervisor was woken for.
 func (b *Base) endTransition(t *transition, err error) {
 	b.mu.Lock()
 	t.err, t.ended = err, true
@@ -118,7 +119,7 @@ func (b *Base) endTransition(t *transition, err error) {
 		close(t.done)
 	}
 	var spare chan *task
-	if b.State() != Running {
+	if st := b.State(); st == Init || st == Shutdown {
 		spare = b.takeSpareLocked()
 	}
 	b.mu.Unlock()

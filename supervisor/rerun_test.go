@@ -98,12 +98,21 @@ func TestFuncSpareGoroutineEnds(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-			f := service.Func("crasher", func(context.Context) error { return errBoom })
+			crash := make(chan struct{})
+			f := service.Func("crasher", func(ctx context.Context) error {
+				select {
+				case <-crash:
+					return errBoom
+				case <-ctx.Done():
+					return nil
+				}
+			})
 			f.Configure(service.Config{Logger: &quiet})
 			ev := newEvents()
 			sup := newSup(tc.spec, ev)
 			must(t, sup.Add(f, tc.child))
 			must(t, service.Start(bg(t), sup))
+			close(crash) // every run crashes from now on
 			tc.settle(t, ev, sup)
 			if st := f.State(); st != service.Shutdown {
 				t.Fatalf("child state %v, want Shutdown", st)
