@@ -49,7 +49,7 @@ func (b *Base) restart(ctx context.Context, lim time.Duration, strict bool) erro
 			b.mu.Unlock()
 			return fmt.Errorf("%w: %s: restart", ErrNotStarted, b.Label())
 		}
-		t := &transition{kind: transRestart}
+		t := newTransition(transRestart)
 		b.trans = t
 		var r *run
 		if st != Shutdown {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // transition is a Start, Stop or Restart in progress. Transitions of one
@@ -14,6 +15,18 @@ type transition struct {
 	done  chan struct{} // made by the first waiter (under Base.mu)
 	ended bool          // guarded by Base.mu
 	err   error         // set before ended
+}
+
+// transitions recycles transitions nobody waited for: a waiter reads a
+// transition after it ended (its kind and result), so one that had a
+// waiter is left to the garbage collector.
+var transitions = sync.Pool{New: func() any { return new(transition) }}
+
+// newTransition returns a transition of the given kind, not ended.
+func newTransition(kind transKind) *transition {
+	t := transitions.Get().(*transition)
+	*t = transition{kind: kind}
+	return t
 }
 
 // waitCh returns a channel closed when t ends. b.mu is held.
@@ -98,7 +111,7 @@ func (b *Base) start(ctx context.Context, byParent bool) error {
 		b.mu.Unlock()
 		return fmt.Errorf("%w: %s (state %s)", ErrAlreadyStarted, b.Label(), st)
 	}
-	t := &transition{kind: transStart}
+	t := newTransition(transStart)
 	b.trans = t
 	b.mu.Unlock()
 	err := b.startRun(ctx)
@@ -122,7 +135,13 @@ func (b *Base) endTransition(t *transition, err error) {
 	if st := b.State(); st == Init || st == Shutdown {
 		spare = b.takeSpareLocked()
 	}
+	// Waiters find t under b.mu and ask for its channel at once, so a
+	// transition ending without one has no reader left.
+	recycle := t.done == nil
 	b.mu.Unlock()
+	if recycle {
+		transitions.Put(t)
+	}
 	if spare != nil {
 		spare <- nil
 	}

@@ -92,7 +92,7 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 			b.mu.Unlock()
 			return nil
 		}
-		t := &transition{kind: transStop}
+		t := newTransition(transStop)
 		b.trans = t
 		r := b.beginStopLocked()
 		b.mu.Unlock()
