@@ -127,7 +127,7 @@ func (b *Base) takeSpareLocked() chan *task {
 // crashes the run; nil or a final exit stops the service, unless Stop
 // already cancelled the run.
 func (r *run) funcExit(t *task, err error) {
-	if err != nil && !errors.Is(err, errFinal) {
+	if err != nil && err != errFinal { // FromSuture returns errFinal as is
 		t.failure = taskError{name: t.name, err: err}
 		r.taskFailed(t, &t.failure)
 		return

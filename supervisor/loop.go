@@ -159,7 +159,7 @@ func (s *Supervisor) handleExit(ctx context.Context, c *child) {
 		return // running again (restarted meanwhile) or never ran
 	}
 	s.mu.Lock()
-	present := s.ids[c.id] == c
+	present := !c.gone
 	if present && crash != nil {
 		c.lastReason = crash
 	}

@@ -58,6 +58,7 @@ type child struct {
 	link       *seam.Link
 	pending    bool // guarded by sup.mu
 	terminated bool // kept down by Terminate; guarded by sup.mu
+	gone       bool // no longer a child (unregistered); guarded by sup.mu
 	ended      bool // significant child ended on its own
 	restarts   int
 	lastReason error
@@ -206,6 +207,7 @@ func (s *Supervisor) unregister(c *child) {
 	if s.ids[c.id] == c {
 		delete(s.ids, c.id)
 	}
+	c.gone = true
 }
 
 // AddDependency is Add with the default child spec, so that a Supervisor
