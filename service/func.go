@@ -17,6 +17,7 @@ type FuncService struct {
 	// offerSpare. Guarded by Base.mu.
 	spare  chan *task // made on first use
 	parked bool
+	held   *run // a run whose function waits for launchHeld
 }
 
 // Func makes a leaf service that runs fn in one goroutine for each run. fn
@@ -80,6 +81,26 @@ func (r *run) launchFunc(f *FuncService, spare chan *task) {
 	case t != nil:
 		go runTasks(t)
 	}
+}
+
+// launchHeld launches the function of the run a supervisor's restart held
+// (seam.Ops.Launch), if it is still the current run.
+func (b *Base) launchHeld() {
+	b.mu.Lock()
+	f, ok := b.owner.(*FuncService)
+	if !ok || f.held == nil {
+		b.mu.Unlock()
+		return
+	}
+	r := f.held
+	f.held = nil
+	if r != b.cur {
+		b.mu.Unlock()
+		return
+	}
+	spare := b.takeSpareLocked()
+	b.mu.Unlock()
+	r.launchFunc(f, spare)
 }
 
 // offerSpare decides whether the goroutine of task t, the function of run

@@ -22,13 +22,14 @@ import (
 // to Init). Called with the ctx of one of the service's own tasks or hooks,
 // Restart begins at once, finishes on a new goroutine and returns nil.
 func (b *Base) Restart(ctx context.Context) error {
-	return b.restart(ctx, -1, false)
+	return b.restart(ctx, -1, false, false)
 }
 
 // restart runs a Restart transition. strict (the supervisor's restarts)
 // refuses to start a new run while a task of the old one is alive: the
 // attempt then fails with ErrStopTimeout and the service stays stopped.
-func (b *Base) restart(ctx context.Context, lim time.Duration, strict bool) error {
+// hold leaves a Func's function for launchHeld (see startRun).
+func (b *Base) restart(ctx context.Context, lim time.Duration, strict, hold bool) error {
 	for {
 		b.mu.Lock()
 		st := b.State()
@@ -57,14 +58,14 @@ func (b *Base) restart(ctx context.Context, lim time.Duration, strict bool) erro
 		}
 		b.mu.Unlock()
 		if insideOf(ctx, b) {
-			go b.finishRestart(detached(ctx), r, t, lim, strict)
+			go b.finishRestart(detached(ctx), r, t, lim, strict, false)
 			return nil
 		}
-		return b.finishRestart(ctx, r, t, lim, strict)
+		return b.finishRestart(ctx, r, t, lim, strict, hold)
 	}
 }
 
-func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim time.Duration, strict bool) error {
+func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim time.Duration, strict, hold bool) error {
 	var stopErr error
 	if r != nil {
 		stopErr = b.stopSteps(ctx, r, lim)
@@ -75,7 +76,7 @@ func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim tim
 		return err
 	}
 	err := errors.Join(stopErr, b.resetAndNotify(ctx))
-	if serr := b.startRun(ctx); serr != nil {
+	if serr := b.startRun(ctx, hold); serr != nil {
 		err = serr
 	}
 	b.endTransition(t, err)

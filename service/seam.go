@@ -38,13 +38,14 @@ func init() {
 		b := child.(Service).base()
 		return b.stop(ctx, stopByParent, b.shutdownLimit())
 	}
-	seam.Ops.Restart = func(ctx context.Context, child any) error {
+	seam.Ops.Restart = func(ctx context.Context, child any, hold bool) error {
 		b := child.(Service).base()
 		if b.State() == Init {
 			return b.start(ctx, true)
 		}
-		return b.restart(ctx, b.shutdownLimit(), true)
+		return b.restart(ctx, b.shutdownLimit(), true, hold)
 	}
+	seam.Ops.Launch = func(child any) { child.(Service).base().launchHeld() }
 	seam.Ops.Hung = func(child any) bool { return child.(Service).base().hungTree() }
 	seam.Ops.Inside = func(ctx context.Context, target any) bool {
 		return insideOf(ctx, target.(Service).base())

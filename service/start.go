@@ -114,7 +114,7 @@ func (b *Base) start(ctx context.Context, byParent bool) error {
 	t := newTransition(transStart)
 	b.trans = t
 	b.mu.Unlock()
-	err := b.startRun(ctx)
+	err := b.startRun(ctx, false)
 	b.endTransition(t, err)
 	return err
 }
@@ -148,8 +148,9 @@ func (b *Base) endTransition(t *transition, err error) {
 }
 
 // startRun makes a new run and takes it to Running, or rolls it back to
-// Init. The caller holds the transition.
-func (b *Base) startRun(ctx context.Context) error {
+// Init. The caller holds the transition. A Func's function is launched
+// last, or, with hold, left for launchHeld.
+func (b *Base) startRun(ctx context.Context, hold bool) error {
 	b.mu.Lock()
 	r := b.cur
 	if r == nil || r.ctx != nil {
@@ -168,7 +169,10 @@ func (b *Base) startRun(ctx context.Context) error {
 			b.state.Store(int32(Running))
 			fm, isFunc := b.mach.(funcMachinery)
 			var spare chan *task
-			if isFunc {
+			switch {
+			case isFunc && hold:
+				fm.f.held, isFunc = r, false
+			case isFunc:
 				spare = b.takeSpareLocked()
 			}
 			b.mu.Unlock()

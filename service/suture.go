@@ -54,7 +54,7 @@ func (a sutureAdapter) Serve(ctx context.Context) error {
 	if b.State() == Init {
 		err = b.start(ctx, false)
 	} else {
-		err = b.restart(ctx, -1, false)
+		err = b.restart(ctx, -1, false, false)
 	}
 	if err != nil {
 		return err

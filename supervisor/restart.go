@@ -34,6 +34,9 @@ func (s *Supervisor) restartGroup(ctx context.Context, group []*child) {
 			s.mu.Unlock()
 			s.Log().Info().Str("child", c.id).Int("restarts", c.restarts).Msg("child restarted")
 			s.emit(Event{Kind: ChildRestarted, Child: c.id, Label: c.svc.Label(), RestartCount: c.restarts})
+			// A Func's function starts now, after the bookkeeping, and
+			// before the next child of the group starts (it may need it).
+			seam.Ops.Launch(c.svc)
 		}
 		if failed == nil || ctx.Err() != nil {
 			return
@@ -73,6 +76,8 @@ func (s *Supervisor) restartGroup(ctx context.Context, group []*child) {
 // restartOne starts c again: a fresh instance from its Replacement, or the
 // same instance (Stop, reset, OnRestart, Start) unless a task of its last
 // run is still alive, which fails the attempt with service.ErrStopTimeout.
+// A restarted Func's function is held: the caller launches it
+// (seam.Ops.Launch) once it has recorded the restart.
 // A stop made by the supervisor is never reported back, so the restart's
 // own stop is quiet too.
 // It reports false, and does nothing, for a terminated child.
@@ -95,11 +100,11 @@ func (s *Supervisor) restartOne(ctx context.Context, c *child) (bool, error) {
 		s.mu.Lock()
 		c.svc = fresh
 		s.mu.Unlock()
-		return true, seam.Ops.Restart(ctx, fresh)
+		return true, seam.Ops.Restart(ctx, fresh, true)
 	}
 	// Restart stops c if it has not stopped yet, and refuses to start it
 	// while a task of its last run is alive (service.ErrStopTimeout).
-	return true, seam.Ops.Restart(ctx, c.svc)
+	return true, seam.Ops.Restart(ctx, c.svc, true)
 }
 
 // giveUp stops every child in reverse start order and crashes the

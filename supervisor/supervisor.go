@@ -125,7 +125,7 @@ func (s *Supervisor) Add(svc service.Service, spec ...ChildSpec) error {
 	err = seam.Ops.Attach(s, svc, c.link, false)
 	if errors.Is(err, service.ErrRunning) && s.State() == service.Running {
 		if err = seam.Ops.Attach(s, svc, c.link, true); err == nil {
-			err = seam.Ops.Restart(context.Background(), svc)
+			err = seam.Ops.Restart(context.Background(), svc, false)
 			if err != nil {
 				_ = seam.Ops.Detach(s, svc)
 			} else if s.State() != service.Running {
@@ -277,7 +277,7 @@ func (s *Supervisor) RestartChild(ctx context.Context, id string) error {
 		s.mu.Lock()
 		c.terminated = false
 		s.mu.Unlock()
-		if err := seam.Ops.Restart(ctx, c.svc); err != nil {
+		if err := seam.Ops.Restart(ctx, c.svc, false); err != nil {
 			return err
 		}
 		s.mu.Lock()

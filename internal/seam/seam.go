@@ -63,8 +63,12 @@ var Ops struct {
 	// Restart is Stop, reset (RestartCount+1 through the subtree),
 	// OnRestart, Start; from Init it is a plain Start. It fails with
 	// ErrStopTimeout, the child stopped, while a task of the old run is
-	// alive.
-	Restart func(ctx context.Context, child any) error
+	// alive. With hold, a restarted Func's function is not launched until
+	// Launch: the supervisor does its bookkeeping first, so the function
+	// does not wait for it.
+	Restart func(ctx context.Context, child any, hold bool) error
+	// Launch launches the function Restart held, if any (once).
+	Launch func(child any)
 	// Hung reports whether a task of a previous run of child or of one of
 	// its descendants is still alive.
 	Hung func(child any) bool
