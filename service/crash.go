@@ -74,7 +74,7 @@ func (b *Base) markCrashed(r *run, reason error) bool {
 	case Stopping:
 		if r.crashReason() == nil { // a crashed run being stopped has its reason already
 			r.mu.Lock()
-			r.lateErrs = append(r.lateErrs, fmt.Errorf("crashed while stopping: %w", reason))
+			r.addLateErr(fmt.Errorf("crashed while stopping: %w", reason))
 			r.mu.Unlock()
 		}
 	}

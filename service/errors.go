@@ -97,16 +97,16 @@ func errorf(sentinel error, format string, args ...any) error {
 // taskError says which task or Func an error came from. Its message is
 // formatted only when read, so the crash path stays cheap.
 type taskError struct {
-	prefix string // "task" for a task; "" for a Func
 	name   string
 	err    error
+	isTask bool // a task of the service ("task \"name\": ..."), not a Func's function
 }
 
 func (e *taskError) Error() string {
-	if e.prefix == "" {
+	if !e.isTask {
 		return e.name + ": " + e.err.Error()
 	}
-	return e.prefix + " " + strconv.Quote(e.name) + ": " + e.err.Error()
+	return "task " + strconv.Quote(e.name) + ": " + e.err.Error()
 }
 
 func (e *taskError) Unwrap() error { return e.err }

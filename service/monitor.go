@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -175,27 +174,4 @@ func (c *clockCtx) Err() error {
 	return err
 }
 
-// runExtras is the state of a run that only the time features need: its
-// timers and its heartbeat. A run makes it on first use (run.extra).
-type runExtras struct {
-	mu     sync.Mutex
-	timers []*timer
-	beat   atomic.Pointer[heartbeat]
-}
 
-// extrasFor returns r's extras, or nil if none were made.
-func extrasFor(r *run) *runExtras {
-	if r == nil {
-		return nil
-	}
-	return r.extra.Load()
-}
-
-// extras returns r's extras, making them on first use.
-func (r *run) extras() (*runExtras, error) {
-	if x := r.extra.Load(); x != nil {
-		return x, nil
-	}
-	r.extra.CompareAndSwap(nil, &runExtras{})
-	return r.extra.Load(), nil
-}

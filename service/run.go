@@ -34,10 +34,52 @@ type run struct {
 	mu       sync.Mutex                // guards the fields below (and live)
 	tasks    *task                     // live tasks, newest first
 	idle     chan struct{}             // closed when closed && no task left
-	exit     []func() error
-	shutdown event   // SetShutdown was called
-	lateErrs []error // non-ctx errors returned by tasks after Stop cancelled the run
-	closed   bool    // no more tasks or closers
+	shutdown event                     // SetShutdown was called
+	closed   bool                      // no more tasks or closers
+}
+
+// runExtras is the state of a run that only some services need, made on
+// first use (run.extra), so that a run stays small: an idle service holds
+// one run.
+type runExtras struct {
+	mu     sync.Mutex // guards timers
+	timers []*timer
+	beat   atomic.Pointer[heartbeat]
+
+	// Guarded by run.mu:
+	exit     []func() error // the exit stack
+	lateErrs []error        // non-ctx errors returned by tasks after Stop cancelled the run
+}
+
+// extrasFor returns r's extras, or nil if none were made.
+func extrasFor(r *run) *runExtras {
+	if r == nil {
+		return nil
+	}
+	return r.extra.Load()
+}
+
+// extras returns r's extras, making them on first use.
+func (r *run) extras() (*runExtras, error) {
+	if x := r.extra.Load(); x != nil {
+		return x, nil
+	}
+	r.extra.CompareAndSwap(nil, &runExtras{})
+	return r.extra.Load(), nil
+}
+
+// addLateErr keeps err for Stop's error. r.mu is held.
+func (r *run) addLateErr(err error) {
+	x, _ := r.extras()
+	x.lateErrs = append(x.lateErrs, err)
+}
+
+// lateErrsLocked returns the errors kept for Stop. r.mu is held.
+func (r *run) lateErrsLocked() []error {
+	if x := r.extra.Load(); x != nil {
+		return x.lateErrs
+	}
+	return nil
 }
 
 // marker is the context value naming the run a task or hook belongs to; it
@@ -202,15 +244,20 @@ func (r *run) pushExit(fn func() error) error {
 	if r.closed {
 		return ErrStopping
 	}
-	r.exit = append(r.exit, fn)
+	x, _ := r.extras()
+	x.exit = append(x.exit, fn)
 	return nil
 }
 
 // runExitStack runs the exit stack, last in first out, and empties it.
 func (r *run) runExitStack() error {
+	x := r.extra.Load()
+	if x == nil {
+		return nil // nothing was ever deferred
+	}
 	r.mu.Lock()
-	stack := r.exit
-	r.exit = nil
+	stack := x.exit
+	x.exit = nil
 	r.mu.Unlock()
 	var errs []error
 	for i := len(stack) - 1; i >= 0; i-- {

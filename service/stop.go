@@ -190,7 +190,7 @@ func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 		hook("OnShutdown", b.callHook(hookCtx(), self.(OnShutdowner).OnShutdown))
 	}
 	r.mu.Lock()
-	errs = append(errs, r.lateErrs...)
+	errs = append(errs, r.lateErrsLocked()...)
 	r.mu.Unlock()
 
 	b.mu.Lock()

@@ -124,7 +124,7 @@ func (r *run) runTask(t *task) *task {
 	case t.kind == monitorTask:
 		r.taskFailed(t, err)
 	default:
-		t.failure = taskError{prefix: "task", name: t.name, err: err}
+		t.failure = taskError{name: t.name, err: err, isTask: true}
 		r.taskFailed(t, &t.failure)
 	}
 	var spare chan *task
@@ -156,7 +156,7 @@ func (r *run) taskFailed(t *task, err error) {
 			return // the stop's own cause, passed back up
 		}
 		r.mu.Lock()
-		r.lateErrs = append(r.lateErrs, err)
+		r.addLateErr(err)
 		r.mu.Unlock()
 	default:
 		if r.b.recordCrash(r, err) {
