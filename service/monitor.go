@@ -173,5 +173,3 @@ func (c *clockCtx) Err() error {
 	}
 	return err
 }
-
-
