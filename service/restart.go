@@ -86,20 +86,33 @@ func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim tim
 // resetAndNotify increments RestartCount through the subtree, then calls
 // OnRestart on each service of it, parents first.
 func (b *Base) resetAndNotify(ctx context.Context) error {
+	if b.nkids.Load() == 0 { // a leaf: the subtree is b
+		countRestart(b)
+		return b.notifyRestart(ctx)
+	}
 	var errs []error
 	b.walk(countRestart)
 	b.walk(func(d *Base) {
-		d.mu.Lock()
-		self, cur, hooks := d.selfLocked(), d.cur, d.hooks
-		d.mu.Unlock()
-		if hooks&hasOnRestart != 0 {
-			hctx := context.WithValue(context.WithoutCancel(ctx), markerKey{}, cur)
-			if err := d.callHook(hctx, self.(OnRestarter).OnRestart); err != nil {
-				errs = append(errs, fmt.Errorf("%s: OnRestart: %w", d.Label(), err))
-			}
+		if err := d.notifyRestart(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// notifyRestart calls b's OnRestart, if it has one.
+func (b *Base) notifyRestart(ctx context.Context) error {
+	b.mu.Lock()
+	self, cur, hooks := b.selfLocked(), b.cur, b.hooks
+	b.mu.Unlock()
+	if hooks&hasOnRestart == 0 {
+		return nil
+	}
+	hctx := context.WithValue(context.WithoutCancel(ctx), markerKey{}, cur)
+	if err := b.callHook(hctx, self.(OnRestarter).OnRestart); err != nil {
+		return fmt.Errorf("%s: OnRestart: %w", b.Label(), err)
+	}
+	return nil
 }
 
 // hungTree reports whether a task of an abandoned run of b or of one of

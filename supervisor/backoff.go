@@ -14,7 +14,7 @@ func (s *Supervisor) scheduleGroup(ctx context.Context, group []*child) {
 		s.restartGroup(ctx, group)
 		return
 	}
-	d := s.backoff.Next(s.clk.Now(), s.rnd.Float64())
+	d := s.backoff.Next(s.now(), s.rnd.Float64())
 	if d <= 0 {
 		s.restartGroup(ctx, group)
 		return
@@ -43,7 +43,7 @@ func (s *Supervisor) scheduleGroup(ctx context.Context, group []*child) {
 	})
 	s.mu.Unlock()
 	for _, c := range group { // after the timer is armed: a fake clock may be advanced at once
-		s.emit(Event{Kind: BackoffStarted, Child: c.id, Label: c.svc.Label(), RestartCount: c.restarts, Delay: d})
+		s.emit(Event{Kind: BackoffStarted, Child: c.id, Label: c.svc.Label(), RestartCount: c.restartCount(), Delay: d})
 	}
 }
 

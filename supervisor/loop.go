@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/gomode/mode/internal/clock"
 	"github.com/gomode/mode/internal/seam"
 	"github.com/gomode/mode/strategy"
 	"github.com/thejerf/suture/v4"
@@ -28,7 +29,7 @@ func (m machinery) StartMachinery(ctx context.Context) error {
 		return err
 	}
 	s.window = w
-	s.clk = s.clock()
+	s.now = clock.Stopwatch(s.clock())
 	s.backoff = nil
 	if s.spec.Backoff.Enabled() {
 		if s.backoff, err = strategy.NewBackoffState(s.spec.Backoff); err != nil {
@@ -171,10 +172,10 @@ func (s *Supervisor) handleExit(ctx context.Context, c *child) {
 	if crash != nil {
 		kind = strategy.Crash
 		s.Log().Warn().Err(crash).Str("child", c.id).Msg("child crashed")
-		s.emit(Event{Kind: ChildCrashed, Child: c.id, Label: c.svc.Label(), Reason: crash, RestartCount: c.restarts})
+		s.emit(Event{Kind: ChildCrashed, Child: c.id, Label: c.svc.Label(), Reason: crash, RestartCount: c.restartCount()})
 	} else {
 		s.Log().Info().Str("child", c.id).Msg("child exited")
-		s.emit(Event{Kind: ChildExited, Child: c.id, Label: c.svc.Label(), RestartCount: c.restarts})
+		s.emit(Event{Kind: ChildExited, Child: c.id, Label: c.svc.Label(), RestartCount: c.restartCount()})
 	}
 	if errors.Is(crash, suture.ErrTerminateSupervisorTree) {
 		s.giveUp(ctx, crash)
@@ -185,7 +186,7 @@ func (s *Supervisor) handleExit(ctx context.Context, c *child) {
 		s.giveUp(ctx, err)
 		return
 	}
-	if act.counts && !s.window.Allow(s.clk.Now()) {
+	if act.counts && !s.window.Allow(s.now()) {
 		reason := crash
 		if reason == nil {
 			reason = fmt.Errorf("normal exit of %s", c.id)

@@ -29,11 +29,9 @@ func (s *Supervisor) restartGroup(ctx context.Context, group []*child) {
 			if !started {
 				continue
 			}
-			s.mu.Lock()
-			c.restarts++
-			s.mu.Unlock()
-			s.Log().Info().Str("child", c.id).Int("restarts", c.restarts).Msg("child restarted")
-			s.emit(Event{Kind: ChildRestarted, Child: c.id, Label: c.svc.Label(), RestartCount: c.restarts})
+			c.restarts.Add(1)
+			s.Log().Info().Str("child", c.id).Int("restarts", c.restartCount()).Msg("child restarted")
+			s.emit(Event{Kind: ChildRestarted, Child: c.id, Label: c.svc.Label(), RestartCount: c.restartCount()})
 			// A Func's function starts now, after the bookkeeping, and
 			// before the next child of the group starts (it may need it).
 			seam.Ops.Launch(c.svc)
@@ -42,8 +40,8 @@ func (s *Supervisor) restartGroup(ctx context.Context, group []*child) {
 			return
 		}
 		s.Log().Warn().Err(ferr).Str("child", failed.id).Msg("restart failed")
-		s.emit(Event{Kind: StartFailed, Child: failed.id, Label: failed.svc.Label(), Reason: ferr, RestartCount: failed.restarts})
-		if !s.window.Allow(s.clk.Now()) {
+		s.emit(Event{Kind: StartFailed, Child: failed.id, Label: failed.svc.Label(), Reason: ferr, RestartCount: failed.restartCount()})
+		if !s.window.Allow(s.now()) {
 			s.giveUp(ctx, ferr)
 			return
 		}

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gomode/mode/internal/clock"
 	"github.com/gomode/mode/internal/seam"
@@ -42,8 +44,8 @@ type Supervisor struct {
 	loopCtx  context.Context
 	detached context.Context // loopCtx without its cancellation
 	window   *strategy.Window
-	clk      clock.Clock // the clock of this run
-	one      [1]*child   // decide's one-for-one plan
+	now      func() time.Time // the clock of this run, for intervals
+	one      [1]*child        // decide's one-for-one plan
 	backoff  *strategy.BackoffState
 	rnd      *rand.Rand
 }
@@ -56,15 +58,17 @@ type child struct {
 	svc        service.Service
 	spec       ChildSpec
 	link       *seam.Link
-	pending    bool // guarded by sup.mu
-	terminated bool // kept down by Terminate; guarded by sup.mu
-	gone       bool // no longer a child (unregistered); guarded by sup.mu
-	ended      bool // significant child ended on its own
-	restarts   int
+	pending    bool         // guarded by sup.mu
+	terminated bool         // kept down by Terminate; guarded by sup.mu
+	gone       bool         // no longer a child (unregistered); guarded by sup.mu
+	ended      bool         // significant child ended on its own
+	restarts   atomic.Int64 // restarts of this child ID
 	lastReason error
 }
 
 func (c *child) Notify(any) { c.sup.notify(c) }
+
+func (c *child) restartCount() int { return int(c.restarts.Load()) }
 
 // New returns a supervisor configured by spec. An invalid spec is reported
 // by Start (and by spec.Validate).
@@ -280,9 +284,7 @@ func (s *Supervisor) RestartChild(ctx context.Context, id string) error {
 		if err := seam.Ops.Restart(ctx, c.svc, false); err != nil {
 			return err
 		}
-		s.mu.Lock()
-		c.restarts++
-		s.mu.Unlock()
+		c.restarts.Add(1)
 		return nil
 	})
 }
@@ -313,7 +315,7 @@ func (s *Supervisor) childOp(ctx context.Context, c *child, what string, op func
 func (s *Supervisor) drop(c *child) {
 	s.unregister(c)
 	_ = seam.Ops.Detach(s, c.svc)
-	s.emit(Event{Kind: ChildRemoved, Child: c.id, Label: c.svc.Label(), RestartCount: c.restarts})
+	s.emit(Event{Kind: ChildRemoved, Child: c.id, Label: c.svc.Label(), RestartCount: c.restartCount()})
 }
 
 func (s *Supervisor) find(match func(*child) bool) *child {
@@ -346,7 +348,7 @@ func (s *Supervisor) Children() []ChildInfo {
 	out := make([]ChildInfo, len(s.children))
 	for i, c := range s.children {
 		out[i] = ChildInfo{
-			ID: c.id, Label: c.svc.Label(), State: c.svc.State(), RestartCount: c.restarts,
+			ID: c.id, Label: c.svc.Label(), State: c.svc.State(), RestartCount: c.restartCount(),
 			LastReason: c.lastReason, Restart: c.spec.Restart, Terminated: c.terminated,
 		}
 	}

@@ -69,3 +69,27 @@ func TestRealNoAllocs(t *testing.T) {
 		t.Fatalf("Now allocates %v times", allocs)
 	}
 }
+
+func TestStopwatch(t *testing.T) {
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f := NewFake(start)
+	now := Stopwatch(f)
+	f.Advance(time.Minute)
+	if got := now(); !got.Equal(start.Add(time.Minute)) {
+		t.Fatalf("fake stopwatch %v, want %v", got, start.Add(time.Minute))
+	}
+
+	now = Stopwatch(Real())
+	before := time.Now()
+	a := now()
+	b := now()
+	after := time.Now()
+	if b.Before(a) {
+		t.Fatalf("real stopwatch went back: %v then %v", a, b)
+	}
+	// Readings follow the monotonic clock, so they fall between the
+	// time.Now readings around them.
+	if a.Before(before) || after.Before(b) {
+		t.Fatalf("real stopwatch %v, %v outside [%v, %v]", a, b, before, after)
+	}
+}

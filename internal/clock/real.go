@@ -26,3 +26,16 @@ type realTimer struct{ t *time.Timer }
 func (r realTimer) C() <-chan time.Time        { return r.t.C }
 func (r realTimer) Stop() bool                 { return r.t.Stop() }
 func (r realTimer) Reset(d time.Duration) bool { return r.t.Reset(d) }
+
+// Stopwatch returns a function reading c's time for measuring intervals
+// (restart windows, backoff): on the real clock it is the time of the call
+// plus the monotonic time elapsed since, which is about half the cost of
+// time.Now and unaffected by steps of the wall clock; on any other clock it
+// is c.Now.
+func Stopwatch(c Clock) func() time.Time {
+	if _, ok := c.(realClock); !ok {
+		return c.Now
+	}
+	epoch := time.Now()
+	return func() time.Time { return epoch.Add(time.Since(epoch)) }
+}
