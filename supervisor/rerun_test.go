@@ -3,6 +3,7 @@ package supervisor_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"runtime"
 	"strconv"
 	"testing"
@@ -119,4 +120,47 @@ func TestFuncSpareGoroutineEnds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// needsPeer is a service whose OnStart waits until its peer's function
+// runs: a restarted Func's function must start before the next child of
+// its group starts.
+type needsPeer struct {
+	service.Base
+	peerRuns chan struct{}
+}
+
+func (n *needsPeer) OnStart(ctx context.Context) error {
+	select {
+	case <-n.peerRuns:
+		return nil
+	case <-time.After(10 * time.Second): // a deadlock would fail the test, not hang it
+		return errors.New("the peer Func's function never ran")
+	}
+}
+
+var _ service.OnStarter = (*needsPeer)(nil)
+
+func TestGroupRestartLaunchesFuncBeforeNextChild(t *testing.T) {
+	ctx := bg(t)
+	runs := make(chan struct{}, 10)
+	a := service.Func("a", func(ctx context.Context) error {
+		runs <- struct{}{}
+		<-ctx.Done()
+		return nil
+	})
+	a.Configure(service.Config{Logger: &quiet})
+	b := &needsPeer{peerRuns: runs}
+	b.Configure(service.Config{Name: "b", Logger: &quiet})
+	ev := newEvents()
+	sup := newSup(supervisor.Spec{Strategy: strategy.OneForAll}, ev)
+	must(t, sup.Add(a))
+	must(t, sup.Add(b))
+	must(t, service.Start(ctx, sup))
+	a.Crash(errBoom)
+	ev.wait(t, supervisor.ChildRestarted, "b", 1)
+	if n := ev.count(supervisor.StartFailed, ""); n != 0 {
+		t.Fatalf("%d failed starts: %s", n, ev)
+	}
+	must(t, sup.Stop(ctx))
 }
