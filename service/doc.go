@@ -75,11 +75,23 @@
 // none. Nothing outlives Stop except a task that ignores its context past
 // the stop budget, which Stop reports and abandons.
 //
+// A Func directly under a supervisor is restarted on the goroutine of the
+// run that crashed (DESIGN.md's aim "a Func rerun on its own goroutine"):
+// when its function fails, that goroutine unregisters from the run, wakes
+// the supervisor and waits to be handed the next run, so a restart starts
+// no goroutine. It ends instead as soon as the service is left stopped (a
+// Stop, a restart that fails, a rollback), so it never outlives the
+// service's Stop either.
+//
 // # Where this package goes beyond DESIGN.md
 //
 // A Stop that aborts a Start in progress leaves the service in Init (the
 // start was rolled back), not Shutdown. Rollback undoes the start in
 // reverse: machinery, started children, then tasks, then the exit stack.
 // A normal exit of a service that is not directly supervised is not
-// reported anywhere: its parent keeps running.
+// reported anywhere: its parent keeps running. A Func's function starts as
+// the last step of its start, once the state is Running (DESIGN.md only
+// says it runs in one goroutine): so a Start never fails because the
+// function returned quickly, and a child's OnStart must not wait for its
+// parent Func's function.
 package service

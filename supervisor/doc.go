@@ -45,6 +45,12 @@
 // delays fire through the clock into the same wakeup, so a child waiting
 // out its backoff never blocks the handling of others, nor Stop.
 //
+// A restarted service.Func runs its next run on the goroutine of the run
+// that crashed (see package service). The supervisor hands it over once it
+// has recorded the restart (RestartCount, the ChildRestarted event), and
+// before the next child of the group starts, so a sibling's OnStart may
+// wait for that function.
+//
 // # Where this package goes beyond DESIGN.md
 //
 // Terminated children (Terminate) stay down through group restarts until
