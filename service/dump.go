@@ -52,9 +52,9 @@ func describe(n *graph.Node) string {
 func hookNames(s Service) string {
 	var names []string
 	h := hooksOf(s)
-	for i, name := range []string{"Dependencies", "OnFirstStart", "OnStart", "OnStarted", "OnStop", "OnShutdown", "OnRestart", "Healthcheck"} {
+	for i, hk := range hookKinds {
 		if h&(1<<i) != 0 {
-			names = append(names, name)
+			names = append(names, hk.name)
 		}
 	}
 	return strings.Join(names, ",")

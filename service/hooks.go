@@ -1,6 +1,9 @@
 package service
 
-import "context"
+import (
+	"context"
+	"reflect"
+)
 
 // The optional hooks. Each is a one-method interface found by type assertion
 // on the value handed to the runtime (service.Start, AddDependency, a
@@ -76,29 +79,30 @@ const (
 	hasHealthcheck
 )
 
+// hookKinds lists the hook interfaces in bit order (hasDependencies first),
+// with the name Dump shows for each.
+var hookKinds = [...]struct {
+	typ  reflect.Type
+	name string
+}{
+	{reflect.TypeFor[Dependent](), "Dependencies"},
+	{reflect.TypeFor[OnFirstStarter](), "OnFirstStart"},
+	{reflect.TypeFor[OnStarter](), "OnStart"},
+	{reflect.TypeFor[OnStartedHook](), "OnStarted"},
+	{reflect.TypeFor[OnStopper](), "OnStop"},
+	{reflect.TypeFor[OnShutdowner](), "OnShutdown"},
+	{reflect.TypeFor[OnRestarter](), "OnRestart"},
+	{reflect.TypeFor[Healthchecker](), "Healthcheck"},
+}
+
 // hooksOf finds the hooks s implements.
 func hooksOf(s Service) hookSet {
 	var h hookSet
-	set := func(ok bool, bit hookSet) {
-		if ok {
-			h |= bit
+	t := reflect.TypeOf(s)
+	for i, hk := range hookKinds {
+		if t.Implements(hk.typ) {
+			h |= 1 << i
 		}
 	}
-	_, ok := s.(Dependent)
-	set(ok, hasDependencies)
-	_, ok = s.(OnFirstStarter)
-	set(ok, hasOnFirstStart)
-	_, ok = s.(OnStarter)
-	set(ok, hasOnStart)
-	_, ok = s.(OnStartedHook)
-	set(ok, hasOnStarted)
-	_, ok = s.(OnStopper)
-	set(ok, hasOnStop)
-	_, ok = s.(OnShutdowner)
-	set(ok, hasOnShutdown)
-	_, ok = s.(OnRestarter)
-	set(ok, hasOnRestart)
-	_, ok = s.(Healthchecker)
-	set(ok, hasHealthcheck)
 	return h
 }
