@@ -55,6 +55,7 @@ func (b *Base) restart(ctx context.Context, lim time.Duration, strict, hold bool
 		var r *run
 		if st != Shutdown {
 			r = b.beginStopLocked()
+			t.view = b.stopViewLocked()
 		}
 		b.mu.Unlock()
 		if insideOf(ctx, b) {
@@ -68,7 +69,7 @@ func (b *Base) restart(ctx context.Context, lim time.Duration, strict, hold bool
 func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim time.Duration, strict, hold bool) error {
 	var stopErr error
 	if r != nil {
-		stopErr = b.stopSteps(ctx, r, lim)
+		stopErr = b.stopSteps(ctx, r, &t.view, lim)
 	}
 	if strict && b.hungTree() {
 		err := fmt.Errorf("%w: %s: a task of its last run is still running", ErrStopTimeout, b.Label())
@@ -76,7 +77,7 @@ func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim tim
 		return err
 	}
 	err := errors.Join(stopErr, b.resetAndNotify(ctx))
-	if serr := b.startRun(ctx, hold); serr != nil {
+	if serr := b.startRun(ctx, t, hold); serr != nil {
 		err = serr
 	}
 	b.endTransition(t, err)
@@ -100,8 +101,12 @@ func (b *Base) resetAndNotify(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// notifyRestart calls b's OnRestart, if it has one.
+// notifyRestart calls b's OnRestart, if it has one. b.hooks is set once,
+// at the handover, before b could start: it is read here without the lock.
 func (b *Base) notifyRestart(ctx context.Context) error {
+	if b.hooks&hasOnRestart == 0 {
+		return nil
+	}
 	b.mu.Lock()
 	self, cur, hooks := b.selfLocked(), b.cur, b.hooks
 	b.mu.Unlock()

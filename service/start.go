@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/gomode/mode/internal/seam"
 )
 
 // transition is a Start, Stop or Restart in progress. Transitions of one
@@ -15,6 +17,30 @@ type transition struct {
 	done  chan struct{} // made by the first waiter (under Base.mu)
 	ended bool          // guarded by Base.mu
 	err   error         // set before ended
+	view  view          // owned by the goroutine running the transition
+}
+
+// view is what the steps of a Stop or Start read of the service, taken
+// under Base.mu in the section that begins them: one lock instead of one
+// per step.
+type view struct {
+	self  Service
+	mach  seam.Machinery
+	cfg   Config
+	hooks hookSet
+	kids  []Service // a Stop's children, in the order added
+}
+
+// viewLocked takes b's view, without its children. b.mu is held.
+func (b *Base) viewLocked() view {
+	return view{self: b.selfLocked(), mach: b.mach, cfg: b.cfg, hooks: b.hooks}
+}
+
+// stopViewLocked takes the view a Stop of b reads. b.mu is held.
+func (b *Base) stopViewLocked() view {
+	v := b.viewLocked()
+	v.kids = b.childrenLocked()
+	return v
 }
 
 // transitions recycles transitions nobody waited for: a waiter reads a
@@ -114,7 +140,7 @@ func (b *Base) start(ctx context.Context, byParent bool) error {
 	t := newTransition(transStart)
 	b.trans = t
 	b.mu.Unlock()
-	err := b.startRun(ctx, false)
+	err := b.startRun(ctx, t, false)
 	b.endTransition(t, err)
 	return err
 }
@@ -140,6 +166,7 @@ func (b *Base) endTransition(t *transition, err error) {
 	recycle := t.done == nil
 	b.mu.Unlock()
 	if recycle {
+		t.view = view{} // keep nothing alive in the pool
 		transitions.Put(t)
 	}
 	if spare != nil {
@@ -150,7 +177,7 @@ func (b *Base) endTransition(t *transition, err error) {
 // startRun makes a new run and takes it to Running, or rolls it back to
 // Init. The caller holds the transition. A Func's function is launched
 // last, or, with hold, left for launchHeld.
-func (b *Base) startRun(ctx context.Context, hold bool) error {
+func (b *Base) startRun(ctx context.Context, t *transition, hold bool) error {
 	b.mu.Lock()
 	r := b.cur
 	if r == nil || r.ctx != nil {
@@ -159,9 +186,14 @@ func (b *Base) startRun(ctx context.Context, hold bool) error {
 	}
 	r.begin(ctx)
 	b.state.Store(int32(Starting))
+	t.view = b.viewLocked()
+	first := firstTimes{deps: !b.depsDone, ok: b.firstOK}
+	if first.err = t.view.cfg.validate(); first.err == nil {
+		b.depsDone = true
+	}
 	b.mu.Unlock()
 
-	started, machOn, err := b.startSteps(ctx, r)
+	started, machOn, err := b.startSteps(ctx, r, &t.view, first)
 	if err == nil {
 		b.mu.Lock()
 		err = r.abortReason(ctx)
@@ -200,19 +232,23 @@ func (r *run) abortReason(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// startSteps runs the start steps. It returns the children it started (in
-// order) and whether the machinery was started, for the rollback.
-func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machOn bool, err error) {
-	b.mu.Lock()
-	self, mach, cfg, hooks := b.selfLocked(), b.mach, b.cfg, b.hooks
-	if err := cfg.validate(); err != nil {
-		b.mu.Unlock()
-		return nil, false, err
+// firstTimes is what startRun found of the first-time steps: whether
+// Dependencies() is due (deps) and OnFirstStart has once succeeded (ok),
+// and the configuration's error, if any.
+type firstTimes struct {
+	deps, ok bool
+	err      error
+}
+
+// startSteps runs the start steps with the view startRun took. It returns
+// the children it started (in order) and whether the machinery was
+// started, for the rollback.
+func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes) (started []Service, machOn bool, err error) {
+	if first.err != nil {
+		return nil, false, first.err
 	}
-	firstDeps := !b.depsDone
-	b.depsDone = true
-	firstOK := b.firstOK
-	b.mu.Unlock()
+	self, mach, hooks := v.self, v.mach, v.hooks
+	firstDeps, firstOK := first.deps, first.ok
 
 	if hooks&hasDependencies != 0 && firstDeps {
 		adder, _ := self.(interface{ AddDependency(Service) error })
@@ -230,10 +266,12 @@ func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machO
 		b.firstOK = true
 		b.mu.Unlock()
 	}
-	if err := r.abortReason(ctx); err != nil {
-		return nil, false, err
+	if hooks&(hasDependencies|hasOnFirstStart) != 0 { // they may have taken a while
+		if err := r.abortReason(ctx); err != nil {
+			return nil, false, err
+		}
 	}
-	b.mundane(&cfg, "Starting")
+	b.mundane(&v.cfg, "Starting")
 	if hooks&hasOnStart != 0 {
 		if err := b.callHook(r.ctx, self.(OnStarter).OnStart); err != nil {
 			return nil, false, fmt.Errorf("OnStart: %w", err)
@@ -248,7 +286,7 @@ func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machO
 			return nil, machOn, err
 		}
 	}
-	if err := b.startMonitors(r, &cfg, self, hooks); err != nil {
+	if err := b.startMonitors(r, &v.cfg, self, hooks); err != nil {
 		return nil, machOn, err
 	}
 	r.kidsStarted.Store(true)
@@ -267,7 +305,7 @@ func (b *Base) startSteps(ctx context.Context, r *run) (started []Service, machO
 	if err := r.abortReason(ctx); err != nil {
 		return started, machOn, err
 	}
-	b.mundane(&cfg, "Started")
+	b.mundane(&v.cfg, "Started")
 	if hooks&hasOnStarted != 0 {
 		if err := b.callHook(r.ctx, self.(OnStartedHook).OnStarted); err != nil {
 			return started, machOn, fmt.Errorf("OnStarted: %w", err)

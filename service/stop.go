@@ -95,6 +95,7 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		t := newTransition(transStop)
 		b.trans = t
 		r := b.beginStopLocked()
+		t.view = b.stopViewLocked()
 		b.mu.Unlock()
 		if insideOf(ctx, b) {
 			go b.finishStop(detached(ctx), r, t, by, lim)
@@ -127,7 +128,7 @@ func (b *Base) beginStopLocked() *run {
 }
 
 func (b *Base) finishStop(ctx context.Context, r *run, t *transition, by stopBy, lim time.Duration) error {
-	err := b.stopSteps(ctx, r, lim)
+	err := b.stopSteps(ctx, r, &t.view, lim)
 	b.endTransition(t, err)
 	if by == stopExternal {
 		b.reportExit()
@@ -135,13 +136,11 @@ func (b *Base) finishStop(ctx context.Context, r *run, t *transition, by stopBy,
 	return err
 }
 
-// stopSteps runs the steps of Stop for run r, ending in state Shutdown.
-func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
-	b.mu.Lock()
-	self, mach, cfg, hooks := b.selfLocked(), b.mach, b.cfg, b.hooks
-	kids := b.childrenLocked()
-	b.mu.Unlock()
-	l := newLimit(ctx, &cfg, lim)
+// stopSteps runs the steps of Stop for run r, with the view taken when the
+// stop began, ending in state Shutdown.
+func (b *Base) stopSteps(ctx context.Context, r *run, v *view, lim time.Duration) error {
+	self, mach, cfg, hooks, kids := v.self, v.mach, &v.cfg, v.hooks, v.kids
+	l := newLimit(ctx, cfg, lim)
 	// The hooks' context is made only if a hook or the machinery needs it.
 	var hctx context.Context
 	var release context.CancelFunc
@@ -163,7 +162,7 @@ func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 		}
 	}
 
-	b.mundane(&cfg, "Stopping")
+	b.mundane(cfg, "Stopping")
 	if hooks&hasOnStop != 0 {
 		hook("OnStop", b.callHook(hookCtx(), self.(OnStopper).OnStop))
 	}
@@ -189,15 +188,17 @@ func (b *Base) stopSteps(ctx context.Context, r *run, lim time.Duration) error {
 	if hooks&hasOnShutdown != 0 {
 		hook("OnShutdown", b.callHook(hookCtx(), self.(OnShutdowner).OnShutdown))
 	}
-	r.mu.Lock()
-	errs = append(errs, r.lateErrsLocked()...)
-	r.mu.Unlock()
+	if r.extra.Load() != nil { // late errors live in the extras
+		r.mu.Lock()
+		errs = append(errs, r.lateErrsLocked()...)
+		r.mu.Unlock()
+	}
 
 	b.mu.Lock()
 	b.state.Store(int32(Shutdown))
 	b.mu.Unlock()
 	r.fire(&r.ended)
-	b.mundane(&cfg, "Stopped")
+	b.mundane(cfg, "Stopped")
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%s: stop: %w", b.Label(), err)
 	}
