@@ -30,7 +30,7 @@ type run struct {
 	live     int32                     // live tasks; guarded by mu
 	ended    event                     // the run is over (stop finished or rolled back)
 	running  event                     // the start completed
-	extra    atomic.Pointer[runExtras] // timers and heartbeat, made on first use
+	extra    atomic.Pointer[runExtras] // timers, heartbeat, exit stack, late errors: made on first use
 	mu       sync.Mutex                // guards the fields below (and live)
 	tasks    *task                     // live tasks, newest first
 	idle     chan struct{}             // closed when closed && no task left
