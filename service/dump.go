@@ -52,9 +52,9 @@ func describe(n *graph.Node) string {
 func hookNames(s Service) string {
 	var names []string
 	h := hooksOf(s)
-	for i, hk := range hookKinds {
+	for i, name := range hookLabels {
 		if h&(1<<i) != 0 {
-			names = append(names, hk.name)
+			names = append(names, name)
 		}
 	}
 	return strings.Join(names, ",")
