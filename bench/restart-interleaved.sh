@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Restart latency, interleaved: each variant of BenchmarkRestart runs in its
+# own process, in a new random order each round, so that a slow spell of a
+# shared machine hits every variant alike. Prints, per variant, the median
+# ns/op and its range, and the median over the rounds of the ratio to
+# suture and to the ctx+recover floor measured in the same round.
+#
+#   ./restart-interleaved.sh [rounds] [GOMAXPROCS]     (default 20 rounds, all CPUs)
+set -euo pipefail
+cd "$(dirname "$0")"
+rounds=${1:-20}
+cpu=${2:-$(getconf _NPROCESSORS_ONLN)}
+dir=$(mktemp -d)
+go test -c -o "$dir/bench.test" .
+variants='mode/return-error mode/Crash suture goroutine goroutine-ctx-recover'
+for round in $(seq "$rounds"); do
+	for v in $(printf '%s\n' $variants | shuf); do
+		"$dir/bench.test" -test.run '^$' -test.bench "Restart/$v\$" -test.benchtime 300ms \
+			-test.cpu "$cpu" -test.benchmem | sed -n "s/^BenchmarkRestart\/\([^ ]*\)-[0-9]* .* \([0-9.]*\) ns\/op.*/$round \1 \2/p"
+	done
+done >"$dir/runs.txt"
+awk -v variants="$variants" '
+function median(list,   a, n, i, j, t) {
+	n = split(list, a, " ")
+	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+	lo = a[1]; hi = a[n]
+	return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+}
+{ ns[$1, $2] = $3; all[$2] = all[$2] " " $3; if ($1 > last) last = $1 }
+END {
+	n = split(variants, vs, " ")
+	for (i = 1; i <= n; i++) { v = vs[i]; su = fl = ""
+		for (r = 1; r <= last; r++) {
+			su = su " " ns[r, v] / ns[r, "suture"]
+			fl = fl " " ns[r, v] / ns[r, "goroutine-ctx-recover"]
+		}
+		m = median(all[v]); l = lo; h = hi
+		printf "%-22s median %6.0f ns/op (%s-%s)   x suture %.2f   x floor2 %.2f\n", v, m, l, h, median(su), median(fl)
+	}
+}' "$dir/runs.txt"
