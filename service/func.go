@@ -17,7 +17,12 @@ type FuncService struct {
 	// offerSpare. Guarded by Base.mu.
 	spare  chan *task // made on first use
 	parked bool
-	held   *run // a run whose function waits for launchHeld
+	// Set by a supervisor's restart (startRun with hold) and read by its
+	// Launch (launchHeld), both under the supervisor's lock of child
+	// operations: a run whose function waits, and the parked goroutine
+	// taken for it.
+	held      *run
+	heldSpare chan *task
 }
 
 // Func makes a leaf service that runs fn in one goroutine for each run. fn
@@ -86,22 +91,16 @@ func (r *run) launchFunc(f *FuncService, spare chan *task) {
 }
 
 // launchHeld launches the function of the run a supervisor's restart held
-// (seam.Ops.Launch), if it is still the current run.
+// (seam.Ops.Launch). If that run was stopped meanwhile (by a Stop or
+// Restart of someone else), launchFunc finds it closed and only lets the
+// parked goroutine end.
 func (b *Base) launchHeld() {
-	b.mu.Lock()
-	f, ok := b.owner.(*FuncService)
+	f, ok := b.owner.(*FuncService) // set at the handover, before any start
 	if !ok || f.held == nil {
-		b.mu.Unlock()
 		return
 	}
-	r := f.held
-	f.held = nil
-	if r != b.cur {
-		b.mu.Unlock()
-		return
-	}
-	spare := b.takeSpareLocked()
-	b.mu.Unlock()
+	r, spare := f.held, f.heldSpare
+	f.held, f.heldSpare = nil, nil
 	r.launchFunc(f, spare)
 }
 

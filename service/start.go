@@ -203,7 +203,7 @@ func (b *Base) startRun(ctx context.Context, t *transition, hold bool) error {
 			var spare chan *task
 			switch {
 			case isFunc && hold:
-				fm.f.held, isFunc = r, false
+				fm.f.held, fm.f.heldSpare, isFunc = r, b.takeSpareLocked(), false
 			case isFunc:
 				spare = b.takeSpareLocked()
 			}

@@ -80,10 +80,7 @@ func (s *Supervisor) restartGroup(ctx context.Context, group []*child) {
 // own stop is quiet too.
 // It reports false, and does nothing, for a terminated child.
 func (s *Supervisor) restartOne(ctx context.Context, c *child) (bool, error) {
-	s.mu.Lock()
-	skip := c.terminated
-	s.mu.Unlock()
-	if skip {
+	if c.terminated.Load() {
 		return false, nil
 	}
 	if c.spec.Replacement != nil {

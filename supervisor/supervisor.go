@@ -59,7 +59,7 @@ type child struct {
 	spec       ChildSpec
 	link       *seam.Link
 	pending    bool         // guarded by sup.mu
-	terminated bool         // kept down by Terminate; guarded by sup.mu
+	terminated atomic.Bool  // kept down by Terminate
 	gone       bool         // no longer a child (unregistered); guarded by sup.mu
 	ended      bool         // significant child ended on its own
 	restarts   atomic.Int64 // restarts of this child ID
@@ -253,9 +253,7 @@ func (s *Supervisor) Terminate(ctx context.Context, id string) error {
 		return fmt.Errorf("%w: %q under %s", ErrNoChild, id, s.Label())
 	}
 	return s.childOp(ctx, c, "terminate", func(ctx context.Context) error {
-		s.mu.Lock()
-		c.terminated = true
-		s.mu.Unlock()
+		c.terminated.Store(true)
 		err := seam.Ops.Stop(ctx, c.svc)
 		if c.spec.Restart == strategy.Temporary {
 			s.drop(c)
@@ -278,9 +276,7 @@ func (s *Supervisor) RestartChild(ctx context.Context, id string) error {
 		return fmt.Errorf("%w: %s (state %s)", ErrNotRunning, s.Label(), st)
 	}
 	return s.childOp(ctx, c, "restart", func(ctx context.Context) error {
-		s.mu.Lock()
-		c.terminated = false
-		s.mu.Unlock()
+		c.terminated.Store(false)
 		if err := seam.Ops.Restart(ctx, c.svc, false); err != nil {
 			return err
 		}
@@ -349,7 +345,7 @@ func (s *Supervisor) Children() []ChildInfo {
 	for i, c := range s.children {
 		out[i] = ChildInfo{
 			ID: c.id, Label: c.svc.Label(), State: c.svc.State(), RestartCount: c.restartCount(),
-			LastReason: c.lastReason, Restart: c.spec.Restart, Terminated: c.terminated,
+			LastReason: c.lastReason, Restart: c.spec.Restart, Terminated: c.terminated.Load(),
 		}
 	}
 	return out
