@@ -58,8 +58,8 @@ type child struct {
 	svc        service.Service
 	spec       ChildSpec
 	link       *seam.Link
-	pending    bool         // guarded by sup.mu
 	terminated atomic.Bool  // kept down by Terminate
+	pending    bool         // guarded by sup.mu
 	gone       bool         // no longer a child (unregistered); guarded by sup.mu
 	ended      bool         // significant child ended on its own
 	restarts   atomic.Int64 // restarts of this child ID
