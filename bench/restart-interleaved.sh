@@ -16,7 +16,7 @@ variants='mode/return-error mode/Crash suture goroutine goroutine-ctx-recover'
 for round in $(seq "$rounds"); do
 	for v in $(printf '%s\n' $variants | shuf); do
 		"$dir/bench.test" -test.run '^$' -test.bench "Restart/$v\$" -test.benchtime 300ms \
-			-test.cpu "$cpu" -test.benchmem | sed -n "s/^BenchmarkRestart\/\([^ ]*\)-[0-9]* .* \([0-9.]*\) ns\/op.*/$round \1 \2/p"
+			-test.cpu "$cpu" -test.benchmem | sed -E -n "s/^BenchmarkRestart\/([^ ]*[^-0-9 ])(-[0-9]+)? .* ([0-9.]+) ns\/op.*/$round \1 \3/p"
 	done
 done >"$dir/runs.txt"
 awk -v variants="$variants" '
