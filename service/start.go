@@ -188,12 +188,17 @@ func (b *Base) startRun(ctx context.Context, t *transition, hold bool) error {
 	b.state.Store(int32(Starting))
 	t.view = b.viewLocked()
 	first := firstTimes{deps: !b.depsDone, ok: b.firstOK}
-	if first.err = t.view.cfg.validate(); first.err == nil {
+	err := t.view.cfg.validate()
+	if err == nil {
 		b.depsDone = true
 	}
 	b.mu.Unlock()
 
-	started, machOn, err := b.startSteps(ctx, r, &t.view, first)
+	var started []Service
+	var machOn bool
+	if err == nil {
+		started, machOn, err = b.startSteps(ctx, r, &t.view, first)
+	}
 	if err == nil {
 		b.mu.Lock()
 		err = r.abortReason(ctx)
@@ -233,20 +238,13 @@ func (r *run) abortReason(ctx context.Context) error {
 }
 
 // firstTimes is what startRun found of the first-time steps: whether
-// Dependencies() is due (deps) and OnFirstStart has once succeeded (ok),
-// and the configuration's error, if any.
-type firstTimes struct {
-	deps, ok bool
-	err      error
-}
+// Dependencies() is due (deps) and OnFirstStart has once succeeded (ok).
+type firstTimes struct{ deps, ok bool }
 
 // startSteps runs the start steps with the view startRun took. It returns
 // the children it started (in order) and whether the machinery was
 // started, for the rollback.
 func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes) (started []Service, machOn bool, err error) {
-	if first.err != nil {
-		return nil, false, first.err
-	}
 	self, mach, hooks := v.self, v.mach, v.hooks
 	firstDeps, firstOK := first.deps, first.ok
 
