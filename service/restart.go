@@ -108,11 +108,8 @@ func (b *Base) notifyRestart(ctx context.Context) error {
 		return nil
 	}
 	b.mu.Lock()
-	self, cur, hooks := b.selfLocked(), b.cur, b.hooks
+	self, cur := b.selfLocked(), b.cur
 	b.mu.Unlock()
-	if hooks&hasOnRestart == 0 {
-		return nil
-	}
 	hctx := context.WithValue(context.WithoutCancel(ctx), markerKey{}, cur)
 	if err := b.callHook(hctx, self.(OnRestarter).OnRestart); err != nil {
 		return fmt.Errorf("%s: OnRestart: %w", b.Label(), err)

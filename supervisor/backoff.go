@@ -36,10 +36,7 @@ func (s *Supervisor) scheduleGroup(ctx context.Context, group []*child) {
 		s.due = append(s.due, group)
 		w := s.wake
 		s.mu.Unlock()
-		select {
-		case w <- struct{}{}:
-		default:
-		}
+		poke(w)
 	})
 	s.mu.Unlock()
 	for _, c := range group { // after the timer is armed: a fake clock may be advanced at once
