@@ -34,8 +34,9 @@ type FuncService struct {
 // returns, so Start never fails because fn ended quickly. Once the
 // service has been stopped, returning the context's error is not a crash.
 // Directly under a supervisor, a crashed run's goroutine runs the next run
-// (see the package doc, Goroutines). The name is the ShortLabel (Config.Name overrides it).
-// Starting a Func with a nil fn returns ErrBadArgument.
+// (see the package doc, Goroutines). The name is the ShortLabel
+// (Config.Name overrides it). Starting a Func with a nil fn returns
+// ErrBadArgument.
 func Func(name string, fn func(ctx context.Context) error) *FuncService {
 	f := &FuncService{name: name, fn: fn}
 	_ = f.adopt(f)
