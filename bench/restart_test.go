@@ -83,6 +83,24 @@ func (c *crasher) wait(b *testing.B) {
 	}
 }
 
+// measure times b.N restarts: it waits for the first run, then crashes
+// the running one with crash (nil: tell it to return an error) and waits
+// for the next, b.N times; it ends with check.
+func (c *crasher) measure(b *testing.B, crash func()) {
+	c.wait(b)
+	b.ResetTimer()
+	for range b.N {
+		if crash != nil {
+			crash()
+		} else {
+			c.crash <- struct{}{}
+		}
+		c.wait(b)
+	}
+	b.StopTimer()
+	c.check(b)
+}
+
 // check stops the watchdog and checks that every crash was followed by a
 // new run.
 func (c *crasher) check(b *testing.B) {
@@ -113,18 +131,11 @@ func benchModeRestart(b *testing.B, viaCrash bool) {
 	if err := service.Start(ctx, sup); err != nil {
 		b.Fatal(err)
 	}
-	c.wait(b)
-	b.ResetTimer()
-	for range b.N {
-		if viaCrash {
-			f.Crash(errCrash)
-		} else {
-			c.crash <- struct{}{}
-		}
-		c.wait(b)
+	var crash func()
+	if viaCrash {
+		crash = func() { f.Crash(errCrash) }
 	}
-	b.StopTimer()
-	c.check(b)
+	c.measure(b, crash)
 	// Every crash was handled as one restart by the supervisor (not, say,
 	// by a restart of the whole supervisor).
 	if got := sup.Children()[0].RestartCount; got != b.N {
@@ -162,14 +173,7 @@ func benchSutureRestart(b *testing.B) {
 	sup := suture.New("sup", sutureSpec())
 	sup.Add(sutureCrasher{c})
 	stop := serveSuture(sup)
-	c.wait(b)
-	b.ResetTimer()
-	for range b.N {
-		c.crash <- struct{}{}
-		c.wait(b)
-	}
-	b.StopTimer()
-	c.check(b)
+	c.measure(b, nil)
 	if err := stop(); err != nil {
 		b.Fatal(err)
 	}
@@ -189,14 +193,7 @@ func benchFloorRestart(b *testing.B, ctxRecover bool) {
 			floorBare(parent, c.run)
 		}
 	}()
-	c.wait(b)
-	b.ResetTimer()
-	for range b.N {
-		c.crash <- struct{}{}
-		c.wait(b)
-	}
-	b.StopTimer()
-	c.check(b)
+	c.measure(b, nil)
 	cancelAll()
 	<-loopDone
 }
