@@ -20,14 +20,14 @@ func TestChildControls(t *testing.T) {
 	ev := newEventLog()
 	sup := newSup("sup", ev, supervisor.Spec{Strategy: strategy.OneForAll, MaxRestarts: 2, Window: time.Hour})
 	a, b := newNode("a", nil), newNode("b", nil)
-	must(t, sup.Add(a))
-	must(t, sup.Add(b, supervisor.ChildSpec{Restart: strategy.Transient}))
+	must(t, sup.Add(context.Background(), a))
+	must(t, sup.Add(context.Background(), b, supervisor.ChildSpec{Restart: strategy.Transient}))
 	must(t, service.Start(ctx, sup))
 	defer stopAll(t, sup)
 
 	// Add while running: the child starts at once, last in the order.
 	c := newNode("c", nil)
-	must(t, sup.Add(c))
+	must(t, sup.Add(context.Background(), c))
 	if c.State() != service.Running || c.starts.Load() != 1 || !slices.Equal(childIDs(sup), []string{"a", "b", "c"}) {
 		t.Fatalf("runtime Add: c %v starts %d, children %v", c.State(), c.starts.Load(), childIDs(sup))
 	}
@@ -95,7 +95,7 @@ func TestStopFromOutsideIsNormalExit(t *testing.T) {
 			ev := newEventLog()
 			sup := newSup("sup", ev, supervisor.Spec{})
 			a := newNode("a", nil)
-			must(t, sup.Add(a, supervisor.ChildSpec{Restart: tc.typ}))
+			must(t, sup.Add(context.Background(), a, supervisor.ChildSpec{Restart: tc.typ}))
 			must(t, service.Start(ctx, sup))
 			defer stopAll(t, sup)
 
@@ -140,7 +140,7 @@ func TestContextCanceledOnItsOwnIsACrash(t *testing.T) {
 		return ctx.Err()
 	})
 	f.Configure(service.Config{Logger: &quiet})
-	must(t, sup.Add(f, supervisor.ChildSpec{ID: "f", Restart: strategy.Transient}))
+	must(t, sup.Add(context.Background(), f, supervisor.ChildSpec{ID: "f", Restart: strategy.Transient}))
 	must(t, service.Start(ctx, sup))
 	close(release)
 

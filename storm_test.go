@@ -27,7 +27,7 @@ func TestConcurrentCrashStorm(t *testing.T) {
 		units[i] = newNode(fmt.Sprintf("unit%03d", i), nil)
 		leaves[i] = newNode(fmt.Sprintf("leaf%03d", i), nil)
 		must(t, units[i].AddDependency(leaves[i]))
-		must(t, sup.Add(units[i]))
+		must(t, sup.Add(context.Background(), units[i]))
 	}
 	must(t, service.Start(ctx, sup))
 	defer stopAll(t, sup)
@@ -93,11 +93,11 @@ func TestConcurrentCrashStormOneForAll(t *testing.T) {
 	kids := make([]*node, n)
 	for i := range kids {
 		kids[i] = newNode(fmt.Sprintf("kid%03d", i), nil)
-		must(t, sup.Add(kids[i]))
+		must(t, sup.Add(context.Background(), kids[i]))
 	}
 	blk := &blocker{entered: make(chan struct{}), release: make(chan struct{})}
 	blk.Configure(service.Config{Name: "blocker", Logger: &quiet})
-	must(t, sup.Add(blk, supervisor.ChildSpec{Restart: strategy.Temporary}))
+	must(t, sup.Add(context.Background(), blk, supervisor.ChildSpec{Restart: strategy.Temporary}))
 	must(t, service.Start(ctx, sup))
 	defer stopAll(t, sup)
 

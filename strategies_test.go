@@ -1,6 +1,7 @@
 package mode_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -61,9 +62,9 @@ func TestStrategyByRestartType(t *testing.T) {
 					ev := newEventLog()
 					sup := newSup("sup", ev, supervisor.Spec{Strategy: strat, MaxRestarts: 10, Window: time.Hour})
 					a, b, c := newNode("a", j), newNode("b", j).withExit(), newNode("c", j)
-					must(t, sup.Add(a))
-					must(t, sup.Add(b, supervisor.ChildSpec{Restart: typ}))
-					must(t, sup.Add(c))
+					must(t, sup.Add(context.Background(), a))
+					must(t, sup.Add(context.Background(), b, supervisor.ChildSpec{Restart: typ}))
+					must(t, sup.Add(context.Background(), c))
 					must(t, service.Start(ctx, sup))
 					defer stopAll(t, sup)
 					mark := j.mark()
@@ -173,9 +174,9 @@ func TestBystanders(t *testing.T) {
 				ev := newEventLog()
 				sup := newSup("sup", ev, supervisor.Spec{Strategy: strat, MaxRestarts: 10, Window: time.Hour})
 				a, b, c := newNode("a", j), newNode("b", j), newNode("c", j)
-				must(t, sup.Add(a, supervisor.ChildSpec{Restart: typ}))
-				must(t, sup.Add(b))
-				must(t, sup.Add(c, supervisor.ChildSpec{Restart: typ}))
+				must(t, sup.Add(context.Background(), a, supervisor.ChildSpec{Restart: typ}))
+				must(t, sup.Add(context.Background(), b))
+				must(t, sup.Add(context.Background(), c, supervisor.ChildSpec{Restart: typ}))
 				must(t, service.Start(ctx, sup))
 				defer stopAll(t, sup)
 				mark := j.mark()
@@ -233,7 +234,7 @@ func TestGroupRestartCountsOnce(t *testing.T) {
 			sup := newSup("sup", ev, supervisor.Spec{Strategy: strat, MaxRestarts: 1, Window: time.Hour})
 			a, b, c := newNode("a", j), newNode("b", j), newNode("c", j)
 			for _, n := range []*node{a, b, c} {
-				must(t, sup.Add(n))
+				must(t, sup.Add(context.Background(), n))
 			}
 			must(t, service.Start(ctx, sup))
 			defer stopAll(t, sup)
@@ -274,7 +275,7 @@ func TestGroupRestartStopsEveryMemberBeforeStarting(t *testing.T) {
 			sup := newSup("sup", ev, supervisor.Spec{Strategy: strat, MaxRestarts: 10, Window: time.Hour})
 			a, b, c := newNode("a", j), newNode("b", j), newNode("c", j)
 			for _, n := range []*node{a, b, c} {
-				must(t, sup.Add(n))
+				must(t, sup.Add(context.Background(), n))
 			}
 			must(t, service.Start(ctx, sup))
 			defer stopAll(t, sup)

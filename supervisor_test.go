@@ -6,6 +6,7 @@ package mode_test
 // disagree") and the cases of OTP's supervisor_SUITE that apply.
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -36,8 +37,8 @@ func TestDeepLeafCrashRestartsTheSupervisedUnit(t *testing.T) {
 	must(t, mid.AddDependency(leaf))
 	must(t, unit.AddDependency(mid))
 	must(t, unit.AddDependency(other))
-	must(t, sup.Add(unit))
-	must(t, sup.Add(sibling))
+	must(t, sup.Add(context.Background(), unit))
+	must(t, sup.Add(context.Background(), sibling))
 	must(t, service.Start(ctx, sup))
 	defer stopAll(t, sup)
 
@@ -121,9 +122,9 @@ func TestEscalationThroughThreeLevels(t *testing.T) {
 	sup1, sup2, sup3 := newSup("sup1", ev, one), newSup("sup2", ev, one), newSup("sup3", ev, one)
 	leaf := newNode("leaf", nil).withStarted()
 	root, bystander := newNode("root", nil), newNode("bystander", nil)
-	must(t, sup3.Add(leaf))
-	must(t, sup2.Add(sup3))
-	must(t, sup1.Add(sup2))
+	must(t, sup3.Add(context.Background(), leaf))
+	must(t, sup2.Add(context.Background(), sup3))
+	must(t, sup1.Add(context.Background(), sup2))
 	must(t, root.AddDependency(sup1))
 	must(t, root.AddDependency(bystander))
 	must(t, service.Start(ctx, root))
@@ -259,7 +260,7 @@ func TestFailedStartDuringRestartIsRetried(t *testing.T) {
 			a, b, c := newNode("a", j), newNode("b", j).failAt(2, errStart), newNode("c", j)
 			kids := []*node{a, b, c}
 			for _, n := range kids {
-				must(t, sup.Add(n))
+				must(t, sup.Add(context.Background(), n))
 			}
 			must(t, service.Start(ctx, sup))
 			defer stopAll(t, sup)
@@ -304,7 +305,7 @@ func TestFailedStartsExhaustIntensity(t *testing.T) {
 		b.failAt(k, errStart)
 	}
 	for _, n := range []*node{a, b, c} {
-		must(t, sup.Add(n))
+		must(t, sup.Add(context.Background(), n))
 	}
 	must(t, service.Start(ctx, sup))
 	defer stopAll(t, sup)
@@ -352,9 +353,9 @@ func TestSignificantChildren(t *testing.T) {
 			sup := newSup("sup", ev, supervisor.Spec{AutoShutdown: tc.auto})
 			perm := newNode("perm", nil)
 			s1, s2 := newNode("s1", nil).withExit(), newNode("s2", nil).withExit()
-			must(t, sup.Add(perm))
-			must(t, sup.Add(s1, supervisor.ChildSpec{Restart: strategy.Transient, Significant: true}))
-			must(t, sup.Add(s2, supervisor.ChildSpec{Restart: strategy.Transient, Significant: true}))
+			must(t, sup.Add(context.Background(), perm))
+			must(t, sup.Add(context.Background(), s1, supervisor.ChildSpec{Restart: strategy.Transient, Significant: true}))
+			must(t, sup.Add(context.Background(), s2, supervisor.ChildSpec{Restart: strategy.Transient, Significant: true}))
 			must(t, service.Start(ctx, sup))
 			defer stopAll(t, sup)
 
@@ -411,9 +412,9 @@ func TestSignificantShutdownIsNormalExitForParent(t *testing.T) {
 			inner := newSup("inner", ev, supervisor.Spec{AutoShutdown: supervisor.AnySignificant})
 			sig := newNode("sig", nil).withExit().withStarted()
 			other := newNode("other", nil)
-			must(t, inner.Add(sig, supervisor.ChildSpec{Restart: strategy.Transient, Significant: true}))
-			must(t, outer.Add(inner, supervisor.ChildSpec{Restart: tc.restart}))
-			must(t, outer.Add(other))
+			must(t, inner.Add(context.Background(), sig, supervisor.ChildSpec{Restart: strategy.Transient, Significant: true}))
+			must(t, outer.Add(context.Background(), inner, supervisor.ChildSpec{Restart: tc.restart}))
+			must(t, outer.Add(context.Background(), other))
 			must(t, service.Start(ctx, outer))
 			defer stopAll(t, outer)
 			sig.waitStarted(t, 1)
@@ -459,9 +460,9 @@ func TestReplacementTakesThePlace(t *testing.T) {
 		return n
 	}
 	a, b0, c := newNode("a", j), newNode("b", j), newNode("c", j)
-	must(t, sup.Add(a))
-	must(t, sup.Add(b0, supervisor.ChildSpec{ID: "b", Replacement: factory}))
-	must(t, sup.Add(c))
+	must(t, sup.Add(context.Background(), a))
+	must(t, sup.Add(context.Background(), b0, supervisor.ChildSpec{ID: "b", Replacement: factory}))
+	must(t, sup.Add(context.Background(), c))
 	must(t, service.Start(ctx, sup))
 	defer stopAll(t, sup)
 
@@ -520,12 +521,12 @@ func TestReplacementKeepsNodePosition(t *testing.T) {
 	sup := newSup("sup", ev, supervisor.Spec{})
 	var fresh *node
 	a, b, c := newNode("a", nil), newNode("b", nil), newNode("c", nil)
-	must(t, sup.Add(a))
-	must(t, sup.Add(b, supervisor.ChildSpec{ID: "b", Replacement: func() service.Service {
+	must(t, sup.Add(context.Background(), a))
+	must(t, sup.Add(context.Background(), b, supervisor.ChildSpec{ID: "b", Replacement: func() service.Service {
 		fresh = newNode("b", nil)
 		return fresh
 	}}))
-	must(t, sup.Add(c))
+	must(t, sup.Add(context.Background(), c))
 	must(t, service.Start(ctx, sup))
 	defer stopAll(t, sup)
 

@@ -55,7 +55,7 @@ func TestTimeDrivenCrashesRestart(t *testing.T) {
 			cfg := tc.cfg
 			cfg.Name, cfg.Logger, cfg.Clock = "sick", &quiet, clk
 			s.Configure(cfg)
-			must(t, sup.Add(s))
+			must(t, sup.Add(context.Background(), s))
 			must(t, service.Start(ctx, sup))
 			tc.setup(t, s)
 			must(t, clk.BlockUntil(ctx, 1))

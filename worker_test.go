@@ -90,7 +90,7 @@ func TestWorkerExitCodes(t *testing.T) {
 	sup := supervisor.New(supervisor.Spec{NeverRestart: true, Service: service.Config{Logger: &l}})
 	f := service.Func("job", func(context.Context) error { return errBoomW })
 	f.Configure(service.Config{Logger: &l})
-	if err := sup.Add(f); err != nil {
+	if err := sup.Add(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
 	if err := quietWorker(sup).Run(context.Background()); !errors.Is(err, supervisor.ErrMaxRestarts) {

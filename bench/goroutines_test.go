@@ -30,12 +30,12 @@ func TestGoroutinesPerSupervisor(t *testing.T) {
 		for j := range bases {
 			c := &idle{}
 			c.Configure(quiet(fmt.Sprintf("base%d.%d", i, j)))
-			if err := s.Add(c); err != nil {
+			if err := s.Add(context.Background(), c); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if i > 0 {
-			if err := sups[i-1].Add(s); err != nil {
+			if err := sups[i-1].Add(context.Background(), s); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -47,7 +47,7 @@ func TestGoroutinesPerSupervisor(t *testing.T) {
 			return ctx.Err()
 		})
 		f.Configure(quiet(""))
-		if err := sups[levels-1].Add(f); err != nil {
+		if err := sups[levels-1].Add(context.Background(), f); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -125,7 +125,7 @@ func benchModeRestart(b *testing.B, viaCrash bool) {
 	f.Configure(quiet("crasher"))
 	// No OnEvent: like suture's no-op EventHook, nobody consumes events.
 	sup := supervisor.New(lenient(supervisor.Spec{}))
-	if err := sup.Add(f); err != nil {
+	if err := sup.Add(context.Background(), f); err != nil {
 		b.Fatal(err)
 	}
 	if err := service.Start(ctx, sup); err != nil {

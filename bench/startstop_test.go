@@ -99,7 +99,7 @@ func modeSupervisorTree(b *testing.B, n int) func() func() error {
 	for range n {
 		c := &idle{}
 		c.Configure(quiet(""))
-		if err := sup.Add(c); err != nil {
+		if err := sup.Add(context.Background(), c); err != nil {
 			b.Fatal(err)
 		}
 	}

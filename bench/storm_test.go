@@ -99,7 +99,7 @@ func benchModeStorm(b *testing.B, st strategy.Strategy) {
 	for i := range kids {
 		kids[i] = service.Func("", s.run)
 		kids[i].Configure(quiet(""))
-		if err := sup.Add(kids[i]); err != nil {
+		if err := sup.Add(context.Background(), kids[i]); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -65,20 +65,22 @@ type Base struct {
 
 	mu       sync.Mutex // guards everything below that is not atomic
 	owner    Service
-	mach     seam.Machinery
+	mach     seam.Machinery // a supervisor's: it starts and stops the children
+	fn       *FuncService   // owner, when it is a Func
 	cfg      Config
 	cur      *run        // current run, or the next one once Done was asked
 	trans    *transition // transition in progress
 	children []Service
-	firstOK  bool    // OnFirstStart has once returned nil
-	depsDone bool    // Dependencies() was called
-	hooks    hookSet // the hooks owner implements
+	stuck    []*stuck // user code abandoned by a Stop or a Start, maybe still running
+	runs     uint64   // runs begun (numbers them for seam.Exit)
+	firstOK  bool     // OnFirstStart has once returned nil
+	depsDone bool     // Dependencies() was called
+	hooks    hookSet  // the hooks owner implements
 
 	state    atomic.Int32
 	nkids    atomic.Int32 // len(children), readable without the lock
+	nstuck   atomic.Int32 // len(stuck), readable without the lock
 	restarts atomic.Int64
-	hung     atomic.Int64 // live tasks of abandoned runs
-	final    atomic.Bool  // the last exit asked not to be restarted
 	link     atomic.Pointer[seam.Link]
 	logger   atomic.Pointer[zerolog.Logger]
 	labels   atomic.Pointer[labels] // cached ShortLabel and Label
@@ -121,10 +123,11 @@ func (b *Base) adopt(s Service) error {
 		b.node.SetValue(s)
 		b.logger.Store(nil) // built before handover with the wrong label
 		b.labels.Store(nil)
-		if m, ok := s.(interface{ machinery() seam.Machinery }); ok {
-			b.mach = m.machinery()
-		} else if seam.Finder != nil {
-			b.mach = seam.Finder(s)
+		b.fn, _ = s.(*FuncService)
+		if m, ok := s.(interface {
+			Machinery(seam.Token) seam.Machinery
+		}); ok {
+			b.mach = m.Machinery(seam.Token{})
 		}
 		return nil
 	}

@@ -30,7 +30,10 @@ type Config struct {
 	// "Started", "Stopping", "Stopped"). Default (zero): zerolog.DebugLevel.
 	LogLevel zerolog.Level
 	// StopTimeout bounds a whole Stop, children included; an earlier
-	// deadline on Stop's ctx wins. Default: DefaultStopTimeout (10s).
+	// deadline on Stop's ctx (or a smaller budget from the parent or
+	// supervisor stopping it) wins. Zero: the budget the caller gives (the
+	// ctx's deadline, the parent's remaining budget), else
+	// DefaultStopTimeout (10s).
 	StopTimeout time.Duration
 	// WaitForShutdown makes Stop wait, after the children have stopped,
 	// until SetShutdown is called (bounded by ShutdownTimeout).
@@ -50,13 +53,6 @@ type Config struct {
 	// it crashes with ErrHung. Zero: off; negative: Start fails with
 	// ErrBadArgument.
 	HeartbeatDeadline time.Duration
-}
-
-func (c *Config) stopTimeout() time.Duration {
-	if c.StopTimeout > 0 {
-		return c.StopTimeout
-	}
-	return DefaultStopTimeout
 }
 
 func (c *Config) shutdownTimeout() time.Duration {

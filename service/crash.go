@@ -107,7 +107,7 @@ func (b *Base) escalate(reason error) {
 			if sb != b {
 				sb.markCrashed(nil, reason)
 			}
-			l.Sup.Notify(s)
+			l.Sup.Exited()
 			return
 		}
 		top = sb

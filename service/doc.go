@@ -23,28 +23,52 @@
 //
 // Start: Dependencies() (first attempt only), OnFirstStart (until it once
 // succeeds), "Starting", OnStart, children in the order added, "Started",
-// OnStarted, Running. A failure at any step rolls back everything the Start
-// began, in reverse, and leaves the service in Init.
+// OnStarted, Running. A failure at any step is undone as a Stop of what
+// started (fx's rule: stop hooks only for what started): OnStop if OnStart
+// had returned nil, started children in reverse, tasks joined, the exit
+// stack, OnShutdown if OnStart had returned nil. The rollback is bounded by
+// the stop budget, not by the start ctx (which may have expired), and
+// leaves the service in Init: nothing keeps running, a server started in
+// OnStart is shut down.
 //
 // Stop: Stopping (Done closed), "Stopping", OnStop, children in reverse
 // order, the SetShutdown wait (if configured), tasks joined, exit stack
-// (LIFO), OnShutdown, Shutdown, "Stopped". Stop is bounded by the stop
-// budget and says which tasks did not return.
+// (LIFO), OnShutdown, Shutdown, "Stopped".
 //
 // Restart: Stop, reset (RestartCount+1 through the subtree), OnRestart
 // (parents first), Start without OnFirstStart.
+//
+// # Budgets: Stop always returns
+//
+// Stop returns within its budget (Config.StopTimeout, default 10s, or the
+// ctx's deadline if earlier) plus a few tens of milliseconds, whatever user
+// code does. A hook, the exit stack or a task still running when the
+// budget ends is abandoned: Go cannot kill it, so it keeps running on its
+// own goroutine, is named with its path in Stop's error (ErrStopTimeout),
+// and is logged when it finally returns; Stop goes on with the next step.
+// Each child gets what remains (under a supervisor, at most its shutdown
+// timeout, so one hung child never eats a sibling's time). The budget
+// story from the top: a Worker's stop budget (30s by default, Kubernetes'
+// grace period) is the deadline of the root's Stop; every level below takes
+// the smaller of its own timeout and what remains. A supervisor never
+// starts a service again while abandoned code of its last run is alive.
 //
 // # Contexts
 //
 // The ctx given to Start bounds the start only. Each run gets its own
 // context, context.WithCancel(context.WithoutCancel(startCtx)): values flow
 // down, cancellation does not; only the service's Stop or a crash cancels
-// it, and context.Cause says which (ErrStopped or the crash reason). Stop
-// hooks get a context that the stop does not cancel, bounded by the stop
-// budget. Every task and hook context is marked with its service, so Stop
-// and Restart called from inside the service (or a descendant) begin at
-// once, finish on their own goroutine and return without waiting for
-// themselves.
+// it, and context.Cause says which (ErrStopped or the crash reason). Tasks
+// get that run context. The start hooks (OnFirstStart, OnStart, OnStarted)
+// get the run context, also cancelled when the start ctx ends before the
+// start does, so a hook waiting on a slow dependency ends when the caller
+// gives up; if the hook ignores it, Start returns anyway (the hook is
+// abandoned, as above) once the start ctx has ended. OnStop, OnShutdown
+// and OnRestart get a context that the stop does not cancel, with the
+// caller's values, ending with the budget. Every task and hook context is
+// marked with its service, so Stop and Restart called from inside the
+// service (or a descendant) begin at once, finish on their own goroutine
+// and return without waiting for themselves.
 //
 // # Crashes
 //
@@ -75,20 +99,22 @@
 // none. Nothing outlives Stop except a task that ignores its context past
 // the stop budget, which Stop reports and abandons.
 //
-// A Func directly under a supervisor is restarted on the goroutine of the
-// run that crashed (DESIGN.md's aim "a Func rerun on its own goroutine"):
-// when its function fails, that goroutine unregisters from the run, wakes
-// the supervisor and waits to be handed the next run, so a restart starts
-// no goroutine. It ends instead as soon as the service is left stopped (a
-// Stop, a restart that fails, a rollback), so it never outlives the
-// service's Stop either.
+// Each run of a Func has a goroutine of its own, started once its start
+// has completed. A hook bounded by a budget (a stop hook, the exit stack,
+// OnRestart, a start hook when the start ctx can end) runs on a goroutine
+// of its own for the duration of the call, so that it can be abandoned.
+//
+// # Under a supervisor
+//
+// A directly supervised service belongs to its supervisor: its own Stop
+// and Restart are requests handled on the supervisor's goroutine (see
+// package supervisor), Crash wakes that goroutine. A Stop from outside is
+// a normal exit.
 //
 // # Where this package goes beyond DESIGN.md
 //
 // A Stop that aborts a Start in progress leaves the service in Init (the
-// start was rolled back), not Shutdown. Rollback undoes the start in
-// reverse: machinery, started children, then tasks, then the exit stack.
-// A normal exit of a service that is not directly supervised is not
+// start was rolled back), not Shutdown. A normal exit of a service that is not directly supervised is not
 // reported anywhere: its parent keeps running. A Func's function starts as
 // the last step of its start, once the state is Running (DESIGN.md only
 // says it runs in one goroutine): so a Start never fails because the

@@ -16,20 +16,33 @@ import (
 //  4. Start, without Dependencies() and OnFirstStart.
 //
 // Restart is legal from Running, Crashed and Shutdown; from Init it returns
-// ErrNotStarted. Under a supervisor it is a manual restart, not counted
-// toward the restart intensity. It returns errors.Join of the stop's and
-// OnRestart's errors, or the start's error (the service is then rolled back
-// to Init). Called with the ctx of one of the service's own tasks or hooks,
-// Restart begins at once, finishes on a new goroutine and returns nil.
+// ErrNotStarted. It returns errors.Join of the stop's and OnRestart's
+// errors, or the start's error (the service is then rolled back to Init).
+// Called with the ctx of one of the service's own tasks or hooks, Restart
+// begins at once, finishes on a new goroutine and returns nil.
+//
+// A directly supervised child is restarted by its supervisor's goroutine:
+// the call is handed to the supervisor, which restarts the child as a
+// manual restart (not counted toward its intensity; a terminated child is
+// no longer terminated) and waits for it under ctx. It returns the
+// supervisor's ErrNotRunning when the supervisor is not running.
 func (b *Base) Restart(ctx context.Context) error {
-	return b.restart(ctx, -1, false, false)
+	if l := b.link.Load(); l != nil {
+		return l.Sup.RestartChild(ctx)
+	}
+	stopErr, err := b.restart(ctx, -1, false)
+	if err != nil {
+		return err
+	}
+	return stopErr
 }
 
-// restart runs a Restart transition. strict (the supervisor's restarts)
-// refuses to start a new run while a task of the old one is alive: the
-// attempt then fails with ErrStopTimeout and the service stays stopped.
-// hold leaves a Func's function for launchHeld (see startRun).
-func (b *Base) restart(ctx context.Context, lim time.Duration, strict, hold bool) error {
+// restart runs a Restart transition. byParent (a supervisor's restarts)
+// keeps the stop quiet and waits up to lim for user code of earlier runs
+// still alive before it starts a new run; if some is still running the
+// attempt fails with ErrStopTimeout and the service stays stopped. It
+// returns the stop half's errors apart from the start half's.
+func (b *Base) restart(ctx context.Context, lim time.Duration, byParent bool) (stopErr, err error) {
 	for {
 		b.mu.Lock()
 		st := b.State()
@@ -37,64 +50,88 @@ func (b *Base) restart(ctx context.Context, lim time.Duration, strict, hold bool
 			done := t.waitCh()
 			b.mu.Unlock()
 			if insideOf(ctx, b) && !finishing(st) {
-				return fmt.Errorf("%s: restart: %w (a %s is in progress)", b.Label(), ErrStopping, st)
+				return nil, fmt.Errorf("%s: restart: %w (a %s is in progress)", b.Label(), ErrStopping, st)
 			}
 			select {
 			case <-done:
 			case <-ctx.Done():
-				return fmt.Errorf("%s: restart: waiting for the %s in progress: %w", b.Label(), st, ctx.Err())
+				return nil, fmt.Errorf("%s: restart: waiting for the %s in progress: %w", b.Label(), st, ctx.Err())
 			}
 			continue
 		}
 		if st == Init {
 			b.mu.Unlock()
-			return fmt.Errorf("%w: %s: restart", ErrNotStarted, b.Label())
+			if byParent {
+				return nil, b.start(ctx, true)
+			}
+			return nil, fmt.Errorf("%w: %s: restart", ErrNotStarted, b.Label())
 		}
 		t := newTransition(transRestart)
 		b.trans = t
 		var r *run
 		if st != Shutdown {
-			r = b.beginStopLocked()
+			by := stopExternal
+			if byParent {
+				by = stopByParent
+			}
+			r = b.beginStopLocked(by)
 			t.view = b.stopViewLocked()
 		}
 		b.mu.Unlock()
 		if insideOf(ctx, b) {
-			go b.finishRestart(detached(ctx), r, t, lim, strict, false)
-			return nil
+			go b.finishRestart(detached(ctx), r, t, lim, byParent)
+			return nil, nil
 		}
-		return b.finishRestart(ctx, r, t, lim, strict, hold)
+		return b.finishRestart(ctx, r, t, lim, byParent)
 	}
 }
 
-func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim time.Duration, strict, hold bool) error {
-	var stopErr error
+func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim time.Duration, byParent bool) (stopErr, err error) {
+	cfg := b.Config()
 	if r != nil {
-		stopErr = b.stopSteps(ctx, r, &t.view, lim)
+		// A supervisor's restart is cancelled when the supervisor stops:
+		// that aborts the start half, never the stop half, whose tasks
+		// must be joined, not abandoned.
+		sctx := ctx
+		if byParent {
+			sctx = context.WithoutCancel(ctx)
+		}
+		stopErr = b.stopSteps(sctx, r, &t.view, newLimit(sctx, &cfg, lim), stopPlan{hooks: true, mach: true, kids: t.view.kids})
 	}
-	if strict && b.hungTree() {
-		err := fmt.Errorf("%w: %s: a task of its last run is still running", ErrStopTimeout, b.Label())
-		b.endTransition(t, err)
-		return err
+	if byParent {
+		l := newLimit(ctx, &cfg, lim)
+		if err := b.waitStuck(ctx, l.clk, l.remaining()); err != nil {
+			err = fmt.Errorf("%s: restart: %w", b.Label(), err)
+			b.endTransition(t, err)
+			return stopErr, err
+		}
 	}
-	err := errors.Join(stopErr, b.resetAndNotify(ctx))
-	if serr := b.startRun(ctx, t, hold); serr != nil {
-		err = serr
+	err = b.resetAndNotify(ctx, &cfg)
+	if err == nil {
+		err = b.startRun(ctx, t)
+	} else {
+		b.mu.Lock()
+		b.state.Store(int32(Shutdown))
+		b.mu.Unlock()
 	}
-	b.endTransition(t, err)
-	return err
+	b.endTransition(t, errors.Join(stopErr, err))
+	return stopErr, err
 }
 
 // resetAndNotify increments RestartCount through the subtree, then calls
-// OnRestart on each service of it, parents first.
-func (b *Base) resetAndNotify(ctx context.Context) error {
+// OnRestart on each service of it, parents first. OnRestart is a start
+// hook: its ctx ends with the restart's ctx, and at the latest after the
+// stop timeout. Its error fails the restart.
+func (b *Base) resetAndNotify(ctx context.Context, cfg *Config) error {
 	if b.nkids.Load() == 0 { // a leaf: the subtree is b
 		countRestart(b)
-		return b.notifyRestart(ctx)
+		return b.notifyRestart(ctx, cfg)
 	}
 	var errs []error
 	b.walk(countRestart)
 	b.walk(func(d *Base) {
-		if err := d.notifyRestart(ctx); err != nil {
+		dcfg := d.Config()
+		if err := d.notifyRestart(ctx, &dcfg); err != nil {
 			errs = append(errs, err)
 		}
 	})
@@ -103,32 +140,20 @@ func (b *Base) resetAndNotify(ctx context.Context) error {
 
 // notifyRestart calls b's OnRestart, if it has one. b.hooks is set once,
 // at the handover, before b could start: it is read here without the lock.
-func (b *Base) notifyRestart(ctx context.Context) error {
+func (b *Base) notifyRestart(ctx context.Context, cfg *Config) error {
 	if b.hooks&hasOnRestart == 0 {
 		return nil
 	}
 	b.mu.Lock()
 	self, cur := b.selfLocked(), b.cur
 	b.mu.Unlock()
-	hctx := context.WithValue(context.WithoutCancel(ctx), markerKey{}, cur)
-	if err := b.callHook(hctx, self.(OnRestarter).OnRestart); err != nil {
+	l := newLimit(ctx, cfg, -1)
+	hctx, cancel := context.WithTimeout(context.WithValue(ctx, markerKey{}, cur), l.remaining())
+	defer cancel()
+	if err := b.callBounded(hctx, "OnRestart", self.(OnRestarter).OnRestart, nil); err != nil {
 		return fmt.Errorf("%s: OnRestart: %w", b.Label(), err)
 	}
 	return nil
-}
-
-// hungTree reports whether a task of an abandoned run of b or of one of
-// its descendants is still alive.
-func (b *Base) hungTree() bool {
-	if b.hung.Load() > 0 {
-		return true
-	}
-	for _, c := range b.childrenSnapshot() {
-		if c.base().hungTree() {
-			return true
-		}
-	}
-	return false
 }
 
 func countRestart(d *Base) { d.restarts.Add(1) }

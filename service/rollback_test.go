@@ -11,8 +11,10 @@ import (
 )
 
 // TestRollback fails the start at each step and checks that everything the
-// start began is undone: started children stopped and back in Init, tasks
-// joined, the exit stack run, the service in Init; a retry then works.
+// start began is undone as a Stop of what started: OnStop and OnShutdown
+// when OnStart had returned nil, started children stopped and back in
+// Init, tasks joined, the exit stack run, the service in Init; a retry then
+// works.
 func TestRollback(t *testing.T) {
 	cases := []struct {
 		name string
@@ -26,10 +28,10 @@ func TestRollback(t *testing.T) {
 			"root.OnFirstStart root.OnStart root.closer"},
 		{"child start", "b", "OnStart",
 			"root.OnFirstStart root.OnStart a.OnFirstStart a.OnStart a.OnStarted b.OnFirstStart b.OnStart b.closer " +
-				"a.OnStop a.closer a.OnShutdown root.closer"},
+				"root.OnStop a.OnStop a.closer a.OnShutdown root.closer root.OnShutdown"},
 		{"OnStarted", "root", "OnStarted",
 			"root.OnFirstStart root.OnStart a.OnFirstStart a.OnStart a.OnStarted b.OnFirstStart b.OnStart b.OnStarted root.OnStarted " +
-				"b.OnStop b.closer b.OnShutdown a.OnStop a.closer a.OnShutdown root.closer"},
+				"root.OnStop b.OnStop b.closer b.OnShutdown a.OnStop a.closer a.OnShutdown root.closer root.OnShutdown"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
-	"time"
+
+	"github.com/gomode/mode/internal/seam"
 )
 
 // run is the state of one run of a service, from Start to the end of Stop:
@@ -14,15 +15,18 @@ import (
 type run struct {
 	b      *Base
 	ctx    context.Context // marked with this run; cancelled by stop or crash
-	base   runBase         // ctx's parent
 	cancel context.CancelCauseFunc
 	done   chan struct{} // made only when Done is asked before the run began; else ctx.Done()
+	num    uint64        // the run's number (Base.runs when it began)
 
 	// The crash reason: the first setReason claims reasonState (0 → 1),
 	// writes reasonVal, then publishes it (2). No allocation per crash.
 	reasonVal   error
 	halted      atomic.Bool // stop has run
 	stopped     atomic.Bool // Stop cancelled this run: later errors are no crash
+	byParent    atomic.Bool // its supervisor or an ancestor stopped it: not an exit
+	exited      atomic.Bool // it ended on its own without a crash (a normal exit)
+	final       atomic.Bool // that exit asked not to be restarted
 	abandoned   atomic.Bool // Stop gave up on the tasks still running
 	kidsStarted atomic.Bool // the start reached the children step
 	reasonState atomic.Int32
@@ -91,34 +95,12 @@ func newRun(b *Base) *run {
 }
 
 // begin creates the run's context from the start ctx: values flow down,
-// cancellation does not.
+// cancellation does not (context.WithoutCancel), and a supervisor's mark
+// does not either: tasks run on their own goroutines.
 func (r *run) begin(startCtx context.Context) {
-	r.base = runBase{values: startCtx, r: r}
-	r.ctx, r.cancel = context.WithCancelCause(&r.base)
+	base := context.WithValue(seam.Unmarked(context.WithoutCancel(startCtx)), markerKey{}, r)
+	r.ctx, r.cancel = context.WithCancelCause(base)
 }
-
-// runBase is the parent of a run's context, kept inside the run so that a
-// run costs no extra allocation for it: the start ctx's values without its
-// cancellation or deadline (as context.WithoutCancel), plus the marker
-// naming the run (as context.WithValue).
-type runBase struct {
-	values context.Context
-	r      *run
-}
-
-func (*runBase) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (*runBase) Done() <-chan struct{}       { return nil }
-func (*runBase) Err() error                  { return nil }
-func (c *runBase) Value(key any) any {
-	if key == (markerKey{}) {
-		return c.r
-	}
-	// Lookups of the context package's own key stop at the run's
-	// cancelCtx above this one, so the start ctx's cancellation is never
-	// found through here.
-	return c.values.Value(key)
-}
-func (c *runBase) String() string { return "mode run context" }
 
 // stop cancels the run with cause and closes done. Idempotent: the first
 // call does it (a flag, not a sync.Once: this runs at the bottom of a
@@ -247,6 +229,17 @@ func (r *run) pushExit(fn func() error) error {
 	x, _ := r.extras()
 	x.exit = append(x.exit, fn)
 	return nil
+}
+
+// hasExitStack reports whether anything was pushed on the exit stack.
+func (r *run) hasExitStack() bool {
+	x := r.extra.Load()
+	if x == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(x.exit) > 0
 }
 
 // runExitStack runs the exit stack, last in first out, and empties it.

@@ -11,53 +11,104 @@ import (
 
 func globalLogger() *zerolog.Logger { return &log.Logger }
 
-// shutdownLimit is the stop budget a supervisor gives b: its link's
-// shutdown timeout, or -1 for b's own stop timeout.
-func (b *Base) shutdownLimit() time.Duration {
-	if l := b.link.Load(); l != nil && l.ShutdownTimeout > 0 {
-		return l.ShutdownTimeout
+// Engine hands s over to the runtime and returns the engine's handle on
+// it. It is for package supervisor of this module: its first argument
+// cannot be made elsewhere. It returns ErrNilService for a nil s (or a
+// typed nil pointer) and ErrTwoOwners as Start.
+func Engine(_ seam.Token, s Service) (seam.Handle, error) {
+	b, err := baseOf(s)
+	if err != nil {
+		return nil, err
 	}
-	return -1
+	return (*handle)(b), nil
 }
 
-func init() {
-	seam.Ops.Adopt = func(s any) error {
-		_, err := baseOf(s.(Service))
+// BaseEngine returns the engine's handle on b without handing it over: a
+// supervisor's handle on its own embedded Base. Like Engine, it is for
+// package supervisor of this module.
+func BaseEngine(_ seam.Token, b *Base) seam.Handle { return (*handle)(b) }
+
+// handle is a Base seen by its supervisor (seam.Handle).
+type handle Base
+
+var _ seam.Handle = (*handle)(nil)
+
+func (h *handle) b() *Base { return (*Base)(h) }
+
+func baseOfHandle(x seam.Handle) (*Base, error) {
+	h, ok := x.(*handle)
+	if !ok || h == nil {
+		return nil, ErrNilService
+	}
+	return h.b(), nil
+}
+
+func (h *handle) Attach(child seam.Handle, link *seam.Link) error {
+	cb, err := baseOfHandle(child)
+	if err != nil {
 		return err
 	}
-	seam.Ops.Attach = func(parent, child any, link *seam.Link, running bool) error {
-		return parent.(Service).base().attach(child.(Service), link, running)
+	return h.b().attach(cb.self(), link, true)
+}
+
+func (h *handle) Detach(child seam.Handle) error {
+	cb, err := baseOfHandle(child)
+	if err != nil {
+		return err
 	}
-	seam.Ops.Detach = func(parent, child any) error {
-		return parent.(Service).base().detach(child.(Service))
+	return h.b().detach(cb.self())
+}
+
+func (h *handle) Replace(old, fresh seam.Handle) error {
+	ob, err := baseOfHandle(old)
+	if err != nil {
+		return err
 	}
-	seam.Ops.Replace = func(parent, old, fresh any) error {
-		return parent.(Service).base().replace(old.(Service), fresh.(Service))
+	fb, err := baseOfHandle(fresh)
+	if err != nil {
+		return err
 	}
-	seam.Ops.Stop = func(ctx context.Context, child any) error {
-		b := child.(Service).base()
-		return b.stop(ctx, stopByParent, b.shutdownLimit())
+	return h.b().replace(ob.self(), fb.self())
+}
+
+// A supervisor's operations run on its own goroutine, never inside the
+// child, whatever ctx the request came with: the run marker is dropped.
+
+func (h *handle) Start(ctx context.Context) error { return h.b().start(outside(ctx), true) }
+
+func (h *handle) Stop(ctx context.Context, budget time.Duration) error {
+	return h.b().stop(outside(ctx), stopByParent, budget)
+}
+
+func (h *handle) Restart(ctx context.Context, budget time.Duration) (stopErr, err error) {
+	return h.b().restart(outside(ctx), budget, true)
+}
+
+// outside is ctx without a run marker (ctx itself when it has none).
+func outside(ctx context.Context) context.Context {
+	if markedBy(ctx) == nil {
+		return ctx
 	}
-	seam.Ops.Restart = func(ctx context.Context, child any, hold bool) error {
-		b := child.(Service).base()
-		if b.State() == Init {
-			return b.start(ctx, true)
-		}
-		return b.restart(ctx, b.shutdownLimit(), true, hold)
+	return context.WithValue(ctx, markerKey{}, (*run)(nil))
+}
+
+func (h *handle) Inside(ctx context.Context) bool { return insideOf(ctx, h.b()) }
+
+func (h *handle) Exit() seam.Exit {
+	b := h.b()
+	b.mu.Lock()
+	r := b.cur
+	b.mu.Unlock()
+	if r == nil || r.ctx == nil {
+		return seam.Exit{}
 	}
-	seam.Ops.Launch = func(child any) { child.(Service).base().launchHeld() }
-	seam.Ops.Hung = func(child any) bool { return child.(Service).base().hungTree() }
-	seam.Ops.Inside = func(ctx context.Context, target any) bool {
-		return insideOf(ctx, target.(Service).base())
+	e := seam.Exit{Run: r.num}
+	if reason := r.crashReason(); reason != nil {
+		e.Ended, e.Reason = true, reason
+		return e
 	}
-	seam.Ops.Exited = func(child any) (error, bool, bool) {
-		b := child.(Service).base()
-		switch b.State() {
-		case Crashed:
-			return b.CrashReason(), false, true
-		case Shutdown:
-			return nil, b.final.Load(), true
-		}
-		return nil, false, false
+	if r.exited.Load() && !r.byParent.Load() {
+		e.Ended, e.Final = true, r.final.Load()
 	}
+	return e
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/gomode/mode/internal/seam"
 )
@@ -39,21 +38,14 @@ func (b *Base) viewLocked() view {
 // stopViewLocked takes the view a Stop of b reads. b.mu is held.
 func (b *Base) stopViewLocked() view {
 	v := b.viewLocked()
-	v.kids = b.childrenLocked()
+	if b.mach == nil { // else the machinery stops them
+		v.kids = b.childrenLocked()
+	}
 	return v
 }
 
-// transitions recycles transitions nobody waited for: a waiter reads a
-// transition after it ended (its kind and result), so one that had a
-// waiter is left to the garbage collector.
-var transitions = sync.Pool{New: func() any { return new(transition) }}
-
 // newTransition returns a transition of the given kind, not ended.
-func newTransition(kind transKind) *transition {
-	t := transitions.Get().(*transition)
-	*t = transition{kind: kind}
-	return t
-}
+func newTransition(kind transKind) *transition { return &transition{kind: kind} }
 
 // waitCh returns a channel closed when t ends. b.mu is held.
 func (t *transition) waitCh() <-chan struct{} {
@@ -140,16 +132,15 @@ func (b *Base) start(ctx context.Context, byParent bool) error {
 	t := newTransition(transStart)
 	b.trans = t
 	b.mu.Unlock()
-	err := b.startRun(ctx, t, false)
+	err := b.startRun(ctx, t)
 	b.endTransition(t, err)
 	return err
 }
 
-// endTransition publishes the result of t and lets waiters look again. A
-// Func left stopped (Init, Shutdown) lets its parked goroutine end; a
-// crashed one keeps it for the restart its supervisor was woken for.
+// endTransition publishes the result of t and lets waiters look again.
 func (b *Base) endTransition(t *transition, err error) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	t.err, t.ended = err, true
 	if b.trans == t {
 		b.trans = nil
@@ -157,33 +148,20 @@ func (b *Base) endTransition(t *transition, err error) {
 	if t.done != nil {
 		close(t.done)
 	}
-	var spare chan *task
-	if st := b.State(); st == Init || st == Shutdown {
-		spare = b.takeSpareLocked()
-	}
-	// Waiters find t under b.mu and ask for its channel at once, so a
-	// transition ending without one has no reader left.
-	recycle := t.done == nil
-	b.mu.Unlock()
-	if recycle {
-		t.view = view{} // keep nothing alive in the pool
-		transitions.Put(t)
-	}
-	if spare != nil {
-		spare <- nil
-	}
 }
 
 // startRun makes a new run and takes it to Running, or rolls it back to
 // Init. The caller holds the transition. A Func's function is launched
-// last, or, with hold, left for launchHeld.
-func (b *Base) startRun(ctx context.Context, t *transition, hold bool) error {
+// last.
+func (b *Base) startRun(ctx context.Context, t *transition) error {
 	b.mu.Lock()
 	r := b.cur
 	if r == nil || r.ctx != nil {
 		r = newRun(b)
 		b.cur = r
 	}
+	b.runs++
+	r.num = b.runs
 	r.begin(ctx)
 	b.state.Store(int32(Starting))
 	t.view = b.viewLocked()
@@ -194,34 +172,25 @@ func (b *Base) startRun(ctx context.Context, t *transition, hold bool) error {
 	}
 	b.mu.Unlock()
 
-	var started []Service
-	var machOn bool
+	var p progress
 	if err == nil {
-		started, machOn, err = b.startSteps(ctx, r, &t.view, first)
+		p, err = b.startSteps(ctx, r, &t.view, first)
 	}
 	if err == nil {
 		b.mu.Lock()
 		err = r.abortReason(ctx)
 		if err == nil {
 			b.state.Store(int32(Running))
-			fm, isFunc := b.mach.(funcMachinery)
-			var spare chan *task
-			switch {
-			case isFunc && hold:
-				fm.f.held, fm.f.heldSpare, isFunc = r, b.takeSpareLocked(), false
-			case isFunc:
-				spare = b.takeSpareLocked()
-			}
 			b.mu.Unlock()
 			r.fire(&r.running)
-			if isFunc {
-				r.launchFunc(fm.f, spare)
+			if f := b.fn; f != nil {
+				r.launchFunc(f)
 			}
 			return nil
 		}
 		b.mu.Unlock()
 	}
-	b.rollback(ctx, r, started, machOn, err)
+	b.rollback(ctx, r, &t.view, p, err)
 	return fmt.Errorf("%s: start: %w", b.Label(), err)
 }
 
@@ -241,24 +210,65 @@ func (r *run) abortReason(ctx context.Context) error {
 // Dependencies() is due (deps) and OnFirstStart has once succeeded (ok).
 type firstTimes struct{ deps, ok bool }
 
-// startSteps runs the start steps with the view startRun took. It returns
-// the children it started (in order) and whether the machinery was
-// started, for the rollback.
-func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes) (started []Service, machOn bool, err error) {
-	self, mach, hooks := v.self, v.mach, v.hooks
-	firstDeps, firstOK := first.deps, first.ok
+// progress is how far a start got, for its rollback: whether OnStart's
+// step passed (then OnStop and OnShutdown run), whether the machinery was
+// started, and the children it started, in order.
+type progress struct {
+	onStartOK bool
+	machOn    bool
+	started   []Service
+}
 
-	if hooks&hasDependencies != 0 && firstDeps {
+// startHooks makes the ctx of a start's hooks on first use: the run's ctx
+// (marked with the run), also cancelled if the start ctx ends before the
+// start does, with the start ctx's supervisor marks.
+type startHooks struct {
+	start context.Context
+	r     *run
+	ctx   context.Context
+	stop  func() bool
+}
+
+func (h *startHooks) call(b *Base, what string, fn hookFn) error {
+	if h.ctx == nil {
+		hctx, cancel := context.WithCancel(seam.CopyMarks(h.r.ctx, h.start))
+		after := context.AfterFunc(h.start, cancel)
+		h.ctx, h.stop = hctx, after
+	}
+	call := b.callHook // a start ctx that cannot end bounds nothing
+	if h.start.Done() != nil {
+		call = func(ctx context.Context, fn hookFn) error { return b.callBounded(ctx, what, fn, nil) }
+	}
+	if err := call(h.ctx, fn); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+func (h *startHooks) release() {
+	if h.stop != nil {
+		h.stop()
+	}
+}
+
+// startSteps runs the start steps with the view startRun took and says
+// how far it got.
+func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes) (p progress, err error) {
+	self, mach, hooks := v.self, v.mach, v.hooks
+	h := startHooks{start: ctx, r: r}
+	defer h.release()
+
+	if hooks&hasDependencies != 0 && first.deps {
 		adder, _ := self.(interface{ AddDependency(Service) error })
 		for _, c := range self.(Dependent).Dependencies() {
 			if err := adder.AddDependency(c); err != nil {
-				return nil, false, fmt.Errorf("Dependencies: %w", err)
+				return p, fmt.Errorf("Dependencies: %w", err)
 			}
 		}
 	}
-	if hooks&hasOnFirstStart != 0 && !firstOK {
-		if err := b.callHook(r.ctx, self.(OnFirstStarter).OnFirstStart); err != nil {
-			return nil, false, fmt.Errorf("OnFirstStart: %w", err)
+	if hooks&hasOnFirstStart != 0 && !first.ok {
+		if err := h.call(b, "OnFirstStart", self.(OnFirstStarter).OnFirstStart); err != nil {
+			return p, err
 		}
 		b.mu.Lock()
 		b.firstOK = true
@@ -266,94 +276,70 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 	}
 	if hooks&(hasDependencies|hasOnFirstStart) != 0 { // they may have taken a while
 		if err := r.abortReason(ctx); err != nil {
-			return nil, false, err
+			return p, err
 		}
 	}
 	b.mundane(&v.cfg, "Starting")
 	if hooks&hasOnStart != 0 {
-		if err := b.callHook(r.ctx, self.(OnStarter).OnStart); err != nil {
-			return nil, false, fmt.Errorf("OnStart: %w", err)
+		if err := h.call(b, "OnStart", self.(OnStarter).OnStart); err != nil {
+			return p, err
 		}
 	}
-	if mach != nil {
-		if err := r.abortReason(ctx); err != nil {
-			return nil, false, err
-		}
-		machOn = true
-		if err := mach.StartMachinery(r.ctx); err != nil {
-			return nil, machOn, err
-		}
+	p.onStartOK = true
+	if b.fn != nil && b.fn.fn == nil {
+		return p, errorf(ErrBadArgument, "nil function")
 	}
 	if err := b.startMonitors(r, &v.cfg, self, hooks); err != nil {
-		return nil, machOn, err
+		return p, err
 	}
 	r.kidsStarted.Store(true)
-	for _, c := range b.childrenSnapshot() {
+	if mach != nil {
 		if err := r.abortReason(ctx); err != nil {
-			return started, machOn, err
+			return p, err
 		}
-		if c.State() == Running {
-			continue
+		p.machOn = true
+		if err := mach.Start(seam.CopyMarks(context.WithValue(ctx, markerKey{}, r), ctx)); err != nil {
+			return p, err
 		}
-		if err := c.base().start(ctx, true); err != nil {
-			return started, machOn, fmt.Errorf("child %s: %w", c.Label(), err)
+	} else {
+		for _, c := range b.childrenSnapshot() {
+			if err := r.abortReason(ctx); err != nil {
+				return p, err
+			}
+			if c.State() == Running {
+				continue
+			}
+			if err := c.base().start(ctx, true); err != nil {
+				return p, fmt.Errorf("child %s: %w", c.Label(), err)
+			}
+			p.started = append(p.started, c)
 		}
-		started = append(started, c)
 	}
 	if err := r.abortReason(ctx); err != nil {
-		return started, machOn, err
+		return p, err
 	}
 	b.mundane(&v.cfg, "Started")
 	if hooks&hasOnStarted != 0 {
-		if err := b.callHook(r.ctx, self.(OnStartedHook).OnStarted); err != nil {
-			return started, machOn, fmt.Errorf("OnStarted: %w", err)
+		if err := h.call(b, "OnStarted", self.(OnStartedHook).OnStarted); err != nil {
+			return p, err
 		}
 	}
-	return started, machOn, nil
+	return p, nil
 }
 
-// rollback undoes a failed start in reverse: machinery, children started
-// (stopped, then reset to Init), tasks (cancelled and joined), exit stack.
-// The state goes back to Init.
-func (b *Base) rollback(ctx context.Context, r *run, started []Service, machOn bool, cause error) {
+// rollback undoes a failed start as a Stop of what started: OnStop (if
+// OnStart's step passed), the machinery, the children started (stopped in
+// reverse, then reset to Init), the tasks (cancelled and joined), the exit
+// stack, OnShutdown (if OnStart's step passed). It is bounded by the stop
+// budget, not by the start ctx, which may have expired. The state goes
+// back to Init.
+func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause error) {
 	r.setReason(cause) // why this run ended (WaitStarted reports it)
 	r.stopped.Store(true)
 	r.stop(cause)
-	stopCtx := context.WithoutCancel(ctx)
-	cfg := b.Config()
-	lim := newLimit(ctx, &cfg, -1)
-	hctx, cancel := lim.hookContext(stopCtx, r)
-	defer cancel()
-	if machOn {
-		b.mach.StopMachinery(hctx)
-	}
-	for i := len(started) - 1; i >= 0; i-- {
-		cb := started[i].base()
-		if err := cb.stop(stopCtx, stopByParent, lim.forChild(cb)); err != nil {
-			b.Log().Warn().Err(err).Msg("stopping a child during rollback")
-		}
-		cb.resetToInit()
-	}
-	if err := r.join(stopCtx, lim.remaining); err != nil {
+	plan := stopPlan{hooks: p.onStartOK, mach: p.machOn, kids: p.started, rollback: true}
+	if err := b.stopSteps(context.WithoutCancel(ctx), r, v, newLimit(context.Background(), &v.cfg, -1), plan); err != nil {
 		b.Log().Warn().Err(err).Msg("rolling back a failed start")
 	}
-	if err := r.runExitStack(); err != nil {
-		b.Log().Warn().Err(err).Msg("exit stack during rollback")
-	}
-	b.mu.Lock()
-	b.state.Store(int32(Init))
-	b.cur = newRun(b) // Done is open again: the service is ready to start
-	b.mu.Unlock()
-	r.fire(&r.ended)
 	b.Log().Debug().Err(cause).Msg("start rolled back")
-}
-
-// resetToInit puts a stopped service back in Init (after a rollback of its
-// parent's start), keeping its RestartCount.
-func (b *Base) resetToInit() {
-	b.mu.Lock()
-	if b.trans == nil && b.State() == Shutdown {
-		b.state.Store(int32(Init))
-	}
-	b.mu.Unlock()
 }

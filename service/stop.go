@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gomode/mode/internal/clock"
+	"github.com/gomode/mode/internal/seam"
 )
 
 // stopBy says who stops a service: an exit is reported to its supervisor
@@ -32,13 +33,15 @@ const (
 //
 // The whole Stop is bounded by Config.StopTimeout (default 10s) or ctx's
 // deadline, whichever is earlier, counted from the first step that can
-// wait (a hook, a child, the shutdown wait or the join). Each child gets
-// what remains (or less: its shutdown timeout under a supervisor). When
-// the budget is spent, the
-// remaining steps still run without waiting: children not yet reached are
-// cancelled, the exit stack and OnShutdown run, the state is Shutdown, and
-// the error lists every task still running with its path (ErrStopTimeout).
-// Those tasks are abandoned: whatever they return later is only logged.
+// wait. Stop returns within that budget plus a small slack, whatever user
+// code does: a hook, closer or task still running when the budget ends is
+// abandoned (Go cannot kill a goroutine: it goes on running, and what it
+// returns later is only logged), named with its path in the error
+// (ErrStopTimeout), and Stop goes on with the next step. Each child gets
+// what remains of the budget, or less under a supervisor (its shutdown
+// timeout). Once the budget is spent, the remaining steps still begin
+// without waiting: children not yet reached are cancelled, the exit stack
+// and OnShutdown are called, the state becomes Shutdown.
 //
 // Stop returns errors.Join of hook, closer, child and late task errors, a
 // timed-out SetShutdown wait (ErrShutdownTimeout) and ErrStopTimeout, wrapped
@@ -52,9 +55,18 @@ const (
 // descendant's), Stop begins the stop, finishes it on a new goroutine, and
 // returns nil at once; use WaitUntilStopped to wait for it elsewhere.
 //
-// A directly supervised child stopped this way has exited normally: a
-// Permanent child is started again by its supervisor.
+// A directly supervised child is stopped by its supervisor's goroutine: the
+// call is handed to the supervisor and waits for it (under ctx). It is the
+// child's normal exit: a Permanent child is started again; use the
+// supervisor's Terminate to keep it down. From inside the child, or from
+// code the supervisor is running right now, the request is queued and Stop
+// returns nil at once.
 func (b *Base) Stop(ctx context.Context) error {
+	if l := b.link.Load(); l != nil {
+		if err := l.Sup.StopChild(ctx); err != seam.ErrDirect {
+			return err
+		}
+	}
 	return b.stop(ctx, stopExternal, -1)
 }
 
@@ -78,10 +90,8 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 			if insideOf(ctx, b) && !finishing(st) {
 				return nil
 			}
-			select {
-			case <-done:
-			case <-ctx.Done():
-				return fmt.Errorf("%s: stop: waiting for the %s in progress: %w", b.Label(), st, ctx.Err())
+			if err := b.waitTransition(ctx, done, lim, st); err != nil {
+				return err
 			}
 			if t.kind == transStop {
 				return t.err
@@ -94,7 +104,7 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		}
 		t := newTransition(transStop)
 		b.trans = t
-		r := b.beginStopLocked()
+		r := b.beginStopLocked(by)
 		t.view = b.stopViewLocked()
 		b.mu.Unlock()
 		if insideOf(ctx, b) {
@@ -103,6 +113,20 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		}
 		return b.finishStop(ctx, r, t, by, lim)
 	}
+}
+
+// waitTransition waits for the transition in progress (in state st) to
+// end, at most lim (lim < 0: the stop timeout) or until ctx ends.
+func (b *Base) waitTransition(ctx context.Context, done <-chan struct{}, lim time.Duration, st State) error {
+	cfg := b.Config()
+	l := newLimit(ctx, &cfg, lim)
+	if waitClosed(ctx, l.clk, done, l.remaining()) {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: stop: waiting for the %s in progress: %w", b.Label(), st, err)
+	}
+	return fmt.Errorf("%w: %s: stop: the %s in progress did not end", ErrStopTimeout, b.Label(), st)
 }
 
 // finishing reports whether a transition in state st has done all its
@@ -119,16 +143,22 @@ func detached(ctx context.Context) context.Context {
 
 // beginStopLocked moves a running or crashed service to Stopping and
 // cancels its run. b.mu is held.
-func (b *Base) beginStopLocked() *run {
+func (b *Base) beginStopLocked(by stopBy) *run {
 	r := b.cur
 	r.stopped.Store(true)
+	if by == stopByParent {
+		r.byParent.Store(true)
+	} else if r.crashReason() == nil {
+		r.exited.Store(true)
+	}
 	b.state.Store(int32(Stopping))
 	r.stop(ErrStopped)
 	return r
 }
 
 func (b *Base) finishStop(ctx context.Context, r *run, t *transition, by stopBy, lim time.Duration) error {
-	err := b.stopSteps(ctx, r, &t.view, lim)
+	cfg := &t.view.cfg
+	err := b.stopSteps(ctx, r, &t.view, newLimit(ctx, cfg, lim), stopPlan{hooks: true, mach: true, kids: t.view.kids})
 	b.endTransition(t, err)
 	if by == stopExternal {
 		b.reportExit()
@@ -136,11 +166,22 @@ func (b *Base) finishStop(ctx context.Context, r *run, t *transition, by stopBy,
 	return err
 }
 
+// stopPlan says which steps a stop runs: the stop hooks (a rollback runs
+// them only if OnStart's step passed), the machinery, which children; a
+// rollback ends in Init, with the children it stopped.
+type stopPlan struct {
+	hooks, mach, rollback bool
+	kids                  []Service
+}
+
 // stopSteps runs the steps of Stop for run r, with the view taken when the
-// stop began, ending in state Shutdown.
-func (b *Base) stopSteps(ctx context.Context, r *run, v *view, lim time.Duration) error {
-	self, mach, cfg, hooks, kids := v.self, v.mach, &v.cfg, v.hooks, v.kids
-	l := newLimit(ctx, cfg, lim)
+// stop began, ending in state Shutdown (Init for a rollback). Each step
+// that runs user code waits at most what remains of l.
+func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan stopPlan) error {
+	self, mach, cfg, hooks := v.self, v.mach, &v.cfg, v.hooks
+	if !plan.hooks {
+		hooks &^= hasOnStop | hasOnShutdown
+	}
 	// The hooks' context is made only if a hook or the machinery needs it.
 	var hctx context.Context
 	var release context.CancelFunc
@@ -161,21 +202,29 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, lim time.Duration
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
+	bounded := func(name string, fn hookFn) error {
+		return b.callBounded(hookCtx(), name, fn, ctx.Done())
+	}
 
 	b.mundane(cfg, "Stopping")
 	if hooks&hasOnStop != 0 {
-		hook("OnStop", b.callHook(hookCtx(), self.(OnStopper).OnStop))
+		hook("OnStop", bounded("OnStop", self.(OnStopper).OnStop))
 	}
-	if _, isFunc := mach.(funcMachinery); mach != nil && !isFunc {
-		mach.StopMachinery(hookCtx())
-	}
-	for i := len(kids) - 1; i >= 0; i-- {
-		cb := kids[i].base()
-		if err := cb.stop(ctx, stopByParent, l.forChild(cb)); err != nil {
+	if mach != nil && plan.mach {
+		if err := mach.Stop(hookCtx(), l.remaining()); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if cfg.WaitForShutdown {
+	for i := len(plan.kids) - 1; i >= 0; i-- {
+		cb := plan.kids[i].base()
+		if err := cb.stop(ctx, stopByParent, l.remaining()); err != nil {
+			errs = append(errs, err)
+		}
+		if plan.rollback {
+			cb.resetToInit()
+		}
+	}
+	if cfg.WaitForShutdown && !plan.rollback {
 		d := min(cfg.shutdownTimeout(), l.remaining())
 		if !waitClosed(ctx, l.clk, r.wait(&r.shutdown), d) {
 			errs = append(errs, fmt.Errorf("%w after %v", ErrShutdownTimeout, d))
@@ -184,9 +233,11 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, lim time.Duration
 	if err := r.join(ctx, l.remaining); err != nil {
 		errs = append(errs, err)
 	}
-	hook("exit stack", r.runExitStack())
+	if r.hasExitStack() {
+		hook("exit stack", bounded("exit stack", func(context.Context) error { return r.runExitStack() }))
+	}
 	if hooks&hasOnShutdown != 0 {
-		hook("OnShutdown", b.callHook(hookCtx(), self.(OnShutdowner).OnShutdown))
+		hook("OnShutdown", bounded("OnShutdown", self.(OnShutdowner).OnShutdown))
 	}
 	if r.extra.Load() != nil { // late errors live in the extras
 		r.mu.Lock()
@@ -195,21 +246,38 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, lim time.Duration
 	}
 
 	b.mu.Lock()
-	b.state.Store(int32(Shutdown))
+	if plan.rollback {
+		b.state.Store(int32(Init))
+		b.cur = newRun(b) // Done is open again: the service is ready to start
+	} else {
+		b.state.Store(int32(Shutdown))
+	}
 	b.mu.Unlock()
 	r.fire(&r.ended)
-	b.mundane(cfg, "Stopped")
+	if !plan.rollback {
+		b.mundane(cfg, "Stopped")
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%s: stop: %w", b.Label(), err)
 	}
 	return nil
 }
 
+// resetToInit puts a stopped service back in Init (after a rollback of its
+// parent's start), keeping its RestartCount.
+func (b *Base) resetToInit() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.trans == nil && b.State() == Shutdown {
+		b.state.Store(int32(Init))
+	}
+}
+
 // reportExit tells a directly supervised service's supervisor that it has
 // exited on its own.
 func (b *Base) reportExit() {
 	if l := b.link.Load(); l != nil {
-		l.Sup.Notify(b.self())
+		l.Sup.Exited()
 	}
 }
 
@@ -226,13 +294,25 @@ type budget struct {
 
 // newLimit makes the budget of a Stop: the stop timeout, cut by lim (when
 // lim ≥ 0) and by ctx's deadline.
+//
+// A service whose StopTimeout is not set takes what its caller gives: the
+// caller's budget (lim), else ctx's deadline, else DefaultStopTimeout; one
+// whose StopTimeout is set takes the smaller of it and what it is given.
 func newLimit(ctx context.Context, cfg *Config, lim time.Duration) budget {
-	d := cfg.stopTimeout()
-	if lim >= 0 && lim < d {
+	d := time.Duration(-1)
+	if cfg.StopTimeout > 0 {
+		d = cfg.StopTimeout
+	}
+	if lim >= 0 && (d < 0 || lim < d) {
 		d = lim
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		d = max(0, min(d, time.Until(dl)))
+		if left := max(0, time.Until(dl)); d < 0 || left < d {
+			d = left
+		}
+	}
+	if d < 0 {
+		d = DefaultStopTimeout
 	}
 	return budget{clk: clock.Or(cfg.Clock), d: d}
 }
@@ -243,16 +323,6 @@ func (l *budget) remaining() time.Duration {
 		l.deadline, l.started = l.clk.Now().Add(l.d), true
 	}
 	return max(0, l.deadline.Sub(l.clk.Now()))
-}
-
-// forChild is the budget of a child's stop: what remains, or the child's
-// shutdown timeout under its supervisor if that is less.
-func (l *budget) forChild(cb *Base) time.Duration {
-	rem := l.remaining()
-	if link := cb.link.Load(); link != nil && link.ShutdownTimeout > 0 && link.ShutdownTimeout < rem {
-		return link.ShutdownTimeout
-	}
-	return rem
 }
 
 // hookContext is the ctx of the stop hooks: not cancelled by the stop,

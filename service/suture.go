@@ -54,7 +54,10 @@ func (a sutureAdapter) Serve(ctx context.Context) error {
 	if b.State() == Init {
 		err = b.start(ctx, false)
 	} else {
-		err = b.restart(ctx, -1, false, false)
+		var stopErr error
+		if stopErr, err = b.restart(ctx, -1, false); err == nil && stopErr != nil {
+			b.Log().Warn().Err(stopErr).Msg("stopping the last run")
+		}
 	}
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ type task struct {
 	fn         func(ctx context.Context) error
 	kind       taskKind
 	wake       error     // a crash to report up once the task is unregistered
+	exit       bool      // a Func's normal exit to report to its supervisor, likewise
 	prev, next *task     // the run's list of live tasks
 	failure    taskError // the crash reason made from its error (no allocation of its own)
 }
@@ -91,19 +92,12 @@ func (r *run) addTask(t *task) error {
 	return nil
 }
 
-// runTasks is the body of a task's goroutine: it runs task t and handles
-// its result. The goroutine of a Func may then be handed the Func's next
-// run (see offerSpare), and runs that too.
-func runTasks(t *task) {
-	for t != nil {
-		t = t.r.runTask(t)
-	}
-}
+// runTasks is the body of a task's goroutine: it runs task t, registered
+// on its run, and handles its result.
+func runTasks(t *task) { t.r.runTask(t) }
 
-// runTask runs task t, registered on r, and handles its result. It
-// returns the next task handed to this goroutine, or nil when the
-// goroutine is done.
-func (r *run) runTask(t *task) *task {
+// runTask runs task t, registered on r, and handles its result.
+func (r *run) runTask(t *task) {
 	var err error
 	func() {
 		if l := r.b.link.Load(); l != nil && l.PassThroughPanics {
@@ -127,10 +121,6 @@ func (r *run) runTask(t *task) *task {
 		t.failure = taskError{name: t.name, err: err, isTask: true}
 		r.taskFailed(t, &t.failure)
 	}
-	var spare chan *task
-	if t.kind == funcTask {
-		spare = r.offerSpare(t) // before the wakeup, so the restart finds it
-	}
 	r.doneTask(t)
 	if t.wake != nil {
 		// The crash was recorded while the task was registered; the
@@ -138,10 +128,9 @@ func (r *run) runTask(t *task) *task {
 		// service does not wait for this goroutine.
 		r.b.escalate(t.wake)
 	}
-	if spare == nil {
-		return nil
+	if t.exit {
+		r.b.reportExit()
 	}
-	return <-spare
 }
 
 // taskFailed crashes the run with err, or, once Stop has cancelled the run,
@@ -178,9 +167,6 @@ func (r *run) doneTask(t *task) {
 		t.next.prev = t.prev
 	}
 	r.live--
-	if r.abandoned.Load() {
-		r.b.hung.Add(-1)
-	}
 	if r.closed && r.live == 0 && r.idle != nil {
 		close(r.idle)
 		r.idle = nil
@@ -217,7 +203,6 @@ func (r *run) join(ctx context.Context, budget func() time.Duration) error {
 		return nil
 	}
 	r.abandoned.Store(true)
-	r.b.hung.Add(int64(r.live))
 	names := make([]string, 0, r.live)
 	for t := r.tasks; t != nil; t = t.next {
 		names = append(names, t.name)
@@ -228,7 +213,9 @@ func (r *run) join(ctx context.Context, budget func() time.Duration) error {
 	for i, n := range names {
 		names[i] = fmt.Sprintf("%s: task %q", path, n)
 	}
-	return fmt.Errorf("%w: still running: %s", ErrStopTimeout, strings.Join(names, ", "))
+	list := strings.Join(names, ", ")
+	r.b.addStuck(list, idle)
+	return fmt.Errorf("%w: still running: %s", ErrStopTimeout, list)
 }
 
 // pathOf renders b's path from the root: "root/child/b".

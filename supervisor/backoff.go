@@ -1,48 +1,125 @@
 package supervisor
 
 import (
-	"context"
 	"slices"
+	"time"
 
 	"github.com/gomode/mode/internal/clock"
+	"github.com/gomode/mode/strategy"
 )
 
-// scheduleGroup restarts group now or, with backoff, after a delay that
-// never blocks the loop.
-func (s *Supervisor) scheduleGroup(ctx context.Context, group []*child) {
-	if s.backoff == nil {
-		s.restartGroup(ctx, group)
+// waitGroup is a restart waiting out a backoff: its members, in start
+// order, restart together when it is due.
+type waitGroup struct {
+	members []*child
+	due     time.Time
+	timer   clock.Timer
+}
+
+// schedule restarts group now or, with backoff, after the delay of the
+// child whose exit or failed start caused it (each child has its own
+// backoff state). A group that shares a member with one already waiting
+// merges with it: each child restarts once, at the later of the two
+// times, in start order, so a dependency still starts before what
+// depends on it.
+func (s *Supervisor) schedule(ls *loopState, group []*child, cause *child) {
+	if !s.spec.Backoff.Enabled() {
+		s.restartGroup(ls, group)
 		return
 	}
-	d := s.backoff.Next(s.now(), s.rnd.Float64())
-	if d <= 0 {
-		s.restartGroup(ctx, group)
-		return
+	if cause.backoff == nil {
+		cause.backoff, _ = strategy.NewBackoffState(s.spec.Backoff) // Validate passed at start
 	}
-	group = slices.Clone(group) // it outlives this decision (see decide)
-	pt := &pendingTimer{}
-	s.mu.Lock()
-	if s.timers == nil {
-		s.timers = make(map[*pendingTimer]struct{})
-	}
-	s.timers[pt] = struct{}{}
-	pt.timer = s.clock().AfterFunc(d, func() {
-		s.mu.Lock()
-		if _, live := s.timers[pt]; !live {
-			s.mu.Unlock()
-			return
+	now := s.now()
+	due := now.Add(cause.backoff.Next(now, s.rnd.Float64()))
+	members := slices.Clone(group)
+	for i := 0; i < len(s.waiting); {
+		w := s.waiting[i]
+		if !overlaps(w.members, members) {
+			i++
+			continue
 		}
-		delete(s.timers, pt)
-		s.due = append(s.due, group)
-		w := s.wake
+		w.timer.Stop()
+		members = append(members, w.members...)
+		if w.due.After(due) {
+			due = w.due
+		}
+		s.waiting = slices.Delete(s.waiting, i, i+1)
+	}
+	members = s.inStartOrder(members)
+	d := due.Sub(now)
+	if d <= 0 {
+		s.restartGroup(ls, members)
+		return
+	}
+	w := &waitGroup{members: members, due: due}
+	w.timer = ls.clk.AfterFunc(d, func() {
+		s.mu.Lock()
+		s.queue = append(s.queue, item{due: w})
+		wake := s.wake
 		s.mu.Unlock()
-		poke(w)
+		poke(wake)
 	})
-	s.mu.Unlock()
-	for _, c := range group { // after the timer is armed: a fake clock may be advanced at once
-		s.emit(Event{Kind: BackoffStarted, Child: c.id, Label: c.svc.Label(), RestartCount: c.restartCount(), Delay: d})
+	s.waiting = append(s.waiting, w)
+	for _, c := range members {
+		svc, _ := c.current()
+		s.emit(Event{Kind: BackoffStarted, Child: c.id, Label: svc.Label(), RestartCount: c.restartCount(), Delay: d})
 	}
 }
 
-// pendingTimer is a backoff delay in progress.
-type pendingTimer struct{ timer clock.Timer }
+// due restarts w's members if w still waits (it was not merged or
+// cancelled meanwhile).
+func (s *Supervisor) due(ls *loopState, w *waitGroup) {
+	i := slices.Index(s.waiting, w)
+	if i < 0 || ls.halted() {
+		return
+	}
+	s.waiting = slices.Delete(s.waiting, i, i+1)
+	s.restartGroup(ls, s.inStartOrder(w.members))
+}
+
+// unwait takes c out of the restarts waiting out a backoff (it was
+// removed, terminated, or restarted by hand).
+func (s *Supervisor) unwait(c *child) {
+	for i := 0; i < len(s.waiting); {
+		w := s.waiting[i]
+		if j := slices.Index(w.members, c); j >= 0 {
+			w.members = slices.Delete(w.members, j, j+1)
+		}
+		if len(w.members) == 0 {
+			w.timer.Stop()
+			s.waiting = slices.Delete(s.waiting, i, i+1)
+			continue
+		}
+		i++
+	}
+}
+
+// unwaitAll cancels every restart waiting out a backoff.
+func (s *Supervisor) unwaitAll() {
+	for _, w := range s.waiting {
+		w.timer.Stop()
+	}
+	s.waiting = nil
+}
+
+// inStartOrder returns the members of g that are still children, without
+// duplicates, in start order.
+func (s *Supervisor) inStartOrder(g []*child) []*child {
+	var out []*child
+	for _, c := range s.snapshot() {
+		if slices.Contains(g, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func overlaps(a, b []*child) bool {
+	for _, c := range a {
+		if slices.Contains(b, c) {
+			return true
+		}
+	}
+	return false
+}

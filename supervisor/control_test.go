@@ -16,44 +16,44 @@ func TestBadInput(t *testing.T) {
 	ctx := bg(t)
 	other := newSup(supervisor.Spec{}, nil)
 	owned := newWorker("owned")
-	must(t, other.Add(owned))
+	must(t, other.Add(context.Background(), owned))
 	cases := []struct {
 		name string
 		spec supervisor.Spec
 		add  func(s *supervisor.Supervisor) error
 		want error
 	}{
-		{"nil child", supervisor.Spec{}, func(s *supervisor.Supervisor) error { return s.Add(nil) }, supervisor.ErrNilChild},
-		{"typed nil child", supervisor.Spec{}, func(s *supervisor.Supervisor) error { var w *worker; return s.Add(w) }, service.ErrNilService},
-		{"child of another parent", supervisor.Spec{}, func(s *supervisor.Supervisor) error { return s.Add(owned) }, service.ErrHasParent},
+		{"nil child", supervisor.Spec{}, func(s *supervisor.Supervisor) error { return s.Add(context.Background(), nil) }, supervisor.ErrNilChild},
+		{"typed nil child", supervisor.Spec{}, func(s *supervisor.Supervisor) error { var w *worker; return s.Add(context.Background(), w) }, service.ErrNilService},
+		{"child of another parent", supervisor.Spec{}, func(s *supervisor.Supervisor) error { return s.Add(context.Background(), owned) }, service.ErrHasParent},
 		{"duplicate ID", supervisor.Spec{}, func(s *supervisor.Supervisor) error {
-			must(t, s.Add(newWorker("x")))
-			return s.Add(newWorker("x"))
+			must(t, s.Add(context.Background(), newWorker("x")))
+			return s.Add(context.Background(), newWorker("x"))
 		}, supervisor.ErrDuplicateID},
 		{"same child twice", supervisor.Spec{}, func(s *supervisor.Supervisor) error {
 			w := newWorker("")
-			must(t, s.Add(w))
-			return s.Add(w, supervisor.ChildSpec{ID: "other"})
+			must(t, s.Add(context.Background(), w))
+			return s.Add(context.Background(), w, supervisor.ChildSpec{ID: "other"})
 		}, service.ErrAlreadyAdded},
-		{"supervisor under itself", supervisor.Spec{}, func(s *supervisor.Supervisor) error { return s.Add(s) }, service.ErrCycle},
+		{"supervisor under itself", supervisor.Spec{}, func(s *supervisor.Supervisor) error { return s.Add(context.Background(), s) }, service.ErrCycle},
 		{"unknown restart type", supervisor.Spec{}, func(s *supervisor.Supervisor) error {
-			return s.Add(newWorker(""), supervisor.ChildSpec{Restart: 7})
+			return s.Add(context.Background(), newWorker(""), supervisor.ChildSpec{Restart: 7})
 		}, supervisor.ErrBadSpec},
 		{"negative child shutdown", supervisor.Spec{}, func(s *supervisor.Supervisor) error {
-			return s.Add(newWorker(""), supervisor.ChildSpec{ShutdownTimeout: -1})
+			return s.Add(context.Background(), newWorker(""), supervisor.ChildSpec{ShutdownTimeout: -1})
 		}, supervisor.ErrBadSpec},
 		{"significant permanent", supervisor.Spec{AutoShutdown: supervisor.AnySignificant}, func(s *supervisor.Supervisor) error {
-			return s.Add(newWorker(""), supervisor.ChildSpec{Significant: true})
+			return s.Add(context.Background(), newWorker(""), supervisor.ChildSpec{Significant: true})
 		}, supervisor.ErrConflictingOptions},
 		{"significant without auto-shutdown", supervisor.Spec{}, func(s *supervisor.Supervisor) error {
-			return s.Add(newWorker(""), supervisor.ChildSpec{Significant: true, Restart: strategy.Transient})
+			return s.Add(context.Background(), newWorker(""), supervisor.ChildSpec{Significant: true, Restart: strategy.Transient})
 		}, supervisor.ErrConflictingOptions},
 		{"two child specs", supervisor.Spec{}, func(s *supervisor.Supervisor) error {
-			return s.Add(newWorker(""), supervisor.ChildSpec{}, supervisor.ChildSpec{})
+			return s.Add(context.Background(), newWorker(""), supervisor.ChildSpec{}, supervisor.ChildSpec{})
 		}, supervisor.ErrBadSpec},
 		{"max children", supervisor.Spec{MaxChildren: 1}, func(s *supervisor.Supervisor) error {
-			must(t, s.Add(newWorker("")))
-			return s.Add(newWorker(""))
+			must(t, s.Add(context.Background(), newWorker("")))
+			return s.Add(context.Background(), newWorker(""))
 		}, supervisor.ErrMaxChildren},
 		{"remove a stranger", supervisor.Spec{}, func(s *supervisor.Supervisor) error { return s.Remove(ctx, newWorker("")) }, supervisor.ErrNoChild},
 		{"remove nil", supervisor.Spec{}, func(s *supervisor.Supervisor) error { return s.Remove(ctx, nil) }, supervisor.ErrNilChild},
@@ -89,7 +89,7 @@ func TestBadSpecFailsStart(t *testing.T) {
 			}
 			s := newSup(tc.spec, nil)
 			w := newWorker("w")
-			must(t, s.Add(w))
+			must(t, s.Add(context.Background(), w))
 			if err := service.Start(bg(t), s); !errors.Is(err, tc.want) {
 				t.Fatalf("Start: %v", err)
 			}
@@ -104,7 +104,7 @@ func TestNeverRestart(t *testing.T) {
 	ctx := bg(t)
 	s := newSup(supervisor.Spec{NeverRestart: true}, nil)
 	w := newWorker("w")
-	must(t, s.Add(w))
+	must(t, s.Add(context.Background(), w))
 	must(t, service.Start(ctx, s))
 	w.Crash(errBoom)
 	if err := s.WaitUntilStopped(ctx); !errors.Is(err, supervisor.ErrMaxRestarts) || !errors.Is(err, errBoom) {
@@ -121,8 +121,8 @@ func TestTerminateAndRestartChild(t *testing.T) {
 	ev := newEvents()
 	s := newSup(supervisor.Spec{Strategy: strategy.OneForAll}, ev)
 	a, b := newWorker("a"), newWorker("b")
-	must(t, s.Add(a))
-	must(t, s.Add(b))
+	must(t, s.Add(context.Background(), a))
+	must(t, s.Add(context.Background(), b))
 	must(t, service.Start(ctx, s))
 	must(t, s.Terminate(ctx, "a"))
 	if a.State() != service.Shutdown {
@@ -161,7 +161,7 @@ func TestRemoveFromInsideChild(t *testing.T) {
 		return ctx.Err()
 	})
 	f.Configure(service.Config{Logger: &quiet})
-	must(t, s.Add(f))
+	must(t, s.Add(context.Background(), f))
 	must(t, service.Start(ctx, s))
 	close(started)
 	must(t, <-removed)
@@ -177,13 +177,13 @@ func TestAddWhileRunning(t *testing.T) {
 	s := newSup(supervisor.Spec{}, nil)
 	must(t, service.Start(ctx, s))
 	w := newWorker("late")
-	must(t, s.Add(w))
+	must(t, s.Add(context.Background(), w))
 	if w.State() != service.Running {
 		t.Fatalf("late child %v", w.State())
 	}
 	bad := newWorker("bad")
 	bad.failAt = map[int]error{1: errBoom}
-	if err := s.Add(bad); !errors.Is(err, errBoom) {
+	if err := s.Add(context.Background(), bad); !errors.Is(err, errBoom) {
 		t.Fatalf("Add of a failing child: %v", err)
 	}
 	if len(s.Children()) != 1 || bad.Node().Parent() != nil {
@@ -205,8 +205,8 @@ func TestBackoffDoesNotBlock(t *testing.T) {
 		Backoff:     strategy.Backoff{Min: time.Second, Max: 10 * time.Second, NoJitter: true},
 	}, ev)
 	a, b := newWorker("a"), newWorker("b")
-	must(t, s.Add(a))
-	must(t, s.Add(b))
+	must(t, s.Add(context.Background(), a))
+	must(t, s.Add(context.Background(), b))
 	must(t, service.Start(ctx, s))
 
 	a.Crash(errBoom)
@@ -214,27 +214,33 @@ func TestBackoffDoesNotBlock(t *testing.T) {
 	if got[0].Delay != time.Second {
 		t.Fatalf("delay %v", got[0].Delay)
 	}
-	// While a waits out its backoff, b's crash is handled too (its own,
-	// longer, delay) and Children() answers.
+	// While a waits out its backoff, b's crash is handled too, with its
+	// own backoff (each child has its own: a's flapping does not delay b),
+	// and Children() answers.
 	b.Crash(errBoom)
 	got = ev.wait(t, supervisor.BackoffStarted, "b", 1)
-	if got[0].Delay != 2*time.Second {
-		t.Fatalf("second delay %v", got[0].Delay)
+	if got[0].Delay != time.Second {
+		t.Fatalf("b's first delay %v", got[0].Delay)
 	}
 	if n := len(s.Children()); n != 2 {
 		t.Fatalf("Children %d", n)
 	}
 	clk.Advance(time.Second)
 	ev.wait(t, supervisor.ChildRestarted, "a", 1)
-	if b.State() == service.Running {
-		t.Fatal("b restarted before its delay")
-	}
-	clk.Advance(time.Second)
 	ev.wait(t, supervisor.ChildRestarted, "b", 1)
+
+	// a's second crash waits twice as long; b's state is its own.
+	a.Crash(errBoom)
+	got = ev.wait(t, supervisor.BackoffStarted, "a", 2)
+	if got[1].Delay != 2*time.Second {
+		t.Fatalf("a's second delay %v", got[1].Delay)
+	}
+	clk.Advance(2 * time.Second)
+	ev.wait(t, supervisor.ChildRestarted, "a", 2)
 
 	// A pending backoff does not hold up Stop.
 	a.Crash(errBoom)
-	ev.wait(t, supervisor.BackoffStarted, "a", 2)
+	ev.wait(t, supervisor.BackoffStarted, "a", 3)
 	must(t, s.Stop(ctx))
 	if a.State() != service.Shutdown {
 		t.Fatalf("a %v", a.State())
@@ -252,9 +258,9 @@ func TestReplacement(t *testing.T) {
 		return w
 	}
 	first := factory().(*worker)
-	must(t, s.Add(newWorker("before")))
-	must(t, s.Add(first, supervisor.ChildSpec{ID: "w", Replacement: factory}))
-	must(t, s.Add(newWorker("after")))
+	must(t, s.Add(context.Background(), newWorker("before")))
+	must(t, s.Add(context.Background(), first, supervisor.ChildSpec{ID: "w", Replacement: factory}))
+	must(t, s.Add(context.Background(), newWorker("after")))
 	must(t, service.Start(ctx, s))
 	for i := 1; i <= 2; i++ {
 		s.Child("w").Crash(errBoom)
@@ -287,7 +293,7 @@ func TestHungChildEscalates(t *testing.T) {
 	s := newSup(supervisor.Spec{MaxRestarts: 2, ShutdownTimeout: time.Millisecond}, nil)
 	release := make(chan struct{})
 	w := newWorker("w")
-	must(t, s.Add(w))
+	must(t, s.Add(context.Background(), w))
 	must(t, service.Start(ctx, s))
 	must(t, w.Go("stubborn", func(context.Context) error { <-release; return nil }))
 	w.Crash(errBoom)
@@ -316,7 +322,7 @@ func TestPanicBecomesCrash(t *testing.T) {
 		return ctx.Err()
 	})
 	f.Configure(service.Config{Logger: &quiet})
-	must(t, s.Add(f))
+	must(t, s.Add(context.Background(), f))
 	must(t, service.Start(ctx, s))
 	got := ev.wait(t, supervisor.ChildCrashed, "p", 1)
 	var pe *service.PanicError

@@ -37,19 +37,65 @@
 // service.ErrStopTimeout, unless a Replacement factory builds a fresh
 // instance.
 //
-// # Goroutines
+// # Ownership: one goroutine does everything to the children
 //
 // A running supervisor holds one goroutine, whatever its number of
-// children; child stops and starts run on it, one at a time, as in OTP.
-// Add, Remove, Terminate and RestartChild are serialized with it. Backoff
-// delays fire through the clock into the same wakeup, so a child waiting
-// out its backoff never blocks the handling of others, nor Stop.
+// children, and every change to a child is made on it, in order: starting
+// the children, crash and exit handling, restarts, Add, Remove,
+// Terminate, RestartChild, and also Stop and Restart called on a child
+// itself. A caller waits for its request under its ctx. A call the
+// goroutine cannot wait for, because it is running the caller right now
+// (a child's hook during a start, stop or restart it performs, OnEvent, a
+// Replacement; a child calling on itself from its own tasks), is queued and
+// returns nil at once: it runs right after the current operation, and its
+// failure is logged and reported as a RequestFailed event. Such code must
+// pass the ctx it was given (it carries the mark that tells); code that
+// passes another ctx waits, bounded only by the supervisor's budgets.
 //
-// A restarted service.Func runs its next run on the goroutine of the run
-// that crashed (see package service). The supervisor hands it over once it
-// has recorded the restart (RestartCount, the ChildRestarted event), and
-// before the next child of the group starts, so a sibling's OnStart may
-// wait for that function.
+// So a child is never restarted behind its supervisor's back: the Restart
+// of a child whose supervisor is not running returns ErrNotRunning, the
+// Restart of a terminated child clears the termination, Crash is a crash
+// for every kind of child, and RestartChild of a running child returns
+// ErrChildRunning (OTP's {error, running}).
+//
+// # Budgets
+//
+// The supervisor's Stop stops the children in reverse start order, each
+// within its shutdown timeout (ChildSpec.ShutdownTimeout, else
+// Spec.ShutdownTimeout, else DefaultChildShutdown, 5s like OTP's workers; a
+// child that is itself a supervisor gets what remains, like OTP's
+// infinity), never more than what remains of the supervisor's own stop
+// budget. A child that does not stop in time is abandoned and named; the
+// next child still gets its own time. If the goroutine itself is stuck
+// inside a child's hook that ignores its ctx, Stop still returns by its
+// budget and says what the goroutine is busy with; the supervisor then
+// refuses to start again until that goroutine has returned.
+//
+// A restart attempt fails only when its start half fails (OnRestart, a
+// start hook, a child's start, a crash before Running). What its stop half
+// reports (OnStop, OnShutdown, closers, late task errors) is logged and
+// sent as a StopFailed event. When a task of the child's previous run is
+// still alive, the attempt waits for it up to the child's shutdown timeout
+// and then fails with service.ErrStopTimeout naming it; without backoff the
+// supervisor then gives up at once (retrying cannot help while that task
+// runs), with backoff it retries after the child's next delay.
+//
+// # Backoff
+//
+// Each child has its own backoff state: a flapping child never delays a
+// healthy sibling's first restart. A group restart (one-for-all,
+// rest-for-one) waits out the delay of the child whose exit caused it. A
+// decision that covers a child already waiting out a backoff merges with
+// that restart: each child restarts once, at the later of the two times,
+// and the group starts in start order, so a dependency starts before what
+// depends on it. Children the strategy stops are never read as exiting on
+// their own.
+//
+// # Goroutines
+//
+// Backoff delays fire through the clock into the same queue, so a child
+// waiting out its backoff never blocks the handling of others, nor Stop.
+// Each run of a service.Func has a goroutine of its own.
 //
 // # Where this package goes beyond DESIGN.md
 //
@@ -58,5 +104,7 @@
 // suture.ErrDoNotRestart is treated as Transient for that exit; one that
 // returned suture.ErrTerminateSupervisorTree makes the supervisor give up
 // at once, like ErrMaxRestarts. OnEvent runs on the supervisor's goroutine
-// and must not block.
+// and should not block (it holds up every child operation); a panic in it
+// crashes the supervisor, a panic in a Replacement fails that restart
+// attempt.
 package supervisor

@@ -30,6 +30,9 @@ var (
 	// ErrMaxChildren: Add beyond Spec.MaxChildren.
 	ErrMaxChildren = errors.New("mode: too many children")
 	// ErrNotRunning: a child operation on a supervisor that is stopping or
-	// has crashed.
+	// has crashed (or, for a restart, does not run).
 	ErrNotRunning = errors.New("mode: supervisor not running")
+	// ErrChildRunning: RestartChild of a child that runs (OTP's
+	// {error, running}).
+	ErrChildRunning = errors.New("mode: child is running")
 )

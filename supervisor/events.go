@@ -27,12 +27,21 @@ const (
 	// ChildRemoved: a child's spec was dropped (a Temporary child ended,
 	// or Remove).
 	ChildRemoved
+	// StopFailed: stopping a child for its restart reported errors (its
+	// OnStop, OnShutdown, closers or late task errors; Reason). They never
+	// fail the restart.
+	StopFailed
+	// RequestFailed: a request that was queued without a caller waiting
+	// for it (made from code the supervisor's goroutine was running:
+	// a child's hook, OnEvent, a Replacement) failed (Reason).
+	RequestFailed
 )
 
 var kindNames = map[EventKind]string{
 	ChildCrashed: "child crashed", ChildExited: "child exited", ChildRestarted: "child restarted",
 	StartFailed: "start failed", BackoffStarted: "backoff started",
 	MaxRestartsExceeded: "max restarts exceeded", ChildRemoved: "child removed",
+	StopFailed: "stop failed", RequestFailed: "request failed",
 }
 
 // String describes the kind.

@@ -35,7 +35,7 @@ func Example() {
 		return ctx.Err()
 	})
 	flaky.Configure(service.Config{Logger: &l})
-	_ = sup.Add(flaky)
+	_ = sup.Add(context.Background(), flaky)
 
 	ctx := context.Background()
 	if err := service.Start(ctx, sup); err != nil {

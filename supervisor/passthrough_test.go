@@ -19,7 +19,7 @@ func TestPassThroughPanics(t *testing.T) {
 		s := newSup(supervisor.Spec{PassThroughPanics: true}, nil)
 		f := service.Func("boom", func(context.Context) error { panic("kaboom: passed through") })
 		f.Configure(service.Config{Logger: &quiet})
-		if err := s.Add(f); err != nil {
+		if err := s.Add(context.Background(), f); err != nil {
 			t.Fatal(err)
 		}
 		_ = service.Start(context.Background(), s)

@@ -1,11 +1,8 @@
 package supervisor_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"runtime"
-	"strconv"
 	"testing"
 	"time"
 
@@ -15,53 +12,10 @@ import (
 	"go.uber.org/goleak"
 )
 
-// goid returns the calling goroutine's ID, read from its stack header
-// ("goroutine 42 [running]:"). For tests only.
-func goid() int64 {
-	var buf [64]byte
-	n := runtime.Stack(buf[:], false)
-	f := bytes.Fields(buf[:n])
-	id, _ := strconv.ParseInt(string(f[1]), 10, 64)
-	return id
-}
-
-// A Func directly under a supervisor is restarted on the goroutine of its
-// crashed run: every run, crashing by returning an error or by panicking,
-// runs on the same goroutine.
-func TestFuncRestartsOnItsOwnGoroutine(t *testing.T) {
-	ctx := bg(t)
-	const runs = 5
-	ids := make(chan int64, runs)
-	n := 0
-	f := service.Func("crasher", func(ctx context.Context) error {
-		ids <- goid()
-		n++
-		switch {
-		case n == runs:
-			<-ctx.Done()
-			return nil
-		case n%2 == 0:
-			panic("boom")
-		}
-		return errBoom
-	})
-	f.Configure(service.Config{Logger: &quiet})
-	ev := newEvents()
-	sup := newSup(supervisor.Spec{MaxRestarts: runs}, ev)
-	must(t, sup.Add(f))
-	must(t, service.Start(ctx, sup))
-	ev.wait(t, supervisor.ChildRestarted, "", runs-1)
-	first := <-ids
-	for i := 1; i < runs; i++ {
-		if id := <-ids; id != first {
-			t.Fatalf("run %d on goroutine %d, run 1 on %d", i+1, id, first)
-		}
-	}
-	must(t, sup.Stop(ctx))
-}
-
-// The goroutine a crashed Func keeps for its next run ends whenever no run
-// follows: the child is temporary (removed), the limit is exceeded (the
+// A Func's runs each have their own goroutine (the goroutine of a crashed
+// run ends; the supervisor starts the next run on a new one). No
+// goroutine of a run outlives it, whatever ends the run:
+// the child is temporary (removed), the limit is exceeded (the
 // supervisor gives up), or the supervisor stops before restarting it
 // (backoff). Each case ends with no goroutine of the tree left.
 func TestFuncSpareGoroutineEnds(t *testing.T) {
@@ -111,7 +65,7 @@ func TestFuncSpareGoroutineEnds(t *testing.T) {
 			f.Configure(service.Config{Logger: &quiet})
 			ev := newEvents()
 			sup := newSup(tc.spec, ev)
-			must(t, sup.Add(f, tc.child))
+			must(t, sup.Add(context.Background(), f, tc.child))
 			must(t, service.Start(bg(t), sup))
 			close(crash) // every run crashes from now on
 			tc.settle(t, ev, sup)
@@ -154,8 +108,8 @@ func TestGroupRestartLaunchesFuncBeforeNextChild(t *testing.T) {
 	b.Configure(service.Config{Name: "b", Logger: &quiet})
 	ev := newEvents()
 	sup := newSup(supervisor.Spec{Strategy: strategy.OneForAll}, ev)
-	must(t, sup.Add(a))
-	must(t, sup.Add(b))
+	must(t, sup.Add(context.Background(), a))
+	must(t, sup.Add(context.Background(), b))
 	must(t, service.Start(ctx, sup))
 	a.Crash(errBoom)
 	ev.wait(t, supervisor.ChildRestarted, "b", 1)

@@ -1,48 +1,53 @@
 package supervisor
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/gomode/mode/internal/seam"
+	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/strategy"
 )
 
-// restartGroup starts the children of group, in order. A failed start
-// counts as one more restart; the retry covers what the strategy says
-// (strategy.RetryAfterFailedStart), after backoff if configured. Nothing is
-// left half-started.
-func (s *Supervisor) restartGroup(ctx context.Context, group []*child) {
+// restartGroup starts the children of group again, in start order. A
+// failed start counts as one more restart; the retry covers what the
+// strategy says (strategy.RetryAfterFailedStart), after the failed child's
+// backoff if configured. Nothing is left half-started.
+func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 	for len(group) > 0 {
 		var failed *child
 		var ferr error
 		for _, c := range group {
-			if ctx.Err() != nil {
+			if ls.halted() {
 				return
 			}
-			started, err := s.restartOne(ctx, c)
+			started, err := s.restartOne(ls, c)
 			if err != nil {
 				failed, ferr = c, err
 				break
 			}
-			if !started {
-				continue
+			if started {
+				s.restarted(c)
 			}
-			c.restarts.Add(1)
-			s.Log().Info().Str("child", c.id).Int("restarts", c.restartCount()).Msg("child restarted")
-			s.emit(Event{Kind: ChildRestarted, Child: c.id, Label: c.svc.Label(), RestartCount: c.restartCount()})
-			// A Func's function starts now, after the bookkeeping, and
-			// before the next child of the group starts (it may need it).
-			seam.Ops.Launch(c.svc)
 		}
-		if failed == nil || ctx.Err() != nil {
+		if failed == nil || ls.halted() {
 			return
 		}
+		svc, _ := failed.current()
 		s.Log().Warn().Err(ferr).Str("child", failed.id).Msg("restart failed")
-		s.emit(Event{Kind: StartFailed, Child: failed.id, Label: failed.svc.Label(), Reason: ferr, RestartCount: failed.restartCount()})
+		s.emit(Event{Kind: StartFailed, Child: failed.id, Label: svc.Label(), Reason: ferr, RestartCount: failed.restartCount()})
+		if ls.halted() {
+			return
+		}
+		if errors.Is(ferr, service.ErrStopTimeout) && !s.spec.Backoff.Enabled() {
+			// A task of its last run is still alive after the child's
+			// shutdown timeout: retrying at once cannot help.
+			s.giveUp(ls, ferr)
+			return
+		}
 		if !s.window.Allow(s.now()) {
-			s.giveUp(ctx, ferr)
+			s.giveUp(ls, ferr)
 			return
 		}
 		kids := s.snapshot()
@@ -54,63 +59,97 @@ func (s *Supervisor) restartGroup(ctx context.Context, group []*child) {
 		}
 		plan, err := strategy.RetryAfterFailedStart(s.spec.Strategy, idx, slices.Index(kids, failed))
 		if err != nil {
-			s.giveUp(ctx, err)
+			s.giveUp(ls, err)
 			return
 		}
 		for _, i := range plan.Stop {
-			s.stopChild(ctx, kids[i])
+			_ = s.stopChild(ls, kids[i], ls.quiet)
 		}
 		group = group[:0:0]
 		for _, i := range plan.Restart {
 			group = append(group, kids[i])
 		}
-		if s.backoff != nil {
-			s.scheduleGroup(ctx, group)
+		if s.spec.Backoff.Enabled() {
+			s.schedule(ls, group, failed)
 			return
 		}
 	}
 }
 
 // restartOne starts c again: a fresh instance from its Replacement, or the
-// same instance (Stop, reset, OnRestart, Start) unless a task of its last
-// run is still alive, which fails the attempt with service.ErrStopTimeout.
-// A restarted Func's function is held: the caller launches it
-// (seam.Ops.Launch) once it has recorded the restart.
-// A stop made by the supervisor is never reported back, so the restart's
-// own stop is quiet too.
+// same instance (stop, reset, OnRestart, start), which waits up to c's
+// shutdown timeout for a task of its last run still alive and fails with
+// service.ErrStopTimeout if it is. A stop made by the supervisor is never
+// reported back; what the stop half returns is reported, not a failure.
 // It reports false, and does nothing, for a terminated child.
-func (s *Supervisor) restartOne(ctx context.Context, c *child) (bool, error) {
-	if c.terminated.Load() {
+func (s *Supervisor) restartOne(ls *loopState, c *child) (bool, error) {
+	s.mu.Lock()
+	terminated := c.terminated
+	s.mu.Unlock()
+	if terminated {
 		return false, nil
 	}
+	ls.doing("the restart of " + c.id)
 	if c.spec.Replacement != nil {
-		s.stopChild(ctx, c)
-		fresh := c.spec.Replacement()
-		if fresh == nil {
-			return false, fmt.Errorf("%w: Replacement of %q returned nil", ErrNilChild, c.id)
-		}
-		if err := seam.Ops.Replace(s, c.svc, fresh); err != nil {
-			return false, err
-		}
-		s.mu.Lock()
-		c.svc = fresh
-		s.mu.Unlock()
-		return true, seam.Ops.Restart(ctx, fresh, true)
+		return true, s.replace(ls, c)
 	}
-	// Restart stops c if it has not stopped yet, and refuses to start it
-	// while a task of its last run is alive (service.ErrStopTimeout).
-	return true, seam.Ops.Restart(ctx, c.svc, true)
+	_, h := c.current()
+	stopErr, err := h.Restart(ls.ctx, c.shutdown(ls.remaining(ls.ctx)))
+	s.reportStopErr(c, stopErr)
+	return true, err
+}
+
+// replace stops c and puts a fresh instance from its Replacement in its
+// place, then starts it.
+func (s *Supervisor) replace(ls *loopState, c *child) error {
+	_ = s.stopChild(ls, c, ls.quiet)
+	var fresh service.Service
+	if perr := s.callback(func() { fresh = c.spec.Replacement() }); perr != nil {
+		return fmt.Errorf("Replacement: %w", perr)
+	}
+	fh, err := service.Engine(seam.Token{}, fresh)
+	if err != nil {
+		return fmt.Errorf("Replacement: %w", err)
+	}
+	_, old := c.current()
+	if err := s.self().Replace(old, fh); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	c.svc, c.h, c.handled = fresh, fh, 0
+	s.mu.Unlock()
+	return fh.Start(ls.ctx)
+}
+
+// restarted records a restart of c: its count, a log line, an event.
+func (s *Supervisor) restarted(c *child) {
+	c.restarts.Add(1)
+	svc, _ := c.current()
+	s.Log().Info().Str("child", c.id).Int("restarts", c.restartCount()).Msg("child restarted")
+	s.emit(Event{Kind: ChildRestarted, Child: c.id, Label: svc.Label(), RestartCount: c.restartCount()})
+}
+
+// reportStopErr reports what the stop half of a restart of c returned: it
+// never fails the restart.
+func (s *Supervisor) reportStopErr(c *child, err error) {
+	if err == nil {
+		return
+	}
+	svc, _ := c.current()
+	s.Log().Warn().Err(err).Str("child", c.id).Msg("stopping child for its restart")
+	s.emit(Event{Kind: StopFailed, Child: c.id, Label: svc.Label(), Reason: err, RestartCount: c.restartCount()})
 }
 
 // giveUp stops every child in reverse start order and crashes the
 // supervisor with ErrMaxRestarts wrapping reason: its own supervisor, if
 // any, sees a crash.
-func (s *Supervisor) giveUp(ctx context.Context, reason error) {
+func (s *Supervisor) giveUp(ls *loopState, reason error) {
 	s.Log().Error().Err(reason).Msg("restart intensity exceeded: giving up")
 	s.emit(Event{Kind: MaxRestartsExceeded, Reason: reason})
+	s.unwaitAll()
 	kids := s.snapshot()
 	for i := len(kids) - 1; i >= 0; i-- {
-		s.stopChild(ctx, kids[i])
+		_ = s.stopChild(ls, kids[i], ls.quiet)
 	}
 	s.Crash(fmt.Errorf("%w: %s: %w", ErrMaxRestarts, s.ShortLabel(), reason))
 }

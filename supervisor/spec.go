@@ -65,13 +65,17 @@ type Spec struct {
 	AutoShutdown AutoShutdown
 	// ShutdownTimeout is the default per-child shutdown timeout (OTP's
 	// shutdown): how long a child's stop may take when the supervisor stops
-	// it. Default: the child's own stop timeout, within the budget left.
+	// it, within what remains of the supervisor's budget. Default:
+	// DefaultChildShutdown (5s), and what remains for a child that is
+	// itself a supervisor.
 	ShutdownTimeout time.Duration
 	// PassThroughPanics lets panics in children's tasks and hooks crash the
 	// program instead of becoming crash reasons (for debugging).
 	PassThroughPanics bool
 	// OnEvent, if set, receives every Event, on the supervisor's goroutine
-	// (or Add's caller): it must not block or call back into the supervisor.
+	// (or, before it runs, Add's caller). It should not block; a call back
+	// into the supervisor is queued (see Add); a panic crashes the
+	// supervisor.
 	OnEvent func(Event)
 }
 
@@ -120,6 +124,8 @@ type ChildSpec struct {
 	// Replacement, if set, builds a fresh service at each restart instead
 	// of restarting the old instance (mode's replacement). The fresh one
 	// takes the old one's ID, position and link; its OnFirstStart runs.
+	// It runs on the supervisor's goroutine; a panic or a nil result fails
+	// that restart attempt.
 	Replacement func() service.Service
 }
 

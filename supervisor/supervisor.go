@@ -2,10 +2,8 @@ package supervisor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,56 +17,32 @@ import (
 // Supervisor is a service whose children are restarted when they crash or
 // exit, per its Spec. It is itself a Service, so supervisors nest. Its zero
 // value is usable (all defaults); New sets a Spec. It runs one goroutine
-// while running, whatever its number of children.
+// while running, whatever its number of children, and every change to a
+// child happens on that goroutine (see the package doc, Ownership).
 //
 // A Supervisor must not be copied after first use.
 type Supervisor struct {
 	service.Base
-	spec Spec
+	spec  Spec
+	owner seam.Owner // names this supervisor's goroutine in ctx marks
 
-	ops sync.Mutex // serializes child operations: the loop's, Add's, Remove's...
-
-	mu       sync.Mutex // guards the fields below
+	mu       sync.Mutex // guards the fields below; never held while user code runs
 	children []*child   // in start order
 	ids      map[string]*child
 	seq      map[string]int
-	pending  []*child
-	due      [][]*child // backoff groups whose delay is over
-	timers   map[*pendingTimer]struct{}
+	queue    []item // exits, requests and ended backoffs, in order of arrival
 	wake     chan struct{}
-	loopDone chan struct{}
+	loop     *loopState // the running goroutine's state, nil when none runs
+	stale    *loopState // a goroutine abandoned by Stop, maybe still running
 
-	spare []*child // the pending list's other buffer
+	inCallback atomic.Bool // the goroutine runs OnEvent or a Replacement
 
-	// Owned by the loop goroutine (and the start of a run).
-	loopCtx  context.Context
-	detached context.Context // loopCtx without its cancellation
-	window   *strategy.Window
-	now      func() time.Time // the clock of this run, for intervals
-	one      [1]*child        // decide's one-for-one plan
-	backoff  *strategy.BackoffState
-	rnd      *rand.Rand
+	// Owned by the goroutine (and by Machinery.Start before it runs).
+	window  *strategy.Window
+	now     func() time.Time
+	rnd     *rand.Rand
+	waiting []*waitGroup // restarts waiting out a backoff
 }
-
-// child is one child under a supervisor: its spec and bookkeeping. It is
-// the Link's Supervisor, so a crash wakes the supervisor without a lookup.
-type child struct {
-	sup        *Supervisor
-	id         string
-	svc        service.Service
-	spec       ChildSpec
-	link       *seam.Link
-	terminated atomic.Bool  // kept down by Terminate
-	pending    bool         // guarded by sup.mu
-	gone       bool         // no longer a child (unregistered); guarded by sup.mu
-	ended      bool         // significant child ended on its own
-	restarts   atomic.Int64 // restarts of this child ID
-	lastReason error
-}
-
-func (c *child) Notify(any) { c.sup.notify(c) }
-
-func (c *child) restartCount() int { return int(c.restarts.Load()) }
 
 // New returns a supervisor configured by spec. An invalid spec is reported
 // by Start (and by spec.Validate).
@@ -81,142 +55,63 @@ func New(spec Spec) *Supervisor {
 // Spec returns the supervisor's spec.
 func (s *Supervisor) Spec() Spec { return s.spec }
 
-func (s *Supervisor) supervisor() *Supervisor { return s }
+// Machinery is how package service runs the supervisor besides its hooks.
+// It is for that package only: its argument cannot be made elsewhere.
+func (s *Supervisor) Machinery(seam.Token) seam.Machinery { return machinery{s} }
 
-func init() {
-	seam.Finder = func(owner any) seam.Machinery {
-		if h, ok := owner.(interface{ supervisor() *Supervisor }); ok {
-			return machinery{h.supervisor()}
-		}
-		return nil
-	}
-}
+// self is the engine's handle on the supervisor's own Base.
+func (s *Supervisor) self() seam.Handle { return service.BaseEngine(seam.Token{}, &s.Base) }
 
-// Add adds child under the supervisor with an optional child spec (zero:
-// Permanent, generated ID). Before the supervisor runs, the child starts
-// with it; while it runs, Add starts the child at once and returns its
-// start error (the child is then not added).
+// Add adds svc under the supervisor with an optional child spec (zero:
+// Permanent, generated ID). Before the supervisor runs, the child is only
+// registered: it starts with the supervisor. While the supervisor runs,
+// its goroutine adds the child and starts it, with ctx bounding the start
+// (its start hooks get ctx's cancellation); Add waits for that under ctx
+// and returns the start's error (the child is then not added).
 //
-// Add returns ErrNilChild, ErrBadSpec or ErrConflictingOptions for a bad
-// child spec (or more than one), ErrDuplicateID, ErrMaxChildren,
-// service.ErrHasParent for a child with another parent, service.ErrCycle,
-// service.ErrAlreadyAdded, and ErrNotRunning while the supervisor stops.
-// Add waits for the supervisor's current child operation, if any.
-func (s *Supervisor) Add(svc service.Service, spec ...ChildSpec) error {
-	if svc == nil {
-		return fmt.Errorf("%s: add: %w", s.Label(), ErrNilChild)
-	}
+// Called from code the supervisor's goroutine is running right now (a
+// child's hook during a start, stop or restart it performs, OnEvent, a
+// Replacement), Add cannot wait for that goroutine: it checks its
+// arguments, queues the request and returns nil at once; the child is
+// added right after the current operation, and a failure is logged and
+// reported as a RequestFailed event.
+//
+// Add returns ErrNilChild for a nil svc (a typed nil pointer included),
+// ErrBadSpec or ErrConflictingOptions for a bad child spec (or more than
+// one), ErrDuplicateID, ErrMaxChildren, service.ErrHasParent for a child
+// with another parent, service.ErrCycle, service.ErrAlreadyAdded,
+// service.ErrTwoOwners, ErrNotRunning while the supervisor stops or has
+// crashed, the start's error, or ctx's error.
+func (s *Supervisor) Add(ctx context.Context, svc service.Service, spec ...ChildSpec) error {
 	var cs ChildSpec
 	switch len(spec) {
 	case 0:
 	case 1:
 		cs = spec[0]
 	default:
-		return fmt.Errorf("%s: add %s: %w: %d child specs", s.Label(), svc.Label(), ErrBadSpec, len(spec))
+		return fmt.Errorf("%s: add: %w: %d child specs", s.Label(), ErrBadSpec, len(spec))
 	}
-	if err := seam.Ops.Adopt(svc); err != nil {
+	h, err := service.Engine(seam.Token{}, svc)
+	if err != nil {
 		return fmt.Errorf("%s: add: %w", s.Label(), err)
 	}
 	if err := cs.validate(s.spec.AutoShutdown); err != nil {
-		return fmt.Errorf("%s: add %s: %w", s.Label(), svc.Label(), err)
+		return fmt.Errorf("%s: add %s: %w", s.Label(), svc.ShortLabel(), err)
 	}
-	s.ops.Lock()
-	defer s.ops.Unlock()
-	c, err := s.register(svc, cs)
-	if err != nil {
-		return err
-	}
-	err = seam.Ops.Attach(s, svc, c.link, false)
-	if errors.Is(err, service.ErrRunning) && s.State() == service.Running {
-		if err = seam.Ops.Attach(s, svc, c.link, true); err == nil {
-			err = seam.Ops.Restart(context.Background(), svc, false)
-			if err != nil {
-				_ = seam.Ops.Detach(s, svc)
-			} else if s.State() != service.Running {
-				_ = seam.Ops.Stop(context.Background(), svc) // the supervisor stopped meanwhile
-			}
-		}
-	} else if errors.Is(err, service.ErrRunning) {
-		err = fmt.Errorf("%w: %s: %w", ErrNotRunning, s.Label(), err)
-	}
-	if err != nil {
-		s.unregister(c)
-		return fmt.Errorf("%s: add: %w", s.Label(), err)
-	}
-	return nil
+	return s.submit(ctx, &request{kind: reqAdd, svc: svc, h: h, spec: cs})
 }
 
-// register reserves an ID and a place for svc.
-func (s *Supervisor) register(svc service.Service, cs ChildSpec) (*child, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.spec.MaxChildren > 0 && len(s.children) >= s.spec.MaxChildren {
-		return nil, fmt.Errorf("%w: %s has %d", ErrMaxChildren, s.Label(), len(s.children))
-	}
-	if s.ids == nil {
-		s.ids = make(map[string]*child)
-	}
-	id := cs.ID
-	if id == "" {
-		if n := configuredName(svc); n != "" {
-			id = n
-		}
-	}
-	if id != "" {
-		if _, dup := s.ids[id]; dup {
-			return nil, fmt.Errorf("%w: %q under %s", ErrDuplicateID, id, s.Label())
-		}
-	} else {
-		if s.seq == nil {
-			s.seq = make(map[string]int)
-		}
-		label := svc.ShortLabel()
-		for id == "" || s.ids[id] != nil {
-			s.seq[label]++
-			id = label + "#" + strconv.Itoa(s.seq[label])
-		}
-	}
-	c := &child{sup: s, id: id, svc: svc, spec: cs}
-	c.link = &seam.Link{Sup: c, ShutdownTimeout: cs.ShutdownTimeout, PassThroughPanics: s.spec.PassThroughPanics}
-	if c.link.ShutdownTimeout == 0 {
-		c.link.ShutdownTimeout = s.spec.ShutdownTimeout
-	}
-	s.children = append(s.children, c)
-	s.ids[id] = c
-	return c, nil
+// AddDependency is Add with the default child spec and no ctx, so that a
+// Supervisor handed children by AddDependency or Dependencies()
+// supervises them.
+func (s *Supervisor) AddDependency(svc service.Service) error {
+	return s.Add(context.Background(), svc)
 }
 
-// configuredName is the name configured on svc (Config.Name, or the name
-// given to service.Func), or "".
-func configuredName(svc service.Service) string {
-	if c, ok := svc.(interface{ Config() service.Config }); ok && c.Config().Name != "" {
-		return c.Config().Name
-	}
-	if f, ok := svc.(*service.FuncService); ok {
-		return f.Name()
-	}
-	return ""
+// AddRuntimeDependency is Add with the default child spec.
+func (s *Supervisor) AddRuntimeDependency(ctx context.Context, svc service.Service) error {
+	return s.Add(ctx, svc)
 }
-
-// unregister forgets c.
-func (s *Supervisor) unregister(c *child) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, x := range s.children {
-		if x == c {
-			s.children = append(s.children[:i:i], s.children[i+1:]...)
-			break
-		}
-	}
-	if s.ids[c.id] == c {
-		delete(s.ids, c.id)
-	}
-	c.gone = true
-}
-
-// AddDependency is Add with the default child spec, so that a Supervisor
-// handed children by AddDependency or Dependencies() supervises them.
-func (s *Supervisor) AddDependency(svc service.Service) error { return s.Add(svc) }
 
 // RemoveDependency is Remove.
 func (s *Supervisor) RemoveDependency(ctx context.Context, svc service.Service) error {
@@ -225,93 +120,45 @@ func (s *Supervisor) RemoveDependency(ctx context.Context, svc service.Service) 
 
 // Remove stops svc (bounded by ctx and its shutdown timeout) and removes it
 // and its spec. It returns ErrNilChild, ErrNoChild if svc is not a child,
-// else the child's stop error (it is removed either way). Called from
-// inside svc's own tasks or hooks, it returns at once and finishes on the
-// supervisor's own goroutine.
+// else the child's stop error (it is removed either way). Like every
+// child operation it runs on the supervisor's goroutine; from inside svc
+// or from code that goroutine runs right now, it is queued and returns
+// nil at once (see Add).
 func (s *Supervisor) Remove(ctx context.Context, svc service.Service) error {
-	if svc == nil {
+	if isNil(svc) {
 		return fmt.Errorf("%s: remove: %w", s.Label(), ErrNilChild)
 	}
 	c := s.find(func(c *child) bool { return c.svc == svc })
 	if c == nil {
-		return fmt.Errorf("%w: %s under %s", ErrNoChild, svc.Label(), s.Label())
+		return fmt.Errorf("%w: %s under %s", ErrNoChild, svc.ShortLabel(), s.Label())
 	}
-	return s.childOp(ctx, c, "remove", func(ctx context.Context) error {
-		err := seam.Ops.Stop(ctx, c.svc)
-		s.drop(c)
-		return err
-	})
+	return s.submit(ctx, &request{kind: reqRemove, c: c})
 }
 
 // Terminate stops the child with this ID and keeps it down (OTP's
-// terminate_child): the strategy does not restart it until RestartChild.
-// A Temporary child's spec is removed. It returns ErrNoChild or the
-// child's stop error. From inside the child it returns at once.
+// terminate_child): the strategy does not restart it until RestartChild
+// (or its own Restart). A Temporary child's spec is removed. It returns
+// ErrNoChild or the child's stop error; queued as Remove.
 func (s *Supervisor) Terminate(ctx context.Context, id string) error {
 	c := s.find(func(c *child) bool { return c.id == id })
 	if c == nil {
 		return fmt.Errorf("%w: %q under %s", ErrNoChild, id, s.Label())
 	}
-	return s.childOp(ctx, c, "terminate", func(ctx context.Context) error {
-		c.terminated.Store(true)
-		err := seam.Ops.Stop(ctx, c.svc)
-		if c.spec.Restart == strategy.Temporary {
-			s.drop(c)
-		}
-		return err
-	})
+	return s.submit(ctx, &request{kind: reqTerminate, c: c})
 }
 
-// RestartChild stops (if running) and starts again the child with this ID
-// (OTP's restart_child, also for a terminated child). It is a manual
-// restart: not counted toward the intensity limit. It returns ErrNoChild,
-// ErrNotRunning when the supervisor is not running, or the child's stop or
-// start error. From inside the child it returns at once.
+// RestartChild starts again the child with this ID when it is not running:
+// terminated, or stopped and waiting out a backoff (OTP's restart_child).
+// It is a manual restart: not counted toward the intensity limit. It
+// returns ErrNoChild, ErrChildRunning for a child that runs (OTP's
+// {error, running}: use the child's own Restart), ErrNotRunning when the
+// supervisor is not running, or the child's start error; queued as Remove.
 func (s *Supervisor) RestartChild(ctx context.Context, id string) error {
 	c := s.find(func(c *child) bool { return c.id == id })
 	if c == nil {
 		return fmt.Errorf("%w: %q under %s", ErrNoChild, id, s.Label())
 	}
-	if st := s.State(); st != service.Running {
-		return fmt.Errorf("%w: %s (state %s)", ErrNotRunning, s.Label(), st)
-	}
-	return s.childOp(ctx, c, "restart", func(ctx context.Context) error {
-		c.terminated.Store(false)
-		if err := seam.Ops.Restart(ctx, c.svc, false); err != nil {
-			return err
-		}
-		c.restarts.Add(1)
-		return nil
-	})
-}
-
-// childOp runs op serialized with the supervisor's other child operations,
-// or, when ctx belongs to the child itself, on a task of the supervisor.
-func (s *Supervisor) childOp(ctx context.Context, c *child, what string, op func(context.Context) error) error {
-	if seam.Ops.Inside(ctx, c.svc) {
-		octx := context.WithoutCancel(ctx)
-		return s.Go(what+" "+c.id, func(context.Context) error {
-			s.ops.Lock()
-			defer s.ops.Unlock()
-			if err := op(octx); err != nil {
-				s.Log().Warn().Err(err).Str("child", c.id).Msg(what)
-			}
-			return nil
-		})
-	}
-	s.ops.Lock()
-	defer s.ops.Unlock()
-	if err := op(ctx); err != nil {
-		return fmt.Errorf("%s: %s %q: %w", s.Label(), what, c.id, err)
-	}
-	return nil
-}
-
-// drop removes c from the children and detaches it.
-func (s *Supervisor) drop(c *child) {
-	s.unregister(c)
-	_ = seam.Ops.Detach(s, c.svc)
-	s.emit(Event{Kind: ChildRemoved, Child: c.id, Label: c.svc.Label(), RestartCount: c.restartCount()})
+	return s.submit(ctx, &request{kind: reqRestartByID, c: c})
 }
 
 func (s *Supervisor) find(match func(*child) bool) *child {
@@ -345,27 +192,54 @@ func (s *Supervisor) Children() []ChildInfo {
 	for i, c := range s.children {
 		out[i] = ChildInfo{
 			ID: c.id, Label: c.svc.Label(), State: c.svc.State(), RestartCount: c.restartCount(),
-			LastReason: c.lastReason, Restart: c.spec.Restart, Terminated: c.terminated.Load(),
+			LastReason: c.lastReason, Restart: c.spec.Restart, Terminated: c.terminated,
 		}
 	}
 	return out
 }
 
-// Child returns the service currently under ID id, or nil.
+// Child returns the service currently under ID id (after a Replacement,
+// the fresh one), or nil.
 func (s *Supervisor) Child(id string) service.Service {
-	if c := s.find(func(c *child) bool { return c.id == id }); c != nil {
-		return c.svc
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.children {
+		if c.id == id {
+			return c.svc
+		}
 	}
 	return nil
 }
 
-// emit sends e to Spec.OnEvent, filling the supervisor's label.
+// emit sends e to Spec.OnEvent, filling the supervisor's label. OnEvent is
+// user code: it runs with no lock held, a call it makes back into the
+// supervisor is queued (see Add), and a panic in it crashes the
+// supervisor.
 func (s *Supervisor) emit(e Event) {
 	if s.spec.OnEvent == nil {
 		return
 	}
 	e.Supervisor = s.ShortLabel()
-	s.spec.OnEvent(e)
+	if perr := s.callback(func() { s.spec.OnEvent(e) }); perr != nil {
+		s.Crash(fmt.Errorf("OnEvent: %w", perr))
+	}
+}
+
+// callback runs user code given to the supervisor (OnEvent, a
+// Replacement) and returns its panic as an error, unless panics pass
+// through.
+func (s *Supervisor) callback(fn func()) (perr error) {
+	was := s.inCallback.Swap(true)
+	defer s.inCallback.Store(was)
+	if !s.spec.PassThroughPanics {
+		defer func() {
+			if v := recover(); v != nil {
+				perr = panicError(v)
+			}
+		}()
+	}
+	fn()
+	return nil
 }
 
 // clock is the supervisor's clock (Spec.Service.Clock, else the real one).

@@ -15,8 +15,8 @@ func TestOneForOneRestartsCrashedChild(t *testing.T) {
 	ev := newEvents()
 	sup := newSup(supervisor.Spec{Service: service.Config{Name: "sup"}}, ev)
 	a, b := newWorker("a"), newWorker("b")
-	must(t, sup.Add(a))
-	must(t, sup.Add(b))
+	must(t, sup.Add(context.Background(), a))
+	must(t, sup.Add(context.Background(), b))
 	must(t, service.Start(ctx, sup))
 
 	a.Crash(errBoom)
@@ -42,7 +42,7 @@ func TestIntensityEscalates(t *testing.T) {
 	ev := newEvents()
 	sup := newSup(supervisor.Spec{Service: service.Config{Name: "sup"}, MaxRestarts: 2}, ev)
 	a := newWorker("a")
-	must(t, sup.Add(a))
+	must(t, sup.Add(context.Background(), a))
 	must(t, service.Start(ctx, sup))
 	for i := 1; i <= 2; i++ {
 		a.Crash(errBoom)
@@ -88,7 +88,7 @@ func TestFuncNormalExit(t *testing.T) {
 				return ctx.Err()
 			})
 			f.Configure(service.Config{Logger: &quiet})
-			must(t, sup.Add(f, supervisor.ChildSpec{Restart: tc.typ}))
+			must(t, sup.Add(context.Background(), f, supervisor.ChildSpec{Restart: tc.typ}))
 			must(t, service.Start(ctx, sup))
 			<-runs
 			close(release)

@@ -110,9 +110,9 @@ func main() {
 	api.Configure(service.Config{Name: "api"})
 	cache.Configure(service.Config{Name: "cache"})
 	must(api.AddDependency(cache))
-	must(root.Add(ticker))
-	must(root.Add(service.Func("flaky", flaky)))
-	must(root.Add(api))
+	must(root.Add(context.Background(), ticker))
+	must(root.Add(context.Background(), service.Func("flaky", flaky)))
+	must(root.Add(context.Background(), api))
 
 	// The Worker runs the tree as a process: SIGINT/SIGTERM stop it,
 	// SIGUSR1 dumps the tree and the goroutines' stacks to stderr, and a

@@ -68,10 +68,10 @@ func main() {
 	audit := &Audit{}
 	audit.Configure(service.Config{Name: "audit"})
 	leaf := service.Func("conn", conn)
-	must(pool.Add(leaf))
-	must(workers.Add(pool))
-	must(root.Add(audit))
-	must(root.Add(workers))
+	must(pool.Add(context.Background(), leaf))
+	must(workers.Add(context.Background(), pool))
+	must(root.Add(context.Background(), audit))
+	must(root.Add(context.Background(), workers))
 
 	ctx := context.Background()
 	if err := service.Start(ctx, root); err != nil {

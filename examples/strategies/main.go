@@ -112,7 +112,7 @@ func main() {
 		})
 		a, b, c := newWorker("a", j), newWorker("b", j), newWorker("c", j)
 		for _, w := range []*Worker{a, b, c} {
-			must(sup.Add(w))
+			must(sup.Add(context.Background(), w))
 		}
 		must(service.Start(ctx, sup))
 		j.take()
@@ -145,11 +145,11 @@ func main() {
 		OnEvent:  hook,
 	})
 	a, b, c := newWorker("a", j), newWorker("b", j), newWorker("c", j)
-	must(sup.Add(a, supervisor.ChildSpec{Restart: strategy.Temporary}))
-	must(sup.Add(b, supervisor.ChildSpec{Restart: strategy.Permanent}))
-	must(sup.Add(c, supervisor.ChildSpec{Restart: strategy.Transient}))
+	must(sup.Add(context.Background(), a, supervisor.ChildSpec{Restart: strategy.Temporary}))
+	must(sup.Add(context.Background(), b, supervisor.ChildSpec{Restart: strategy.Permanent}))
+	must(sup.Add(context.Background(), c, supervisor.ChildSpec{Restart: strategy.Transient}))
 	done := make(chan struct{})
-	must(sup.Add(service.Func("t", func(ctx context.Context) error {
+	must(sup.Add(context.Background(), service.Func("t", func(ctx context.Context) error {
 		select {
 		case <-done:
 			return nil // a normal exit

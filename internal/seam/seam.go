@@ -1,82 +1,177 @@
-// Package seam is the private contract between package service and package
-// supervisor. Users never import it.
+// Package seam holds the types package service and package supervisor use
+// to talk to each other. Users never import it.
 //
-// Package service owns the lifecycle engine; package supervisor needs a few
-// operations on it that are not part of the public API (stopping a child
-// without reporting an exit, attaching a child with a link back to its
-// supervisor, ...). Package service fills [Ops] in its init function;
-// package supervisor registers a [Finder] so that the engine can find the
-// supervisor machinery inside any user value that embeds a Supervisor.
+// Package service owns the lifecycle engine (runs, tasks, transitions);
+// package supervisor owns children and decides their fate. They meet here,
+// through Go types the compiler checks and nothing else: no table of
+// functions filled at init, no values of type any, no lock held across the
+// boundary. A restart is one call chain: the supervisor's goroutine calls
+// [Handle.Restart] on the child and gets its result back.
+//
+// Exported functions and methods of package service and package supervisor
+// that take a [Token] are for the other package only: a Token cannot be
+// made outside this module.
 package seam
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
-// Supervisor is what a directly supervised child reports to. Notify must not
-// block: it marks the child pending and wakes the supervisor's goroutine.
+// Token is the proof that a caller is a package of this module. Its zero
+// value is the token; code outside the module cannot name the type.
+type Token struct{ _ [0]func() }
+
+// ErrDirect is what a [Supervisor] answers to a routed call it cannot take
+// because its goroutine is not running (the supervisor has not started its
+// children yet, or has stopped them): the engine then acts on the child
+// directly.
+var ErrDirect = errors.New("mode: supervisor not handling requests")
+
+// Supervisor is what a directly supervised child reports to, and what its
+// own Stop and Restart are routed through, so that a supervisor's children
+// change state only on the supervisor's goroutine. Package supervisor
+// implements it on its record of one child.
 type Supervisor interface {
-	Notify(child any)
+	// Exited tells the supervisor that the child's current run has ended
+	// (a crash or a normal exit). It never blocks.
+	Exited()
+	// StopChild is the child's own Stop called from outside the
+	// supervisor: the supervisor stops the child and handles the stop as
+	// the child's normal exit. It returns ErrDirect when it cannot take
+	// the request.
+	StopChild(ctx context.Context) error
+	// RestartChild is the child's own Restart called from outside the
+	// supervisor: a manual restart, not counted toward the intensity.
+	RestartChild(ctx context.Context) error
 }
 
 // Link ties a child to the supervisor directly above it. It is immutable
 // once stored; a new Link replaces the old one.
 type Link struct {
 	Sup Supervisor
-	// ShutdownTimeout bounds the child's stop when its parent stops it
-	// (0: the child's own stop timeout).
-	ShutdownTimeout time.Duration
 	// PassThroughPanics lets panics in the child's tasks and hooks
 	// propagate instead of becoming crashes.
 	PassThroughPanics bool
 }
 
-// Machinery is run by the engine besides the user's hooks: Start after
-// OnStart and before the children start, Stop after OnStop and before the
-// children stop. Start may register tasks on the run.
-type Machinery interface {
-	StartMachinery(ctx context.Context) error
-	StopMachinery(ctx context.Context)
+// Exit is how a run of a child ended, as its supervisor reads it.
+type Exit struct {
+	// Run numbers the child's runs (1 for the first); a supervisor uses
+	// it to tell an exit it has handled from a new one.
+	Run uint64
+	// Ended: the run has crashed or exited on its own. False while it
+	// runs, before its first start, and when it was stopped by its
+	// supervisor or an ancestor.
+	Ended bool
+	// Reason is the crash reason; nil for a normal exit.
+	Reason error
+	// Final marks a normal exit after which the child must not be started
+	// again (suture's ErrDoNotRestart).
+	Final bool
 }
 
-// Finder returns the machinery hidden in owner, or nil. Set once by package
-// supervisor's init.
-var Finder func(owner any) Machinery
+// Handle is the engine's view of one service for package supervisor:
+// the operations a supervisor performs on its children and on itself.
+type Handle interface {
+	// Attach adds child under this service (handover included) with link.
+	// It returns AddDependency's errors; state is not checked.
+	Attach(child Handle, link *Link) error
+	// Detach removes child (stopped) from this service's children.
+	Detach(child Handle) error
+	// Replace puts fresh in old's place among this service's children and
+	// in the node graph, with old's link.
+	Replace(old, fresh Handle) error
 
-// Ops are the engine operations package supervisor uses. Every child is a
-// service.Service passed as any (this package cannot import service).
-var Ops struct {
-	// Adopt hands s over to the runtime (records its outer value).
-	Adopt func(s any) error
-	// Attach appends child to parent's children (handover included) and
-	// stores link on the child. Errors as AddDependency's, minus the
-	// "parent running" check when running is true.
-	Attach func(parent, child any, link *Link, running bool) error
-	// Detach removes child from parent's children (it must be stopped).
-	Detach func(parent, child any) error
-	// Replace puts fresh in old's place among parent's children, in the
-	// node graph too, with old's link.
-	Replace func(parent, old, fresh any) error
-	// Stop stops child as its supervisor: the stop is not reported back.
-	Stop func(ctx context.Context, child any) error
-	// Restart is Stop, reset (RestartCount+1 through the subtree),
-	// OnRestart, Start; from Init it is a plain Start. It fails with
-	// ErrStopTimeout, the child stopped, while a task of the old run is
-	// alive. With hold, a restarted Func's function is not launched until
-	// Launch: the supervisor does its bookkeeping first, so the function
-	// does not wait for it.
-	Restart func(ctx context.Context, child any, hold bool) error
-	// Launch launches the function Restart held, if any (once).
-	Launch func(child any)
-	// Hung reports whether a task of a previous run of child or of one of
-	// its descendants is still alive.
-	Hung func(child any) bool
-	// Inside reports whether ctx is the ctx of a task or hook of target or
-	// of one of its descendants.
-	Inside func(ctx context.Context, target any) bool
-	// Exited reports how the child's current run ended: ok is false while
-	// it runs (or never ran); crash is nil for a normal exit; final marks a
-	// normal exit after which the child must not be started again.
-	Exited func(child any) (crash error, final bool, ok bool)
+	// Start starts the service as its supervisor, from Init or Shutdown.
+	// ctx bounds the start and reaches its start hooks.
+	Start(ctx context.Context) error
+	// Stop stops the service as its supervisor: never reported back as an
+	// exit. The stop takes at most budget (and ctx's deadline).
+	Stop(ctx context.Context, budget time.Duration) error
+	// Restart stops the service if it runs (within budget), waits up to
+	// budget for tasks of earlier runs still alive, resets it
+	// (RestartCount+1 through the subtree), calls OnRestart and starts it.
+	// stopErr holds what the stop half reported (hooks, closers, late
+	// task errors): it never fails the restart. err is the start half's
+	// error, or ErrStopTimeout naming the tasks of an earlier run still
+	// alive (then nothing was started).
+	Restart(ctx context.Context, budget time.Duration) (stopErr, err error)
+	// Exit reads how the current run ended.
+	Exit() Exit
+	// Inside reports whether ctx is the ctx of a task or hook of this
+	// service or of one of its descendants.
+	Inside(ctx context.Context) bool
+}
+
+// Machinery is run by the engine besides the user's hooks, for a service
+// that manages its own children (a supervisor): the engine then leaves the
+// children's start and stop to it.
+type Machinery interface {
+	// Start runs after OnStart: it starts the children. ctx is the start
+	// ctx: Start returns when it ends, whatever the children do.
+	Start(ctx context.Context) error
+	// Stop runs after OnStop: it stops the children, in reverse order,
+	// and returns within budget (naming what did not stop in time).
+	Stop(ctx context.Context, budget time.Duration) error
+}
+
+// loopKey marks a ctx given to user code by a supervisor's goroutine.
+type loopKey struct{}
+
+// Owner identifies one supervisor's goroutine in a Mark: each supervisor
+// holds one and marks with its address.
+type Owner struct{ _ byte }
+
+// Mark names the supervisors whose goroutines wait, right now, for the
+// code that got a ctx carrying it: a call from that code to one of them
+// must not wait for that goroutine.
+type Mark struct {
+	Sup  *Owner
+	Next *Mark
+}
+
+// WithMark returns ctx marked as given to user code by sup's goroutine,
+// keeping the marks already on ctx when keep is true (the caller waits
+// for sup, as a supervisor starting a nested one does).
+func WithMark(ctx context.Context, sup *Owner, keep bool) context.Context {
+	var next *Mark
+	if keep {
+		next, _ = ctx.Value(loopKey{}).(*Mark)
+	}
+	return context.WithValue(ctx, loopKey{}, &Mark{Sup: sup, Next: next})
+}
+
+// Marked reports whether ctx carries sup's mark.
+func Marked(ctx context.Context, sup *Owner) bool {
+	if ctx == nil {
+		return false
+	}
+	m, _ := ctx.Value(loopKey{}).(*Mark)
+	for ; m != nil; m = m.Next {
+		if m.Sup == sup {
+			return true
+		}
+	}
+	return false
+}
+
+// CopyMarks returns dst carrying src's marks (dst itself when src has
+// none).
+func CopyMarks(dst, src context.Context) context.Context {
+	m, _ := src.Value(loopKey{}).(*Mark)
+	if m == nil {
+		return dst
+	}
+	return context.WithValue(dst, loopKey{}, m)
+}
+
+// Unmarked returns ctx without marks (ctx itself when it has none): the
+// ctx of tasks, which run on their own goroutines.
+func Unmarked(ctx context.Context) context.Context {
+	if m, _ := ctx.Value(loopKey{}).(*Mark); m == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, loopKey{}, (*Mark)(nil))
 }

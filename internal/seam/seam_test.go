@@ -1,31 +1,45 @@
 package seam_test
 
 import (
-	"reflect"
+	"context"
 	"testing"
 
 	"github.com/gomode/mode/internal/seam"
-	_ "github.com/gomode/mode/service"    // fills seam.Ops in its init
-	_ "github.com/gomode/mode/supervisor" // sets seam.Finder in its init
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// Every operation the supervisor relies on is provided by package service,
-// and package supervisor registers its finder: a field left nil would be a
-// nil-func panic on the first crash.
-func TestOpsFilled(t *testing.T) {
-	ops := reflect.ValueOf(seam.Ops)
-	for i := range ops.NumField() {
-		if ops.Field(i).IsNil() {
-			t.Errorf("seam.Ops.%s is not set by package service", ops.Type().Field(i).Name)
+// Marks say which supervisors' goroutines wait for the code holding a ctx.
+func TestMarks(t *testing.T) {
+	var a, b, c seam.Owner
+	bg := context.Background()
+	ma := seam.WithMark(bg, &a, false)
+	mab := seam.WithMark(ma, &b, true) // b's goroutine runs code a waits for
+	mb := seam.WithMark(ma, &b, false) // b's own operation: a does not wait
+	cases := []struct {
+		name string
+		ctx  context.Context
+		sup  *seam.Owner
+		want bool
+	}{
+		{"unmarked", bg, &a, false},
+		{"own mark", ma, &a, true},
+		{"other's mark", ma, &b, false},
+		{"kept marks: inner", mab, &b, true},
+		{"kept marks: outer", mab, &a, true},
+		{"fresh mark drops the outer", mb, &a, false},
+		{"never marked", mab, &c, false},
+		{"unmarked again", seam.Unmarked(mab), &a, false},
+		{"copied", seam.CopyMarks(bg, mab), &a, true},
+		{"copy of nothing", seam.CopyMarks(ma, bg), &a, true},
+	}
+	for _, tc := range cases {
+		if got := seam.Marked(tc.ctx, tc.sup); got != tc.want {
+			t.Errorf("%s: Marked = %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	if seam.Finder == nil {
-		t.Error("seam.Finder is not set by package supervisor")
-	}
-	if seam.Finder(struct{}{}) != nil {
-		t.Error("Finder found machinery in a value that is no supervisor")
+	if seam.Unmarked(bg) != bg {
+		t.Error("Unmarked made a new ctx for an unmarked one")
 	}
 }

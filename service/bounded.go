@@ -1,0 +1,169 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gomode/mode/internal/clock"
+)
+
+// Bounded calls of user code. Go cannot kill a goroutine, so a Stop that
+// must return by its budget runs a hook that may hang on a goroutine of
+// its own and stops waiting when the budget ends: the hook is abandoned,
+// named in Stop's error, remembered as stuck (a supervisor does not start
+// the service again while it runs) and logged when it finally returns.
+
+// stuck is user code a Stop or a Start stopped waiting for: the tasks of
+// an abandoned run, or one abandoned hook call.
+type stuck struct {
+	what string          // "path: task \"x\"", "path: OnStop", ...
+	done <-chan struct{} // closed when it has returned
+}
+
+func (s *stuck) alive() bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// addStuck remembers what, running until done is closed.
+func (b *Base) addStuck(what string, done <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stuck = append(b.stuck, &stuck{what: what, done: done})
+	b.nstuck.Store(int32(len(b.stuck)))
+}
+
+// stuckTree returns what is still running of abandoned user code in b's
+// subtree, forgetting what has returned.
+func (b *Base) stuckTree() []*stuck {
+	var out []*stuck
+	if b.nstuck.Load() > 0 {
+		b.mu.Lock()
+		live := b.stuck[:0]
+		for _, s := range b.stuck {
+			if s.alive() {
+				live = append(live, s)
+			}
+		}
+		clear(b.stuck[len(live):])
+		b.stuck = live
+		b.nstuck.Store(int32(len(live)))
+		out = append(out, live...)
+		b.mu.Unlock()
+	}
+	for _, c := range b.childrenSnapshot() {
+		out = append(out, c.base().stuckTree()...)
+	}
+	return out
+}
+
+// waitStuck waits up to d on clk (or until ctx ends) for abandoned user
+// code in b's subtree to return. It returns ErrStopTimeout naming what
+// still runs, or nil.
+func (b *Base) waitStuck(ctx context.Context, clk clock.Clock, d time.Duration) error {
+	left := b.stuckTree()
+	if len(left) == 0 {
+		return nil
+	}
+	t := clk.NewTimer(d)
+	defer t.Stop()
+	var names []string
+	for _, s := range left {
+		select {
+		case <-s.done:
+			continue
+		default:
+		}
+		select {
+		case <-s.done:
+			continue
+		case <-t.C():
+		case <-ctx.Done():
+		}
+		if s.alive() {
+			names = append(names, s.what)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: a previous run is still running: %s", ErrStopTimeout, strings.Join(names, ", "))
+}
+
+// call is one bounded call of user code on its own goroutine.
+type call struct {
+	state atomic.Int32 // callRunning → callReturned, or → callAbandoned
+	done  chan struct{}
+	err   error
+}
+
+const (
+	callRunning int32 = iota
+	callReturned
+	callAbandoned
+)
+
+// hookFn is the shape of every hook.
+type hookFn = func(context.Context) error
+
+// abandonGrace is how long a bounded call still waits, once its bound
+// has passed, for user code that honours its ctx to return: its ctx ended
+// at the same moment.
+const abandonGrace = 20 * time.Millisecond
+
+// callBounded calls fn(ctx) (a hook, named what) and returns its error.
+// With ctx and stop never ending it calls fn on this goroutine. Otherwise
+// it calls fn on a goroutine of its own and waits until fn returns, or ctx
+// (the hook's own ctx, which carries the budget's deadline) ends, or stop
+// is closed, and then abandonGrace more: fn is then abandoned, remembered
+// as stuck and logged when it returns, and the error says so
+// (ErrStopTimeout).
+func (b *Base) callBounded(ctx context.Context, what string, fn hookFn, stop <-chan struct{}) error {
+	if ctx.Done() == nil && stop == nil {
+		return b.callHook(ctx, fn)
+	}
+	c := &call{done: make(chan struct{})}
+	go func() {
+		err := b.callHook(ctx, fn)
+		if c.state.CompareAndSwap(callRunning, callReturned) {
+			c.err = err
+			close(c.done)
+			return
+		}
+		close(c.done)
+		ev := b.Log().Warn().Str("hook", what)
+		if err != nil {
+			ev = ev.Err(err)
+		}
+		ev.Msg("abandoned hook returned late")
+	}()
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+	case <-stop:
+	}
+	select {
+	case <-c.done:
+	default:
+		t := time.NewTimer(abandonGrace)
+		select {
+		case <-c.done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	if !c.state.CompareAndSwap(callRunning, callAbandoned) {
+		<-c.done // returned meanwhile: its error is set
+		return c.err
+	}
+	name := pathOf(b) + ": " + what
+	b.addStuck(name, c.done)
+	return fmt.Errorf("%w: %s did not return", ErrStopTimeout, name)
+}

@@ -1,0 +1,186 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/gomode/mode/internal/seam"
+	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/strategy"
+)
+
+// DefaultChildShutdown is a child's shutdown timeout when neither its
+// ChildSpec nor the Spec sets one (OTP's 5000 ms for workers). A child
+// that is itself a supervisor gets what remains of its parent's budget
+// instead (OTP's infinity for supervisors), so its own children's
+// timeouts apply.
+const DefaultChildShutdown = 5 * time.Second
+
+// child is one child under a supervisor: its spec and bookkeeping. It is
+// the child's seam.Supervisor: a crash wakes the supervisor without a
+// lookup, and the child's own Stop and Restart reach the supervisor's
+// goroutine through it.
+type child struct {
+	sup  *Supervisor
+	id   string
+	spec ChildSpec
+	link *seam.Link
+
+	// Guarded by sup.mu (written by the supervisor's goroutine).
+	svc        service.Service
+	h          seam.Handle
+	terminated bool  // kept down by Terminate
+	pending    bool  // an exit is queued
+	gone       bool  // no longer a child
+	lastReason error // of the last crash
+
+	// Owned by the supervisor's goroutine.
+	handled uint64 // the run whose exit was handled (seam.Exit.Run)
+	ended   bool   // significant child ended on its own
+	backoff *strategy.BackoffState
+
+	restarts atomic.Int64 // restarts of this child ID
+}
+
+var _ seam.Supervisor = (*child)(nil)
+
+// Exited queues the child's exit and wakes the supervisor's goroutine: a
+// non-blocking send on a one-slot channel, so wakeups are never lost nor
+// block the crash path.
+func (c *child) Exited() {
+	s := c.sup
+	s.mu.Lock()
+	if !c.pending && !c.gone {
+		c.pending = true
+		s.queue = append(s.queue, item{exit: c})
+	}
+	w := s.wake
+	s.mu.Unlock()
+	poke(w)
+}
+
+// StopChild is the child's own Stop, routed here.
+func (c *child) StopChild(ctx context.Context) error {
+	return c.sup.submit(ctx, &request{kind: reqStopOwn, c: c})
+}
+
+// RestartChild is the child's own Restart, routed here.
+func (c *child) RestartChild(ctx context.Context) error {
+	return c.sup.submit(ctx, &request{kind: reqRestartOwn, c: c})
+}
+
+func (c *child) restartCount() int { return int(c.restarts.Load()) }
+
+// handle returns the child's current service and handle.
+func (c *child) current() (service.Service, seam.Handle) {
+	c.sup.mu.Lock()
+	defer c.sup.mu.Unlock()
+	return c.svc, c.h
+}
+
+// shutdown is how long the child's stop may take when the supervisor
+// stops it, at most rem: its spec's timeout, else the Spec's, else
+// DefaultChildShutdown; a supervisor child gets rem.
+func (c *child) shutdown(rem time.Duration) time.Duration {
+	d := c.spec.ShutdownTimeout
+	if d == 0 {
+		d = c.sup.spec.ShutdownTimeout
+	}
+	if d == 0 {
+		svc, _ := c.current()
+		if _, nested := svc.(interface {
+			Machinery(seam.Token) seam.Machinery
+		}); nested {
+			return rem
+		}
+		d = DefaultChildShutdown
+	}
+	return min(d, rem)
+}
+
+// register reserves an ID and a place for svc. s.mu is held.
+func (s *Supervisor) registerLocked(svc service.Service, h seam.Handle, cs ChildSpec) (*child, error) {
+	if s.spec.MaxChildren > 0 && len(s.children) >= s.spec.MaxChildren {
+		return nil, fmt.Errorf("%w: %s has %d", ErrMaxChildren, s.ShortLabel(), len(s.children))
+	}
+	if s.ids == nil {
+		s.ids = make(map[string]*child)
+	}
+	id := cs.ID
+	if id == "" {
+		id = configuredName(svc)
+	}
+	if id != "" {
+		if _, dup := s.ids[id]; dup {
+			return nil, fmt.Errorf("%w: %q under %s", ErrDuplicateID, id, s.ShortLabel())
+		}
+	} else {
+		if s.seq == nil {
+			s.seq = make(map[string]int)
+		}
+		label := svc.ShortLabel()
+		for id == "" || s.ids[id] != nil {
+			s.seq[label]++
+			id = label + "#" + strconv.Itoa(s.seq[label])
+		}
+	}
+	c := &child{sup: s, id: id, svc: svc, h: h, spec: cs}
+	c.link = &seam.Link{Sup: c, PassThroughPanics: s.spec.PassThroughPanics}
+	if err := s.self().Attach(h, c.link); err != nil {
+		return nil, err
+	}
+	s.children = append(s.children, c)
+	s.ids[id] = c
+	return c, nil
+}
+
+// configuredName is the name configured on svc (Config.Name, or the name
+// given to service.Func), or "".
+func configuredName(svc service.Service) string {
+	if c, ok := svc.(interface{ Config() service.Config }); ok && c.Config().Name != "" {
+		return c.Config().Name
+	}
+	if f, ok := svc.(*service.FuncService); ok {
+		return f.Name()
+	}
+	return ""
+}
+
+// drop removes c from the children and detaches it (c is stopped).
+func (s *Supervisor) drop(c *child) {
+	s.mu.Lock()
+	for i, x := range s.children {
+		if x == c {
+			s.children = append(s.children[:i:i], s.children[i+1:]...)
+			break
+		}
+	}
+	if s.ids[c.id] == c {
+		delete(s.ids, c.id)
+	}
+	c.gone = true
+	svc, h := c.svc, c.h
+	s.mu.Unlock()
+	_ = s.self().Detach(h)
+	s.unwait(c)
+	s.emit(Event{Kind: ChildRemoved, Child: c.id, Label: svc.Label(), RestartCount: c.restartCount()})
+}
+
+// isNil reports whether v is nil or a typed nil pointer.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// panicError is the error of a recovered panic, with its stack.
+func panicError(v any) error {
+	return &service.PanicError{Value: v, Stack: debug.Stack()}
+}

@@ -1,0 +1,154 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/gomode/mode/strategy"
+	"github.com/thejerf/suture/v4"
+)
+
+// handleExit applies the strategy to the exit c queued, unless it was
+// handled already (its run was stopped or restarted by a decision since),
+// or the child runs again.
+func (s *Supervisor) handleExit(ls *loopState, c *child) {
+	if ls.halted() {
+		return
+	}
+	_, h := c.current()
+	e := h.Exit()
+	if !e.Ended || e.Run <= c.handled {
+		return
+	}
+	c.handled = e.Run
+	s.applyExit(ls, c, e.Reason, e.Final)
+}
+
+// applyExit decides what the exit of c (a crash when crash is set, else
+// normal; final: not to be restarted) means, and does it: stop, remove,
+// restart (now or after a backoff), or give up.
+func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool) {
+	s.mu.Lock()
+	if c.gone {
+		s.mu.Unlock()
+		return
+	}
+	if crash != nil {
+		c.lastReason = crash
+	}
+	label := c.svc.Label()
+	s.mu.Unlock()
+	kind := strategy.Normal
+	if crash != nil {
+		kind = strategy.Crash
+		s.Log().Warn().Err(crash).Str("child", c.id).Msg("child crashed")
+		s.emit(Event{Kind: ChildCrashed, Child: c.id, Label: label, Reason: crash, RestartCount: c.restartCount()})
+	} else {
+		s.Log().Info().Str("child", c.id).Msg("child exited")
+		s.emit(Event{Kind: ChildExited, Child: c.id, Label: label, RestartCount: c.restartCount()})
+	}
+	if ls.halted() {
+		return // OnEvent crashed the supervisor
+	}
+	if errors.Is(crash, suture.ErrTerminateSupervisorTree) {
+		s.giveUp(ls, crash)
+		return
+	}
+	act, err := s.decide(c, kind, final)
+	if err != nil {
+		s.giveUp(ls, err)
+		return
+	}
+	if act.counts && !s.window.Allow(s.now()) {
+		reason := crash
+		if reason == nil {
+			reason = fmt.Errorf("normal exit of %s", c.id)
+		}
+		s.giveUp(ls, reason)
+		return
+	}
+	for _, x := range act.stop {
+		_ = s.stopChild(ls, x, ls.quiet)
+	}
+	for _, x := range act.remove {
+		s.drop(x)
+	}
+	if crash == nil && c.spec.Significant && s.significantEnded(c) {
+		s.Log().Info().Str("child", c.id).Msg("significant child ended: shutting down")
+		_ = s.Stop(ls.ctx) // from inside (ls.ctx is marked with the run): it is queued
+		return
+	}
+	if len(act.restart) > 0 {
+		s.schedule(ls, act.restart, c)
+	}
+}
+
+// actions is a strategy.Plan in terms of children, in the order to act:
+// stop (reverse start order, the exited child in its place, so every
+// member has stopped before any restarts), remove, restart (start order).
+type actions struct {
+	stop, remove, restart []*child
+	counts                bool
+}
+
+// decide asks the strategy what the exit of c means. Under one-for-one
+// only c is concerned: the plan is made from c alone, so a crash storm
+// costs O(crashed), not O(children).
+func (s *Supervisor) decide(c *child, kind strategy.ExitKind, final bool) (actions, error) {
+	typ := c.spec.Restart
+	if final && typ == strategy.Permanent {
+		typ = strategy.Transient // an exit asking not to be restarted
+	}
+	if s.spec.Strategy == strategy.OneForOne {
+		one := []*child{c}
+		switch {
+		case strategy.ShouldRestart(typ, kind) && s.spec.Backoff.Enabled():
+			return actions{stop: one, restart: one, counts: true}, nil // stopped while it waits
+		case strategy.ShouldRestart(typ, kind):
+			return actions{restart: one, counts: true}, nil // the restart stops it first
+		case typ == strategy.Temporary:
+			return actions{stop: one, remove: one}, nil
+		}
+		return actions{stop: one}, nil // a crashed run is cleaned up
+	}
+	view := s.snapshot()
+	idx := slices.Index(view, c)
+	types := make([]strategy.RestartType, len(view))
+	for i, x := range view {
+		types[i] = x.spec.Restart
+	}
+	types[idx] = typ
+	plan, err := strategy.Decide(s.spec.Strategy, types, idx, kind)
+	if err != nil {
+		return actions{}, err
+	}
+	pick := func(idx []int) []*child {
+		out := make([]*child, 0, len(idx))
+		for _, i := range idx {
+			out = append(out, view[i])
+		}
+		return out
+	}
+	stops := append(slices.Clone(plan.Stop), idx)
+	slices.SortFunc(stops, func(a, b int) int { return b - a })
+	return actions{stop: pick(stops), remove: pick(plan.Remove), restart: pick(plan.Restart), counts: plan.Counts}, nil
+}
+
+// significantEnded records that c ended on its own and reports whether the
+// auto-shutdown condition now holds.
+func (s *Supervisor) significantEnded(c *child) bool {
+	c.ended = true
+	switch s.spec.AutoShutdown {
+	case AnySignificant:
+		return true
+	case AllSignificant:
+		for _, x := range s.snapshot() {
+			if x.spec.Significant && !x.ended {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}

@@ -1,0 +1,263 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/gomode/mode/internal/seam"
+	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/strategy"
+)
+
+// item is one entry of the supervisor's queue: a child's exit, a request,
+// or a backoff that ended.
+type item struct {
+	exit *child
+	req  *request
+	due  *waitGroup
+}
+
+type reqKind uint8
+
+const (
+	reqAdd         reqKind = iota // Add
+	reqRemove                     // Remove
+	reqTerminate                  // Terminate
+	reqRestartByID                // RestartChild
+	reqStopOwn                    // the child's own Stop
+	reqRestartOwn                 // the child's own Restart
+)
+
+var reqNames = [...]string{"add", "remove", "terminate", "restart", "stop", "restart"}
+
+// request is a child operation asked of the supervisor's goroutine.
+type request struct {
+	kind reqKind
+	c    *child // the child concerned (not for reqAdd)
+	ctx  context.Context
+
+	// reqAdd:
+	svc  service.Service
+	h    seam.Handle
+	spec ChildSpec
+
+	reply   chan error  // nil when nobody waits (queued from inside)
+	dropped atomic.Bool // the caller gave up waiting
+}
+
+func (r *request) name() string {
+	id := ""
+	if r.c != nil {
+		id = r.c.id
+	} else if r.svc != nil {
+		id = r.svc.ShortLabel()
+	}
+	return reqNames[r.kind] + " " + id
+}
+
+// submit hands req to the supervisor's goroutine and waits for the answer
+// under ctx, or, when the goroutine does not run, performs it here. A
+// request from code the goroutine is running right now (ctx carrying the
+// supervisor's mark, or a callback in progress) or from inside the
+// child concerned cannot be waited for: it is queued and submit returns
+// nil.
+func (s *Supervisor) submit(ctx context.Context, req *request) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	req.ctx = ctx
+	s.mu.Lock()
+	if s.loop == nil {
+		s.mu.Unlock()
+		return s.direct(req)
+	}
+	queued := seam.Marked(ctx, &s.owner) || s.inCallback.Load() ||
+		(req.c != nil && req.c.h.Inside(ctx))
+	if queued {
+		req.ctx = context.WithoutCancel(ctx)
+	} else {
+		req.reply = make(chan error, 1)
+	}
+	s.queue = append(s.queue, item{req: req})
+	w := s.wake
+	s.mu.Unlock()
+	poke(w)
+	if queued {
+		return nil
+	}
+	select {
+	case err := <-req.reply:
+		return err
+	case <-ctx.Done():
+		req.dropped.Store(true)
+		select {
+		case err := <-req.reply: // answered meanwhile
+			return err
+		default:
+		}
+		return fmt.Errorf("%s: %s: %w", s.ShortLabel(), req.name(), ctx.Err())
+	}
+}
+
+// answer replies to req's caller, or, when nobody waits, logs a failure
+// and reports it as a RequestFailed event.
+func (s *Supervisor) answer(req *request, err error) {
+	if err != nil {
+		err = fmt.Errorf("%s: %s: %w", s.ShortLabel(), req.name(), err)
+	}
+	if req.reply != nil {
+		req.reply <- err
+		return
+	}
+	if err != nil {
+		id := ""
+		if req.c != nil {
+			id = req.c.id
+		}
+		s.Log().Warn().Err(err).Str("child", id).Msg("queued request failed")
+		s.emit(Event{Kind: RequestFailed, Child: id, Reason: err})
+	}
+}
+
+// direct performs req on the caller's goroutine: the supervisor's
+// goroutine does not run (before the supervisor starts its children, or
+// once it has stopped them).
+func (s *Supervisor) direct(req *request) error {
+	var err error
+	switch req.kind {
+	case reqAdd:
+		switch st := s.State(); st {
+		case service.Stopping, service.Crashed:
+			err = fmt.Errorf("%w (state %s)", ErrNotRunning, st)
+		default:
+			s.mu.Lock()
+			_, err = s.registerLocked(req.svc, req.h, req.spec)
+			s.mu.Unlock()
+		}
+	case reqRemove, reqTerminate:
+		_, h := req.c.current()
+		if req.kind == reqTerminate {
+			s.mu.Lock()
+			req.c.terminated = true
+			s.mu.Unlock()
+		}
+		err = h.Stop(req.ctx, req.c.shutdown(budgetOf(req.ctx)))
+		if req.kind == reqRemove || req.c.spec.Restart == strategy.Temporary {
+			s.drop(req.c)
+		}
+	case reqStopOwn:
+		return seam.ErrDirect
+	default:
+		err = fmt.Errorf("%w (state %s)", ErrNotRunning, s.State())
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", s.ShortLabel(), req.name(), err)
+	}
+	return nil
+}
+
+// handle performs req on the supervisor's goroutine.
+func (s *Supervisor) handle(ls *loopState, req *request) {
+	if req.dropped.Load() {
+		return
+	}
+	if err := req.ctx.Err(); err != nil {
+		s.answer(req, err)
+		return
+	}
+	if ls.halted() {
+		s.answer(req, fmt.Errorf("%w (state %s)", ErrNotRunning, s.State()))
+		return
+	}
+	c := req.c
+	if c != nil {
+		s.mu.Lock()
+		gone := c.gone
+		s.mu.Unlock()
+		if gone {
+			s.answer(req, ErrNoChild)
+			return
+		}
+	}
+	switch req.kind {
+	case reqAdd:
+		s.answer(req, s.addRunning(ls, req))
+	case reqRemove:
+		err := s.stopChild(ls, c, req.ctx)
+		s.drop(c)
+		s.answer(req, err)
+	case reqTerminate:
+		s.mu.Lock()
+		c.terminated = true
+		s.mu.Unlock()
+		s.unwait(c)
+		err := s.stopChild(ls, c, req.ctx)
+		if c.spec.Restart == strategy.Temporary {
+			s.drop(c)
+		}
+		s.answer(req, err)
+	case reqRestartByID:
+		if running(c) {
+			s.answer(req, ErrChildRunning)
+			return
+		}
+		s.answer(req, s.manualRestart(ls, c, req.ctx))
+	case reqRestartOwn:
+		s.answer(req, s.manualRestart(ls, c, req.ctx))
+	case reqStopOwn:
+		err := s.stopChild(ls, c, req.ctx)
+		s.answer(req, err)
+		s.applyExit(ls, c, nil, false) // a stop from outside is a normal exit
+	}
+}
+
+// running reports whether c's service runs (or is starting).
+func running(c *child) bool {
+	svc, _ := c.current()
+	st := svc.State()
+	return st == service.Running || st == service.Starting
+}
+
+// addRunning registers, attaches and starts the child of an Add while
+// the supervisor runs.
+func (s *Supervisor) addRunning(ls *loopState, req *request) error {
+	s.mu.Lock()
+	c, err := s.registerLocked(req.svc, req.h, req.spec)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := req.h.Start(seam.WithMark(req.ctx, &s.owner, false)); err != nil {
+		s.mu.Lock()
+		c.gone = true
+		for i, x := range s.children {
+			if x == c {
+				s.children = append(s.children[:i:i], s.children[i+1:]...)
+				break
+			}
+		}
+		delete(s.ids, c.id)
+		s.mu.Unlock()
+		_ = s.self().Detach(req.h)
+		return err
+	}
+	return nil
+}
+
+// manualRestart restarts c at once, outside the intensity limit: it is no
+// longer terminated nor waiting out a backoff.
+func (s *Supervisor) manualRestart(ls *loopState, c *child, ctx context.Context) error {
+	s.mu.Lock()
+	c.terminated = false
+	s.mu.Unlock()
+	s.unwait(c)
+	_, h := c.current()
+	stopErr, err := h.Restart(seam.WithMark(ctx, &s.owner, false), c.shutdown(budgetOf(ctx)))
+	s.reportStopErr(c, stopErr)
+	if err != nil {
+		return err
+	}
+	s.restarted(c)
+	return nil
+}
