@@ -16,6 +16,12 @@ import (
 // standard parser. A "CRON_TZ=<zone> " or "TZ=<zone> " prefix sets the zone;
 // otherwise In does; the default is time.Local.
 //
+// Cron is wall-clock (but for "@every", below): on waking, it re-reads the
+// wall clock and never fires before the scheduled wall time. The wait runs
+// on the monotonic clock, so after a step of the wall clock back the wake
+// comes early and Cron sleeps again; after a step forward the wake is late
+// (see below).
+//
 // Fire times follow cron(8) across daylight-saving changes, not the raw
 // wall-clock arithmetic of robfig's Schedule.Next:
 //
@@ -28,6 +34,12 @@ import (
 //     wall-clock time: a time inside a skipped hour runs once, right after
 //     the jump (at the instant of the change); a time inside a repeated hour
 //     runs once, in its first copy.
+//   - That skipped-hour rule applies to jumps under 3 hours (DST changes),
+//     as in cron(8). A longer jump, a zone changing its offset by a day
+//     (Pacific/Apia, Samoa, skipping Friday 2011-12-30), skips the runs at
+//     the wall times it skips (they are no fire times, so not counted as
+//     Skipped): "0 12 * * 5" does not run that week, rather than run at the
+//     jump, on Saturday.
 //   - "@every d" is elapsed time: fixed-rate slots d apart from registration,
 //     as Every (robfig rounds d down to whole seconds, at least 1s).
 //
@@ -140,7 +152,9 @@ func parseStandard(spec string) (s cron.Schedule, err error) {
 // allHours has the bits of hours 0-23.
 const allHours = 1<<24 - 1
 
-// dstSlack bounds a daylight-saving change (real ones are at most 2h).
+// dstSlack bounds a daylight-saving change (real ones are at most 2h). A
+// forward jump of dstSlack or more (a zone moving its offset by a day) is no
+// DST change: the skipped-hour rule does not apply to it.
 const dstSlack = 3 * time.Hour
 
 // cronPlan computes fire times of a crontab spec in a zone, the cron(8)
@@ -217,7 +231,8 @@ func (p *cronPlan) repeatedNear(t time.Time) time.Duration {
 // instants maps the wall-clock time c (written as UTC) to the instants at
 // which the job fires for it: one normally; for a time inside a repeated
 // hour, the first copy (both with wildHour); for a time inside a skipped
-// hour, the instant of the jump (none with wildHour).
+// hour, the instant of the jump (none with wildHour, or when the jump is
+// dstSlack or more: a skipped day).
 func (p *cronPlan) instants(c time.Time) (out [2]time.Time, n int) {
 	_, oBefore := c.Add(-14 * time.Hour).In(p.loc).Zone()
 	_, oAfter := c.Add(14 * time.Hour).In(p.loc).Zone()
@@ -238,7 +253,8 @@ func (p *cronPlan) instants(c time.Time) (out [2]time.Time, n int) {
 	switch {
 	case n == 2 && !p.wildHour:
 		n = 1
-	case n == 0 && !p.wildHour && len(offs) == 2:
+	case n == 0 && !p.wildHour && len(offs) == 2 &&
+		time.Duration(oAfter-oBefore)*time.Second < dstSlack:
 		// In the gap: the last instant before it is c less the later
 		// offset; the zone in effect there ends at the jump.
 		before := c.Add(-time.Duration(max(oBefore, oAfter)) * time.Second)

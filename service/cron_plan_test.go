@@ -85,6 +85,93 @@ func TestCronNextDST(t *testing.T) {
 	}
 }
 
+// TestCronNextLongJump: the skipped-hour rule (a fixed time inside the gap
+// runs once at the jump) applies to jumps under 3h only. A zone moving its
+// offset by a day (Pacific/Apia skipping Friday 2011-12-30, Pacific/Kwajalein
+// skipping Saturday 1993-08-21) skips the runs of the missing day rather than
+// running them at the jump, on the next day.
+func TestCronNextLongJump(t *testing.T) {
+	apia, kwaj := loadZone(t, "Pacific/Apia"), loadZone(t, "Pacific/Kwajalein")
+	troll := loadZone(t, "Antarctica/Troll") // +00 → +02 at 01:00Z, 2024-03-31
+	for _, c := range []struct {
+		name     string
+		loc      *time.Location
+		spec     string
+		from, to time.Time
+		want     string // UTC
+	}{
+		{"Apia weekly Friday", apia, "0 12 * * 5",
+			time.Date(2011, 12, 22, 0, 0, 0, 0, apia), time.Date(2012, 1, 7, 0, 0, 0, 0, apia),
+			"12-23T22:00Z 01-05T22:00Z"},
+		{"Apia daily noon", apia, "0 12 * * *",
+			time.Date(2011, 12, 29, 0, 0, 0, 0, apia), time.Date(2012, 1, 1, 0, 0, 0, 0, apia),
+			"12-29T22:00Z 12-30T22:00Z"},
+		{"Apia daily just after midnight", apia, "30 0 * * *",
+			time.Date(2011, 12, 29, 0, 0, 0, 0, apia), time.Date(2012, 1, 1, 0, 0, 0, 0, apia),
+			"12-29T10:30Z 12-30T10:30Z"},
+		{"Apia @daily", apia, "@daily",
+			time.Date(2011, 12, 28, 12, 0, 0, 0, apia), time.Date(2012, 1, 1, 12, 0, 0, 0, apia),
+			"12-29T10:00Z 12-30T10:00Z 12-31T10:00Z"},
+		{"Kwajalein weekly Saturday", kwaj, "0 9 * * 6",
+			time.Date(1993, 8, 13, 0, 0, 0, 0, kwaj), time.Date(1993, 8, 29, 0, 0, 0, 0, kwaj),
+			"08-14T21:00Z 08-27T21:00Z"},
+		{"Troll 2h gap still runs at the jump", troll, "30 1 * * *",
+			time.Date(2024, 3, 30, 12, 0, 0, 0, time.UTC), time.Date(2024, 4, 1, 12, 0, 0, 0, time.UTC),
+			"03-31T01:00Z 03-31T23:30Z"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := cronPlanFor(t, c.spec, c.loc, c.from)
+			if got := strings.Join(firesBetween(p, c.from, c.to), " "); got != c.want {
+				t.Errorf("%s in %v:\n got %s\nwant %s", c.spec, c.loc, got, c.want)
+			}
+		})
+	}
+}
+
+// TestCronNextJumpBoundary: in a made-up zone jumping from UTC to UTC+J at
+// 2024-06-01 00:00Z, "30 1 * * *" (01:30, inside the gap for J over 1h30)
+// runs at the jump for J under 3h and is skipped for J of 3h or more.
+func TestCronNextJumpBoundary(t *testing.T) {
+	jump := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	from := jump.Add(-time.Hour)
+	for _, c := range []struct {
+		j    time.Duration
+		want time.Time
+	}{
+		{2*time.Hour + 59*time.Minute, jump},
+		{3 * time.Hour, time.Date(2024, 6, 1, 22, 30, 0, 0, time.UTC)},  // 06-02 01:30 +03
+		{24 * time.Hour, time.Date(2024, 6, 1, 1, 30, 0, 0, time.UTC)},  // 06-02 01:30 +24
+		{30 * time.Minute, time.Date(2024, 6, 1, 1, 0, 0, 0, time.UTC)}, // 01:30 exists: +00:30
+	} {
+		loc := jumpZone(t, jump, c.j)
+		p := cronPlanFor(t, "30 1 * * *", loc, from)
+		if got := p.next(from); !got.Equal(c.want) {
+			t.Errorf("jump %v: next %v, want %v", c.j, got.UTC(), c.want)
+		}
+	}
+}
+
+// jumpZone returns a zone at UTC until at, then at UTC+j, built as TZif
+// version 1 data.
+func jumpZone(t *testing.T, at time.Time, j time.Duration) *time.Location {
+	t.Helper()
+	be := func(v int32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
+	data := append([]byte("TZif"), make([]byte, 16)...) // version 1, reserved
+	for _, n := range []int32{0, 0, 0, 1, 2, 8} {       // isut, isstd, leap, time, type, char counts
+		data = append(data, be(n)...)
+	}
+	data = append(data, be(int32(at.Unix()))...)
+	data = append(data, 1)                                         // the transition's type
+	data = append(data, append(be(0), 0, 0)...)                    // type 0: UTC, "AAA"
+	data = append(data, append(be(int32(j/time.Second)), 0, 4)...) // type 1: UTC+j, "BBB"
+	data = append(data, "AAA\x00BBB\x00"...)
+	loc, err := time.LoadLocationFromTZData("Jump", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
 // TestCronHourlyElapsed: a job on every hour follows elapsed time: 23 fires
 // on a spring-forward day, 25 on a fall-back day, none twice, none in the gap.
 func TestCronHourlyElapsed(t *testing.T) {
@@ -216,20 +303,24 @@ func TestParseCronErrors(t *testing.T) {
 }
 
 // TestCronNextOracle compares next with a brute-force reading of the rules,
-// minute by minute in absolute time, over the DST days of 2024 in both zones.
+// minute by minute in absolute time, over the DST days of 2024 in both zones,
+// a 2h jump (Troll) and two zones skipping a whole day.
 func TestCronNextOracle(t *testing.T) {
 	specs := []string{"*/7 * * * *", "0 * * * *", "30 2 * * *", "*/20 1-3 * * *", "59 1 * * *", "0 2 * * *", "0 3 * * *", "* 2 * * *", "45 2 * * *"}
 	days := []struct {
 		zone string
+		y    int
 		m    time.Month
 		d    int
 	}{
-		{"America/Los_Angeles", time.March, 10}, {"America/Los_Angeles", time.November, 3},
-		{"Europe/Berlin", time.March, 31}, {"Europe/Berlin", time.October, 27},
+		{"America/Los_Angeles", 2024, time.March, 10}, {"America/Los_Angeles", 2024, time.November, 3},
+		{"Europe/Berlin", 2024, time.March, 31}, {"Europe/Berlin", 2024, time.October, 27},
+		{"Antarctica/Troll", 2024, time.March, 31},                                              // a 2h jump, still a DST change
+		{"Pacific/Apia", 2011, time.December, 29}, {"Pacific/Kwajalein", 1993, time.August, 20}, // a day skipped
 	}
 	for _, day := range days {
 		loc := loadZone(t, day.zone)
-		from := time.Date(2024, day.m, day.d, 0, 0, 0, 0, loc).Add(-30 * time.Minute)
+		from := time.Date(day.y, day.m, day.d, 0, 0, 0, 0, loc).Add(-30 * time.Minute)
 		to := from.Add(26 * time.Hour)
 		for _, spec := range specs {
 			p := cronPlanFor(t, spec, loc, from)
@@ -243,7 +334,8 @@ func TestCronNextOracle(t *testing.T) {
 				switch {
 				case w.Sub(prev) > time.Minute: // the jump: the walls skipped
 					fire = matches(w)
-					for s := prev.Add(time.Minute); s.Before(w) && !p.wildHour; s = s.Add(time.Minute) {
+					dst := w.Sub(prev)-time.Minute < 3*time.Hour
+					for s := prev.Add(time.Minute); s.Before(w) && !p.wildHour && dst; s = s.Add(time.Minute) {
 						fire = fire || matches(s)
 					}
 				case p.wildHour:

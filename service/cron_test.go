@@ -27,9 +27,11 @@ func utc(y int, m time.Month, d, h, mi int) time.Time {
 // TestCronDSTFakeClock registers cron jobs through a running service on a
 // fake clock and follows their fire times across DST changes in
 // America/Los_Angeles and Europe/Berlin: a fixed time in the skipped hour
-// runs once right after the jump, one in the repeated hour runs once.
+// runs once right after the jump, one in the repeated hour runs once; and
+// across the day Pacific/Apia skipped, whose runs are skipped.
 func TestCronDSTFakeClock(t *testing.T) {
 	la, berlin := zone(t, "America/Los_Angeles"), zone(t, "Europe/Berlin")
+	apia := zone(t, "Pacific/Apia")
 	for _, c := range []struct {
 		name  string
 		start time.Time
@@ -49,6 +51,15 @@ func TestCronDSTFakeClock(t *testing.T) {
 		{"Berlin fall-back", time.Date(2024, 10, 27, 0, 0, 0, 0, berlin), "30 2 * * *",
 			[]service.TimerOption{service.InLocation(berlin)},
 			[]time.Time{utc(2024, 10, 27, 0, 30), utc(2024, 10, 28, 1, 30)}},
+		// Pacific/Apia jumped from UTC-10 to UTC+14 at the end of Thursday
+		// 2011-12-29, skipping Friday 30 December: a whole day is no DST
+		// change, its runs are skipped, not run at the jump (on Saturday).
+		{"Apia weekly on the skipped Friday", time.Date(2011, 12, 22, 0, 0, 0, 0, apia), "0 12 * * 5",
+			[]service.TimerOption{service.InLocation(apia)},
+			[]time.Time{utc(2011, 12, 23, 22, 0), utc(2012, 1, 5, 22, 0)}},
+		{"Apia daily across the skipped day", time.Date(2011, 12, 29, 0, 0, 0, 0, apia), "CRON_TZ=Pacific/Apia 0 12 * * *",
+			nil,
+			[]time.Time{utc(2011, 12, 29, 22, 0), utc(2011, 12, 30, 22, 0), utc(2011, 12, 31, 22, 0)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			fake := clock.NewFake(c.start)
@@ -70,6 +81,53 @@ func TestCronDSTFakeClock(t *testing.T) {
 				t.Fatalf("stats %+v", st)
 			}
 		})
+	}
+}
+
+// TestCronWallStepBack: the timer sleeps on the monotonic clock, so after
+// the wall clock steps back it wakes before the wall time it was due at. It
+// must sleep again and fire at that wall time, once, and not run a time it
+// served again when the wall clock repeats it.
+func TestCronWallStepBack(t *testing.T) {
+	fake := clock.NewFake(epoch)
+	cl := newCalls()
+	s, _ := startTimed(t, fake, service.Config{}, func(ctx context.Context, s *timed) error {
+		return s.Cron("0 12 * * *", cl.fn(fake), service.InLocation(time.UTC))
+	})
+	noon := epoch.Add(12 * time.Hour)
+	armed(t, fake, 1)
+	wantDeadline(t, fake, noon)
+
+	fake.StepWall(-time.Hour) // 23:00 the day before; the timer wakes at 11:00
+	wantDeadline(t, fake, noon.Add(-time.Hour))
+	fake.Set(noon.Add(-time.Hour))
+	armed(t, fake, 1)
+	cl.none(t)
+	wantDeadline(t, fake, noon) // asleep again, to the wall time
+	fake.Set(noon)
+	if at := cl.next(t); !at.Equal(noon) {
+		t.Fatalf("call at %v, want %v", at, noon)
+	}
+
+	armed(t, fake, 1)
+	fake.StepWall(-time.Hour) // 11:00 again: today's noon is served
+	fake.Set(noon)
+	armed(t, fake, 1)
+	cl.none(t)
+	tomorrow := noon.Add(24 * time.Hour)
+	wantDeadline(t, fake, tomorrow.Add(-time.Hour)) // woken early, again
+	fake.Set(tomorrow.Add(-time.Hour))
+	armed(t, fake, 1)
+	cl.none(t)
+	wantDeadline(t, fake, tomorrow)
+	fake.Set(tomorrow)
+	if at := cl.next(t); !at.Equal(tomorrow) {
+		t.Fatalf("call at %v, want %v", at, tomorrow)
+	}
+	armed(t, fake, 1)
+	cl.none(t)
+	if st := onlyTimer(t, s); st.Runs != 2 || st.Skipped != 0 || st.Drifts != 0 {
+		t.Fatalf("stats %+v, want 2 runs", st)
 	}
 }
 

@@ -299,7 +299,10 @@ func (t *timer) loop(ctx context.Context) error {
 			t.b.Log().Warn().Str("timer", t.cfg.name).Msg("timer has no fire time left; it ends")
 			return nil
 		}
-		if wait := due.Sub(t.clk.Now()); wait > 0 {
+		// Sleep until the clock reads due. Timers run on the monotonic
+		// clock while Cron's fire times are wall times: after a step of the
+		// wall clock back, the wake comes early and sleeps again.
+		for wait := due.Sub(t.clk.Now()); wait > 0; wait = due.Sub(t.clk.Now()) {
 			if sleep == nil {
 				sleep = t.clk.NewTimer(wait)
 			} else {

@@ -14,11 +14,19 @@ import (
 // non-blocking send into a 1-slot channel. AfterFunc callbacks run on their
 // own goroutine, as with time.AfterFunc; [Fake.Settle] waits for them.
 //
+// Timers run on the fake's own timeline, as Go's timers run on the
+// monotonic clock; [Fake.StepWall] steps the wall clock that Now reads
+// without moving them, as an administrator or NTP stepping the system clock
+// would. Fake times carry no monotonic reading, so code comparing them sees
+// the step (with the real clock, only times from time.Now and their Add
+// results are immune to it).
+//
 // Create one with [NewFake]; the zero Fake is also usable and starts at the
 // zero time. All methods are safe for concurrent use.
 type Fake struct {
 	mu      sync.Mutex
-	now     time.Time
+	now     time.Time     // the timers' timeline
+	wall    time.Duration // Now is now+wall (see StepWall)
 	timers  []*fakeTimer  // pending (armed, not yet fired or stopped); unordered
 	seq     uint64        // arming counter, breaks deadline ties
 	running int           // AfterFunc callbacks started and not yet returned
@@ -32,11 +40,11 @@ func NewFake(start time.Time) *Fake {
 	return &Fake{now: start}
 }
 
-// Now returns the fake's current time.
+// Now returns the fake's current (wall-clock) time.
 func (f *Fake) Now() time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.now
+	return f.now.Add(f.wall)
 }
 
 // Since returns Now().Sub(t).
@@ -75,15 +83,28 @@ func (f *Fake) Advance(d time.Duration) {
 	f.advanceTo(f.now.Add(d))
 }
 
-// Set moves time forward to t with the same firing rules as Advance. A t
-// before the current time is ignored: fake time never goes backward.
+// Set moves time forward until Now is t, with the same firing rules as
+// Advance. A t before Now is ignored: only StepWall moves time backward.
 func (f *Fake) Set(t time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	t = t.Add(-f.wall)
 	if t.Before(f.now) {
 		return
 	}
 	f.advanceTo(t)
+}
+
+// StepWall steps the wall clock by d, back for a negative d: Now moves by d
+// at once, while pending timers keep their remaining durations and fire
+// nothing, like Go's timers (on the monotonic clock) when the system clock
+// is stepped. A timer armed for Now+d before a step back of s thus fires
+// when Now reads Now+d-s. NextDeadline and the values timers send are wall
+// times, read after the step.
+func (f *Fake) StepWall(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.wall += d
 }
 
 // BlockUntil waits until at least n timers are pending (armed and neither
@@ -130,13 +151,14 @@ func (f *Fake) Pending() int {
 	return len(f.timers)
 }
 
-// NextDeadline returns the earliest pending deadline, and false if no timer
-// is pending.
+// NextDeadline returns the earliest pending deadline, as the wall time Now
+// will read when it fires (unless the wall clock is stepped again), and
+// false if no timer is pending.
 func (f *Fake) NextDeadline() (time.Time, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if i := f.earliest(); i >= 0 {
-		return f.timers[i].deadline, true
+		return f.timers[i].deadline.Add(f.wall), true
 	}
 	return time.Time{}, false
 }
@@ -178,7 +200,7 @@ func (f *Fake) fire(t *fakeTimer) {
 	t.pending = false
 	if t.fn == nil {
 		select {
-		case t.ch <- f.now:
+		case t.ch <- f.now.Add(f.wall):
 		default:
 		}
 		return

@@ -266,3 +266,51 @@ func TestFakeConcurrent(t *testing.T) {
 		t.Fatalf("Pending = %d after advancing past every deadline", f.Pending())
 	}
 }
+
+// TestFakeStepWall: a wall-clock step moves Now but not the timers, which
+// keep their remaining durations as Go's monotonic timers do.
+func TestFakeStepWall(t *testing.T) {
+	f := NewFake(epoch)
+	tm := f.NewTimer(10 * time.Second)
+	f.StepWall(-time.Hour)
+	if got, want := f.Now(), epoch.Add(-time.Hour); !got.Equal(want) {
+		t.Fatalf("Now after step back = %v, want %v", got, want)
+	}
+	if _, ok := received(tm.C()); ok {
+		t.Fatal("a step fired a timer")
+	}
+	if dl, ok := f.NextDeadline(); !ok || !dl.Equal(epoch.Add(10*time.Second-time.Hour)) {
+		t.Fatalf("NextDeadline = %v, %v: want the wall time it fires at", dl, ok)
+	}
+	f.Advance(9 * time.Second)
+	if _, ok := received(tm.C()); ok {
+		t.Fatal("fired before its duration elapsed")
+	}
+	f.Advance(time.Second)
+	v, ok := received(tm.C())
+	if want := epoch.Add(10*time.Second - time.Hour); !ok || !v.Equal(want) {
+		t.Fatalf("fired %v (%v), want the wall time %v", v, ok, want)
+	}
+
+	// Set is in wall time; a step forward fires nothing either.
+	late := f.NewTimer(time.Minute) // due at wall epoch-1h+10s+1m
+	f.StepWall(2 * time.Hour)
+	if _, ok := received(late.C()); ok {
+		t.Fatal("a step forward fired a timer")
+	}
+	f.Set(epoch.Add(time.Hour + 10*time.Second)) // Now, already
+	if _, ok := received(late.C()); ok {
+		t.Fatal("Set to Now fired a timer")
+	}
+	f.Set(epoch) // before Now: ignored
+	if got := f.Now(); !got.Equal(epoch.Add(time.Hour + 10*time.Second)) {
+		t.Fatalf("Set backward moved Now to %v", got)
+	}
+	f.Set(epoch.Add(time.Hour + 70*time.Second))
+	if v, ok := received(late.C()); !ok || !v.Equal(epoch.Add(time.Hour+70*time.Second)) {
+		t.Fatalf("late timer: %v (%v)", v, ok)
+	}
+	if got := f.Since(epoch); got != time.Hour+70*time.Second {
+		t.Fatalf("Since = %v", got)
+	}
+}
