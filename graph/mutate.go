@@ -1,13 +1,13 @@
 package graph
 
 import (
-	"fmt"
 	"sync"
 	"sync/atomic"
 )
 
 var (
 	// mu serializes every structural mutation of every tree in the process.
+	// No user code runs while it is held: not even a label (see nodeError).
 	mu sync.Mutex
 	// version is a sequence counter: odd while a mutation runs, bumped twice
 	// per mutation. Readers use it to detect overlap without locking.
@@ -24,61 +24,79 @@ func endMutation() {
 	mu.Unlock()
 }
 
+// mutate runs change with mu held. A failure change reports (it captures the
+// nodes involved, nothing is formatted under the lock) is returned once mu is
+// released; its text is built later, when its Error method is called.
+func mutate(change func() *nodeError) error {
+	if f := locked(change); f != nil {
+		return f
+	}
+	return nil
+}
+
+func locked(change func() *nodeError) *nodeError {
+	beginMutation()
+	defer endMutation()
+	return change()
+}
+
 // Add appends child to n's children and makes n its parent.
 //
-// Errors (wrapped, naming the nodes): a nil child gives ErrNilNode; child
-// being n or one of n's ancestors gives ErrCycle; child already among n's
-// children gives ErrAlreadyChild; child attached elsewhere gives ErrHasParent
-// (use Reattach to move it). On error the tree is unchanged. Safe for
+// Errors (wrapped): a nil child gives ErrNilNode; child being n or one of n's
+// ancestors gives ErrCycle; child already among n's children gives
+// ErrAlreadyChild; child attached elsewhere gives ErrHasParent (use Reattach
+// to move it). On error the tree is unchanged. An error's text names the
+// nodes by their labels and is built when its Error method is called, with
+// no graph lock held (see "Labels" in the package documentation). Safe for
 // concurrent use; mutations are serialized.
 func (n *Node) Add(child *Node) error {
 	if n == nil || child == nil {
-		return fmt.Errorf("%w: Add(%s) on %s", ErrNilNode, name(child), name(n))
+		return fail(ErrNilNode, "Add(%s) on %s", child, n)
 	}
-	beginMutation()
-	defer endMutation()
-	if err := checkCycle(n, child, "add"); err != nil {
-		return err
-	}
-	switch p := child.parent.Load(); {
-	case p == n:
-		return fmt.Errorf("%w: %s is already a child of %s", ErrAlreadyChild, name(child), name(n))
-	case p != nil:
-		return fmt.Errorf("%w: cannot add %s to %s: it is a child of %s", ErrHasParent, name(child), name(n), name(p))
-	}
-	attach(n, child)
-	return nil
+	return mutate(func() *nodeError {
+		if f := checkCycle(n, child, "add"); f != nil {
+			return f
+		}
+		switch p := child.parent.Load(); {
+		case p == n:
+			return fail(ErrAlreadyChild, "%s is already a child of %s", child, n)
+		case p != nil:
+			return fail(ErrHasParent, "cannot add %s to %s: it is a child of %s", child, n, p)
+		}
+		attach(n, child)
+		return nil
+	})
 }
 
 // Reattach moves n under parent: n is removed from its old parent's children
 // and appended to parent's. A nil parent detaches n (see Detach). Reattaching
 // to the current parent does nothing and keeps n's position.
 //
-// Errors: parent being n or one of n's descendants gives ErrCycle (wrapped);
-// the tree is then unchanged. Safe for concurrent use; mutations are
-// serialized.
+// Errors: parent being n or one of n's descendants gives ErrCycle (wrapped,
+// naming the nodes by their labels, as for Add); the tree is then unchanged.
+// Safe for concurrent use; mutations are serialized.
 func (n *Node) Reattach(parent *Node) error {
 	if n == nil {
-		return fmt.Errorf("%w: Reattach(%s) on %s", ErrNilNode, name(parent), name(n))
+		return fail(ErrNilNode, "Reattach(%s) on %s", parent, n)
 	}
-	beginMutation()
-	defer endMutation()
-	old := n.parent.Load()
-	if parent == old {
-		return nil
-	}
-	if parent != nil {
-		if err := checkCycle(parent, n, "reattach"); err != nil {
-			return err
+	return mutate(func() *nodeError {
+		old := n.parent.Load()
+		if parent == old {
+			return nil
 		}
-	}
-	if old != nil {
-		detach(old, n)
-	}
-	if parent != nil {
-		attach(parent, n)
-	}
-	return nil
+		if parent != nil {
+			if f := checkCycle(parent, n, "reattach"); f != nil {
+				return f
+			}
+		}
+		if old != nil {
+			detach(old, n)
+		}
+		if parent != nil {
+			attach(parent, n)
+		}
+		return nil
+	})
 }
 
 // Detach removes n from its parent's children, making n a root with its
@@ -97,59 +115,62 @@ func (n *Node) Detach() {
 
 // Remove detaches child from n, making child a root with its subtree intact.
 // A nil child gives ErrNilNode and a node that is not a child of n gives
-// ErrNotChild (both wrapped). Safe for concurrent use.
+// ErrNotChild (both wrapped, naming the nodes by their labels, as for Add).
+// Safe for concurrent use.
 func (n *Node) Remove(child *Node) error {
 	if n == nil || child == nil {
-		return fmt.Errorf("%w: Remove(%s) on %s", ErrNilNode, name(child), name(n))
+		return fail(ErrNilNode, "Remove(%s) on %s", child, n)
 	}
-	beginMutation()
-	defer endMutation()
-	if child.parent.Load() != n {
-		return fmt.Errorf("%w: %s is not a child of %s", ErrNotChild, name(child), name(n))
+	return mutate(func() *nodeError {
+		if child.parent.Load() != n {
+			return fail(ErrNotChild, "%s is not a child of %s", child, n)
+		}
+		detach(n, child)
+		return nil
+	})
+}
+
+// Replace puts fresh in old's place among n's children (same position) and
+// detaches old.
+//
+// Errors (wrapped, naming the nodes by their labels, as for Add): a nil node
+// gives ErrNilNode; old not a child of n gives ErrNotChild; fresh attached
+// anywhere gives ErrHasParent; fresh being n or one of n's ancestors gives
+// ErrCycle. On error the tree is unchanged. Safe for concurrent use;
+// mutations are serialized.
+func (n *Node) Replace(old, fresh *Node) error {
+	if n == nil || old == nil || fresh == nil {
+		return fail(ErrNilNode, "Replace(%s, %s) on %s", old, fresh, n)
 	}
-	detach(n, child)
-	return nil
+	return mutate(func() *nodeError {
+		if old.parent.Load() != n {
+			return fail(ErrNotChild, "%s is not a child of %s", old, n)
+		}
+		if f := checkCycle(n, fresh, "replace"); f != nil {
+			return f
+		}
+		if p := fresh.parent.Load(); p != nil {
+			return fail(ErrHasParent, "cannot put %s under %s: it is a child of %s", fresh, n, p)
+		}
+		k := append([]*Node(nil), n.kids()...) // readers may hold the old slice
+		k[n.IndexOf(old)] = fresh
+		n.children.Store(&k)
+		old.parent.Store(nil)
+		fresh.parent.Store(n)
+		return nil
+	})
 }
 
 // checkCycle reports ErrCycle when child is parent or one of its ancestors,
 // that is when putting child under parent would close a loop. Called with mu
-// held.
-// Replace puts fresh in old's place among n's children (same position) and
-// detaches old.
-//
-// Errors (wrapped): a nil node gives ErrNilNode; old not a child of n gives
-// ErrNotChild; fresh attached anywhere gives ErrHasParent; fresh being n or
-// one of n's ancestors gives ErrCycle. On error the tree is unchanged.
-func (n *Node) Replace(old, fresh *Node) error {
-	if n == nil || old == nil || fresh == nil {
-		return fmt.Errorf("%w: Replace(%s, %s) on %s", ErrNilNode, name(old), name(fresh), name(n))
-	}
-	beginMutation()
-	defer endMutation()
-	if old.parent.Load() != n {
-		return fmt.Errorf("%w: %s is not a child of %s", ErrNotChild, name(old), name(n))
-	}
-	if err := checkCycle(n, fresh, "replace"); err != nil {
-		return err
-	}
-	if p := fresh.parent.Load(); p != nil {
-		return fmt.Errorf("%w: cannot put %s under %s: it is a child of %s", ErrHasParent, name(fresh), name(n), name(p))
-	}
-	k := append([]*Node(nil), n.kids()...) // readers may hold the old slice
-	k[n.IndexOf(old)] = fresh
-	n.children.Store(&k)
-	old.parent.Store(nil)
-	fresh.parent.Store(n)
-	return nil
-}
-
-func checkCycle(parent, child *Node, op string) error {
+// held; op is a constant verb ("add", "reattach", "replace").
+func checkCycle(parent, child *Node, op string) *nodeError {
 	for a := parent; a != nil; a = a.parent.Load() {
 		if a == child {
 			if a == parent {
-				return fmt.Errorf("%w: cannot %s %s under itself", ErrCycle, op, name(child))
+				return fail(ErrCycle, "cannot "+op+" %s under itself", child)
 			}
-			return fmt.Errorf("%w: cannot %s %s under %s: %s is an ancestor of %s", ErrCycle, op, name(child), name(parent), name(child), name(parent))
+			return fail(ErrCycle, "cannot "+op+" %s under %s: %s is an ancestor of %s", child, parent, child, parent)
 		}
 	}
 	return nil

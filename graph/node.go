@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"fmt"
 	"runtime"
 	"sync/atomic"
 )
@@ -174,18 +173,4 @@ func (n *Node) walk(fn func(*Node, int) bool, depth int) {
 	for _, c := range n.kids() {
 		c.walk(fn, depth+1)
 	}
-}
-
-// name returns a short name for n in error messages: fmt.Sprint of its
-// value, or "node@<address>" when it has none. It is deliberately not a
-// String method: Node is embedded in services, and a promoted String calling
-// fmt.Sprint on the service would recurse.
-func name(n *Node) string {
-	if n == nil {
-		return "<nil node>"
-	}
-	if v := n.Value(); v != nil {
-		return fmt.Sprint(v)
-	}
-	return fmt.Sprintf("node@%p", n)
 }

@@ -8,16 +8,26 @@ import (
 )
 
 // The renderers below draw the subtree under root. Each node's label is
-// describe(n); when describe is nil it is fmt.Sprint(n.Value()), which is
-// "<nil>" for a node without a value. They read the tree like Walk (no lock,
-// children read when a node is reached), are safe for concurrent use, and
-// call describe once per node, in walk order, with no lock held.
+// describe(n); when describe is nil it is the node's value label (see
+// "Labels" in the package documentation: ShortLabel, a string value itself,
+// else the value's type name; never fmt.Sprint of the value), or "<nil>" for
+// a node without a value. They read the tree like Walk (no lock, children
+// read when a node is reached), are safe for concurrent use, and call
+// describe (or ShortLabel) once per node, in walk order, with no lock held.
 
 func labeler(describe func(*Node) string) func(*Node) string {
 	if describe != nil {
 		return describe
 	}
-	return func(n *Node) string { return fmt.Sprint(n.Value()) }
+	return defaultLabel
+}
+
+// defaultLabel is the renderers' label when describe is nil.
+func defaultLabel(n *Node) string {
+	if v := n.Value(); v != nil {
+		return valueLabel(v)
+	}
+	return "<nil>"
 }
 
 // textEscaper keeps each node on one line of Text output.
@@ -169,7 +179,7 @@ func JSON(root *Node, describe func(*Node) string) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(toJSON(root, labeler(describe))); err != nil {
-		return nil, fmt.Errorf("%w: JSON of %s: %w", ErrRender, name(root), err)
+		return nil, fmt.Errorf("%w: JSON of %s: %w", ErrRender, label(root), err)
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

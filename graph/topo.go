@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -12,11 +13,13 @@ import (
 // appear once. A nil deps means no dependencies (the input order, without
 // duplicates, is returned).
 //
-// A cycle gives an error wrapping ErrCycle that names the cycle, like
-// "a -> b -> a" (each node depends on the next). A nil node, in nodes or
-// returned by deps, gives ErrNilNode. TopoOrder does not look at the tree
-// structure (parents, children) at all, and calls deps at most once per node;
-// it is safe for concurrent use as long as deps is.
+// A cycle gives an error wrapping ErrCycle that names the cycle by the
+// nodes' labels, like "a -> b -> a" (each node depends on the next); as for
+// Node.Add, the text is built when Error is called (see "Labels" in the
+// package documentation). A nil node, in nodes or returned by deps, gives
+// ErrNilNode. TopoOrder does not look at the tree structure (parents,
+// children) at all, and calls deps at most once per node; it is safe for
+// concurrent use as long as deps is.
 func TopoOrder(nodes []*Node, deps func(*Node) []*Node) ([]*Node, error) {
 	const (
 		unseen = iota
@@ -37,19 +40,15 @@ func TopoOrder(nodes []*Node, deps func(*Node) []*Node) ([]*Node, error) {
 			for stack[i] != n {
 				i--
 			}
-			names := make([]string, 0, len(stack)-i+1)
-			for _, s := range stack[i:] {
-				names = append(names, name(s))
-			}
-			names = append(names, name(n))
-			return fmt.Errorf("%w: %s", ErrCycle, strings.Join(names, " -> "))
+			cycle := append(slices.Clone(stack[i:]), n)
+			return fail(ErrCycle, strings.Repeat("%s -> ", len(cycle)-1)+"%s", cycle...)
 		}
 		state[n] = active
 		stack = append(stack, n)
 		if deps != nil {
 			for _, d := range deps(n) {
 				if d == nil {
-					return fmt.Errorf("%w: dependency of %s", ErrNilNode, name(n))
+					return fail(ErrNilNode, "dependency of %s", n)
 				}
 				if err := visit(d); err != nil {
 					return err
