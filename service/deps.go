@@ -146,17 +146,32 @@ func (b *Base) replace(old, fresh Service) error {
 	if err != nil {
 		return fmt.Errorf("%s: replace %s: %w", parent, was, err)
 	}
+	i, err := b.replaceLocked(old, fresh, fb)
+	// Errors are formatted once b.mu is released: a graph error's text
+	// reads the services' labels, which take their locks.
+	if i < 0 {
+		return fmt.Errorf("%w: %s under %s", ErrNotChild, was, parent)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: replace %s: %w", parent, was, err)
+	}
+	return nil
+}
+
+// replaceLocked is replace's locked section: it returns old's index (-1 if
+// old is not a child) and the node graph's error.
+func (b *Base) replaceLocked(old, fresh Service, fb *Base) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	i := slices.Index(b.children, old)
 	if i < 0 {
-		return fmt.Errorf("%w: %s under %s", ErrNotChild, was, parent)
+		return i, nil
 	}
 	ob := old.base()
 	if err := b.node.Replace(ob.Node(), fb.Node()); err != nil {
-		return fmt.Errorf("%s: replace %s: %w", parent, was, err)
+		return i, err
 	}
 	b.children[i] = fresh
 	fb.link.Store(ob.link.Swap(nil))
-	return nil
+	return i, nil
 }
