@@ -197,7 +197,11 @@ func (s *Supervisor) run(ls *loopState, startCtx context.Context, reply chan<- e
 		if it.exit != nil {
 			it.exit.pending = false
 		}
-		if it.req != nil {
+		switch {
+		case it.req == nil:
+		case it.req.kind == reqStopOwn:
+			s.answer(it.req, nil) // stopped with the supervisor
+		default:
 			s.answer(it.req, fmt.Errorf("%w: it stopped first", ErrNotRunning))
 		}
 	}

@@ -68,12 +68,12 @@ func main() {
 	audit := &Audit{}
 	audit.Configure(service.Config{Name: "audit"})
 	leaf := service.Func("conn", conn)
-	must(pool.Add(context.Background(), leaf))
-	must(workers.Add(context.Background(), pool))
-	must(root.Add(context.Background(), audit))
-	must(root.Add(context.Background(), workers))
-
 	ctx := context.Background()
+	must(pool.Add(ctx, leaf))
+	must(workers.Add(ctx, pool))
+	must(root.Add(ctx, audit))
+	must(root.Add(ctx, workers))
+
 	if err := service.Start(ctx, root); err != nil {
 		log.Fatal().Err(err).Msg("start")
 	}
