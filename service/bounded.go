@@ -64,6 +64,33 @@ func (b *Base) stuckTree() []*stuck {
 	return out
 }
 
+// stuckError is the error of a Stop of a service that is not running
+// while user code abandoned by an earlier Stop or Start of its subtree
+// still runs: nothing outlives a Stop unless its error says so.
+// It gives that code abandonGrace to return first.
+func (b *Base) stuckError() error {
+	left := b.stuckTree()
+	if len(left) == 0 {
+		return nil
+	}
+	t := time.NewTimer(abandonGrace)
+	defer t.Stop()
+	var names []string
+	for _, s := range left {
+		select {
+		case <-s.done:
+		case <-t.C:
+		}
+		if s.alive() {
+			names = append(names, s.what)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s: abandoned earlier, still running: %s", ErrStopTimeout, b.Label(), strings.Join(names, ", "))
+}
+
 // waitStuck waits up to d on clk (or until ctx ends) for abandoned user
 // code in b's subtree to return. It returns ErrStopTimeout naming what
 // still runs, or nil.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/gomode/mode/internal/seam"
@@ -74,7 +75,13 @@ func (h *handle) Replace(old, fresh seam.Handle) error {
 // A supervisor's operations run on its own goroutine, never inside the
 // child, whatever ctx the request came with: the run marker is dropped.
 
-func (h *handle) Start(ctx context.Context) error { return h.b().start(outside(ctx), true) }
+func (h *handle) Start(ctx context.Context) error {
+	b := h.b()
+	if err := b.stuckError(); err != nil { // never a new run beside a stuck one
+		return fmt.Errorf("%s: start: %w", b.Label(), err)
+	}
+	return b.start(outside(ctx), true)
+}
 
 func (h *handle) Stop(ctx context.Context, budget time.Duration) error {
 	return h.b().stop(outside(ctx), stopByParent, budget)

@@ -100,7 +100,7 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		}
 		if st == Init || st == Shutdown {
 			b.mu.Unlock()
-			return nil
+			return b.stuckError()
 		}
 		t := newTransition(transStop)
 		b.trans = t
