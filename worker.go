@@ -37,8 +37,12 @@ type Worker struct {
 	// Logger receives the Worker's own lines. Default: zerolog's global
 	// logger.
 	Logger *zerolog.Logger
-	// StopTimeout bounds the final Stop of the tree. Default
-	// DefaultStopTimeout.
+	// StopTimeout bounds the final Stop of the tree: it is the deadline of
+	// the root's Stop, and every level below takes the smaller of its own
+	// timeout (service.Config.StopTimeout, a supervisor child's shutdown
+	// timeout) and what remains, so the whole stop returns by it even when
+	// user code hangs (what it abandons is named in the error). Default
+	// DefaultStopTimeout (30s, Kubernetes' default grace period).
 	StopTimeout time.Duration
 	// Signals stop the tree. Default: SIGINT and SIGTERM.
 	Signals []os.Signal

@@ -112,6 +112,8 @@ func (r *run) runTask(t *task) {
 		err = t.fn(r.ctx)
 	}()
 	switch {
+	case err == nil && r.abandoned.Load():
+		r.b.Log().Warn().Str("task", t.name).Msg("task of an abandoned run returned late")
 	case t.kind == funcTask:
 		r.funcExit(t, err)
 	case err == nil:
