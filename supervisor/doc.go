@@ -51,9 +51,9 @@
 // failure is logged and reported as a RequestFailed event. Such code must
 // pass the ctx it was given (it carries the mark that tells); code that
 // passes another ctx waits, bounded only by the supervisor's budgets.
-// OnEvent and a Replacement get no ctx: while one of them runs, a call
-// from any goroutine is queued this way (Go cannot tell goroutines apart),
-// so keep them short.
+// OnEvent and a Replacement get no ctx: a call they make on the
+// supervisor's goroutine is recognised by that goroutine's ID, and calls
+// from other goroutines meanwhile wait as usual.
 //
 // So a child is never restarted behind its supervisor's back: the Restart
 // of a child whose supervisor is not running returns ErrNotRunning, the

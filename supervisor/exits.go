@@ -42,6 +42,14 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 	kind := strategy.Normal
 	if crash != nil {
 		kind = strategy.Crash
+	}
+	act, err := s.decide(c, kind, final)
+	if len(act.stop) == 0 {
+		// The ended run is cleaned up first, so that whoever reads the
+		// event finds the child down. A group stops it in its place.
+		_ = s.stopChild(ls, c, ls.quiet)
+	}
+	if crash != nil {
 		s.Log().Warn().Err(crash).Str("child", c.id).Msg("child crashed")
 		s.emit(Event{Kind: ChildCrashed, Child: c.id, Label: label, Reason: crash, RestartCount: c.restartCount()})
 	} else {
@@ -55,7 +63,6 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		s.giveUp(ls, crash)
 		return
 	}
-	act, err := s.decide(c, kind, final)
 	if err != nil {
 		s.giveUp(ls, err)
 		return
@@ -85,8 +92,8 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 }
 
 // actions is a strategy.Plan in terms of children, in the order to act:
-// stop (reverse start order, the exited child in its place, so every
-// member has stopped before any restarts), remove, restart (start order).
+// stop (reverse start order; the exited child, stopped already, in its
+// place), remove, restart (start order).
 type actions struct {
 	stop, remove, restart []*child
 	counts                bool
@@ -103,14 +110,12 @@ func (s *Supervisor) decide(c *child, kind strategy.ExitKind, final bool) (actio
 	if s.spec.Strategy == strategy.OneForOne {
 		one := []*child{c}
 		switch {
-		case strategy.ShouldRestart(typ, kind) && s.spec.Backoff.Enabled():
-			return actions{stop: one, restart: one, counts: true}, nil // stopped while it waits
 		case strategy.ShouldRestart(typ, kind):
-			return actions{restart: one, counts: true}, nil // the restart stops it first
+			return actions{restart: one, counts: true}, nil
 		case typ == strategy.Temporary:
-			return actions{stop: one, remove: one}, nil
+			return actions{remove: one}, nil
 		}
-		return actions{stop: one}, nil // a crashed run is cleaned up
+		return actions{}, nil
 	}
 	view := s.snapshot()
 	idx := slices.Index(view, c)

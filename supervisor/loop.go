@@ -28,6 +28,7 @@ type loopState struct {
 	runDone <-chan struct{} // the supervisor's run must end (stopping or crashed)
 	done    chan struct{}   // closed when the goroutine returns
 	clk     clock.Clock
+	gid     atomic.Uint64 // the goroutine's ID (see goid)
 
 	stopAt  atomic.Int64           // Stop's deadline on clk (UnixNano), 0 until Stop
 	busy    atomic.Pointer[string] // what the goroutine does now
@@ -176,6 +177,7 @@ func (m machinery) Stop(ctx context.Context, budget time.Duration) error {
 // queue until Stop, then stops the children.
 func (s *Supervisor) run(ls *loopState, startCtx context.Context, reply chan<- error) {
 	defer close(ls.done)
+	ls.gid.Store(goid())
 	reply <- s.startAll(ls, startCtx)
 	for ls.ctx.Err() == nil {
 		ls.doing("waiting")

@@ -59,9 +59,9 @@ func (r *request) name() string {
 // submit hands req to the supervisor's goroutine and waits for the answer
 // under ctx, or, when the goroutine does not run, performs it here. A
 // request from code the goroutine is running right now (ctx carrying the
-// supervisor's mark, or a callback in progress) or from inside the
-// child concerned cannot be waited for: it is queued and submit returns
-// nil.
+// supervisor's mark, or a callback called on that goroutine) or from
+// inside the child concerned cannot be waited for: it is queued and submit
+// returns nil.
 func (s *Supervisor) submit(ctx context.Context, req *request) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -72,8 +72,9 @@ func (s *Supervisor) submit(ctx context.Context, req *request) error {
 		s.mu.Unlock()
 		return s.direct(req)
 	}
-	queued := seam.Marked(ctx, &s.owner) || s.inCallback.Load() ||
-		(req.c != nil && req.c.h.Inside(ctx))
+	ls := s.loop
+	queued := seam.Marked(ctx, &s.owner) || (req.c != nil && req.c.h.Inside(ctx)) ||
+		(s.inCallback.Load() && goid() == ls.gid.Load())
 	if queued {
 		req.ctx = context.WithoutCancel(ctx)
 	} else {
