@@ -131,7 +131,19 @@ func (m machinery) Start(ctx context.Context) error {
 	case err := <-reply:
 		return err
 	case <-ctx.Done():
+	}
+	// The children's start hooks got the same ctx: give the goroutine the
+	// slack to report what it gave up on, else say what it is busy with.
+	t := time.NewTimer(stopSlack)
+	defer t.Stop()
+	select {
+	case err := <-reply:
+		if err != nil {
+			return err
+		}
 		return ctx.Err()
+	case <-t.C:
+		return fmt.Errorf("%w: still busy with %s", ctx.Err(), *ls.busy.Load())
 	}
 }
 
@@ -170,7 +182,17 @@ func (m machinery) Stop(ctx context.Context, budget time.Duration) error {
 		s.loop, s.stale = nil, ls
 	}
 	s.mu.Unlock()
-	return fmt.Errorf("%w: %s: its goroutine is still busy with %s", service.ErrStopTimeout, s.ShortLabel(), *ls.busy.Load())
+	errs := []error{fmt.Errorf("%w: %s: its goroutine is still busy with %s", service.ErrStopTimeout, s.ShortLabel(), *ls.busy.Load())}
+	// The budget is spent: the children it did not reach are cancelled
+	// without waiting (a child it is busy with reports its own state).
+	kids := s.snapshot()
+	for i := len(kids) - 1; i >= 0; i-- {
+		_, h := kids[i].current()
+		if err := h.Stop(seam.WithMark(ls.quiet, &s.owner, false), 0); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // run is the supervisor's goroutine: it starts the children, handles the

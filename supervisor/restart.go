@@ -31,13 +31,13 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 				s.restarted(c)
 			}
 		}
-		if failed == nil || ls.halted() {
+		if failed == nil {
 			return
 		}
 		svc, _ := failed.current()
 		s.Log().Warn().Err(ferr).Str("child", failed.id).Msg("restart failed")
 		s.emit(Event{Kind: StartFailed, Child: failed.id, Label: svc.Label(), Reason: ferr, RestartCount: failed.restartCount()})
-		if ls.halted() {
+		if ls.halted() { // the supervisor stops: it stops the rest
 			return
 		}
 		if errors.Is(ferr, service.ErrStopTimeout) && !s.spec.Backoff.Enabled() {
@@ -103,6 +103,7 @@ func (s *Supervisor) restartOne(ls *loopState, c *child) (bool, error) {
 // place, then starts it.
 func (s *Supervisor) replace(ls *loopState, c *child) error {
 	_ = s.stopChild(ls, c, ls.quiet)
+	ls.doing("the Replacement of " + c.id)
 	var fresh service.Service
 	if perr := s.callback(func() { fresh = c.spec.Replacement() }); perr != nil {
 		return fmt.Errorf("Replacement: %w", perr)
