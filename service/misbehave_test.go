@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -166,7 +165,6 @@ type misCase struct {
 	op    misOp
 	piece string
 	how   misHow
-	bug   string // a diagnosis of the engine's bug: the case is skipped
 }
 
 func (mc misCase) name() string { return fmt.Sprintf("%v/%s/%v", mc.op, mc.piece, mc.how) }
@@ -191,11 +189,6 @@ func misCases() []misCase {
 	add(opRestart, stopPieces)
 	add(opRestart, restartPieces)
 	add(opRestart, startPieces[1:]) // no OnFirstStart on a restart
-	// name → diagnosis of an engine bug; none found so far.
-	bugs := map[string]string{}
-	for i := range out {
-		out[i].bug = bugs[out[i].name()]
-	}
 	return out
 }
 
@@ -234,13 +227,7 @@ func TestMisbehaviourService(t *testing.T) {
 	for _, mc := range misCases() {
 		t.Run(mc.name(), func(t *testing.T) {
 			t.Parallel()
-			if mc.bug == "" {
-				mc.run(t)
-				return
-			}
-			bt := &bugT{TB: t, bug: mc.bug}
-			mc.run(bt)
-			bt.end()
+			mc.run(t)
 		})
 	}
 }
@@ -498,39 +485,6 @@ func wantRollbackHooks(t testing.TB, events []string, piece string, how misHow) 
 	if got := slices.Contains(events, "p.closer"); got != (piece != "p.OnFirstStart") {
 		t.Errorf("closer ran: %v: %v", got, events)
 	}
-}
-
-// bugT stands in for t in a case that shows a known engine bug (its bug
-// field): the case still runs, to the end, but what fails is collected,
-// and the case is skipped with the diagnosis and the failures. A case
-// whose bug no longer shows fails: drop its bug field.
-type bugT struct {
-	testing.TB
-	bug  string
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (b *bugT) add(msg string) {
-	b.mu.Lock()
-	b.msgs = append(b.msgs, msg)
-	b.mu.Unlock()
-}
-
-func (b *bugT) Error(args ...any)                 { b.add(fmt.Sprint(args...)) }
-func (b *bugT) Errorf(format string, args ...any) { b.add(fmt.Sprintf(format, args...)) }
-func (b *bugT) Fatal(args ...any)                 { b.add(fmt.Sprint(args...)); b.end() }
-func (b *bugT) Fatalf(format string, args ...any) { b.add(fmt.Sprintf(format, args...)); b.end() }
-
-func (b *bugT) end() {
-	b.mu.Lock()
-	msgs := strings.Join(b.msgs, "; ")
-	b.mu.Unlock()
-	if msgs == "" {
-		b.TB.Errorf("known engine bug no longer shows (drop the bug field): %s", b.bug)
-		return
-	}
-	b.TB.Skipf("engine bug: %s\nfailed: %s", b.bug, msgs)
 }
 
 // childReached: the start got to its children step when piece misbehaved

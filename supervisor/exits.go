@@ -47,7 +47,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 	if len(act.stop) == 0 {
 		// The ended run is cleaned up first, so that whoever reads the
 		// event finds the child down. A group stops it in its place.
-		_ = s.stopChild(ls, c, ls.quiet)
+		s.reportStopErr(c, s.stopChild(ls, c, ls.quiet))
 	}
 	if crash != nil {
 		s.Log().Warn().Err(crash).Str("child", c.id).Msg("child crashed")
@@ -76,7 +76,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		return
 	}
 	for _, x := range act.stop {
-		_ = s.stopChild(ls, x, ls.quiet)
+		s.reportStopErr(x, s.stopChild(ls, x, ls.quiet))
 	}
 	for _, x := range act.remove {
 		s.drop(x)

@@ -255,7 +255,6 @@ type supCase struct {
 	// again: while the abandoned piece still runs, start the supervisor
 	// again; bad must not start.
 	again bool
-	bug   string // a diagnosis of the engine's bug: the case is skipped
 }
 
 func (sc supCase) name() string {
@@ -286,51 +285,7 @@ func supCases() []supCase {
 	add(opCrash, supStopPieces)
 	add(opCrash, supRestartOnly)
 	add(opSupStop, supStopPieces)
-	for i := range out {
-		out[i].bug = supBug(out[i])
-	}
 	return out
-}
-
-// The engine's bugs this matrix finds, diagnosed.
-const (
-	bugStartsStuck = "the supervisor starts bad again while abandoned code of its last run still runs " +
-		"(service/doc.go Budgets: never): the stuck check (Base.waitStuck) is made only by Base.restart " +
-		"for the supervisor's restarts of a child; the supervisor's own start starts its children through " +
-		"seam.Handle.Start (machinery.Start → startAll → Base.start), which never looks at Base.stuck"
-	bugStartUnnamed = "a child's start hook abandoned during the supervisor's Start is named nowhere: " +
-		"machinery.Start returns ctx.Err() as soon as the start ctx ends, before the child's bounded call " +
-		"gives up (abandonGrace later); startAll's error (ErrStopTimeout naming sup/bad: <hook>) goes to a " +
-		"reply nobody reads, and the rollback's machinery.Stop returns only stopAll's errors: Start returns " +
-		"a bare context.DeadlineExceeded (the name is only in bad's Debug line \"start rolled back\")"
-	bugRestartUnnamed = "a start hook of a child being restarted, abandoned when the supervisor's Stop cancels " +
-		"the restart's ctx, is named nowhere: restartGroup returns silently once ls.halted() (no StartFailed " +
-		"event, no Warn), and the supervisor's Stop returns nil (the name is only in bad's Debug line " +
-		"\"start rolled back\")"
-	bugStuckGoroutine = "the supervisor's Stop gives up on its goroutine stuck in a hung Replacement but leaves " +
-		"the other children (first, last) running, their tasks included: only that goroutine stops children, " +
-		"so they run until it returns, maybe never (Base.Stop: the children stop; nothing outlives Stop but " +
-		"an abandoned piece); and the error says the goroutine is busy with \"the stop of bad\": replace() " +
-		"calls stopChild, whose ls.doing(\"the stop of bad\") is not set back before the Replacement runs"
-)
-
-// supBug returns the diagnosis of the engine bug case sc shows, or "".
-func supBug(sc supCase) string {
-	var bugs []string
-	hang := sc.how == supHang
-	if hang && sc.op == opSupStart {
-		bugs = append(bugs, bugStartUnnamed)
-	}
-	if hang && sc.op == opCrash && (sc.piece == "OnStart" || sc.piece == "OnStarted") {
-		bugs = append(bugs, bugRestartUnnamed)
-	}
-	if hang && sc.piece == "Replacement" {
-		bugs = append(bugs, bugStuckGoroutine)
-	}
-	if sc.again {
-		bugs = append(bugs, bugStartsStuck)
-	}
-	return strings.Join(bugs, "; and ")
 }
 
 // supTag is what names piece in an error it returned.
@@ -363,48 +318,9 @@ func TestMisbehaviourSupervisor(t *testing.T) {
 	for _, sc := range supCases() {
 		t.Run(sc.name(), func(t *testing.T) {
 			t.Parallel()
-			if sc.bug == "" {
-				sc.run(t)
-				return
-			}
-			bt := &bugT{TB: t, bug: sc.bug}
-			sc.run(bt)
-			bt.end()
+			sc.run(t)
 		})
 	}
-}
-
-// bugT stands in for t in a case that shows a known engine bug (its bug
-// field): the case still runs, to the end, but what fails is collected,
-// and the case is skipped with the diagnosis and the failures. A case
-// whose bug no longer shows fails: drop its bug field.
-type bugT struct {
-	testing.TB
-	bug  string
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (b *bugT) add(msg string) {
-	b.mu.Lock()
-	b.msgs = append(b.msgs, msg)
-	b.mu.Unlock()
-}
-
-func (b *bugT) Error(args ...any)                 { b.add(fmt.Sprint(args...)) }
-func (b *bugT) Errorf(format string, args ...any) { b.add(fmt.Sprintf(format, args...)) }
-func (b *bugT) Fatal(args ...any)                 { b.add(fmt.Sprint(args...)); b.end() }
-func (b *bugT) Fatalf(format string, args ...any) { b.add(fmt.Sprintf(format, args...)); b.end() }
-
-func (b *bugT) end() {
-	b.mu.Lock()
-	msgs := strings.Join(b.msgs, "; ")
-	b.mu.Unlock()
-	if msgs == "" {
-		b.TB.Errorf("known engine bug no longer shows (drop the bug field): %s", b.bug)
-		return
-	}
-	b.TB.Skipf("engine bug: %s\nfailed: %s", b.bug, msgs)
 }
 
 // waitEvent is events.wait for a testing.TB.
@@ -678,8 +594,10 @@ func (sc supCase) stopDuringStart(t testing.TB, f *supFixture) {
 		t.Errorf("Stop took %v, want < %v", elapsed, bound)
 	}
 	if sc.how == supHang {
-		if !errors.Is(err, service.ErrStopTimeout) || !strings.Contains(err.Error(), supAbandoned(sc.piece)) {
-			t.Errorf("Stop: %v, want ErrStopTimeout naming %q", err, supAbandoned(sc.piece))
+		// The restart gave up on the hook (its own error went to a
+		// StartFailed event); the Stop names it as still running.
+		if name := "sup/bad: " + sc.piece; !errors.Is(err, service.ErrStopTimeout) || !strings.Contains(err.Error(), name) {
+			t.Errorf("Stop: %v, want ErrStopTimeout naming %q", err, name)
 		}
 	} else if err != nil {
 		t.Errorf("Stop: %v, want nil (the hook honoured its ctx)", err)
@@ -703,8 +621,8 @@ func (sc supCase) stopStuckGoroutine(t testing.TB, f *supFixture) {
 	if elapsed, bound := time.Since(began), budget+supSlack; elapsed > bound {
 		t.Errorf("Stop took %v, want < %v", elapsed, bound)
 	}
-	if !errors.Is(err, service.ErrStopTimeout) || !strings.Contains(err.Error(), "the restart of bad") {
-		t.Errorf("Stop: %v, want ErrStopTimeout saying the goroutine is busy with the restart of bad", err)
+	if !errors.Is(err, service.ErrStopTimeout) || !strings.Contains(err.Error(), "the Replacement of bad") {
+		t.Errorf("Stop: %v, want ErrStopTimeout saying the goroutine is busy with the Replacement of bad", err)
 	}
 	if st := f.sup.State(); st != service.Shutdown {
 		t.Errorf("sup: state %v, want shutdown", st)

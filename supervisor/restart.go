@@ -63,7 +63,7 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 			return
 		}
 		for _, i := range plan.Stop {
-			_ = s.stopChild(ls, kids[i], ls.quiet)
+			s.reportStopErr(kids[i], s.stopChild(ls, kids[i], ls.quiet))
 		}
 		group = group[:0:0]
 		for _, i := range plan.Restart {
@@ -102,7 +102,7 @@ func (s *Supervisor) restartOne(ls *loopState, c *child) (bool, error) {
 // replace stops c and puts a fresh instance from its Replacement in its
 // place, then starts it.
 func (s *Supervisor) replace(ls *loopState, c *child) error {
-	_ = s.stopChild(ls, c, ls.quiet)
+	s.reportStopErr(c, s.stopChild(ls, c, ls.quiet))
 	ls.doing("the Replacement of " + c.id)
 	var fresh service.Service
 	if perr := s.callback(func() { fresh = c.spec.Replacement() }); perr != nil {
@@ -130,8 +130,8 @@ func (s *Supervisor) restarted(c *child) {
 	s.emit(Event{Kind: ChildRestarted, Child: c.id, Label: svc.Label(), RestartCount: c.restartCount()})
 }
 
-// reportStopErr reports what the stop half of a restart of c returned: it
-// never fails the restart.
+// reportStopErr reports what a stop of c the supervisor made for a restart
+// (or to clean up an ended run) returned: it never fails the restart.
 func (s *Supervisor) reportStopErr(c *child, err error) {
 	if err == nil {
 		return
