@@ -492,7 +492,6 @@ func TestDefect03ReentrantCallsAreQueued(t *testing.T) {
 // call; it must not be queued and return nil at once (here, before the
 // added child's start has failed).
 func TestDefect03OtherGoroutineDuringOnEventWaits(t *testing.T) {
-	t.Skip("BUG: supervisor/requests.go submit() treats every request made while s.inCallback is set (OnEvent/Replacement running on the supervisor's goroutine) as re-entrant, whatever goroutine makes it: a concurrent Add from another goroutine is queued and returns nil before the child is added, and its start error is lost to a RequestFailed event")
 	ctx := bg(t)
 	inEvent, release := make(chan struct{}), make(chan struct{})
 	unblock := sync.OnceFunc(func() { close(release) })
