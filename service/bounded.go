@@ -75,20 +75,10 @@ func (b *Base) stuckError() error {
 	}
 	t := time.NewTimer(abandonGrace)
 	defer t.Stop()
-	var names []string
-	for _, s := range left {
-		select {
-		case <-s.done:
-		case <-t.C:
-		}
-		if s.alive() {
-			names = append(names, s.what)
-		}
+	if names := stillRunning(left, t.C, nil); len(names) > 0 {
+		return fmt.Errorf("%w: %s: abandoned earlier, still running: %s", ErrStopTimeout, b.Label(), strings.Join(names, ", "))
 	}
-	if len(names) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %s: abandoned earlier, still running: %s", ErrStopTimeout, b.Label(), strings.Join(names, ", "))
+	return nil
 }
 
 // waitStuck waits up to d on clk (or until ctx ends) for abandoned user
@@ -101,27 +91,32 @@ func (b *Base) waitStuck(ctx context.Context, clk clock.Clock, d time.Duration) 
 	}
 	t := clk.NewTimer(d)
 	defer t.Stop()
+	if names := stillRunning(left, t.C(), ctx.Done()); len(names) > 0 {
+		return fmt.Errorf("%w: a previous run is still running: %s", ErrStopTimeout, strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// stillRunning waits for each of left to return until expire fires or
+// done is closed, and names those still running then.
+func stillRunning(left []*stuck, expire <-chan time.Time, done <-chan struct{}) []string {
 	var names []string
+	over := false
 	for _, s := range left {
-		select {
-		case <-s.done:
-			continue
-		default:
-		}
-		select {
-		case <-s.done:
-			continue
-		case <-t.C():
-		case <-ctx.Done():
+		if !over {
+			select {
+			case <-s.done:
+			case <-expire: // fires once: the rest are only looked at
+				over = true
+			case <-done:
+				over = true
+			}
 		}
 		if s.alive() {
 			names = append(names, s.what)
 		}
 	}
-	if len(names) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: a previous run is still running: %s", ErrStopTimeout, strings.Join(names, ", "))
+	return names
 }
 
 // call is one bounded call of user code on its own goroutine.

@@ -51,7 +51,7 @@ func (e *events) hook(ev supervisor.Event) {
 
 // wait blocks until n events of kind have arrived (for child id, if not
 // empty) and returns them.
-func (e *events) wait(t *testing.T, kind supervisor.EventKind, id string, n int) []supervisor.Event {
+func (e *events) wait(t testing.TB, kind supervisor.EventKind, id string, n int) []supervisor.Event {
 	t.Helper()
 	timeout := time.After(20 * time.Second)
 	for {

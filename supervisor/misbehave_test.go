@@ -323,32 +323,6 @@ func TestMisbehaviourSupervisor(t *testing.T) {
 	}
 }
 
-// waitEvent is events.wait for a testing.TB.
-func waitEvent(t testing.TB, e *events, kind supervisor.EventKind, id string, n int) []supervisor.Event {
-	t.Helper()
-	timeout := time.After(20 * time.Second)
-	for {
-		e.mu.Lock()
-		var got []supervisor.Event
-		for _, ev := range e.all {
-			if ev.Kind == kind && (id == "" || ev.Child == id) {
-				got = append(got, ev)
-			}
-		}
-		cond := e.cond
-		e.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		select {
-		case <-cond:
-		case <-timeout:
-			t.Fatalf("timed out waiting for %d %v events of %q; have %v", n, kind, id, e.String())
-			return nil
-		}
-	}
-}
-
 // supFixture is a supervisor "sup" with children first, bad, last.
 type supFixture struct {
 	ctl               *supCtl
@@ -478,7 +452,7 @@ func (sc supCase) crash(t testing.TB, f *supFixture) {
 		// waits up to the shutdown timeout for it, then fails with
 		// ErrStopTimeout: without backoff the supervisor gives up at once.
 		sc.wantGiveUp(t, f, began, 2*badShutdown, supStuck(sc.piece))
-		stop := waitEvent(t, f.ev, supervisor.StopFailed, "bad", 1)[0]
+		stop := f.ev.wait(t, supervisor.StopFailed, "bad", 1)[0]
 		if !errors.Is(stop.Reason, service.ErrStopTimeout) || !strings.Contains(stop.Reason.Error(), supAbandoned(sc.piece)) {
 			t.Errorf("StopFailed: %v, want ErrStopTimeout naming %q", stop.Reason, supAbandoned(sc.piece))
 		}
@@ -488,13 +462,13 @@ func (sc supCase) crash(t testing.TB, f *supFixture) {
 
 	case stopHalf:
 		// What the stop half reports never fails the restart.
-		waitEvent(t, f.ev, supervisor.ChildRestarted, "bad", 1)
+		f.ev.wait(t, supervisor.ChildRestarted, "bad", 1)
 		if elapsed, bound := time.Since(began), badShutdown+supSlack; elapsed > bound {
 			t.Errorf("restart took %v, want < %v", elapsed, bound)
 		}
 		var reason error
 		if n := f.ev.count(supervisor.StopFailed, "bad"); n > 0 {
-			reason = waitEvent(t, f.ev, supervisor.StopFailed, "bad", 1)[0].Reason
+			reason = f.ev.wait(t, supervisor.StopFailed, "bad", 1)[0].Reason
 		}
 		wantPieceErr(t, reason, sc.piece, sc.how)
 		if n := f.ev.count(supervisor.StartFailed, ""); n != 0 {
@@ -511,7 +485,7 @@ func (sc supCase) crash(t testing.TB, f *supFixture) {
 		}
 
 	case sc.piece == "OnRestart" && sc.how == supHonour:
-		waitEvent(t, f.ev, supervisor.ChildRestarted, "bad", 1)
+		f.ev.wait(t, supervisor.ChildRestarted, "bad", 1)
 		if elapsed, bound := time.Since(began), badStop+supSlack; elapsed > bound {
 			t.Errorf("restart took %v, want < %v", elapsed, bound)
 		}
@@ -523,9 +497,9 @@ func (sc supCase) crash(t testing.TB, f *supFixture) {
 	case sc.how == supPanic || sc.how == supFail || (sc.piece == "OnRestart" && sc.how == supCtxErr):
 		// The attempt fails, counts, and is retried: the piece behaves the
 		// second time.
-		failed := waitEvent(t, f.ev, supervisor.StartFailed, "bad", 1)[0]
+		failed := f.ev.wait(t, supervisor.StartFailed, "bad", 1)[0]
 		wantStartFailure(t, failed.Reason, sc.piece, sc.how)
-		waitEvent(t, f.ev, supervisor.ChildRestarted, "bad", 1)
+		f.ev.wait(t, supervisor.ChildRestarted, "bad", 1)
 		if n := f.replacementCalled.Load(); sc.piece == "Replacement" && n != 2 {
 			t.Errorf("Replacement called %d times, want 2 (the failed attempt, its retry)", n)
 		}
@@ -548,7 +522,7 @@ func (sc supCase) crash(t testing.TB, f *supFixture) {
 // slack, with ErrMaxRestarts wrapping ErrStopTimeout naming name.
 func (sc supCase) wantGiveUp(t testing.TB, f *supFixture, began time.Time, bound time.Duration, name string) {
 	t.Helper()
-	waitEvent(t, f.ev, supervisor.MaxRestartsExceeded, "", 1)
+	f.ev.wait(t, supervisor.MaxRestartsExceeded, "", 1)
 	if elapsed := time.Since(began); elapsed > bound+supSlack {
 		t.Errorf("gave up after %v, want < %v", elapsed, bound+supSlack)
 	}
