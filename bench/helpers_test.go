@@ -41,19 +41,6 @@ func sutureSpec() suture.Spec {
 	}
 }
 
-// blocker is a suture service that blocks on its context; started is
-// called when Serve is entered.
-type blocker struct{ started func() }
-
-func (s *blocker) Serve(ctx context.Context) error {
-	s.started()
-	<-ctx.Done()
-	return ctx.Err()
-}
-
-// String keeps suture from formatting the service with %#v on Add.
-func (*blocker) String() string { return "blocker" }
-
 // serveSuture starts sup in the background and returns its stop function,
 // which cancels it and waits until Serve has returned.
 func serveSuture(sup *suture.Supervisor) (stop func() error) {
@@ -90,20 +77,22 @@ func measure() heap {
 func retained(b *testing.B, n int, build tree) (bytesPer, goroutinesPer float64) {
 	b.Helper()
 	before := measure()
-	stop := build(b, n)()
+	lc := build(b, n)
+	if err := lc.start(); err != nil {
+		b.Fatal(err)
+	}
+	if err := lc.check(true); err != nil {
+		b.Fatal(err)
+	}
 	after := measure()
-	if err := stop(); err != nil {
+	if err := lc.stop(); err != nil {
+		b.Fatal(err)
+	}
+	if err := lc.check(false); err != nil {
 		b.Fatal(err)
 	}
 	return float64(int64(after.bytes)-int64(before.bytes)) / float64(n),
 		float64(after.goroutines-before.goroutines) / float64(n)
-}
-
-// totalAlloc is the bytes allocated so far by the program.
-func totalAlloc() uint64 {
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.TotalAlloc
 }
 
 // sizes returns the tree sizes to run: all of them, or only the smallest

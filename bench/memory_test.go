@@ -17,12 +17,12 @@ const idleSize = 10_000
 //   - mode: 10,000 idle Base children under a plain Base root.
 //   - suture: 10,000 services blocking on their context under a suture v4
 //     supervisor (one goroutine each, by design).
-//   - goroutines: the floor, 10,000 goroutines blocking on a context.
+//   - floor: 10,000 goroutines blocking on a context.
 func BenchmarkIdleMemory(b *testing.B) {
 	b.Run("mode-supervisor/"+nName(idleSize), func(b *testing.B) { runIdleMemory(b, modeSupervisorTree) })
 	b.Run("mode/"+nName(idleSize), func(b *testing.B) { runIdleMemory(b, modeTree) })
-	b.Run("suture/"+nName(idleSize), func(b *testing.B) { runIdleMemory(b, sutureTree) })
-	b.Run("goroutines/"+nName(idleSize), func(b *testing.B) { runIdleMemory(b, goroutineTree) })
+	b.Run("suture/"+nName(idleSize), func(b *testing.B) { runIdleMemory(b, sutureServices) })
+	b.Run("floor/"+nName(idleSize), func(b *testing.B) { runIdleMemory(b, floorGoroutines) })
 }
 
 func runIdleMemory(b *testing.B, build tree) {

@@ -2,7 +2,10 @@ package bench
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,39 +14,89 @@ import (
 	"github.com/thejerf/suture/v4"
 )
 
-// BenchmarkStartStop starts and stops a tree of N idle leaves; each
-// iteration is one start and one stop, and ns/service divides it by N.
-// Building the tree (allocating the services, adding them) is timed apart
-// and reported as build-ns/service and build-allocB/service.
+// BenchmarkFuncStartStop measures the whole life of N leaves that each run
+// a function in one goroutine: the tree is built, started, every function
+// has been entered (all running), and the tree is stopped (every function
+// has returned). Each iteration is one such life, timed whole;
+// ns/svc divides it by N, and build-, start- and stop-ns/svc split it.
 //
-//   - mode: a root service.Base with N Base children (no tasks): Start
-//     returns once every child runs, Stop once every child has stopped.
-//   - mode-supervisor: the same N children under a supervisor.New root.
-//   - suture: a suture v4 supervisor with N services blocking on their
-//     context; started once every Serve was entered, stopped once
-//     ServeBackground's channel reports.
-//   - goroutines: the floor, N goroutines blocking on a context, one
-//     WaitGroup for "all entered" and one for "all returned".
+//   - mode: N service.Func children under supervisor.New.
+//   - mode-root: N service.Func children under a plain Base root.
+//   - suture: N services under one suture v4 supervisor; started once every
+//     Serve was entered, stopped once ServeBackground's channel reports.
+//   - floor: N goroutines blocking on one shared ctx.Done(), a WaitGroup to
+//     know all were entered and one to join them (nothing to build).
+//   - floor-serial: the least a stop "one after another, in reverse" costs:
+//     N goroutines, each with its own context and done channel, stopped one
+//     at a time in reverse order, each joined before the next is cancelled.
 //
-// Besides time and allocation per service it reports, measured once while
-// a tree runs, the bytes it holds (heap plus stacks, from before it was
-// built: B/service) and the goroutines per service.
-func BenchmarkStartStop(b *testing.B) {
+// Every variant runs the same function (count the entry, wait for the
+// context, count the return); the benchmark checks after each start that
+// all N were entered and the tree runs, and after each stop that all N
+// returned and the tree is stopped, with the timer stopped.
+func BenchmarkFuncStartStop(b *testing.B) {
 	for _, n := range sizes(1_000, 10_000, 100_000) {
-		b.Run("mode/"+nName(n), func(b *testing.B) { runStartStop(b, n, modeTree) })
-		b.Run("mode-supervisor/"+nName(n), func(b *testing.B) { runStartStop(b, n, modeSupervisorTree) })
-		b.Run("suture/"+nName(n), func(b *testing.B) { runStartStop(b, n, sutureTree) })
-		b.Run("goroutines/"+nName(n), func(b *testing.B) { runStartStop(b, n, goroutineTree) })
+		b.Run("mode/"+nName(n), func(b *testing.B) { runLifecycle(b, n, modeFuncs) })
+		b.Run("mode-root/"+nName(n), func(b *testing.B) { runLifecycle(b, n, modeRootFuncs) })
+		b.Run("suture/"+nName(n), func(b *testing.B) { runLifecycle(b, n, sutureServices) })
+		b.Run("floor/"+nName(n), func(b *testing.B) { runLifecycle(b, n, floorGoroutines) })
+		b.Run("floor-serial/"+nName(n), func(b *testing.B) { runLifecycle(b, n, floorSerial) })
 	}
 }
 
-// A tree builds n idle leaves and returns the function that starts them,
-// which returns the function that stops them all.
-type tree func(b *testing.B, n int) (start func() (stop func() error))
+// BenchmarkStartStop is BenchmarkFuncStartStop's life (built, started, all
+// running, stopped, timed whole) for N idle service.Base leaves, which hold
+// no goroutine, beside the same goroutine floor.
+//
+//   - mode: N Base children (no hooks, tasks or timers) under
+//     supervisor.New.
+//   - mode-root: the same N children under a plain Base root.
+//   - floor: as in BenchmarkFuncStartStop.
+//
+// After each start it checks that every child is Running, after each stop
+// that every child is Shutdown, with the timer stopped.
+func BenchmarkStartStop(b *testing.B) {
+	for _, n := range sizes(1_000, 10_000, 100_000) {
+		b.Run("mode/"+nName(n), func(b *testing.B) { runLifecycle(b, n, modeSupervisorTree) })
+		b.Run("mode-root/"+nName(n), func(b *testing.B) { runLifecycle(b, n, modeTree) })
+		b.Run("floor/"+nName(n), func(b *testing.B) { runLifecycle(b, n, floorGoroutines) })
+	}
+}
 
-func runStartStop(b *testing.B, n int, build tree) {
-	var buildTime time.Duration
-	var buildAlloc, runAlloc uint64
+// A lifecycle is one built tree of n leaves. start returns once every leaf
+// runs, stop once every leaf has stopped; check verifies (untimed) what
+// start (running true) or stop (running false) should have done.
+type lifecycle struct {
+	start func() error
+	stop  func() error
+	check func(running bool) error
+}
+
+// A tree builds a lifecycle of n leaves; the build is timed.
+type tree func(b *testing.B, n int) lifecycle
+
+// allocs is a snapshot of the program's allocation counters.
+type allocs struct{ objects, bytes uint64 }
+
+func readAllocs() allocs {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return allocs{m.Mallocs, m.TotalAlloc}
+}
+
+func (a allocs) sub(o allocs) allocs { return allocs{a.objects - o.objects, a.bytes - o.bytes} }
+func (a allocs) add(o allocs) allocs { return allocs{a.objects + o.objects, a.bytes + o.bytes} }
+
+// runLifecycle times b.N lives of a tree of n leaves: build, start, stop.
+// Besides ns/op, allocs/op and B/op (the whole life), it reports per
+// service: the time (ns/svc) and its build, start and stop parts; the
+// allocations to build and to run (start+stop); and, measured once while a
+// tree runs, the bytes it holds (heap plus stacks from before it was built)
+// and its goroutines.
+func runLifecycle(b *testing.B, n int, build tree) {
+	b.ReportAllocs()
+	var tBuild, tStart, tStop time.Duration
+	var aBuild, aRun allocs
 	var heldBytes, heldGoroutines float64
 	b.ResetTimer()
 	for i := range b.N {
@@ -52,38 +105,273 @@ func runStartStop(b *testing.B, n int, build tree) {
 		if i == 0 {
 			before = measure()
 		}
-		a0, t0 := totalAlloc(), time.Now()
-		start := build(b, n)
-		buildTime += time.Since(t0)
-		a1 := totalAlloc()
-		buildAlloc += a1 - a0
+		a0 := readAllocs()
 		b.StartTimer()
-		stop := start()
-		if i == 0 { // what the running tree holds, measured once
-			b.StopTimer()
+
+		t0 := time.Now()
+		lc := build(b, n)
+		tBuild += time.Since(t0)
+
+		b.StopTimer()
+		a1 := readAllocs()
+		b.StartTimer()
+
+		t0 = time.Now()
+		if err := lc.start(); err != nil {
+			b.Fatal(err)
+		}
+		tStart += time.Since(t0)
+
+		b.StopTimer()
+		a2 := readAllocs()
+		if err := lc.check(true); err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 {
 			after := measure()
 			heldBytes = float64(int64(after.bytes)-int64(before.bytes)) / float64(n)
 			heldGoroutines = float64(after.goroutines-before.goroutines) / float64(n)
-			b.StartTimer()
 		}
-		if err := stop(); err != nil {
+		a3 := readAllocs()
+		b.StartTimer()
+
+		t0 = time.Now()
+		if err := lc.stop(); err != nil {
 			b.Fatal(err)
 		}
+		tStop += time.Since(t0)
+
 		b.StopTimer()
-		runAlloc += totalAlloc() - a1
+		a4 := readAllocs()
+		if err := lc.check(false); err != nil {
+			b.Fatal(err)
+		}
+		aBuild = aBuild.add(a1.sub(a0))
+		aRun = aRun.add(a2.sub(a1)).add(a4.sub(a3))
+		b.StartTimer()
 	}
+	b.StopTimer()
 	total := float64(b.N) * float64(n)
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/service")
-	b.ReportMetric(float64(runAlloc)/total, "allocB/service")
-	b.ReportMetric(float64(buildTime.Nanoseconds())/total, "build-ns/service")
-	b.ReportMetric(float64(buildAlloc)/total, "build-allocB/service")
-	b.ReportMetric(heldBytes, "B/service")
-	b.ReportMetric(heldGoroutines, "goroutines/service")
+	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / total }
+	b.ReportMetric(per(b.Elapsed()), "ns/svc")
+	b.ReportMetric(per(tBuild), "build-ns/svc")
+	b.ReportMetric(per(tStart), "start-ns/svc")
+	b.ReportMetric(per(tStop), "stop-ns/svc")
+	b.ReportMetric(float64(aBuild.objects)/total, "build-allocs/svc")
+	b.ReportMetric(float64(aBuild.bytes)/total, "build-B/svc")
+	b.ReportMetric(float64(aRun.objects)/total, "run-allocs/svc")
+	b.ReportMetric(float64(aRun.bytes)/total, "run-B/svc")
+	b.ReportMetric(heldBytes, "held-B/svc")
+	b.ReportMetric(heldGoroutines, "goroutines/svc")
 }
 
-func modeTree(b *testing.B, n int) func() func() error {
+// leaves is the function every leaf of BenchmarkFuncStartStop runs, with
+// its counters: entered is released once n leaves were entered, returned
+// counts the returns.
+type leaves struct {
+	n        int
+	entered  sync.WaitGroup
+	enters   atomic.Int64
+	returned atomic.Int64
+}
+
+func newLeaves(n int) *leaves {
+	l := &leaves{n: n}
+	l.entered.Add(n)
+	return l
+}
+
+func (l *leaves) run(ctx context.Context) error {
+	l.enters.Add(1)
+	l.entered.Done()
+	<-ctx.Done()
+	l.returned.Add(1)
+	return ctx.Err()
+}
+
+// check verifies the counts: n entered, and n returned once stopped.
+func (l *leaves) check(running bool) error {
+	if got := l.enters.Load(); got != int64(l.n) {
+		return fmt.Errorf("%d functions entered, want %d", got, l.n)
+	}
+	want := int64(0)
+	if !running {
+		want = int64(l.n)
+	}
+	if got := l.returned.Load(); got != want {
+		return fmt.Errorf("%d functions returned, want %d (running %v)", got, want, running)
+	}
+	return nil
+}
+
+// wantState is the state every mode service is in after start or stop.
+func wantState(running bool) service.State {
+	if running {
+		return service.Running
+	}
+	return service.Shutdown
+}
+
+// checkTree checks the root's state and that it has n children, each in
+// the state running asks for.
+func checkTree(root service.Service, n int, running bool) error {
+	want := wantState(running)
+	if s := root.State(); s != want {
+		return fmt.Errorf("root %v, want %v", s, want)
+	}
+	kids := root.Node().Children()
+	if len(kids) != n {
+		return fmt.Errorf("%d children, want %d", len(kids), n)
+	}
+	for i, k := range kids {
+		if s := k.Value().(service.Service).State(); s != want {
+			return fmt.Errorf("child %d %v, want %v", i, s, want)
+		}
+	}
+	return nil
+}
+
+// checkSupervisor is checkTree plus: no child was restarted.
+func checkSupervisor(sup *supervisor.Supervisor, n int, running bool) error {
+	if err := checkTree(sup, n, running); err != nil {
+		return err
+	}
+	for i, c := range sup.Children() {
+		if c.RestartCount != 0 {
+			return fmt.Errorf("child %d restarted %d times", i, c.RestartCount)
+		}
+	}
+	return nil
+}
+
+// modeLifecycle starts root and stops it with service.Start and Stop.
+func modeLifecycle(root service.Service, check func(running bool) error) lifecycle {
+	ctx := context.Background()
+	return lifecycle{
+		start: func() error { return service.Start(ctx, root) },
+		stop:  func() error { return root.Stop(ctx) },
+		check: check,
+	}
+}
+
+func newSupervisor() *supervisor.Supervisor {
+	return supervisor.New(supervisor.Spec{Service: quiet("root")})
+}
+
+func newRoot() *idle {
 	root := &idle{}
 	root.Configure(quiet("root"))
+	return root
+}
+
+func modeFuncs(b *testing.B, n int) lifecycle {
+	l := newLeaves(n)
+	sup := newSupervisor()
+	for range n {
+		f := service.Func("", l.run)
+		f.Configure(quiet(""))
+		if err := sup.Add(context.Background(), f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	lc := modeLifecycle(sup, func(running bool) error {
+		if err := l.check(running); err != nil {
+			return err
+		}
+		return checkSupervisor(sup, n, running)
+	})
+	lc.start = waitEntered(lc.start, l)
+	return lc
+}
+
+func modeRootFuncs(b *testing.B, n int) lifecycle {
+	l := newLeaves(n)
+	root := newRoot()
+	for range n {
+		f := service.Func("", l.run)
+		f.Configure(quiet(""))
+		if err := root.AddDependency(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	lc := modeLifecycle(root, func(running bool) error {
+		if err := l.check(running); err != nil {
+			return err
+		}
+		return checkTree(root, n, running)
+	})
+	lc.start = waitEntered(lc.start, l)
+	return lc
+}
+
+// waitEntered makes start also wait until every leaf was entered.
+func waitEntered(start func() error, l *leaves) func() error {
+	return func() error {
+		if err := start(); err != nil {
+			return err
+		}
+		l.entered.Wait()
+		return nil
+	}
+}
+
+func sutureServices(b *testing.B, n int) lifecycle {
+	l := newLeaves(n)
+	sup := suture.New("root", sutureSpec())
+	for range n {
+		sup.Add(sutureLeaf{l})
+	}
+	var stop func() error
+	return lifecycle{
+		start: func() error {
+			stop = serveSuture(sup)
+			l.entered.Wait()
+			return nil
+		},
+		stop:  func() error { return stop() },
+		check: l.check,
+	}
+}
+
+// sutureLeaf adapts leaves to suture.Service.
+type sutureLeaf struct{ *leaves }
+
+func (s sutureLeaf) Serve(ctx context.Context) error { return s.run(ctx) }
+
+// String keeps suture from formatting the service with %#v on Add.
+func (sutureLeaf) String() string { return "leaf" }
+
+// floorGoroutines is the floor: nothing to build; start runs n goroutines
+// blocking on one shared context, stop cancels it and joins them.
+func floorGoroutines(b *testing.B, n int) lifecycle {
+	l := newLeaves(n)
+	var cancel context.CancelFunc
+	var exited sync.WaitGroup
+	return lifecycle{
+		start: func() error {
+			var ctx context.Context
+			ctx, cancel = context.WithCancel(context.Background())
+			exited.Add(n)
+			for range n {
+				go func() {
+					defer exited.Done()
+					_ = l.run(ctx)
+				}()
+			}
+			l.entered.Wait()
+			return nil
+		},
+		stop: func() error {
+			cancel()
+			exited.Wait()
+			return nil
+		},
+		check: l.check,
+	}
+}
+
+func modeTree(b *testing.B, n int) lifecycle {
+	root := newRoot()
 	for range n {
 		c := &idle{}
 		c.Configure(quiet(""))
@@ -91,11 +379,11 @@ func modeTree(b *testing.B, n int) func() func() error {
 			b.Fatal(err)
 		}
 	}
-	return func() func() error { return startMode(b, root, n) }
+	return modeLifecycle(root, func(running bool) error { return checkTree(root, n, running) })
 }
 
-func modeSupervisorTree(b *testing.B, n int) func() func() error {
-	sup := supervisor.New(supervisor.Spec{Service: quiet("root")})
+func modeSupervisorTree(b *testing.B, n int) lifecycle {
+	sup := newSupervisor()
 	for range n {
 		c := &idle{}
 		c.Configure(quiet(""))
@@ -103,57 +391,37 @@ func modeSupervisorTree(b *testing.B, n int) func() func() error {
 			b.Fatal(err)
 		}
 	}
-	return func() func() error { return startMode(b, sup, n) }
+	return modeLifecycle(sup, func(running bool) error { return checkSupervisor(sup, n, running) })
 }
 
-// startMode starts root and checks that its n children run.
-func startMode(b *testing.B, root service.Service, n int) func() error {
-	ctx := context.Background()
-	if err := service.Start(ctx, root); err != nil {
-		b.Fatal(err)
-	}
-	kids := root.Node().Children()
-	if len(kids) != n {
-		b.Fatalf("%d children, want %d", len(kids), n)
-	}
-	if s := kids[n-1].Value().(service.Service).State(); s != service.Running {
-		b.Fatalf("last child %v", s)
-	}
-	return func() error { return root.Stop(ctx) }
-}
-
-func sutureTree(b *testing.B, n int) func() func() error {
-	var entered sync.WaitGroup
-	sup := suture.New("root", sutureSpec())
-	for range n {
-		sup.Add(&blocker{started: entered.Done})
-	}
-	return func() func() error {
-		entered.Add(n)
-		stop := serveSuture(sup)
-		entered.Wait()
-		return stop
-	}
-}
-
-func goroutineTree(b *testing.B, n int) func() func() error {
-	return func() func() error {
-		ctx, cancel := context.WithCancel(context.Background())
-		var entered, exited sync.WaitGroup
-		entered.Add(n)
-		exited.Add(n)
-		for range n {
-			go func() {
-				defer exited.Done()
-				entered.Done()
-				<-ctx.Done()
-			}()
-		}
-		entered.Wait()
-		return func() error {
-			cancel()
-			exited.Wait()
+// floorSerial is floorGoroutines with a context and a done channel per
+// goroutine, stopped one at a time in reverse order: cancel one, wait for
+// it to return, then the next.
+func floorSerial(b *testing.B, n int) lifecycle {
+	l := newLeaves(n)
+	cancels := make([]context.CancelFunc, n)
+	dones := make([]chan struct{}, n)
+	return lifecycle{
+		start: func() error {
+			for i := range n {
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				cancels[i], dones[i] = cancel, done
+				go func() {
+					defer close(done)
+					_ = l.run(ctx)
+				}()
+			}
+			l.entered.Wait()
 			return nil
-		}
+		},
+		stop: func() error {
+			for i := n - 1; i >= 0; i-- {
+				cancels[i]()
+				<-dones[i]
+			}
+			return nil
+		},
+		check: l.check,
 	}
 }
