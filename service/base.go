@@ -63,19 +63,20 @@ func (*noCopy) Unlock() {}
 type Base struct {
 	_ noCopy
 
-	mu       sync.Mutex // guards everything below that is not atomic
-	owner    Service
-	mach     seam.Machinery // a supervisor's: it starts and stops the children
-	fn       *FuncService   // owner, when it is a Func
-	cfg      Config
-	cur      *run        // current run, or the next one once Done was asked
-	trans    *transition // transition in progress
-	children []Service
-	stuck    []*stuck // user code abandoned by a Stop or a Start, maybe still running
-	runs     uint64   // runs begun (numbers them for seam.Exit)
-	firstOK  bool     // OnFirstStart has once returned nil
-	depsDone bool     // Dependencies() was called
-	hooks    hookSet  // the hooks owner implements
+	mu         sync.Mutex // guards everything below that is not atomic
+	owner      Service
+	mach       seam.Machinery // a supervisor's: it starts and stops the children
+	fn         *FuncService   // owner, when it is a Func
+	cfg        Config
+	cur        *run        // current run, or the next one once Done was asked
+	trans      *transition // transition in progress
+	spareTrans *transition // the last one ended, which nobody waited for
+	children   []Service
+	stuck      []*stuck // user code abandoned by a Stop or a Start, maybe still running
+	runs       uint64   // runs begun (numbers them for seam.Exit)
+	firstOK    bool     // OnFirstStart has once returned nil
+	depsDone   bool     // Dependencies() was called
+	hooks      hookSet  // the hooks owner implements
 
 	state    atomic.Int32
 	nkids    atomic.Int32 // len(children), readable without the lock

@@ -30,26 +30,30 @@ func (b *Base) Restart(ctx context.Context) error {
 	if l := b.link.Load(); l != nil {
 		return l.Sup.RestartChild(ctx)
 	}
-	stopErr, err := b.restart(ctx, -1, false)
+	stopErr, err := b.restart(ctx, ctx, -1, false)
 	if err != nil {
 		return err
 	}
 	return stopErr
 }
 
-// restart runs a Restart transition. byParent (a supervisor's restarts)
+// restart runs a Restart transition: its stop half under stopCtx, its
+// start half under ctx (a supervisor's restart is cancelled when the
+// supervisor stops: that aborts the start half, never the stop half, whose
+// tasks must be joined, not abandoned). byParent (a supervisor's restarts)
 // keeps the stop quiet and waits up to lim for user code of earlier runs
 // still alive before it starts a new run; if some is still running the
 // attempt fails with ErrStopTimeout and the service stays stopped. It
 // returns the stop half's errors apart from the start half's.
-func (b *Base) restart(ctx context.Context, lim time.Duration, byParent bool) (stopErr, err error) {
+func (b *Base) restart(stopCtx, ctx context.Context, lim time.Duration, byParent bool) (stopErr, err error) {
+	inside := !byParent && insideOf(ctx, b) // as stop: a supervisor is never inside
 	for {
 		b.mu.Lock()
 		st := b.State()
 		if t := b.trans; t != nil {
 			done := t.waitCh()
 			b.mu.Unlock()
-			if insideOf(ctx, b) && !finishing(st) {
+			if inside && !finishing(st) {
 				return nil, fmt.Errorf("%s: restart: %w (a %s is in progress)", b.Label(), ErrStopping, st)
 			}
 			select {
@@ -66,37 +70,32 @@ func (b *Base) restart(ctx context.Context, lim time.Duration, byParent bool) (s
 			}
 			return nil, fmt.Errorf("%w: %s: restart", ErrNotStarted, b.Label())
 		}
-		t := newTransition(transRestart)
+		t := b.newTransitionLocked(transRestart)
 		b.trans = t
 		var r *run
+		var v view
 		if st != Shutdown {
 			by := stopExternal
 			if byParent {
-				by = stopByParent
+				by = stopBySup
 			}
 			r = b.beginStopLocked(by)
-			t.view = b.stopViewLocked()
+			v = b.stopViewLocked()
 		}
 		b.mu.Unlock()
-		if insideOf(ctx, b) {
-			go b.finishRestart(detached(ctx), r, t, lim, byParent)
+		if inside {
+			dctx := detached(ctx)
+			go b.finishRestart(dctx, dctx, r, t, v, lim, byParent)
 			return nil, nil
 		}
-		return b.finishRestart(ctx, r, t, lim, byParent)
+		return b.finishRestart(stopCtx, ctx, r, t, v, lim, byParent)
 	}
 }
 
-func (b *Base) finishRestart(ctx context.Context, r *run, t *transition, lim time.Duration, byParent bool) (stopErr, err error) {
+func (b *Base) finishRestart(stopCtx, ctx context.Context, r *run, t *transition, v view, lim time.Duration, byParent bool) (stopErr, err error) {
 	cfg := b.Config()
 	if r != nil {
-		// A supervisor's restart is cancelled when the supervisor stops:
-		// that aborts the start half, never the stop half, whose tasks
-		// must be joined, not abandoned.
-		sctx := ctx
-		if byParent {
-			sctx = context.WithoutCancel(ctx)
-		}
-		stopErr = b.stopSteps(sctx, r, &t.view, newLimit(sctx, &cfg, lim), stopPlan{hooks: true, mach: true, kids: t.view.kids})
+		stopErr = b.stopSteps(stopCtx, r, &v, newLimit(stopCtx, &cfg, lim), stopPlan{hooks: true, mach: true, kids: v.kids})
 	}
 	if byParent {
 		l := newLimit(ctx, &cfg, lim)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gomode/mode/internal/seam"
 )
@@ -15,6 +16,7 @@ import (
 type run struct {
 	b      *Base
 	ctx    context.Context // marked with this run; cancelled by stop or crash
+	base   runBase         // ctx's parent
 	cancel context.CancelCauseFunc
 	done   chan struct{} // made only when Done is asked before the run began; else ctx.Done()
 	num    uint64        // the run's number (Base.runs when it began)
@@ -98,8 +100,32 @@ func newRun(b *Base) *run {
 // cancellation does not (context.WithoutCancel), and a supervisor's mark
 // does not either: tasks run on their own goroutines.
 func (r *run) begin(startCtx context.Context) {
-	base := context.WithValue(seam.Unmarked(context.WithoutCancel(startCtx)), markerKey{}, r)
-	r.ctx, r.cancel = context.WithCancelCause(base)
+	r.base = runBase{values: context.WithoutCancel(startCtx), r: r}
+	r.ctx, r.cancel = context.WithCancelCause(&r.base)
+}
+
+// runBase is the parent of a run's context, kept inside the run so that it
+// costs no allocation of its own: a context that is never cancelled, whose
+// values are the start ctx's (values, made by context.WithoutCancel), plus
+// the marker naming the run (as context.WithValue would) and without a
+// supervisor's mark.
+type runBase struct {
+	values context.Context
+	r      *run
+}
+
+func (*runBase) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (*runBase) Done() <-chan struct{}       { return nil }
+func (*runBase) Err() error                  { return nil }
+func (c *runBase) String() string            { return "mode run context" }
+func (c *runBase) Value(key any) any {
+	switch key.(type) {
+	case markerKey:
+		return c.r
+	case seam.MarkKey:
+		return nil
+	}
+	return c.values.Value(key)
 }
 
 // stop cancels the run with cause and closes done. Idempotent: the first

@@ -72,31 +72,20 @@ func (h *handle) Replace(old, fresh seam.Handle) error {
 	return h.b().replace(ob.self(), fb.self())
 }
 
-// A supervisor's operations run on its own goroutine, never inside the
-// child, whatever ctx the request came with: the run marker is dropped.
-
 func (h *handle) Start(ctx context.Context) error {
 	b := h.b()
 	if err := b.stuckError(); err != nil { // never a new run beside a stuck one
 		return fmt.Errorf("%s: start: %w", b.Label(), err)
 	}
-	return b.start(outside(ctx), true)
+	return b.start(ctx, true)
 }
 
 func (h *handle) Stop(ctx context.Context, budget time.Duration) error {
-	return h.b().stop(outside(ctx), stopByParent, budget)
+	return h.b().stop(ctx, stopBySup, budget)
 }
 
-func (h *handle) Restart(ctx context.Context, budget time.Duration) (stopErr, err error) {
-	return h.b().restart(outside(ctx), budget, true)
-}
-
-// outside is ctx without a run marker (ctx itself when it has none).
-func outside(ctx context.Context) context.Context {
-	if markedBy(ctx) == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, markerKey{}, (*run)(nil))
+func (h *handle) Restart(stopCtx, ctx context.Context, budget time.Duration) (stopErr, err error) {
+	return h.b().restart(stopCtx, ctx, budget, true)
 }
 
 func (h *handle) Inside(ctx context.Context) bool { return insideOf(ctx, h.b()) }

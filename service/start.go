@@ -16,12 +16,11 @@ type transition struct {
 	done  chan struct{} // made by the first waiter (under Base.mu)
 	ended bool          // guarded by Base.mu
 	err   error         // set before ended
-	view  view          // owned by the goroutine running the transition
 }
 
 // view is what the steps of a Stop or Start read of the service, taken
-// under Base.mu in the section that begins them: one lock instead of one
-// per step.
+// under Base.mu in the section that begins them (one lock instead of one
+// per step), and kept by the goroutine running them.
 type view struct {
 	self  Service
 	mach  seam.Machinery
@@ -44,8 +43,18 @@ func (b *Base) stopViewLocked() view {
 	return v
 }
 
-// newTransition returns a transition of the given kind, not ended.
-func newTransition(kind transKind) *transition { return &transition{kind: kind} }
+// newTransitionLocked returns a transition of the given kind, not ended:
+// the one b last ended if nobody waited for it (nobody else can hold it:
+// a waiter makes its channel, see waitCh), else a new one. b.mu is held.
+func (b *Base) newTransitionLocked(kind transKind) *transition {
+	t := b.spareTrans
+	if t == nil {
+		return &transition{kind: kind}
+	}
+	b.spareTrans = nil
+	*t = transition{kind: kind}
+	return t
+}
 
 // waitCh returns a channel closed when t ends. b.mu is held.
 func (t *transition) waitCh() <-chan struct{} {
@@ -129,7 +138,7 @@ func (b *Base) start(ctx context.Context, byParent bool) error {
 		b.mu.Unlock()
 		return fmt.Errorf("%w: %s (state %s)", ErrAlreadyStarted, b.Label(), st)
 	}
-	t := newTransition(transStart)
+	t := b.newTransitionLocked(transStart)
 	b.trans = t
 	b.mu.Unlock()
 	err := b.startRun(ctx, t)
@@ -147,6 +156,8 @@ func (b *Base) endTransition(t *transition, err error) {
 	}
 	if t.done != nil {
 		close(t.done)
+	} else {
+		b.spareTrans = t
 	}
 }
 
@@ -164,9 +175,9 @@ func (b *Base) startRun(ctx context.Context, t *transition) error {
 	r.num = b.runs
 	r.begin(ctx)
 	b.state.Store(int32(Starting))
-	t.view = b.viewLocked()
+	v := b.viewLocked()
 	first := firstTimes{deps: !b.depsDone, ok: b.firstOK}
-	err := t.view.cfg.validate()
+	err := v.cfg.validate()
 	if err == nil {
 		b.depsDone = true
 	}
@@ -174,7 +185,7 @@ func (b *Base) startRun(ctx context.Context, t *transition) error {
 
 	var p progress
 	if err == nil {
-		p, err = b.startSteps(ctx, r, &t.view, first)
+		p, err = b.startSteps(ctx, r, &v, first)
 	}
 	if err == nil {
 		b.mu.Lock()
@@ -190,7 +201,7 @@ func (b *Base) startRun(ctx context.Context, t *transition) error {
 		}
 		b.mu.Unlock()
 	}
-	b.rollback(ctx, r, &t.view, p, err)
+	b.rollback(ctx, r, &v, p, err)
 	return fmt.Errorf("%s: start: %w", b.Label(), err)
 }
 

@@ -16,7 +16,8 @@ type stopBy uint8
 
 const (
 	stopExternal stopBy = iota // Stop from anyone else, itself included: a normal exit
-	stopByParent               // its parent, an ancestor or its supervisor
+	stopByParent               // its parent or an ancestor
+	stopBySup                  // its supervisor, on the supervisor's goroutine
 )
 
 // Stop stops the service, following this order:
@@ -72,7 +73,11 @@ func (b *Base) Stop(ctx context.Context) error {
 
 // stop runs or joins a Stop transition. lim < 0: no limit from the caller
 // besides ctx; otherwise the budget left by the caller.
+//
+// A stop by the supervisor is never made from inside b: a supervisor stops
+// on its own goroutine, whatever ctx the request came with.
 func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
+	inside := by != stopBySup && insideOf(ctx, b)
 	for {
 		b.mu.Lock()
 		st := b.State()
@@ -87,7 +92,7 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 			// us: an aborted start or a stop in progress. A start that has
 			// reached Running only publishes its result: wait for it, then
 			// stop the run.
-			if insideOf(ctx, b) && !finishing(st) {
+			if inside && !finishing(st) {
 				return nil
 			}
 			if err := b.waitTransition(ctx, done, lim, st); err != nil {
@@ -102,16 +107,16 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 			b.mu.Unlock()
 			return b.stuckError()
 		}
-		t := newTransition(transStop)
+		t := b.newTransitionLocked(transStop)
 		b.trans = t
 		r := b.beginStopLocked(by)
-		t.view = b.stopViewLocked()
+		v := b.stopViewLocked()
 		b.mu.Unlock()
-		if insideOf(ctx, b) {
-			go b.finishStop(detached(ctx), r, t, by, lim)
+		if inside {
+			go b.finishStop(detached(ctx), r, t, v, by, lim)
 			return nil
 		}
-		return b.finishStop(ctx, r, t, by, lim)
+		return b.finishStop(ctx, r, t, v, by, lim)
 	}
 }
 
@@ -146,7 +151,7 @@ func detached(ctx context.Context) context.Context {
 func (b *Base) beginStopLocked(by stopBy) *run {
 	r := b.cur
 	r.stopped.Store(true)
-	if by == stopByParent {
+	if by != stopExternal {
 		r.byParent.Store(true)
 	} else if r.crashReason() == nil {
 		r.exited.Store(true)
@@ -156,9 +161,8 @@ func (b *Base) beginStopLocked(by stopBy) *run {
 	return r
 }
 
-func (b *Base) finishStop(ctx context.Context, r *run, t *transition, by stopBy, lim time.Duration) error {
-	cfg := &t.view.cfg
-	err := b.stopSteps(ctx, r, &t.view, newLimit(ctx, cfg, lim), stopPlan{hooks: true, mach: true, kids: t.view.kids})
+func (b *Base) finishStop(ctx context.Context, r *run, t *transition, v view, by stopBy, lim time.Duration) error {
+	err := b.stopSteps(ctx, r, &v, newLimit(ctx, &v.cfg, lim), stopPlan{hooks: true, mach: true, kids: v.kids})
 	b.endTransition(t, err)
 	if by == stopExternal {
 		b.reportExit()

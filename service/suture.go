@@ -55,7 +55,7 @@ func (a sutureAdapter) Serve(ctx context.Context) error {
 		err = b.start(ctx, false)
 	} else {
 		var stopErr error
-		if stopErr, err = b.restart(ctx, -1, false); err == nil && stopErr != nil {
+		if stopErr, err = b.restart(ctx, ctx, -1, false); err == nil && stopErr != nil {
 			b.Log().Warn().Err(stopErr).Msg("stopping the last run")
 		}
 	}

@@ -44,9 +44,10 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		kind = strategy.Crash
 	}
 	act, err := s.decide(c, kind, final)
-	if len(act.stop) == 0 {
+	if len(act.stop) == 0 && (len(act.restart) == 0 || s.spec.Backoff.Enabled()) {
 		// The ended run is cleaned up first, so that whoever reads the
-		// event finds the child down. A group stops it in its place.
+		// event finds the child down. A group stops it in its place, a
+		// restart at once as its first step.
 		s.reportStopErr(c, s.stopChild(ls, c, ls.quiet))
 	}
 	if crash != nil {
@@ -108,7 +109,8 @@ func (s *Supervisor) decide(c *child, kind strategy.ExitKind, final bool) (actio
 		typ = strategy.Transient // an exit asking not to be restarted
 	}
 	if s.spec.Strategy == strategy.OneForOne {
-		one := []*child{c}
+		s.one[0] = c // valid until the next decision: the plan allocates nothing
+		one := s.one[:]
 		switch {
 		case strategy.ShouldRestart(typ, kind):
 			return actions{restart: one, counts: true}, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -30,9 +31,10 @@ type loopState struct {
 	clk     clock.Clock
 	gid     atomic.Uint64 // the goroutine's ID (see goid)
 
-	stopAt  atomic.Int64           // Stop's deadline on clk (UnixNano), 0 until Stop
-	busy    atomic.Pointer[string] // what the goroutine does now
-	stopErr error                  // the children's stop errors; read after done
+	stopAt  atomic.Int64          // Stop's deadline on clk (UnixNano), 0 until Stop
+	busy    atomic.Int32          // what the goroutine does now (an op)...
+	busyOn  atomic.Pointer[child] // ...and to which child
+	stopErr error                 // the children's stop errors; read after done
 }
 
 // halted reports whether the goroutine must no longer restart anything:
@@ -49,9 +51,34 @@ func (ls *loopState) halted() bool {
 	}
 }
 
-// doing records what the goroutine does now, for a Stop that gives up on
-// it.
-func (ls *loopState) doing(what string) { ls.busy.Store(&what) }
+// op is what the goroutine is doing, for a Stop that gives up on it.
+type op int32
+
+const (
+	opWaiting op = iota
+	opStartAll
+	opStart
+	opStop
+	opRestart
+	opReplacement
+)
+
+var opNames = [...]string{"waiting", "starting the children", "the start of ", "the stop of ", "the restart of ", "the Replacement of "}
+
+// doing records what the goroutine does now (c: the child concerned).
+func (ls *loopState) doing(o op, c *child) {
+	ls.busy.Store(int32(o))
+	ls.busyOn.Store(c)
+}
+
+// busyWith says what the goroutine is doing.
+func (ls *loopState) busyWith() string {
+	o, c := op(ls.busy.Load()), ls.busyOn.Load()
+	if c == nil {
+		return opNames[o]
+	}
+	return opNames[o] + c.id
+}
 
 // remaining is what is left for an operation bounded by ctx's deadline
 // and, once Stop has begun, by Stop's.
@@ -109,7 +136,7 @@ func (m machinery) Start(ctx context.Context) error {
 			s.stale = nil
 		default:
 			s.mu.Unlock()
-			return fmt.Errorf("%w: the goroutine of its last run is still running (%s)", service.ErrStopTimeout, *ls.busy.Load())
+			return fmt.Errorf("%w: the goroutine of its last run is still running (%s)", service.ErrStopTimeout, ls.busyWith())
 		}
 	}
 	if s.wake == nil {
@@ -122,7 +149,7 @@ func (m machinery) Start(ctx context.Context) error {
 	lctx, cancel := context.WithCancel(seam.WithMark(context.WithoutCancel(ctx), &s.owner, false))
 	ls := &loopState{ctx: lctx, quiet: context.WithoutCancel(lctx), cancel: cancel,
 		runDone: s.Done(), done: make(chan struct{}), clk: clk}
-	ls.doing("starting the children")
+	ls.doing(opStartAll, nil)
 	s.loop = ls
 	s.mu.Unlock()
 	reply := make(chan error, 1)
@@ -143,7 +170,7 @@ func (m machinery) Start(ctx context.Context) error {
 		}
 		return ctx.Err()
 	case <-t.C:
-		return fmt.Errorf("%w: still busy with %s", ctx.Err(), *ls.busy.Load())
+		return fmt.Errorf("%w: still busy with %s", ctx.Err(), ls.busyWith())
 	}
 }
 
@@ -182,7 +209,7 @@ func (m machinery) Stop(ctx context.Context, budget time.Duration) error {
 		s.loop, s.stale = nil, ls
 	}
 	s.mu.Unlock()
-	errs := []error{fmt.Errorf("%w: %s: its goroutine is still busy with %s", service.ErrStopTimeout, s.ShortLabel(), *ls.busy.Load())}
+	errs := []error{fmt.Errorf("%w: %s: its goroutine is still busy with %s", service.ErrStopTimeout, s.ShortLabel(), ls.busyWith())}
 	// The budget is spent: the children it did not reach are cancelled
 	// without waiting (a child it is busy with reports its own state).
 	kids := s.snapshot()
@@ -202,7 +229,7 @@ func (s *Supervisor) run(ls *loopState, startCtx context.Context, reply chan<- e
 	ls.gid.Store(goid())
 	reply <- s.startAll(ls, startCtx)
 	for ls.ctx.Err() == nil {
-		ls.doing("waiting")
+		ls.doing(opWaiting, nil)
 		select {
 		case <-s.wake:
 			s.drain(ls)
@@ -245,7 +272,7 @@ func (s *Supervisor) startAll(ls *loopState, ctx context.Context) error {
 			continue
 		}
 		_, h := c.current()
-		ls.doing("the start of " + c.id)
+		ls.doing(opStart, c)
 		if err := h.Start(ctx); err != nil {
 			for i := len(started) - 1; i >= 0; i-- {
 				_ = s.stopChild(ls, started[i], ls.quiet)
@@ -276,8 +303,11 @@ func (s *Supervisor) stopAll(ls *loopState) error {
 // handled, so an exit it had queued does not set the strategy off again.
 func (s *Supervisor) stopChild(ls *loopState, c *child, ctx context.Context) error {
 	_, h := c.current()
-	ls.doing("the stop of " + c.id)
-	err := h.Stop(seam.WithMark(ctx, &s.owner, false), c.shutdown(ls.remaining(ctx)))
+	ls.doing(opStop, c)
+	if ctx != ls.quiet { // a request's ctx: mark it for the child's hooks
+		ctx = seam.WithMark(ctx, &s.owner, false)
+	}
+	err := h.Stop(ctx, c.shutdown(ls.remaining(ctx)))
 	if e := h.Exit(); e.Run > c.handled {
 		c.handled = e.Run
 	}
@@ -289,8 +319,10 @@ func (s *Supervisor) stopChild(ls *loopState, c *child, ctx context.Context) err
 func (s *Supervisor) drain(ls *loopState) {
 	for ls.ctx.Err() == nil {
 		s.mu.Lock()
+		// Swap the queue with the batch last handled, so that a steady
+		// stream of crashes allocates nothing here.
 		q := s.queue
-		s.queue = nil
+		s.queue, s.spare = s.spare[:0], q
 		for _, it := range q {
 			if it.exit != nil {
 				it.exit.pending = false
@@ -303,7 +335,7 @@ func (s *Supervisor) drain(ls *loopState) {
 		for i, it := range q {
 			if ls.ctx.Err() != nil { // Stop: run answers what is left
 				s.mu.Lock()
-				s.queue = append(q[i:len(q):len(q)], s.queue...)
+				s.queue = append(slices.Clone(q[i:]), s.queue...)
 				s.mu.Unlock()
 				return
 			}

@@ -254,7 +254,8 @@ func (s *Supervisor) manualRestart(ls *loopState, c *child, ctx context.Context)
 	s.mu.Unlock()
 	s.unwait(c)
 	_, h := c.current()
-	stopErr, err := h.Restart(seam.WithMark(ctx, &s.owner, false), c.shutdown(budgetOf(ctx)))
+	mctx := seam.WithMark(ctx, &s.owner, false)
+	stopErr, err := h.Restart(mctx, mctx, c.shutdown(budgetOf(ctx)))
 	s.reportStopErr(c, stopErr)
 	if err != nil {
 		return err

@@ -89,12 +89,12 @@ func (s *Supervisor) restartOne(ls *loopState, c *child) (bool, error) {
 	if terminated {
 		return false, nil
 	}
-	ls.doing("the restart of " + c.id)
+	ls.doing(opRestart, c)
 	if c.spec.Replacement != nil {
 		return true, s.replace(ls, c)
 	}
 	_, h := c.current()
-	stopErr, err := h.Restart(ls.ctx, c.shutdown(ls.remaining(ls.ctx)))
+	stopErr, err := h.Restart(ls.quiet, ls.ctx, c.shutdown(ls.remaining(ls.ctx)))
 	s.reportStopErr(c, stopErr)
 	return true, err
 }
@@ -103,7 +103,7 @@ func (s *Supervisor) restartOne(ls *loopState, c *child) (bool, error) {
 // place, then starts it.
 func (s *Supervisor) replace(ls *loopState, c *child) error {
 	s.reportStopErr(c, s.stopChild(ls, c, ls.quiet))
-	ls.doing("the Replacement of " + c.id)
+	ls.doing(opReplacement, c)
 	var fresh service.Service
 	if perr := s.callback(func() { fresh = c.spec.Replacement() }); perr != nil {
 		return fmt.Errorf("Replacement: %w", perr)

@@ -31,6 +31,7 @@ type Supervisor struct {
 	ids      map[string]*child
 	seq      map[string]int
 	queue    []item // exits, requests and ended backoffs, in order of arrival
+	spare    []item // the queue's other buffer (see drain)
 	wake     chan struct{}
 	loop     *loopState // the running goroutine's state, nil when none runs
 	stale    *loopState // a goroutine abandoned by Stop, maybe still running
@@ -42,6 +43,7 @@ type Supervisor struct {
 	now     func() time.Time
 	rnd     *rand.Rand
 	waiting []*waitGroup // restarts waiting out a backoff
+	one     [1]*child    // decide's one-for-one plan
 }
 
 // New returns a supervisor configured by spec. An invalid spec is reported

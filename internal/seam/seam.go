@@ -92,14 +92,15 @@ type Handle interface {
 	// Stop stops the service as its supervisor: never reported back as an
 	// exit. The stop takes at most budget (and ctx's deadline).
 	Stop(ctx context.Context, budget time.Duration) error
-	// Restart stops the service if it runs (within budget), waits up to
-	// budget for tasks of earlier runs still alive, resets it
-	// (RestartCount+1 through the subtree), calls OnRestart and starts it.
-	// stopErr holds what the stop half reported (hooks, closers, late
-	// task errors): it never fails the restart. err is the start half's
-	// error, or ErrStopTimeout naming the tasks of an earlier run still
-	// alive (then nothing was started).
-	Restart(ctx context.Context, budget time.Duration) (stopErr, err error)
+	// Restart stops the service if it runs (within budget, under stopCtx),
+	// waits up to budget for tasks of earlier runs still alive, resets it
+	// (RestartCount+1 through the subtree), calls OnRestart and starts it
+	// (under ctx, which reaches its start hooks). stopErr holds what the
+	// stop half reported (hooks, closers, late task errors): it never
+	// fails the restart. err is the start half's error, or ErrStopTimeout
+	// naming the tasks of an earlier run still alive (then nothing was
+	// started).
+	Restart(stopCtx, ctx context.Context, budget time.Duration) (stopErr, err error)
 	// Exit reads how the current run ended.
 	Exit() Exit
 	// Inside reports whether ctx is the ctx of a task or hook of this
@@ -119,8 +120,10 @@ type Machinery interface {
 	Stop(ctx context.Context, budget time.Duration) error
 }
 
-// loopKey marks a ctx given to user code by a supervisor's goroutine.
-type loopKey struct{}
+// MarkKey is the ctx key of a Mark: a ctx given to user code by a
+// supervisor's goroutine. A ctx that must not carry marks (a run's ctx,
+// whose tasks run on their own goroutines) answers nil for it.
+type MarkKey struct{}
 
 // Owner identifies one supervisor's goroutine in a Mark: each supervisor
 // holds one and marks with its address.
@@ -140,9 +143,9 @@ type Mark struct {
 func WithMark(ctx context.Context, sup *Owner, keep bool) context.Context {
 	var next *Mark
 	if keep {
-		next, _ = ctx.Value(loopKey{}).(*Mark)
+		next, _ = ctx.Value(MarkKey{}).(*Mark)
 	}
-	return context.WithValue(ctx, loopKey{}, &Mark{Sup: sup, Next: next})
+	return context.WithValue(ctx, MarkKey{}, &Mark{Sup: sup, Next: next})
 }
 
 // Marked reports whether ctx carries sup's mark.
@@ -150,7 +153,7 @@ func Marked(ctx context.Context, sup *Owner) bool {
 	if ctx == nil {
 		return false
 	}
-	m, _ := ctx.Value(loopKey{}).(*Mark)
+	m, _ := ctx.Value(MarkKey{}).(*Mark)
 	for ; m != nil; m = m.Next {
 		if m.Sup == sup {
 			return true
@@ -162,18 +165,18 @@ func Marked(ctx context.Context, sup *Owner) bool {
 // CopyMarks returns dst carrying src's marks (dst itself when src has
 // none).
 func CopyMarks(dst, src context.Context) context.Context {
-	m, _ := src.Value(loopKey{}).(*Mark)
+	m, _ := src.Value(MarkKey{}).(*Mark)
 	if m == nil {
 		return dst
 	}
-	return context.WithValue(dst, loopKey{}, m)
+	return context.WithValue(dst, MarkKey{}, m)
 }
 
 // Unmarked returns ctx without marks (ctx itself when it has none): the
 // ctx of tasks, which run on their own goroutines.
 func Unmarked(ctx context.Context) context.Context {
-	if m, _ := ctx.Value(loopKey{}).(*Mark); m == nil {
+	if m, _ := ctx.Value(MarkKey{}).(*Mark); m == nil {
 		return ctx
 	}
-	return context.WithValue(ctx, loopKey{}, (*Mark)(nil))
+	return context.WithValue(ctx, MarkKey{}, (*Mark)(nil))
 }
