@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -196,6 +197,11 @@ func (r *run) closeTasks() <-chan struct{} {
 // path.
 func (r *run) join(ctx context.Context, budget func() time.Duration) error {
 	idle := r.closeTasks()
+	if idle != nil {
+		// Tasks that honour their ctx return as soon as they run: let
+		// them run before arming a timer for the budget.
+		runtime.Gosched()
+	}
 	if idle == nil || waitClosed(ctx, r.b.clock(), idle, budget()) {
 		return nil
 	}

@@ -29,11 +29,12 @@ type child struct {
 	sup  *Supervisor
 	id   string
 	spec ChildSpec
-	link *seam.Link
+	link seam.Link
 
 	// Guarded by sup.mu (written by the supervisor's goroutine).
 	svc        service.Service
 	h          seam.Handle
+	nested     bool  // svc is a supervisor
 	terminated bool  // kept down by Terminate
 	pending    bool  // an exit is queued
 	gone       bool  // no longer a child
@@ -92,15 +93,23 @@ func (c *child) shutdown(rem time.Duration) time.Duration {
 		d = c.sup.spec.ShutdownTimeout
 	}
 	if d == 0 {
-		svc, _ := c.current()
-		if _, nested := svc.(interface {
-			Machinery(seam.Token) seam.Machinery
-		}); nested {
+		c.sup.mu.Lock()
+		nested := c.nested
+		c.sup.mu.Unlock()
+		if nested {
 			return rem
 		}
 		d = DefaultChildShutdown
 	}
 	return min(d, rem)
+}
+
+// isSupervisor reports whether svc is (or embeds) a Supervisor.
+func isSupervisor(svc service.Service) bool {
+	_, ok := svc.(interface {
+		Machinery(seam.Token) seam.Machinery
+	})
+	return ok
 }
 
 // register reserves an ID and a place for svc. s.mu is held.
@@ -129,9 +138,9 @@ func (s *Supervisor) registerLocked(svc service.Service, h seam.Handle, cs Child
 			id = label + "#" + strconv.Itoa(s.seq[label])
 		}
 	}
-	c := &child{sup: s, id: id, svc: svc, h: h, spec: cs}
-	c.link = &seam.Link{Sup: c, PassThroughPanics: s.spec.PassThroughPanics}
-	if err := s.self().Attach(h, c.link); err != nil {
+	c := &child{sup: s, id: id, svc: svc, h: h, spec: cs, nested: isSupervisor(svc)}
+	c.link = seam.Link{Sup: c, PassThroughPanics: s.spec.PassThroughPanics}
+	if err := s.self().Attach(h, &c.link); err != nil {
 		return nil, err
 	}
 	s.children = append(s.children, c)
@@ -142,8 +151,10 @@ func (s *Supervisor) registerLocked(svc service.Service, h seam.Handle, cs Child
 // configuredName is the name configured on svc (Config.Name, or the name
 // given to service.Func), or "".
 func configuredName(svc service.Service) string {
-	if c, ok := svc.(interface{ Config() service.Config }); ok && c.Config().Name != "" {
-		return c.Config().Name
+	if c, ok := svc.(interface{ Config() service.Config }); ok {
+		if name := c.Config().Name; name != "" {
+			return name
+		}
 	}
 	if f, ok := svc.(*service.FuncService); ok {
 		return f.Name()

@@ -128,14 +128,10 @@ func (s *Supervisor) direct(req *request) error {
 	var err error
 	switch req.kind {
 	case reqAdd:
-		switch st := s.State(); st {
-		case service.Stopping, service.Crashed:
-			err = fmt.Errorf("%w (state %s)", ErrNotRunning, st)
-		default:
-			s.mu.Lock()
-			_, err = s.registerLocked(req.svc, req.h, req.spec)
-			s.mu.Unlock()
+		if done, err := s.addDirect(req.svc, req.h, req.spec); done {
+			return err
 		}
+		return s.submit(req.ctx, req) // the goroutine started meanwhile
 	case reqRemove, reqTerminate:
 		_, h := req.c.current()
 		if req.kind == reqTerminate {
@@ -156,6 +152,29 @@ func (s *Supervisor) direct(req *request) error {
 		return fmt.Errorf("%s: %s: %w", s.ShortLabel(), req.name(), err)
 	}
 	return nil
+}
+
+// addDirect registers a child while the supervisor's goroutine does not
+// run (it starts with the supervisor), and reports whether it did so
+// (else the goroutine must add it).
+func (s *Supervisor) addDirect(svc service.Service, h seam.Handle, cs ChildSpec) (bool, error) {
+	st := s.State()
+	s.mu.Lock()
+	if s.loop != nil {
+		s.mu.Unlock()
+		return false, nil
+	}
+	var err error
+	if st == service.Stopping || st == service.Crashed {
+		err = fmt.Errorf("%w (state %s)", ErrNotRunning, st)
+	} else {
+		_, err = s.registerLocked(svc, h, cs)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return true, fmt.Errorf("%s: add %s: %w", s.ShortLabel(), svc.ShortLabel(), err)
+	}
+	return true, nil
 }
 
 // handle performs req on the supervisor's goroutine.

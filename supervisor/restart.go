@@ -117,7 +117,7 @@ func (s *Supervisor) replace(ls *loopState, c *child) error {
 		return err
 	}
 	s.mu.Lock()
-	c.svc, c.h, c.handled = fresh, fh, 0
+	c.svc, c.h, c.nested, c.handled = fresh, fh, isSupervisor(fresh), 0
 	s.mu.Unlock()
 	return fh.Start(ls.ctx)
 }
