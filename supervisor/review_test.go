@@ -261,3 +261,37 @@ func TestReviewStopBudgetGrowsWithChildren(t *testing.T) {
 		t.Errorf("Stop with a %v budget took %v with %d hung children", budget, took, n)
 	}
 }
+
+// DEFECT R7: a manual restart (RestartChild, or the child's own Restart;
+// manualRestart) restarts the old instance and ignores the child's
+// Replacement, although ChildSpec.Replacement "builds a fresh service at
+// each restart instead of restarting the old instance" and the package doc
+// says a child with a live task of its last run is never started again
+// "unless a Replacement factory builds a fresh instance". So RestartChild of
+// a terminated child whose old task ignored its ctx fails with
+// ErrStopTimeout instead of starting a fresh instance.
+func TestReviewRestartChildIgnoresReplacement(t *testing.T) {
+	ctx := bg(t)
+	s := newSup(supervisor.Spec{}, nil)
+	release, taskDone := make(chan struct{}), make(chan struct{})
+	old := newD("r")
+	old.onStart = func(context.Context, int32) error {
+		return old.Go("stubborn", func(context.Context) error {
+			defer close(taskDone)
+			<-release // ignores its ctx
+			return nil
+		})
+	}
+	var built atomic.Int32
+	must(t, s.Add(ctx, old, supervisor.ChildSpec{ID: "r", ShutdownTimeout: 50 * time.Millisecond,
+		Replacement: func() service.Service { built.Add(1); return newD("r") }}))
+	must(t, service.Start(ctx, s))
+	_ = s.Terminate(ctx, "r") // abandons the stubborn task (ErrStopTimeout)
+	err := s.RestartChild(ctx, "r")
+	if err != nil || built.Load() != 1 || s.Child("r") == service.Service(old) {
+		t.Errorf("RestartChild with a Replacement: %v; %d instances built", err, built.Load())
+	}
+	close(release)
+	<-taskDone
+	must(t, s.Stop(ctx))
+}
