@@ -67,13 +67,18 @@ func (b *Base) stuckTree() []*stuck {
 // stuckError is the error of a Stop of a service that is not running
 // while user code abandoned by an earlier Stop or Start of its subtree
 // still runs: nothing outlives a Stop unless its error says so.
-// It gives that code abandonGrace to return first.
-func (b *Base) stuckError() error {
+// It gives that code abandonGrace (at most lim, when lim ≥ 0) to return
+// first.
+func (b *Base) stuckError(lim time.Duration) error {
 	left := b.stuckTree()
 	if len(left) == 0 {
 		return nil
 	}
-	t := time.NewTimer(abandonGrace)
+	grace := abandonGrace
+	if lim >= 0 {
+		grace = min(grace, lim)
+	}
+	t := time.NewTimer(grace)
 	defer t.Stop()
 	if names := stillRunning(left, t.C, nil); len(names) > 0 {
 		return fmt.Errorf("%w: %s: abandoned earlier, still running: %s", ErrStopTimeout, b.Label(), strings.Join(names, ", "))

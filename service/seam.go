@@ -74,7 +74,7 @@ func (h *handle) Replace(old, fresh seam.Handle) error {
 
 func (h *handle) Start(ctx context.Context) error {
 	b := h.b()
-	if err := b.stuckError(); err != nil { // never a new run beside a stuck one
+	if err := b.stuckError(-1); err != nil { // never a new run beside a stuck one
 		return fmt.Errorf("%s: start: %w", b.Label(), err)
 	}
 	return b.start(ctx, true)

@@ -105,7 +105,7 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		}
 		if st == Init || st == Shutdown {
 			b.mu.Unlock()
-			return b.stuckError()
+			return b.stuckError(lim)
 		}
 		t := b.newTransitionLocked(transStop)
 		b.trans = t

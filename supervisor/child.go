@@ -85,8 +85,9 @@ func (c *child) current() (service.Service, seam.Handle) {
 }
 
 // shutdown is how long the child's stop may take when the supervisor
-// stops it, at most rem: its spec's timeout, else the Spec's, else
-// DefaultChildShutdown; a supervisor child gets rem.
+// stops it, at most rem (rem < 0: no limit): its spec's timeout, else the
+// Spec's, else DefaultChildShutdown; a supervisor child gets rem (with no
+// limit, -1: its own stop timeout applies).
 func (c *child) shutdown(rem time.Duration) time.Duration {
 	d := c.spec.ShutdownTimeout
 	if d == 0 {
@@ -100,6 +101,9 @@ func (c *child) shutdown(rem time.Duration) time.Duration {
 			return rem
 		}
 		d = DefaultChildShutdown
+	}
+	if rem < 0 {
+		return d
 	}
 	return min(d, rem)
 }

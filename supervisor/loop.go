@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,21 +82,23 @@ func (ls *loopState) busyWith() string {
 }
 
 // remaining is what is left for an operation bounded by ctx's deadline
-// and, once Stop has begun, by Stop's.
+// and, once Stop has begun, by Stop's; -1 when nothing bounds it.
 func (ls *loopState) remaining(ctx context.Context) time.Duration {
 	d := budgetOf(ctx)
 	if at := ls.stopAt.Load(); at != 0 {
-		d = min(d, max(0, time.Unix(0, at).Sub(ls.clk.Now())))
+		if left := max(0, time.Unix(0, at).Sub(ls.clk.Now())); d < 0 || left < d {
+			d = left
+		}
 	}
 	return d
 }
 
-// budgetOf is the time left before ctx's deadline, or no limit.
+// budgetOf is the time left before ctx's deadline, or -1 (no limit).
 func budgetOf(ctx context.Context) time.Duration {
 	if dl, ok := ctx.Deadline(); ok {
 		return max(0, time.Until(dl))
 	}
-	return math.MaxInt64
+	return -1
 }
 
 // poke wakes the goroutine without blocking: a 1-slot channel holds at
@@ -210,16 +213,19 @@ func (m machinery) Stop(ctx context.Context, budget time.Duration) error {
 	}
 	s.mu.Unlock()
 	errs := []error{fmt.Errorf("%w: %s: its goroutine is still busy with %s", service.ErrStopTimeout, s.ShortLabel(), ls.busyWith())}
-	// The budget is spent: the children it did not reach are cancelled
-	// without waiting (a child it is busy with reports its own state).
+	// The budget is spent: the children it did not reach are stopped with
+	// no budget (their runs cancelled, nothing waited for but the short
+	// grace a hook that honours its ctx gets), all at once, so that the
+	// graces do not add up.
 	kids := s.snapshot()
-	for i := len(kids) - 1; i >= 0; i-- {
-		_, h := kids[i].current()
-		if err := h.Stop(seam.WithMark(ls.quiet, &s.owner, false), 0); err != nil {
-			errs = append(errs, err)
-		}
+	kerrs := make([]error, len(kids))
+	var wg sync.WaitGroup
+	for i, c := range kids {
+		_, h := c.current()
+		wg.Go(func() { kerrs[i] = h.Stop(ls.quiet, 0) })
 	}
-	return errors.Join(errs...)
+	wg.Wait()
+	return errors.Join(append(errs, kerrs...)...)
 }
 
 // run is the supervisor's goroutine: it starts the children, handles the

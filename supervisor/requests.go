@@ -74,7 +74,7 @@ func (s *Supervisor) submit(ctx context.Context, req *request) error {
 	}
 	ls := s.loop
 	queued := seam.Marked(ctx, &s.owner) || (req.c != nil && req.c.h.Inside(ctx)) ||
-		(s.inCallback.Load() && goid() == ls.gid.Load())
+		(s.callbacks.Load() > 0 && goid() == ls.gid.Load())
 	if queued {
 		req.ctx = context.WithoutCancel(ctx)
 	} else {
@@ -226,10 +226,28 @@ func (s *Supervisor) handle(ls *loopState, req *request) {
 	case reqRestartOwn:
 		s.answer(req, s.manualRestart(ls, c, req.ctx))
 	case reqStopOwn:
-		err := s.stopChild(ls, c, req.ctx)
-		s.answer(req, err)
-		s.applyExit(ls, c, nil, false) // a stop from outside is a normal exit
+		svc, _ := c.current()
+		switch svc.State() {
+		case service.Running:
+			err := s.stopChild(ls, c, req.ctx)
+			s.answer(req, err)
+			s.applyExit(ls, c, nil, false) // a stop from outside is a normal exit
+		case service.Crashed: // its crash is its exit
+			s.answer(req, nil)
+			s.handleExit(ls, c)
+		default: // down already (terminated, waiting out a backoff): no exit
+			s.answer(req, s.stopChild(ls, c, req.ctx))
+		}
 	}
+}
+
+// opCtx is the ctx of a start a request asks for: it ends when the
+// request's ctx ends or the supervisor stops, and is marked with the
+// supervisor. Call release when done.
+func (s *Supervisor) opCtx(ls *loopState, ctx context.Context) (octx context.Context, release func()) {
+	octx, cancel := context.WithCancel(seam.WithMark(ctx, &s.owner, false))
+	stop := context.AfterFunc(ls.ctx, cancel)
+	return octx, func() { stop(); cancel() }
 }
 
 // running reports whether c's service runs (or is starting).
@@ -248,7 +266,10 @@ func (s *Supervisor) addRunning(ls *loopState, req *request) error {
 	if err != nil {
 		return err
 	}
-	if err := req.h.Start(seam.WithMark(req.ctx, &s.owner, false)); err != nil {
+	ctx, release := s.opCtx(ls, req.ctx)
+	defer release()
+	ls.doing(opStart, c)
+	if err := req.h.Start(ctx); err != nil {
 		s.mu.Lock()
 		c.gone = true
 		for i, x := range s.children {
@@ -272,10 +293,18 @@ func (s *Supervisor) manualRestart(ls *loopState, c *child, ctx context.Context)
 	c.terminated = false
 	s.mu.Unlock()
 	s.unwait(c)
-	_, h := c.current()
-	mctx := seam.WithMark(ctx, &s.owner, false)
-	stopErr, err := h.Restart(mctx, mctx, c.shutdown(budgetOf(ctx)))
-	s.reportStopErr(c, stopErr)
+	ls.doing(opRestart, c)
+	octx, release := s.opCtx(ls, ctx)
+	defer release()
+	var err error
+	if c.spec.Replacement != nil {
+		err = s.replace(ls, c, octx)
+	} else {
+		_, h := c.current()
+		var stopErr error
+		stopErr, err = h.Restart(seam.WithMark(ctx, &s.owner, false), octx, c.shutdown(ls.remaining(ctx)))
+		s.reportStopErr(c, stopErr)
+	}
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -91,7 +92,7 @@ func (s *Supervisor) restartOne(ls *loopState, c *child) (bool, error) {
 	}
 	ls.doing(opRestart, c)
 	if c.spec.Replacement != nil {
-		return true, s.replace(ls, c)
+		return true, s.replace(ls, c, ls.ctx)
 	}
 	_, h := c.current()
 	stopErr, err := h.Restart(ls.quiet, ls.ctx, c.shutdown(ls.remaining(ls.ctx)))
@@ -100,8 +101,8 @@ func (s *Supervisor) restartOne(ls *loopState, c *child) (bool, error) {
 }
 
 // replace stops c and puts a fresh instance from its Replacement in its
-// place, then starts it.
-func (s *Supervisor) replace(ls *loopState, c *child) error {
+// place, then starts it under ctx.
+func (s *Supervisor) replace(ls *loopState, c *child, ctx context.Context) error {
 	s.reportStopErr(c, s.stopChild(ls, c, ls.quiet))
 	ls.doing(opReplacement, c)
 	var fresh service.Service
@@ -119,11 +120,12 @@ func (s *Supervisor) replace(ls *loopState, c *child) error {
 	s.mu.Lock()
 	c.svc, c.h, c.nested, c.handled = fresh, fh, isSupervisor(fresh), 0
 	s.mu.Unlock()
-	return fh.Start(ls.ctx)
+	return fh.Start(ctx)
 }
 
 // restarted records a restart of c: its count, a log line, an event.
 func (s *Supervisor) restarted(c *child) {
+	c.ended = false // runs again: a significant child has not ended
 	c.restarts.Add(1)
 	svc, _ := c.current()
 	s.Log().Info().Str("child", c.id).Int("restarts", c.restartCount()).Msg("child restarted")

@@ -36,7 +36,7 @@ type Supervisor struct {
 	loop     *loopState // the running goroutine's state, nil when none runs
 	stale    *loopState // a goroutine abandoned by Stop, maybe still running
 
-	inCallback atomic.Bool // the goroutine runs OnEvent or a Replacement
+	callbacks atomic.Int32 // OnEvent or Replacement calls running, on any goroutine
 
 	// Owned by the goroutine (and by Machinery.Start before it runs).
 	window  *strategy.Window
@@ -234,8 +234,8 @@ func (s *Supervisor) emit(e Event) {
 // Replacement) and returns its panic as an error, unless panics pass
 // through.
 func (s *Supervisor) callback(fn func()) (perr error) {
-	was := s.inCallback.Swap(true)
-	defer s.inCallback.Store(was)
+	s.callbacks.Add(1)
+	defer s.callbacks.Add(-1)
 	if !s.spec.PassThroughPanics {
 		defer func() {
 			if v := recover(); v != nil {
