@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/gomode/mode/internal/seam"
 )
@@ -227,6 +228,8 @@ type firstTimes struct{ deps, ok bool }
 type progress struct {
 	onStartOK bool
 	machOn    bool
+	kidsOn    bool      // the children step began
+	running   []Service // children found running at the children step
 	started   []Service
 }
 
@@ -303,21 +306,28 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 	if err := b.startMonitors(r, &v.cfg, self, hooks); err != nil {
 		return p, err
 	}
+	// The children step begins: from now on AddDependency refuses, so the
+	// children read here are all there are (one section for both).
+	b.mu.Lock()
 	r.kidsStarted.Store(true)
+	kids := b.childrenLocked()
+	b.mu.Unlock()
+	p.kidsOn = true
 	if mach != nil {
 		if err := r.abortReason(ctx); err != nil {
 			return p, err
 		}
 		p.machOn = true
-		if err := mach.Start(seam.CopyMarks(context.WithValue(ctx, markerKey{}, r), ctx)); err != nil {
+		if err := mach.Start(context.WithValue(ctx, markerKey{}, r)); err != nil {
 			return p, err
 		}
 	} else {
-		for _, c := range b.childrenSnapshot() {
+		for _, c := range kids {
 			if err := r.abortReason(ctx); err != nil {
 				return p, err
 			}
 			if c.State() == Running {
+				p.running = append(p.running, c)
 				continue
 			}
 			if err := c.base().start(ctx, true); err != nil {
@@ -348,7 +358,17 @@ func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause 
 	r.setReason(cause) // why this run ended (WaitStarted reports it)
 	r.stopped.Store(true)
 	r.stop(cause)
-	plan := stopPlan{hooks: p.onStartOK, mach: p.machOn, kids: p.started, rollback: true}
+	kids := p.started
+	if p.kidsOn && v.mach == nil {
+		// Children added and started at run time since the children step
+		// (AddRuntimeDependency from OnStarted or a task) are undone too:
+		// every child but those that ran before this start.
+		kids = slices.DeleteFunc(b.childrenSnapshot(), func(c Service) bool {
+			st := c.State()
+			return (st == Init || st == Shutdown) && !slices.Contains(p.started, c) || slices.Contains(p.running, c)
+		})
+	}
+	plan := stopPlan{hooks: p.onStartOK, mach: p.machOn, kids: kids, rollback: true}
 	if err := b.stopSteps(context.WithoutCancel(ctx), r, v, newLimit(context.Background(), &v.cfg, -1), plan); err != nil {
 		b.Log().Warn().Err(err).Msg("rolling back a failed start")
 	}

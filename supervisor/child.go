@@ -77,6 +77,14 @@ func (c *child) RestartChild(ctx context.Context) error {
 
 func (c *child) restartCount() int { return int(c.restarts.Load()) }
 
+// busyInCallback reports whether c is a supervisor whose OnEvent or
+// Replacement is the caller, on its own goroutine.
+func (c *child) busyInCallback() bool {
+	svc, _ := c.current()
+	sv, ok := svc.(interface{ supervisorOf() *Supervisor })
+	return ok && sv.supervisorOf().ownCallback() != nil
+}
+
 // handle returns the child's current service and handle.
 func (c *child) current() (service.Service, seam.Handle) {
 	c.sup.mu.Lock()

@@ -32,10 +32,11 @@ type loopState struct {
 	clk     clock.Clock
 	gid     atomic.Uint64 // the goroutine's ID (see goid)
 
-	stopAt  atomic.Int64          // Stop's deadline on clk (UnixNano), 0 until Stop
-	busy    atomic.Int32          // what the goroutine does now (an op)...
-	busyOn  atomic.Pointer[child] // ...and to which child
-	stopErr error                 // the children's stop errors; read after done
+	stopAt  atomic.Int64                    // Stop's deadline on clk (UnixNano), 0 until Stop
+	stopCtx atomic.Pointer[context.Context] // what stopAll stops the children with, set by Stop
+	busy    atomic.Int32                    // what the goroutine does now (an op)...
+	busyOn  atomic.Pointer[child]           // ...and to which child
+	stopErr error                           // the children's stop errors; read after done
 }
 
 // halted reports whether the goroutine must no longer restart anything:
@@ -127,11 +128,6 @@ func (m machinery) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	clk := s.clock()
-	s.window, s.now, s.waiting = w, clock.Stopwatch(clk), nil
-	if s.spec.Backoff.Enabled() {
-		s.rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
-	}
 	s.mu.Lock()
 	if ls := s.stale; ls != nil {
 		select {
@@ -141,6 +137,13 @@ func (m machinery) Start(ctx context.Context) error {
 			s.mu.Unlock()
 			return fmt.Errorf("%w: the goroutine of its last run is still running (%s)", service.ErrStopTimeout, ls.busyWith())
 		}
+	}
+	// No goroutine of an earlier run is left: the goroutine's state is
+	// this call's to reset.
+	clk := s.clock()
+	s.window, s.now, s.waiting = w, clock.Stopwatch(clk), nil
+	if s.spec.Backoff.Enabled() {
+		s.rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
 	if s.wake == nil {
 		s.wake = make(chan struct{}, 1)
@@ -193,6 +196,10 @@ func (m machinery) Stop(ctx context.Context, budget time.Duration) error {
 		return nil
 	}
 	ls.stopAt.Store(ls.clk.Now().Add(min(budget, math.MaxInt64/4)).UnixNano())
+	// The children's stop hooks are waited for by whoever waits for this
+	// Stop: they get its marks too (a parent supervisor's, say).
+	sctx := seam.WithMark(context.WithoutCancel(ctx), &s.owner, true)
+	ls.stopCtx.Store(&sctx)
 	ls.cancel()
 	poke(s.wake)
 	select {
@@ -294,10 +301,14 @@ func (s *Supervisor) startAll(ls *loopState, ctx context.Context) error {
 // and cancels pending backoffs.
 func (s *Supervisor) stopAll(ls *loopState) error {
 	s.unwaitAll()
+	ctx := ls.quiet
+	if p := ls.stopCtx.Load(); p != nil {
+		ctx = *p
+	}
 	kids := s.snapshot()
 	var errs []error
 	for i := len(kids) - 1; i >= 0; i-- {
-		if err := s.stopChild(ls, kids[i], ls.quiet); err != nil {
+		if err := s.stopChild(ls, kids[i], ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -310,8 +321,8 @@ func (s *Supervisor) stopAll(ls *loopState) error {
 func (s *Supervisor) stopChild(ls *loopState, c *child, ctx context.Context) error {
 	_, h := c.current()
 	ls.doing(opStop, c)
-	if ctx != ls.quiet { // a request's ctx: mark it for the child's hooks
-		ctx = seam.WithMark(ctx, &s.owner, false)
+	if !seam.Marked(ctx, &s.owner) { // a request's ctx: mark it for the child's hooks
+		ctx = seam.WithMark(ctx, &s.owner, true)
 	}
 	err := h.Stop(ctx, c.shutdown(ls.remaining(ctx)))
 	if e := h.Exit(); e.Run > c.handled {

@@ -67,13 +67,16 @@ func (s *Supervisor) submit(ctx context.Context, req *request) error {
 		ctx = context.Background()
 	}
 	req.ctx = ctx
+	// A child that is a supervisor, asked from a callback running on its
+	// own goroutine: its stop would wait for that goroutine.
+	fromChild := req.c != nil && req.c.busyInCallback()
 	s.mu.Lock()
 	if s.loop == nil {
 		s.mu.Unlock()
 		return s.direct(req)
 	}
 	ls := s.loop
-	queued := seam.Marked(ctx, &s.owner) || (req.c != nil && req.c.h.Inside(ctx)) ||
+	queued := fromChild || seam.Marked(ctx, &s.owner) || (req.c != nil && req.c.h.Inside(ctx)) ||
 		(s.callbacks.Load() > 0 && goid() == ls.gid.Load())
 	if queued {
 		req.ctx = context.WithoutCancel(ctx)

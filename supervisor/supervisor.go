@@ -61,6 +61,43 @@ func (s *Supervisor) Spec() Spec { return s.spec }
 // It is for that package only: its argument cannot be made elsewhere.
 func (s *Supervisor) Machinery(seam.Token) seam.Machinery { return machinery{s} }
 
+// Stop stops the supervisor: see service.Base.Stop. Called from OnEvent or
+// a Replacement on the supervisor's own goroutine, which that stop must
+// wait for, it is made as from inside: it begins and returns nil at once.
+func (s *Supervisor) Stop(ctx context.Context) error {
+	if ls := s.ownCallback(); ls != nil {
+		ctx = ls.ctx // marked with the supervisor's run: the stop is its own
+	}
+	return s.Base.Stop(ctx)
+}
+
+// Restart restarts the supervisor: see service.Base.Restart. From OnEvent
+// or a Replacement on its own goroutine it returns nil at once, as Stop.
+func (s *Supervisor) Restart(ctx context.Context) error {
+	if ls := s.ownCallback(); ls != nil {
+		ctx = ls.ctx
+	}
+	return s.Base.Restart(ctx)
+}
+
+// ownCallback returns the goroutine's state when the caller is OnEvent or
+// a Replacement running on the supervisor's own goroutine, else nil.
+func (s *Supervisor) ownCallback() *loopState {
+	if s.callbacks.Load() == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	ls := s.loop
+	s.mu.Unlock()
+	if ls == nil || goid() != ls.gid.Load() {
+		return nil
+	}
+	return ls
+}
+
+// supervisorOf finds the Supervisor in a value that embeds one.
+func (s *Supervisor) supervisorOf() *Supervisor { return s }
+
 // self is the engine's handle on the supervisor's own Base.
 func (s *Supervisor) self() seam.Handle { return service.BaseEngine(seam.Token{}, &s.Base) }
 
