@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gomode/mode/internal/seam"
 )
 
 // Restart stops the service, resets it and starts it again:
@@ -46,7 +48,8 @@ func (b *Base) Restart(ctx context.Context) error {
 // attempt fails with ErrStopTimeout and the service stays stopped. It
 // returns the stop half's errors apart from the start half's.
 func (b *Base) restart(stopCtx, ctx context.Context, lim time.Duration, byParent bool) (stopErr, err error) {
-	inside := !byParent && insideOf(ctx, b) // as stop: a supervisor is never inside
+	// As stop: a supervisor is never inside; a callback below b is.
+	inside := !byParent && (insideOf(ctx, b) || seam.Under(seam.CallbackNode(), b.Node()))
 	for {
 		b.mu.Lock()
 		st := b.State()

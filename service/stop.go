@@ -75,9 +75,11 @@ func (b *Base) Stop(ctx context.Context) error {
 // besides ctx; otherwise the budget left by the caller.
 //
 // A stop by the supervisor is never made from inside b: a supervisor stops
-// on its own goroutine, whatever ctx the request came with.
+// on its own goroutine, whatever ctx the request came with. A callback
+// (OnEvent, a Replacement) of a supervisor at or below b, on that
+// supervisor's goroutine, is inside b: b's stop waits for that goroutine.
 func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
-	inside := by != stopBySup && insideOf(ctx, b)
+	inside := by != stopBySup && (insideOf(ctx, b) || seam.Under(seam.CallbackNode(), b.Node()))
 	for {
 		b.mu.Lock()
 		st := b.State()

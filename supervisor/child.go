@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gomode/mode/graph"
 	"github.com/gomode/mode/internal/seam"
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/strategy"
@@ -77,12 +78,10 @@ func (c *child) RestartChild(ctx context.Context) error {
 
 func (c *child) restartCount() int { return int(c.restarts.Load()) }
 
-// busyInCallback reports whether c is a supervisor whose OnEvent or
-// Replacement is the caller, on its own goroutine.
-func (c *child) busyInCallback() bool {
+// node is the node of c's current service.
+func (c *child) node() *graph.Node {
 	svc, _ := c.current()
-	sv, ok := svc.(interface{ supervisorOf() *Supervisor })
-	return ok && sv.supervisorOf().ownCallback() != nil
+	return svc.Node()
 }
 
 // handle returns the child's current service and handle.

@@ -105,7 +105,7 @@ type reOp int
 const (
 	opStop reOp = iota
 	opRestart
-	opCrash
+	reOpCrash
 	opAdd
 	opRemove
 	opTerminate
@@ -122,7 +122,7 @@ var opNames = [...]string{"Stop", "Restart", "Crash", "Add", "Remove", "Terminat
 func (o reOp) String() string { return opNames[o] }
 
 // takesCtx: the operation takes a ctx.
-func (o reOp) takesCtx() bool { return o != opCrash && o != opChildren && o != opChild }
+func (o reOp) takesCtx() bool { return o != reOpCrash && o != opChildren && o != opChild }
 
 // byChild: the operation names a child its supervisor acts on.
 func (o reOp) byChild() bool {
@@ -160,8 +160,6 @@ type reCase struct {
 	// bg: the calling code passes context.Background() instead of the ctx
 	// it was given.
 	bg bool
-	// bug, if set, skips the case with this diagnosis of an engine bug.
-	bug string
 }
 
 func (c reCase) name() string {
@@ -233,10 +231,10 @@ func (c reCase) queued() bool {
 	}
 	switch {
 	case c.site.callback():
-		// A request about the supervisor itself needs its goroutine too
-		// (to stop it), except RestartChild, which the parent answers at
-		// once while it runs (ErrChildRunning).
-		return v == tgtSup || c.target == tgtSup && c.op != opRestartChild
+		// A request about the supervisor itself may need its goroutine
+		// (to stop it): the parent queues every one (a RestartChild of
+		// it, running, is then a RequestFailed event).
+		return v == tgtSup || c.target == tgtSup
 	case !c.ownCtx():
 		return false
 	case c.concernsCaller():
@@ -255,7 +253,7 @@ func (c reCase) queued() bool {
 // goroutine, which runs the caller: it cannot be waited for).
 func (c reCase) atOnce() bool {
 	switch {
-	case c.queued(), c.op == opCrash, c.op == opChildren, c.op == opChild:
+	case c.queued(), c.op == reOpCrash, c.op == opChildren, c.op == opChild:
 		return true
 	case c.target == tgtRoot && (c.op == opStop || c.op == opRestart):
 		return c.ownCtx() || c.site.callback()
@@ -274,7 +272,7 @@ func (c reCase) mayFailStart() bool {
 		return true // the start ctx bounds code that ignores the ctx it was given
 	}
 	switch c.op {
-	case opCrash:
+	case reOpCrash:
 		return c.target != tgtSibling || c.site == siteTask // b starts after a's hooks
 	case opStop:
 		return c.target == tgtRoot
@@ -523,7 +521,7 @@ func (sc *scenario) do(ctx context.Context, self service.Service) (note string, 
 		return "", sc.svc(t, self).Stop(ctx)
 	case opRestart:
 		return "", sc.svc(t, self).Restart(ctx)
-	case opCrash:
+	case reOpCrash:
 		sc.svc(t, self).Crash(errReentry)
 		return "", nil
 	case opAdd:

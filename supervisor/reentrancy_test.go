@@ -6,7 +6,6 @@ import (
 	"flag"
 	"regexp"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +18,6 @@ import (
 
 var (
 	reOnly     = flag.String("reentrancy.run", "", "run only the re-entrancy cases whose name matches this regexp")
-	reBugs     = flag.Bool("reentrancy.bugs", false, "also run the cases skipped for a known engine bug")
 	reParallel = flag.Int("reentrancy.parallel", 32, "how many re-entrancy cases run at once (1: each case is also checked for goroutines left)")
 )
 
@@ -65,74 +63,7 @@ func reentrancyMatrix() []reCase {
 			}
 		}
 	}
-	for i := range out {
-		out[i].bug = knownBug(out[i])
-	}
 	return out
-}
-
-// Engine bugs the matrix finds (see knownBug).
-const (
-	bugCallbackOwnStop = "the supervisor's OnEvent or Replacement (run on its goroutine, recognised only " +
-		"by its own inCallback flag) calls what must stop or restart that supervisor: its own Stop/Restart " +
-		"or the parent's Remove/RemoveDependency/Terminate of it (requests to the parent, which submit does " +
-		"not queue: the parent's inCallback is false, context.Background() has no mark, Inside is false), " +
-		"or the unsupervised parent's Stop/Restart (Base.stop: not inside, so it stops synchronously). " +
-		"The parent's goroutine then stops the supervisor, whose machinery.Stop waits for the supervisor's " +
-		"goroutine, which waits in the callback for that very answer (parent: drain > handle > stopChild > " +
-		"Base.stop > stopSteps > machinery.Stop; supervisor: drain > handleExit > applyExit > emit > " +
-		"callback > OnEvent > Base.Stop > child.StopChild > parent.submit): a deadlock broken only by the " +
-		"supervisor's shutdown budget (1s here). The call fails with ErrStopTimeout (\"its goroutine is " +
-		"still busy with waiting\": ls.busy is stale, the goroutine is in OnEvent); the goroutine is " +
-		"abandoned and stops its children only once the callback returns, after the parent's Stop has " +
-		"returned (children seen Running/Stopping/Crashed after the final Stop); the parent's restart of " +
-		"the supervisor may fail with ErrStopTimeout (\"the goroutine of its last run is still running\") " +
-		"and, without backoff, the parent gives up (ErrMaxRestarts); and machinery.Start writes " +
-		"s.waiting/s.window/s.now before it checks s.stale: a data race with the abandoned goroutine " +
-		"(-race: backoff.go unwaitAll vs loop.go machinery.Start). Package doc (Ownership) and " +
-		"Spec.OnEvent: such a call is queued and returns nil at once"
-	bugStopMarkNotNested = "during the parent's stop of the tree, a grandchild's OnStop/OnShutdown calls " +
-		"the parent's Add/AddRuntimeDependency with its own ctx: the parent's goroutine is waiting for that " +
-		"hook (parent stopAll -> stopChild(sup) -> sup machinery.Stop -> sup stopAll -> stopChild(a) -> OnStop), " +
-		"but the hook's ctx carries only the supervisor's mark: the supervisor's goroutine stops its " +
-		"children with ls.quiet (marked keep=false at its start) and machinery.Stop drops the marks of " +
-		"the ctx it is given, whereas the start path keeps them (machinery.Start: WithMark(ctx, owner, true)). " +
-		"So the call is not queued: it waits until the hook's budget ends, returns context deadline " +
-		"exceeded, and the tree's stop is held up for that child's whole shutdown timeout"
-	bugOutsideCallerQueued = "Supervisor.inCallback is one flag for the whole supervisor, not for the " +
-		"goroutine in the callback: while its goroutine runs OnEvent or a Replacement, a request from ANY " +
-		"other goroutine (a task, an HTTP handler) is taken for a call back from the callback (submit: " +
-		"queued := ... || s.inCallback.Load()): it is queued and returns nil at once instead of waiting " +
-		"for its answer (a RestartChild of a running child returns nil, not ErrChildRunning; an Add whose " +
-		"start fails returns nil; the failure is only a RequestFailed event). Package doc: \"A caller " +
-		"waits for its request under its ctx\""
-	bugRuntimeDepRollback = "AddRuntimeDependency called by a service on itself while it starts, past " +
-		"its children step (from OnStarted, or a task of the run), starts the child at once; when that " +
-		"start then fails or is aborted (a Stop, a crash), the rollback stops only the children the start " +
-		"step started (progress.started) and AddRuntimeDependency's own check only covers a parent that " +
-		"is stopping: the child is left Running under a parent rolled back to Init, whose Stop is then a " +
-		"no-op, so it is never stopped (service doc: after a failed start \"nothing keeps running\")"
-)
-
-// knownBug returns the diagnosis of an engine bug that makes the case fail,
-// or "".
-func knownBug(c reCase) string {
-	switch {
-	case c.site.callback() && c.target == tgtSup &&
-		(c.op == opStop || c.op == opRestart || c.op == opRemove || c.op == opRemoveDependency || c.op == opTerminate),
-		c.site.callback() && c.target == tgtRoot && (c.op == opStop || c.op == opRestart):
-		return bugCallbackOwnStop
-	case c.ownCtx() && c.phase == phaseStop && c.site.stopHook() && c.via() == tgtRoot && !c.concernsCaller():
-		return bugStopMarkNotNested
-	case c.bg && c.phase == phaseRestart && (c.site == siteTask || c.site == siteOnStarted) &&
-		c.op == opAddRuntimeDependency && c.target == tgtSelf:
-		return bugRuntimeDepRollback + " (here: the final Stop aborts the child's restart right after the " +
-			"call; flaky)"
-	case !c.bg && c.phase == phaseRestart && c.site == siteTask && c.op == opRestartChild && c.target == tgtSibling:
-		return bugOutsideCallerQueued + " (here: the task's RestartChild of its running sibling, made " +
-			"while the supervisor emits ChildRestarted, returns nil instead of ErrChildRunning; flaky)"
-	}
-	return ""
 }
 
 // TestReentrancyMatrix runs the matrix. Each case: the operation returns
@@ -159,7 +90,6 @@ func TestReentrancyMatrix(t *testing.T) {
 			cases = append(cases, c)
 		}
 	}
-	run := func(c reCase) bool { return c.bug == "" || *reBugs }
 	results := make([]chan []string, len(cases))
 	for i := range results {
 		results[i] = make(chan []string, 1)
@@ -177,10 +107,8 @@ func TestReentrancyMatrix(t *testing.T) {
 			}()
 		}
 		go func() {
-			for i, c := range cases {
-				if run(c) {
-					next <- i
-				}
+			for i := range cases {
+				next <- i
 			}
 			close(next)
 		}()
@@ -188,9 +116,6 @@ func TestReentrancyMatrix(t *testing.T) {
 	begin := time.Now()
 	for i, c := range cases {
 		t.Run(c.name(), func(t *testing.T) {
-			if !run(c) {
-				t.Skip("engine bug: " + c.bug)
-			}
 			var errs []string
 			if *reParallel > 1 {
 				errs = <-results[i]
@@ -203,9 +128,6 @@ func TestReentrancyMatrix(t *testing.T) {
 			}
 			for _, e := range errs {
 				t.Error(e)
-			}
-			if c.bug != "" && !t.Failed() && !strings.HasSuffix(c.bug, "flaky)") {
-				t.Errorf("passes: the engine bug is fixed? (%s)", c.bug)
 			}
 		})
 	}
@@ -337,7 +259,7 @@ func (sc *scenario) checkStopErr(what string, err error) {
 	c := sc.c
 	switch {
 	case err == nil:
-	case c.op == opCrash && c.phase == phaseStop && errors.Is(err, errReentry):
+	case c.op == reOpCrash && c.phase == phaseStop && errors.Is(err, errReentry):
 	case c.bg && errors.Is(err, service.ErrStopTimeout):
 	default:
 		sc.errorf("%s: %v", what, err)
@@ -394,9 +316,8 @@ func (sc *scenario) checkOp() {
 // RestartChild of a running bystander: ErrChildRunning, no side effect) is
 // a barrier. The parent first: what it does may restart the supervisor.
 //
-// A barrier that returns nil was not waited for (bugOutsideCallerQueued:
-// made while the goroutine ran OnEvent, it was queued) or restarted a
-// stopped bystander: it is made again.
+// A barrier that returns nil restarted a stopped bystander: it is made
+// again.
 func (sc *scenario) settle() {
 	ctx, cancel := context.WithTimeout(context.Background(), reOpBound)
 	defer cancel()
@@ -415,9 +336,9 @@ func (sc *scenario) settle() {
 func (sc *scenario) outcome() {
 	c := sc.c
 	switch c.op {
-	case opStop, opRestart, opCrash:
+	case opStop, opRestart, reOpCrash:
 		if c.target == tgtRoot {
-			if c.op == opCrash && sc.root.State() != service.Crashed {
+			if c.op == reOpCrash && sc.root.State() != service.Crashed {
 				sc.errorf("Crash of the unsupervised parent: it is %v, want Crashed", sc.root.State())
 			}
 			return // a Stop or Restart from inside finishes on its own goroutine
@@ -498,9 +419,6 @@ func (e *events) hasReason(kind supervisor.EventKind, id string, target error) b
 // even while the supervisor's goroutine runs OnEvent (package doc,
 // Ownership: "A caller waits for its request under its ctx").
 func TestReentrancyOutsideCallerDuringCallback(t *testing.T) {
-	if !*reBugs {
-		t.Skip("engine bug: " + bugOutsideCallerQueued)
-	}
 	for _, tc := range []struct {
 		name string
 		call func(ctx context.Context, sup *supervisor.Supervisor) error
@@ -530,8 +448,10 @@ func TestReentrancyOutsideCallerDuringCallback(t *testing.T) {
 			must(t, service.Start(ctx, sup))
 			a.Crash(errBoom)
 			<-inEvent // the goroutine runs OnEvent until release
-			err := tc.call(ctx, sup)
-			close(release)
+			errc := make(chan error, 1)
+			go func() { errc <- tc.call(ctx, sup) }()
+			close(release) // before or after the call arrives: it must wait either way
+			err := <-errc
 			must(t, sup.Stop(ctx))
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
@@ -560,9 +480,6 @@ var _ service.OnStartedHook = (*selfAdder)(nil)
 // service added to itself (AddRuntimeDependency) during that start
 // included.
 func TestReentrancyRuntimeDependencyRolledBack(t *testing.T) {
-	if !*reBugs {
-		t.Skip("engine bug: " + bugRuntimeDepRollback)
-	}
 	ctx := bg(t)
 	kid := newWorker("kid")
 	s := &selfAdder{kid: kid}

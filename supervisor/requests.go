@@ -67,17 +67,17 @@ func (s *Supervisor) submit(ctx context.Context, req *request) error {
 		ctx = context.Background()
 	}
 	req.ctx = ctx
-	// A child that is a supervisor, asked from a callback running on its
-	// own goroutine: its stop would wait for that goroutine.
-	fromChild := req.c != nil && req.c.busyInCallback()
+	// A callback (OnEvent, a Replacement) on the goroutine of this
+	// supervisor, or on that of a supervisor in the child concerned (whose
+	// stop would wait for it), cannot be waited for.
+	cb := seam.CallbackNode()
+	fromCallback := cb != nil && (cb == s.Node() || req.c != nil && seam.Under(cb, req.c.node()))
 	s.mu.Lock()
 	if s.loop == nil {
 		s.mu.Unlock()
 		return s.direct(req)
 	}
-	ls := s.loop
-	queued := fromChild || seam.Marked(ctx, &s.owner) || (req.c != nil && req.c.h.Inside(ctx)) ||
-		(s.callbacks.Load() > 0 && goid() == ls.gid.Load())
+	queued := fromCallback || seam.Marked(ctx, &s.owner) || (req.c != nil && req.c.h.Inside(ctx))
 	if queued {
 		req.ctx = context.WithoutCancel(ctx)
 	} else {

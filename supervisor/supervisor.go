@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gomode/mode/internal/clock"
@@ -36,8 +35,6 @@ type Supervisor struct {
 	loop     *loopState // the running goroutine's state, nil when none runs
 	stale    *loopState // a goroutine abandoned by Stop, maybe still running
 
-	callbacks atomic.Int32 // OnEvent or Replacement calls running, on any goroutine
-
 	// Owned by the goroutine (and by Machinery.Start before it runs).
 	window  *strategy.Window
 	now     func() time.Time
@@ -60,43 +57,6 @@ func (s *Supervisor) Spec() Spec { return s.spec }
 // Machinery is how package service runs the supervisor besides its hooks.
 // It is for that package only: its argument cannot be made elsewhere.
 func (s *Supervisor) Machinery(seam.Token) seam.Machinery { return machinery{s} }
-
-// Stop stops the supervisor: see service.Base.Stop. Called from OnEvent or
-// a Replacement on the supervisor's own goroutine, which that stop must
-// wait for, it is made as from inside: it begins and returns nil at once.
-func (s *Supervisor) Stop(ctx context.Context) error {
-	if ls := s.ownCallback(); ls != nil {
-		ctx = ls.ctx // marked with the supervisor's run: the stop is its own
-	}
-	return s.Base.Stop(ctx)
-}
-
-// Restart restarts the supervisor: see service.Base.Restart. From OnEvent
-// or a Replacement on its own goroutine it returns nil at once, as Stop.
-func (s *Supervisor) Restart(ctx context.Context) error {
-	if ls := s.ownCallback(); ls != nil {
-		ctx = ls.ctx
-	}
-	return s.Base.Restart(ctx)
-}
-
-// ownCallback returns the goroutine's state when the caller is OnEvent or
-// a Replacement running on the supervisor's own goroutine, else nil.
-func (s *Supervisor) ownCallback() *loopState {
-	if s.callbacks.Load() == 0 {
-		return nil
-	}
-	s.mu.Lock()
-	ls := s.loop
-	s.mu.Unlock()
-	if ls == nil || goid() != ls.gid.Load() {
-		return nil
-	}
-	return ls
-}
-
-// supervisorOf finds the Supervisor in a value that embeds one.
-func (s *Supervisor) supervisorOf() *Supervisor { return s }
 
 // self is the engine's handle on the supervisor's own Base.
 func (s *Supervisor) self() seam.Handle { return service.BaseEngine(seam.Token{}, &s.Base) }
@@ -271,8 +231,7 @@ func (s *Supervisor) emit(e Event) {
 // Replacement) and returns its panic as an error, unless panics pass
 // through.
 func (s *Supervisor) callback(fn func()) (perr error) {
-	s.callbacks.Add(1)
-	defer s.callbacks.Add(-1)
+	defer seam.EnterCallback(s.Node())()
 	if !s.spec.PassThroughPanics {
 		defer func() {
 			if v := recover(); v != nil {

@@ -14,9 +14,16 @@
 package seam
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/gomode/mode/graph"
 )
 
 // Token is the proof that a caller is a package of this module. Its zero
@@ -179,4 +186,78 @@ func Unmarked(ctx context.Context) context.Context {
 		return ctx
 	}
 	return context.WithValue(ctx, MarkKey{}, (*Mark)(nil))
+}
+
+// Callbacks a supervisor runs on its own goroutine (OnEvent, a
+// Replacement) get no ctx to carry a Mark, so the goroutine is named
+// instead: while one runs, the supervisor's node is recorded here under its
+// goroutine's ID. A call that would stop or restart that supervisor, or a
+// service above it, must not wait for it: that stop waits for the
+// goroutine the call is made on.
+var callbacks struct {
+	n  atomic.Int32 // len(at): nothing to look up when zero
+	mu sync.Mutex
+	at map[uint64]*graph.Node
+}
+
+// EnterCallback records that the calling goroutine, the goroutine of the
+// supervisor whose node is n, runs a callback; call the returned func when
+// it returns.
+func EnterCallback(n *graph.Node) (exit func()) {
+	g := Goid()
+	callbacks.mu.Lock()
+	defer callbacks.mu.Unlock()
+	if callbacks.at == nil {
+		callbacks.at = make(map[uint64]*graph.Node)
+	}
+	if _, nested := callbacks.at[g]; nested {
+		return func() {}
+	}
+	callbacks.at[g] = n
+	callbacks.n.Add(1)
+	return func() {
+		callbacks.mu.Lock()
+		defer callbacks.mu.Unlock()
+		delete(callbacks.at, g)
+		callbacks.n.Add(-1)
+	}
+}
+
+// CallbackNode returns the node of the supervisor whose callback the
+// calling goroutine runs, or nil.
+func CallbackNode() *graph.Node {
+	if callbacks.n.Load() == 0 {
+		return nil
+	}
+	g := Goid()
+	callbacks.mu.Lock()
+	defer callbacks.mu.Unlock()
+	return callbacks.at[g]
+}
+
+// Under reports whether node at is n or one of n's descendants.
+func Under(at, n *graph.Node) bool {
+	for ; at != nil; at = at.Parent() {
+		if at == n {
+			return true
+		}
+	}
+	return false
+}
+
+// Goid returns the calling goroutine's ID, read from the header of its
+// stack trace ("goroutine 42 [running]:"). It costs about a microsecond:
+// it is asked only while a callback runs somewhere.
+func Goid() uint64 {
+	var buf [32]byte
+	n := runtime.Stack(buf[:], false)
+	b, ok := bytes.CutPrefix(buf[:n], []byte("goroutine "))
+	if !ok {
+		return 0
+	}
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, _ := strconv.ParseUint(string(b), 10, 64)
+	return id
 }
