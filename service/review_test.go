@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/supervisor"
 )
 
 // rsvc is a service with OnStart, OnRestart, OnStop, OnShutdown as fields.
@@ -295,5 +296,39 @@ func TestReview07WaitUntilStoppedReturnsBeforeRollbackEnds(t *testing.T) {
 	}
 	if early {
 		t.Fatalf("WaitUntilStopped returned (%v) while the rollback was still joining a task", werr)
+	}
+}
+
+// R2-8. Code path: start.go:rollback bounds the undo of a failed start by
+// newLimit(context.Background(), &cfg, -1): the child's own StopTimeout,
+// else DefaultStopTimeout (10s). A supervisor starts a child with the
+// child's shutdown timeout as its stop budget (ChildSpec.ShutdownTimeout),
+// but that budget never reaches the rollback: a child whose OnStarted
+// fails and whose OnStop hangs holds the supervisor's goroutine (and Add)
+// 10s instead of its 100ms shutdown timeout.
+func TestReview08RollbackIgnoresChildShutdownTimeout(t *testing.T) {
+	ctx := bg(t)
+	sup := supervisor.New(supervisor.Spec{Service: service.Config{Name: "sup", Logger: &quiet}})
+	must(t, service.Start(ctx, sup))
+	defer func() { _ = sup.Stop(context.Background()) }()
+	release, hookDone := make(chan struct{}), make(chan struct{})
+	c := newHookSvc("c")
+	c.onStarted = func(context.Context) error { return errBoom }
+	c.onStop = func(context.Context) error {
+		defer close(hookDone)
+		<-release
+		return nil
+	}
+	const shutdown = 100 * time.Millisecond
+	began := time.Now()
+	err := sup.Add(ctx, c, supervisor.ChildSpec{ShutdownTimeout: shutdown})
+	took := time.Since(began)
+	close(release)
+	<-hookDone
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("Add: %v", err)
+	}
+	if took > shutdown+time.Second {
+		t.Fatalf("the failed start's rollback held Add (and the supervisor) %v; child shutdown timeout %v", took, shutdown)
 	}
 }
