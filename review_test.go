@@ -1,7 +1,7 @@
 package mode_test
 
-// Hostile review (second reviewer) of worker.go. Each test proves one
-// defect; it FAILS on the engine as reviewed.
+// Regression test for a defect a hostile review of worker.go found (it
+// failed as reviewed, and passes since its fix).
 
 import (
 	"context"

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -58,7 +59,8 @@ type Worker struct {
 // ErrNoService is returned by Run when Worker.Service is nil.
 var ErrNoService = errors.New("mode: Worker has no Service")
 
-// Run starts the tree and waits until ctx ends, a stop signal arrives, or
+// Run starts the tree (a stop signal during the start cancels it: the
+// start is rolled back and its error returned) and waits until ctx ends, a stop signal arrives, or
 // the root's run ends on its own (a crash that no supervisor handled, or a
 // normal exit); then it stops the tree, bounded by StopTimeout. It returns
 // nil after a requested stop or a normal exit, else an error: the start's,
@@ -81,7 +83,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer signal.Stop(dumpSig)
 
 	root := w.Service
-	if err := service.Start(ctx, root); err != nil {
+	if err := w.start(ctx, root, stopSig, logger); err != nil {
 		logger.Error().Err(err).Msg("start failed")
 		return err
 	}
@@ -121,6 +123,28 @@ wait:
 	}
 	logger.Info().Msg("worker stopped")
 	return why
+}
+
+// start starts root under a ctx that a stop signal cancels: a start
+// waiting on a slow dependency ends (and rolls back) on SIGTERM. The
+// goroutine watching for the signal is joined before it returns.
+func (w *Worker) start(ctx context.Context, root service.Service, stopSig <-chan os.Signal, logger *zerolog.Logger) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	started := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case sig := <-stopSig:
+			logger.Info().Str("signal", sig.String()).Msg("signal during start: cancelling the start")
+			cancel()
+		case <-started:
+		}
+	})
+	err := service.Start(sctx, root)
+	close(started)
+	wg.Wait()
+	return err
 }
 
 // Execute runs the worker until it ends and returns the exit code: ExitOK

@@ -33,11 +33,27 @@ func (s *stuck) alive() bool {
 }
 
 // addStuck remembers what, running until done is closed.
+// Entries of code that has returned since are dropped.
 func (b *Base) addStuck(what string, done <-chan struct{}) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.pruneStuckLocked()
 	b.stuck = append(b.stuck, &stuck{what: what, done: done})
 	b.nstuck.Store(int32(len(b.stuck)))
+}
+
+// pruneStuckLocked drops the entries of code that has returned. b.mu is
+// held.
+func (b *Base) pruneStuckLocked() {
+	live := b.stuck[:0]
+	for _, s := range b.stuck {
+		if s.alive() {
+			live = append(live, s)
+		}
+	}
+	clear(b.stuck[len(live):])
+	b.stuck = live
+	b.nstuck.Store(int32(len(live)))
 }
 
 // stuckTree returns what is still running of abandoned user code in b's
@@ -46,16 +62,8 @@ func (b *Base) stuckTree() []*stuck {
 	var out []*stuck
 	if b.nstuck.Load() > 0 {
 		b.mu.Lock()
-		live := b.stuck[:0]
-		for _, s := range b.stuck {
-			if s.alive() {
-				live = append(live, s)
-			}
-		}
-		clear(b.stuck[len(live):])
-		b.stuck = live
-		b.nstuck.Store(int32(len(live)))
-		out = append(out, live...)
+		b.pruneStuckLocked()
+		out = append(out, b.stuck...)
 		b.mu.Unlock()
 	}
 	for _, c := range b.childrenSnapshot() {
@@ -145,17 +153,23 @@ type hookFn = func(context.Context) error
 // at the same moment.
 const abandonGrace = 20 * time.Millisecond
 
+// minGrace is the grace of a hook called once the budget is spent: time
+// to run a quick hook to its end, short enough that many do not add up.
+const minGrace = 5 * time.Millisecond
+
 // callBounded calls fn(ctx) (a hook, named what) and returns its error.
 // With ctx and stop never ending it calls fn on this goroutine. Otherwise
 // it calls fn on a goroutine of its own and waits until fn returns, or ctx
 // (the hook's own ctx, which carries the budget's deadline) ends, or stop
-// is closed, and then abandonGrace more: fn is then abandoned, remembered
-// as stuck and logged when it returns, and the error says so
+// is closed, and then a grace for a hook that honours its ctx (up to
+// abandonGrace after ctx's deadline): fn is then abandoned, remembered as
+// stuck and logged when it returns, and the error says so
 // (ErrStopTimeout).
 func (b *Base) callBounded(ctx context.Context, what string, fn hookFn, stop <-chan struct{}) error {
 	if ctx.Done() == nil && stop == nil {
 		return b.callHook(ctx, fn)
 	}
+	spent := ctx.Err() != nil // the budget was spent before the call
 	c := &call{done: make(chan struct{})}
 	go func() {
 		err := b.callHook(ctx, fn)
@@ -179,7 +193,16 @@ func (b *Base) callBounded(ctx context.Context, what string, fn hookFn, stop <-c
 	select {
 	case <-c.done:
 	default:
-		t := time.NewTimer(abandonGrace)
+		// The grace ends abandonGrace after ctx's deadline, when it has
+		// one: every hook of one Stop (its children's included) shares
+		// it, so graces do not add up.
+		grace := abandonGrace
+		if dl, ok := ctx.Deadline(); spent {
+			grace = minGrace
+		} else if ok {
+			grace = max(minGrace, time.Until(dl.Add(abandonGrace)))
+		}
+		t := time.NewTimer(grace)
 		select {
 		case <-c.done:
 		case <-t.C:

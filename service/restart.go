@@ -69,7 +69,7 @@ func (b *Base) restart(stopCtx, ctx context.Context, lim time.Duration, byParent
 		if st == Init {
 			b.mu.Unlock()
 			if byParent {
-				return nil, b.start(ctx, true)
+				return nil, b.start(ctx, true, lim)
 			}
 			return nil, fmt.Errorf("%w: %s: restart", ErrNotStarted, b.Label())
 		}
@@ -109,8 +109,11 @@ func (b *Base) finishRestart(stopCtx, ctx context.Context, r *run, t *transition
 		}
 	}
 	err = b.resetAndNotify(ctx, &cfg)
+	if err == nil && t.stopAsked.Load() {
+		err = fmt.Errorf("%s: restart: %w", b.Label(), ErrStopped) // a Stop came meanwhile
+	}
 	if err == nil {
-		err = b.startRun(ctx, t)
+		err = b.startRun(ctx, t, lim)
 	} else {
 		b.mu.Lock()
 		b.state.Store(int32(Shutdown))

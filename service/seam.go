@@ -72,12 +72,12 @@ func (h *handle) Replace(old, fresh seam.Handle) error {
 	return h.b().replace(ob.self(), fb.self())
 }
 
-func (h *handle) Start(ctx context.Context) error {
+func (h *handle) Start(ctx context.Context, budget time.Duration) error {
 	b := h.b()
 	if err := b.stuckError(-1); err != nil { // never a new run beside a stuck one
 		return fmt.Errorf("%s: start: %w", b.Label(), err)
 	}
-	return b.start(ctx, true)
+	return b.start(ctx, true, budget)
 }
 
 func (h *handle) Stop(ctx context.Context, budget time.Duration) error {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
+	"time"
 
 	"github.com/gomode/mode/internal/seam"
 )
@@ -17,6 +19,9 @@ type transition struct {
 	done  chan struct{} // made by the first waiter (under Base.mu)
 	ended bool          // guarded by Base.mu
 	err   error         // set before ended
+	// stopAsked: a Stop arrived while a restart was between its stop half
+	// and its start: the start must not happen (or must abort).
+	stopAsked atomic.Bool
 }
 
 // view is what the steps of a Stop or Start read of the service, taken
@@ -102,7 +107,7 @@ func Start(ctx context.Context, s Service) error {
 	if err != nil {
 		return err
 	}
-	return b.start(ctx, false)
+	return b.start(ctx, false, -1)
 }
 
 // MaybeStart starts s if it is in state Init (mode's maybe_start) and
@@ -116,7 +121,7 @@ func MaybeStart(ctx context.Context, s Service) (bool, error) {
 	if b.State() != Init {
 		return false, nil
 	}
-	if err := b.start(ctx, false); err != nil {
+	if err := b.start(ctx, false, -1); err != nil {
 		if errors.Is(err, ErrAlreadyStarted) {
 			return false, nil // started meanwhile by another caller
 		}
@@ -128,7 +133,10 @@ func MaybeStart(ctx context.Context, s Service) (bool, error) {
 // start runs a Start transition. byParent allows starting from Shutdown (a
 // parent starting its stopped children again) and leaves an already running
 // child alone.
-func (b *Base) start(ctx context.Context, byParent bool) error {
+//
+// lim is the budget of the rollback if the start fails (lim < 0: the
+// service's stop timeout): a supervisor gives the child's shutdown timeout.
+func (b *Base) start(ctx context.Context, byParent bool, lim time.Duration) error {
 	b.mu.Lock()
 	st := b.State()
 	if byParent && st == Running && b.trans == nil {
@@ -142,7 +150,7 @@ func (b *Base) start(ctx context.Context, byParent bool) error {
 	t := b.newTransitionLocked(transStart)
 	b.trans = t
 	b.mu.Unlock()
-	err := b.startRun(ctx, t)
+	err := b.startRun(ctx, t, lim)
 	b.endTransition(t, err)
 	return err
 }
@@ -165,7 +173,7 @@ func (b *Base) endTransition(t *transition, err error) {
 // startRun makes a new run and takes it to Running, or rolls it back to
 // Init. The caller holds the transition. A Func's function is launched
 // last.
-func (b *Base) startRun(ctx context.Context, t *transition) error {
+func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration) error {
 	b.mu.Lock()
 	r := b.cur
 	if r == nil || r.ctx != nil {
@@ -176,6 +184,9 @@ func (b *Base) startRun(ctx context.Context, t *transition) error {
 	r.num = b.runs
 	r.begin(ctx)
 	b.state.Store(int32(Starting))
+	if t.stopAsked.Load() { // a Stop came during the restart that began this start
+		r.stopped.Store(true)
+	}
 	v := b.viewLocked()
 	first := firstTimes{deps: !b.depsDone, ok: b.firstOK}
 	err := v.cfg.validate()
@@ -202,7 +213,7 @@ func (b *Base) startRun(ctx context.Context, t *transition) error {
 		}
 		b.mu.Unlock()
 	}
-	b.rollback(ctx, r, &v, p, err)
+	b.rollback(ctx, r, &v, p, err, lim)
 	return fmt.Errorf("%s: start: %w", b.Label(), err)
 }
 
@@ -330,7 +341,7 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 				p.running = append(p.running, c)
 				continue
 			}
-			if err := c.base().start(ctx, true); err != nil {
+			if err := c.base().start(ctx, true, -1); err != nil {
 				return p, fmt.Errorf("child %s: %w", c.Label(), err)
 			}
 			p.started = append(p.started, c)
@@ -354,7 +365,7 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 // stack, OnShutdown (if OnStart's step passed). It is bounded by the stop
 // budget, not by the start ctx, which may have expired. The state goes
 // back to Init.
-func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause error) {
+func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause error, lim time.Duration) {
 	r.setReason(cause) // why this run ended (WaitStarted reports it)
 	r.stopped.Store(true)
 	r.stop(cause)
@@ -369,7 +380,7 @@ func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause 
 		})
 	}
 	plan := stopPlan{hooks: p.onStartOK, mach: p.machOn, kids: kids, rollback: true}
-	if err := b.stopSteps(context.WithoutCancel(ctx), r, v, newLimit(context.Background(), &v.cfg, -1), plan); err != nil {
+	if err := b.stopSteps(context.WithoutCancel(ctx), r, v, newLimit(context.Background(), &v.cfg, lim), plan); err != nil {
 		b.Log().Warn().Err(err).Msg("rolling back a failed start")
 	}
 	b.Log().Debug().Err(cause).Msg("start rolled back")

@@ -85,9 +85,12 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		st := b.State()
 		if t := b.trans; t != nil {
 			done := t.waitCh()
-			if st == Starting {
+			switch {
+			case st == Starting:
 				b.cur.stopped.Store(true)
 				b.cur.stop(ErrStopped)
+			case t.kind == transRestart: // between its stop half and its start
+				t.stopAsked.Store(true)
 			}
 			b.mu.Unlock()
 			// From inside, never wait for a transition that may wait for
@@ -151,6 +154,9 @@ func detached(ctx context.Context) context.Context {
 // beginStopLocked moves a running or crashed service to Stopping and
 // cancels its run. b.mu is held.
 func (b *Base) beginStopLocked(by stopBy) *run {
+	if b.nstuck.Load() > 0 {
+		b.pruneStuckLocked()
+	}
 	r := b.cur
 	r.stopped.Store(true)
 	if by != stopExternal {

@@ -52,7 +52,7 @@ func (a sutureAdapter) Serve(ctx context.Context) error {
 		return err
 	}
 	if b.State() == Init {
-		err = b.start(ctx, false)
+		err = b.start(ctx, false, -1)
 	} else {
 		var stopErr error
 		if stopErr, err = b.restart(ctx, ctx, -1, false); err == nil && stopErr != nil {

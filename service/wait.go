@@ -27,8 +27,9 @@ func (b *Base) current() *run {
 }
 
 // WaitUntilStopped waits until the current run has ended: it returns nil
-// once a stop has finished, the crash reason as soon as the run crashed,
-// or ctx.Err(). On a service never started it returns nil at once. Do not
+// once a stop has finished, the crash reason as soon as the run crashed
+// (once the stop or rollback in progress has finished, if one is: a failed
+// start's cause after its rollback), or ctx.Err(). On a service never started it returns nil at once. Do not
 // call it from the service's own tasks for a stop that must join them.
 func (b *Base) WaitUntilStopped(ctx context.Context) error {
 	b.mu.Lock()
@@ -42,12 +43,12 @@ func (b *Base) WaitUntilStopped(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if reason := r.crashReason(); reason != nil {
-		return reason
+	if reason := r.crashReason(); reason != nil && !r.stopped.Load() {
+		return reason // crashed, not being stopped (a rollback records its cause too)
 	}
 	select {
 	case <-r.wait(&r.ended):
-		return nil
+		return r.crashReason()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -60,7 +61,7 @@ func (b *Base) SetShutdown() {
 	b.mu.Lock()
 	r := b.cur
 	b.mu.Unlock()
-	if r != nil {
+	if r != nil && r.ctx != nil && b.State() != Init { // not the coming run's
 		r.fire(&r.shutdown)
 	}
 }

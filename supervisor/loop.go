@@ -284,7 +284,7 @@ func (s *Supervisor) startAll(ls *loopState, ctx context.Context) error {
 		}
 		_, h := c.current()
 		ls.doing(opStart, c)
-		if err := h.Start(ctx); err != nil {
+		if err := h.Start(ctx, c.shutdown(ls.remaining(ctx))); err != nil {
 			for i := len(started) - 1; i >= 0; i-- {
 				_ = s.stopChild(ls, started[i], ls.quiet)
 			}

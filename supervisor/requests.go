@@ -272,7 +272,7 @@ func (s *Supervisor) addRunning(ls *loopState, req *request) error {
 	ctx, release := s.opCtx(ls, req.ctx)
 	defer release()
 	ls.doing(opStart, c)
-	if err := req.h.Start(ctx); err != nil {
+	if err := req.h.Start(ctx, c.shutdown(ls.remaining(req.ctx))); err != nil {
 		s.mu.Lock()
 		c.gone = true
 		for i, x := range s.children {

@@ -120,7 +120,7 @@ func (s *Supervisor) replace(ls *loopState, c *child, ctx context.Context) error
 	s.mu.Lock()
 	c.svc, c.h, c.nested, c.handled = fresh, fh, isSupervisor(fresh), 0
 	s.mu.Unlock()
-	return fh.Start(ctx)
+	return fh.Start(ctx, c.shutdown(ls.remaining(ctx)))
 }
 
 // restarted records a restart of c: its count, a log line, an event.

@@ -1,7 +1,8 @@
 package supervisor_test
 
-// Hostile review of the engine (issue 10). Each test proves one defect and
-// FAILS on the engine as reviewed; the comment above it names the defect.
+// Regression tests for the defects a hostile review of the supervisor
+// found (each failed on the engine as reviewed, and passes since its fix);
+// the comment above each names the defect.
 
 import (
 	"context"

@@ -92,10 +92,11 @@ type Handle interface {
 	Replace(old, fresh Handle) error
 
 	// Start starts the service as its supervisor, from Init or Shutdown.
-	// ctx bounds the start and reaches its start hooks. It fails with
-	// ErrStopTimeout, starting nothing, while user code abandoned by an
-	// earlier run still runs.
-	Start(ctx context.Context) error
+	// ctx bounds the start and reaches its start hooks; if the start fails,
+	// its rollback takes at most budget (< 0: the service's stop timeout).
+	// It fails with ErrStopTimeout, starting nothing, while user code
+	// abandoned by an earlier run still runs.
+	Start(ctx context.Context, budget time.Duration) error
 	// Stop stops the service as its supervisor: never reported back as an
 	// exit. The stop takes at most budget (and ctx's deadline).
 	Stop(ctx context.Context, budget time.Duration) error
