@@ -34,6 +34,11 @@ func (b *Base) attach(child Service, link *seam.Link, running bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: add child: %w", b.Label(), err)
 	}
+	return b.attachBase(cb, child, link, running)
+}
+
+// attachBase is attach of a child handed over already (cb is its Base).
+func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool) error {
 	if cb == b {
 		return fmt.Errorf("%w: %s added to itself", ErrCycle, b.Label())
 	}
@@ -43,7 +48,7 @@ func (b *Base) attach(child Service, link *seam.Link, running bool) error {
 		b.mu.Unlock()
 		return fmt.Errorf("%w: %s (state %s), child %s", ErrRunning, b.Label(), st, child.Label())
 	}
-	err = b.node.Add(cb.Node())
+	err := b.node.Add(cb.Node())
 	if err == nil {
 		b.children = append(b.children, child)
 		b.nkids.Store(int32(len(b.children)))

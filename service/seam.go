@@ -49,7 +49,7 @@ func (h *handle) Attach(child seam.Handle, link *seam.Link) error {
 	if err != nil {
 		return err
 	}
-	return h.b().attach(cb.self(), link, true)
+	return h.b().attachBase(cb, cb.self(), link, true)
 }
 
 func (h *handle) Detach(child seam.Handle) error {

@@ -29,6 +29,7 @@ const DefaultChildShutdown = 5 * time.Second
 type child struct {
 	sup  *Supervisor
 	id   string
+	auto string // the label an automatic ID is made from ("" for a given ID)
 	spec ChildSpec
 	link seam.Link
 
@@ -123,40 +124,63 @@ func isSupervisor(svc service.Service) bool {
 	return ok
 }
 
-// register reserves an ID and a place for svc. s.mu is held.
-func (s *Supervisor) registerLocked(svc service.Service, h seam.Handle, cs ChildSpec) (*child, error) {
+// newChild makes the record of svc and attaches svc under the supervisor
+// (in its node and its Base's children). No lock of the supervisor is held:
+// the attach takes the services' locks, and so does reading svc's names.
+func (s *Supervisor) newChild(svc service.Service, h seam.Handle, cs ChildSpec) (*child, error) {
+	c := &child{sup: s, svc: svc, h: h, spec: cs, nested: isSupervisor(svc), id: cs.ID}
+	if c.id == "" {
+		c.id = configuredName(svc)
+	}
+	if c.id == "" {
+		c.auto = svc.ShortLabel() // the ID is this plus "#n", given at registration
+	}
+	c.link = seam.Link{Sup: c, PassThroughPanics: s.spec.PassThroughPanics}
+	if err := s.self().Attach(h, &c.link); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// registerLocked gives c its ID and its place, last in the start order.
+// s.mu is held; it calls nothing outside this package.
+func (s *Supervisor) registerLocked(c *child) error {
 	if s.spec.MaxChildren > 0 && len(s.children) >= s.spec.MaxChildren {
-		return nil, fmt.Errorf("%w: %s has %d", ErrMaxChildren, s.ShortLabel(), len(s.children))
+		return fmt.Errorf("%w: %s has %d", ErrMaxChildren, s.ShortLabel(), len(s.children))
 	}
 	if s.ids == nil {
 		s.ids = make(map[string]*child)
 	}
-	id := cs.ID
-	if id == "" {
-		id = configuredName(svc)
-	}
-	if id != "" {
-		if _, dup := s.ids[id]; dup {
-			return nil, fmt.Errorf("%w: %q under %s", ErrDuplicateID, id, s.ShortLabel())
+	if c.auto == "" {
+		if _, dup := s.ids[c.id]; dup {
+			return fmt.Errorf("%w: %q under %s", ErrDuplicateID, c.id, s.ShortLabel())
 		}
 	} else {
 		if s.seq == nil {
 			s.seq = make(map[string]int)
 		}
-		label := svc.ShortLabel()
-		for id == "" || s.ids[id] != nil {
-			s.seq[label]++
-			id = label + "#" + strconv.Itoa(s.seq[label])
+		for c.id == "" || s.ids[c.id] != nil {
+			s.seq[c.auto]++
+			c.id = c.auto + "#" + strconv.Itoa(s.seq[c.auto])
 		}
 	}
-	c := &child{sup: s, id: id, svc: svc, h: h, spec: cs, nested: isSupervisor(svc)}
-	c.link = seam.Link{Sup: c, PassThroughPanics: s.spec.PassThroughPanics}
-	if err := s.self().Attach(h, &c.link); err != nil {
-		return nil, err
-	}
 	s.children = append(s.children, c)
-	s.ids[id] = c
-	return c, nil
+	s.ids[c.id] = c
+	return nil
+}
+
+// forgetLocked takes c out of the children. s.mu is held.
+func (s *Supervisor) forgetLocked(c *child) {
+	for i, x := range s.children {
+		if x == c {
+			s.children = append(s.children[:i:i], s.children[i+1:]...)
+			break
+		}
+	}
+	if s.ids[c.id] == c {
+		delete(s.ids, c.id)
+	}
+	c.gone = true
 }
 
 // configuredName is the name configured on svc (Config.Name, or the name
@@ -176,16 +200,7 @@ func configuredName(svc service.Service) string {
 // drop removes c from the children and detaches it (c is stopped).
 func (s *Supervisor) drop(c *child) {
 	s.mu.Lock()
-	for i, x := range s.children {
-		if x == c {
-			s.children = append(s.children[:i:i], s.children[i+1:]...)
-			break
-		}
-	}
-	if s.ids[c.id] == c {
-		delete(s.ids, c.id)
-	}
-	c.gone = true
+	s.forgetLocked(c)
 	svc, h := c.svc, c.h
 	s.mu.Unlock()
 	_ = s.self().Detach(h)

@@ -131,7 +131,10 @@ func (s *Supervisor) direct(req *request) error {
 	var err error
 	switch req.kind {
 	case reqAdd:
-		if done, err := s.addDirect(req.svc, req.h, req.spec); done {
+		if req.c != nil { // registered, the goroutine gone meanwhile: it starts with the supervisor
+			return nil
+		}
+		if done, err := s.addDirect(req.ctx, req.svc, req.h, req.spec); done {
 			return err
 		}
 		return s.submit(req.ctx, req) // the goroutine started meanwhile
@@ -157,25 +160,38 @@ func (s *Supervisor) direct(req *request) error {
 	return nil
 }
 
-// addDirect registers a child while the supervisor's goroutine does not
-// run (it starts with the supervisor), and reports whether it did so
-// (else the goroutine must add it).
-func (s *Supervisor) addDirect(svc service.Service, h seam.Handle, cs ChildSpec) (bool, error) {
+// addDirect adds a child while the supervisor's goroutine does not run
+// (it starts with the supervisor), and reports whether it did so (else the
+// goroutine must add it). If the goroutine started meanwhile, after it
+// read its children, the child is handed to it to start.
+func (s *Supervisor) addDirect(ctx context.Context, svc service.Service, h seam.Handle, cs ChildSpec) (bool, error) {
+	fail := func(err error) (bool, error) {
+		return true, fmt.Errorf("%s: add %s: %w", s.ShortLabel(), svc.ShortLabel(), err)
+	}
 	st := s.State()
 	s.mu.Lock()
-	if s.loop != nil {
-		s.mu.Unlock()
+	running := s.loop != nil
+	s.mu.Unlock()
+	if running {
 		return false, nil
 	}
-	var err error
 	if st == service.Stopping || st == service.Crashed {
-		err = fmt.Errorf("%w (state %s)", ErrNotRunning, st)
-	} else {
-		_, err = s.registerLocked(svc, h, cs)
+		return fail(fmt.Errorf("%w (state %s)", ErrNotRunning, st))
 	}
+	c, err := s.newChild(svc, h, cs)
+	if err != nil {
+		return fail(err)
+	}
+	s.mu.Lock()
+	err = s.registerLocked(c)
+	late := s.loop != nil
 	s.mu.Unlock()
 	if err != nil {
-		return true, fmt.Errorf("%s: add %s: %w", s.ShortLabel(), svc.ShortLabel(), err)
+		_ = s.self().Detach(h)
+		return fail(err)
+	}
+	if late {
+		return true, s.submit(ctx, &request{kind: reqAdd, c: c, svc: svc, h: h})
 	}
 	return true, nil
 }
@@ -260,28 +276,33 @@ func running(c *child) bool {
 	return st == service.Running || st == service.Starting
 }
 
-// addRunning registers, attaches and starts the child of an Add while
-// the supervisor runs.
+// addRunning adds and starts the child of an Add while the supervisor
+// runs (req.c: registered already by addDirect, to be started). If the
+// start fails, the child is not added.
 func (s *Supervisor) addRunning(ls *loopState, req *request) error {
-	s.mu.Lock()
-	c, err := s.registerLocked(req.svc, req.h, req.spec)
-	s.mu.Unlock()
-	if err != nil {
-		return err
+	c := req.c
+	if c == nil {
+		var err error
+		if c, err = s.newChild(req.svc, req.h, req.spec); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		err = s.registerLocked(c)
+		s.mu.Unlock()
+		if err != nil {
+			_ = s.self().Detach(req.h)
+			return err
+		}
+	}
+	if running(c) { // startAll got to it
+		return nil
 	}
 	ctx, release := s.opCtx(ls, req.ctx)
 	defer release()
 	ls.doing(opStart, c)
 	if err := req.h.Start(ctx, c.shutdown(ls.remaining(req.ctx))); err != nil {
 		s.mu.Lock()
-		c.gone = true
-		for i, x := range s.children {
-			if x == c {
-				s.children = append(s.children[:i:i], s.children[i+1:]...)
-				break
-			}
-		}
-		delete(s.ids, c.id)
+		s.forgetLocked(c)
 		s.mu.Unlock()
 		_ = s.self().Detach(req.h)
 		return err

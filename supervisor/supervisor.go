@@ -97,7 +97,7 @@ func (s *Supervisor) Add(ctx context.Context, svc service.Service, spec ...Child
 	if err := cs.validate(s.spec.AutoShutdown); err != nil {
 		return fmt.Errorf("%s: add %s: %w", s.Label(), svc.ShortLabel(), err)
 	}
-	if done, err := s.addDirect(svc, h, cs); done {
+	if done, err := s.addDirect(ctx, svc, h, cs); done {
 		return err
 	}
 	return s.submit(ctx, &request{kind: reqAdd, svc: svc, h: h, spec: cs})
