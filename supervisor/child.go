@@ -143,17 +143,18 @@ func (s *Supervisor) newChild(svc service.Service, h seam.Handle, cs ChildSpec) 
 }
 
 // registerLocked gives c its ID and its place, last in the start order.
-// s.mu is held; it calls nothing outside this package.
-func (s *Supervisor) registerLocked(c *child) error {
+// s.mu is held; it calls nothing outside this package (label is the
+// supervisor's, for errors).
+func (s *Supervisor) registerLocked(c *child, label string) error {
 	if s.spec.MaxChildren > 0 && len(s.children) >= s.spec.MaxChildren {
-		return fmt.Errorf("%w: %s has %d", ErrMaxChildren, s.ShortLabel(), len(s.children))
+		return fmt.Errorf("%w: %s has %d", ErrMaxChildren, label, len(s.children))
 	}
 	if s.ids == nil {
 		s.ids = make(map[string]*child)
 	}
 	if c.auto == "" {
 		if _, dup := s.ids[c.id]; dup {
-			return fmt.Errorf("%w: %q under %s", ErrDuplicateID, c.id, s.ShortLabel())
+			return fmt.Errorf("%w: %q under %s", ErrDuplicateID, c.id, label)
 		}
 	} else {
 		if s.seq == nil {

@@ -127,6 +127,7 @@ func (m machinery) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	clk, runDone := s.clock(), s.Done() // the Base's lock: not under s.mu
 	s.mu.Lock()
 	if ls := s.stale; ls != nil {
 		select {
@@ -139,7 +140,6 @@ func (m machinery) Start(ctx context.Context) error {
 	}
 	// No goroutine of an earlier run is left: the goroutine's state is
 	// this call's to reset.
-	clk := s.clock()
 	s.window, s.now, s.waiting = w, clock.Stopwatch(clk), nil
 	if s.spec.Backoff.Enabled() {
 		s.rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
@@ -153,7 +153,7 @@ func (m machinery) Start(ctx context.Context) error {
 	s.queue = nil
 	lctx, cancel := context.WithCancel(seam.WithMark(context.WithoutCancel(ctx), &s.owner, false))
 	ls := &loopState{ctx: lctx, quiet: context.WithoutCancel(lctx), cancel: cancel,
-		runDone: s.Done(), done: make(chan struct{}), clk: clk}
+		runDone: runDone, done: make(chan struct{}), clk: clk}
 	ls.doing(opStartAll, nil)
 	s.loop = ls
 	s.mu.Unlock()

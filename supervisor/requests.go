@@ -182,8 +182,9 @@ func (s *Supervisor) addDirect(ctx context.Context, svc service.Service, h seam.
 	if err != nil {
 		return fail(err)
 	}
+	label := s.ShortLabel()
 	s.mu.Lock()
-	err = s.registerLocked(c)
+	err = s.registerLocked(c, label)
 	late := s.loop != nil
 	s.mu.Unlock()
 	if err != nil {
@@ -286,8 +287,9 @@ func (s *Supervisor) addRunning(ls *loopState, req *request) error {
 		if c, err = s.newChild(req.svc, req.h, req.spec); err != nil {
 			return err
 		}
+		label := s.ShortLabel()
 		s.mu.Lock()
-		err = s.registerLocked(c)
+		err = s.registerLocked(c, label)
 		s.mu.Unlock()
 		if err != nil {
 			_ = s.self().Detach(req.h)

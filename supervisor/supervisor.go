@@ -189,13 +189,18 @@ type ChildInfo struct {
 // wait for the supervisor's goroutine.
 func (s *Supervisor) Children() []ChildInfo {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := make([]ChildInfo, len(s.children))
+	svcs := make([]service.Service, len(s.children))
 	for i, c := range s.children {
+		svcs[i] = c.svc
 		out[i] = ChildInfo{
-			ID: c.id, Label: c.svc.Label(), State: c.svc.State(), RestartCount: c.restartCount(),
+			ID: c.id, RestartCount: c.restartCount(),
 			LastReason: c.lastReason, Restart: c.spec.Restart, Terminated: c.terminated,
 		}
+	}
+	s.mu.Unlock()
+	for i, svc := range svcs { // the services' own locks: outside the supervisor's
+		out[i].Label, out[i].State = svc.Label(), svc.State()
 	}
 	return out
 }
