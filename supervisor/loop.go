@@ -30,6 +30,7 @@ type loopState struct {
 	runDone <-chan struct{} // the supervisor's run must end (stopping or crashed)
 	done    chan struct{}   // closed when the goroutine returns
 	clk     clock.Clock
+	gid     atomic.Uint64 // the goroutine's ID (seam.Goid), set as it begins
 
 	stopAt  atomic.Int64                    // Stop's deadline on clk (UnixNano), 0 until Stop
 	stopCtx atomic.Pointer[context.Context] // what stopAll stops the children with, set by Stop
@@ -238,6 +239,7 @@ func (m machinery) Stop(ctx context.Context, budget time.Duration) error {
 // queue until Stop, then stops the children.
 func (s *Supervisor) run(ls *loopState, startCtx context.Context, reply chan<- error) {
 	defer close(ls.done)
+	ls.gid.Store(seam.Goid())
 	reply <- s.startAll(ls, startCtx)
 	for ls.ctx.Err() == nil {
 		ls.doing(opWaiting, nil)

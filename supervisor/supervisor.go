@@ -236,7 +236,16 @@ func (s *Supervisor) emit(e Event) {
 // Replacement) and returns its panic as an error, unless panics pass
 // through.
 func (s *Supervisor) callback(fn func()) (perr error) {
-	defer seam.EnterCallback(s.Node())()
+	// Named in the seam when it runs on the supervisor's goroutine (it
+	// does, unless no goroutine runs: then nothing can wait for it).
+	s.mu.Lock()
+	ls := s.loop
+	s.mu.Unlock()
+	if ls != nil {
+		if g := ls.gid.Load(); g != 0 {
+			defer seam.EnterCallback(g, s.Node())()
+		}
+	}
 	if !s.spec.PassThroughPanics {
 		defer func() {
 			if v := recover(); v != nil {

@@ -201,11 +201,11 @@ var callbacks struct {
 	at map[uint64]*graph.Node
 }
 
-// EnterCallback records that the calling goroutine, the goroutine of the
+// EnterCallback records that goroutine g (see Goid), the goroutine of the
 // supervisor whose node is n, runs a callback; call the returned func when
-// it returns.
-func EnterCallback(n *graph.Node) (exit func()) {
-	g := Goid()
+// it returns. (The supervisor reads its goroutine's ID once per run: Goid
+// walks the stack, far too slow for every event.)
+func EnterCallback(g uint64, n *graph.Node) (exit func()) {
 	callbacks.mu.Lock()
 	defer callbacks.mu.Unlock()
 	if callbacks.at == nil {
@@ -247,8 +247,9 @@ func Under(at, n *graph.Node) bool {
 }
 
 // Goid returns the calling goroutine's ID, read from the header of its
-// stack trace ("goroutine 42 [running]:"). It costs about a microsecond:
-// it is asked only while a callback runs somewhere.
+// stack trace ("goroutine 42 [running]:"). It walks the goroutine's stack
+// (microseconds): it is asked once per run of a supervisor's goroutine, and
+// of a caller only while a callback runs somewhere.
 func Goid() uint64 {
 	var buf [32]byte
 	n := runtime.Stack(buf[:], false)
