@@ -18,8 +18,11 @@ import (
 //  4. Start, without Dependencies() and OnFirstStart.
 //
 // Restart is legal from Running, Crashed and Shutdown; from Init it returns
-// ErrNotStarted. It returns errors.Join of the stop's and OnRestart's
-// errors, or the start's error (the service is then rolled back to Init).
+// ErrNotStarted. It returns the stop's errors, or the error of OnRestart
+// (the service is then left stopped, in Shutdown) or of the start (the
+// service is then rolled back to Init). A Stop arriving during the Restart
+// (from inside too, OnRestart included) stops it before its start, or
+// aborts the start: Restart then returns ErrStopped.
 // Called with the ctx of one of the service's own tasks or hooks, Restart
 // begins at once, finishes on a new goroutine and returns nil.
 //

@@ -49,7 +49,11 @@ const (
 // with the label; never the crash reason.
 //
 // Stop is idempotent and safe from any goroutine. On a service never
-// started (Init) or already stopped (Shutdown) it returns nil at once. A
+// started (Init) or already stopped (Shutdown) it returns nil at once,
+// unless user code that an earlier Stop or Start of it (or of a child)
+// abandoned still runs: it then waits a few milliseconds for that code and
+// returns ErrStopTimeout naming what still runs, so that nothing outlives a
+// Stop without its error saying so. A
 // concurrent Stop waits and returns the first one's result. A Stop arriving
 // during a Start aborts it: the start rolls back and the service is left in
 // Init. Called with the ctx of one of the service's own tasks or hooks (or a
