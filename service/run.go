@@ -31,6 +31,7 @@ type run struct {
 	final       atomic.Bool // that exit asked not to be restarted
 	abandoned   atomic.Bool // Stop gave up on the tasks still running
 	kidsStarted atomic.Bool // the start reached the children step
+	closed      bool        // no more tasks or closers; guarded by mu (here: no padding)
 	reasonState atomic.Int32
 
 	live     int32                     // live tasks; guarded by mu
@@ -41,7 +42,6 @@ type run struct {
 	tasks    *task                     // live tasks, newest first
 	idle     chan struct{}             // closed when closed && no task left
 	shutdown event                     // SetShutdown was called
-	closed   bool                      // no more tasks or closers
 }
 
 // runExtras is the state of a run that only some services need, made on

@@ -29,7 +29,6 @@ const DefaultChildShutdown = 5 * time.Second
 type child struct {
 	sup  *Supervisor
 	id   string
-	auto string // the label an automatic ID is made from ("" for a given ID)
 	spec ChildSpec
 	link seam.Link
 
@@ -127,32 +126,35 @@ func isSupervisor(svc service.Service) bool {
 // newChild makes the record of svc and attaches svc under the supervisor
 // (in its node and its Base's children). No lock of the supervisor is held:
 // the attach takes the services' locks, and so does reading svc's names.
-func (s *Supervisor) newChild(svc service.Service, h seam.Handle, cs ChildSpec) (*child, error) {
-	c := &child{sup: s, svc: svc, h: h, spec: cs, nested: isSupervisor(svc), id: cs.ID}
+//
+// It returns the label an automatic ID is made from, or "" when the child
+// has an ID (its spec's, else its configured name).
+func (s *Supervisor) newChild(svc service.Service, h seam.Handle, cs ChildSpec) (c *child, auto string, err error) {
+	c = &child{sup: s, svc: svc, h: h, spec: cs, nested: isSupervisor(svc), id: cs.ID}
 	if c.id == "" {
 		c.id = configuredName(svc)
 	}
 	if c.id == "" {
-		c.auto = svc.ShortLabel() // the ID is this plus "#n", given at registration
+		auto = svc.ShortLabel() // the ID is this plus "#n", given at registration
 	}
 	c.link = seam.Link{Sup: c, PassThroughPanics: s.spec.PassThroughPanics}
 	if err := s.self().Attach(h, &c.link); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return c, nil
+	return c, auto, nil
 }
 
-// registerLocked gives c its ID and its place, last in the start order.
-// s.mu is held; it calls nothing outside this package (label is the
-// supervisor's, for errors).
-func (s *Supervisor) registerLocked(c *child, label string) error {
+// registerLocked gives c its ID (made from auto when not "") and its
+// place, last in the start order. s.mu is held; it calls nothing outside
+// this package (label is the supervisor's, for errors).
+func (s *Supervisor) registerLocked(c *child, auto, label string) error {
 	if s.spec.MaxChildren > 0 && len(s.children) >= s.spec.MaxChildren {
 		return fmt.Errorf("%w: %s has %d", ErrMaxChildren, label, len(s.children))
 	}
 	if s.ids == nil {
 		s.ids = make(map[string]*child)
 	}
-	if c.auto == "" {
+	if auto == "" {
 		if _, dup := s.ids[c.id]; dup {
 			return fmt.Errorf("%w: %q under %s", ErrDuplicateID, c.id, label)
 		}
@@ -161,8 +163,8 @@ func (s *Supervisor) registerLocked(c *child, label string) error {
 			s.seq = make(map[string]int)
 		}
 		for c.id == "" || s.ids[c.id] != nil {
-			s.seq[c.auto]++
-			c.id = c.auto + "#" + strconv.Itoa(s.seq[c.auto])
+			s.seq[auto]++
+			c.id = auto + "#" + strconv.Itoa(s.seq[auto])
 		}
 	}
 	s.children = append(s.children, c)

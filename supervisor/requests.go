@@ -178,13 +178,13 @@ func (s *Supervisor) addDirect(ctx context.Context, svc service.Service, h seam.
 	if st == service.Stopping || st == service.Crashed {
 		return fail(fmt.Errorf("%w (state %s)", ErrNotRunning, st))
 	}
-	c, err := s.newChild(svc, h, cs)
+	c, auto, err := s.newChild(svc, h, cs)
 	if err != nil {
 		return fail(err)
 	}
 	label := s.ShortLabel()
 	s.mu.Lock()
-	err = s.registerLocked(c, label)
+	err = s.registerLocked(c, auto, label)
 	late := s.loop != nil
 	s.mu.Unlock()
 	if err != nil {
@@ -283,13 +283,14 @@ func running(c *child) bool {
 func (s *Supervisor) addRunning(ls *loopState, req *request) error {
 	c := req.c
 	if c == nil {
+		var auto string
 		var err error
-		if c, err = s.newChild(req.svc, req.h, req.spec); err != nil {
+		if c, auto, err = s.newChild(req.svc, req.h, req.spec); err != nil {
 			return err
 		}
 		label := s.ShortLabel()
 		s.mu.Lock()
-		err = s.registerLocked(c, label)
+		err = s.registerLocked(c, auto, label)
 		s.mu.Unlock()
 		if err != nil {
 			_ = s.self().Detach(req.h)
