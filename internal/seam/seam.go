@@ -11,6 +11,10 @@
 // Exported functions and methods of package service and package supervisor
 // that take a [Token] are for the other package only: a Token cannot be
 // made outside this module.
+//
+// Besides types, it keeps one piece of state: which goroutines run a
+// supervisor's callback right now ([EnterCallback]), so that a call made
+// from one can be told apart from any other caller.
 package seam
 
 import (
@@ -178,15 +182,6 @@ func CopyMarks(dst, src context.Context) context.Context {
 		return dst
 	}
 	return context.WithValue(dst, MarkKey{}, m)
-}
-
-// Unmarked returns ctx without marks (ctx itself when it has none): the
-// ctx of tasks, which run on their own goroutines.
-func Unmarked(ctx context.Context) context.Context {
-	if m, _ := ctx.Value(MarkKey{}).(*Mark); m == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, MarkKey{}, (*Mark)(nil))
 }
 
 // Callbacks a supervisor runs on its own goroutine (OnEvent, a

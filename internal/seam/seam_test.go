@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/gomode/mode/graph"
 	"github.com/gomode/mode/internal/seam"
 	"go.uber.org/goleak"
 )
@@ -30,7 +31,6 @@ func TestMarks(t *testing.T) {
 		{"kept marks: outer", mab, &a, true},
 		{"fresh mark drops the outer", mb, &a, false},
 		{"never marked", mab, &c, false},
-		{"unmarked again", seam.Unmarked(mab), &a, false},
 		{"copied", seam.CopyMarks(bg, mab), &a, true},
 		{"copy of nothing", seam.CopyMarks(ma, bg), &a, true},
 	}
@@ -39,7 +39,37 @@ func TestMarks(t *testing.T) {
 			t.Errorf("%s: Marked = %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	if seam.Unmarked(bg) != bg {
-		t.Error("Unmarked made a new ctx for an unmarked one")
+}
+
+// A goroutine that runs a supervisor's callback is named, with the
+// supervisor's node, only while it runs it; Under walks up the tree.
+func TestCallbacks(t *testing.T) {
+	var root, sup, other graph.Node
+	if err := root.Add(&sup); err != nil {
+		t.Fatal(err)
+	}
+	if seam.CallbackNode() != nil {
+		t.Fatal("a callback before any")
+	}
+	exit := seam.EnterCallback(seam.Goid(), &sup)
+	if got := seam.CallbackNode(); got != &sup {
+		t.Fatalf("CallbackNode = %p, want the supervisor's %p", got, &sup)
+	}
+	done := make(chan *graph.Node)
+	go func() { done <- seam.CallbackNode() }()
+	if got := <-done; got != nil {
+		t.Fatal("another goroutine is taken for the callback's")
+	}
+	for _, tc := range []struct {
+		at, n *graph.Node
+		want  bool
+	}{{&sup, &sup, true}, {&sup, &root, true}, {&sup, &other, false}, {nil, &root, false}} {
+		if got := seam.Under(tc.at, tc.n); got != tc.want {
+			t.Errorf("seam.Under(%p, %p) = %v, want %v", tc.at, tc.n, got, tc.want)
+		}
+	}
+	exit()
+	if seam.CallbackNode() != nil {
+		t.Fatal("still named after the callback")
 	}
 }
