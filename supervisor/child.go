@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gomode/mode/graph"
 	"github.com/gomode/mode/internal/seam"
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/strategy"
@@ -78,13 +77,7 @@ func (c *child) RestartChild(ctx context.Context) error {
 
 func (c *child) restartCount() int { return int(c.restarts.Load()) }
 
-// node is the node of c's current service.
-func (c *child) node() *graph.Node {
-	svc, _ := c.current()
-	return svc.Node()
-}
-
-// handle returns the child's current service and handle.
+// current returns the child's current service and handle.
 func (c *child) current() (service.Service, seam.Handle) {
 	c.sup.mu.Lock()
 	defer c.sup.mu.Unlock()

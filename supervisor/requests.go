@@ -71,13 +71,18 @@ func (s *Supervisor) submit(ctx context.Context, req *request) error {
 	// supervisor, or on that of a supervisor in the child concerned (whose
 	// stop would wait for it), cannot be waited for.
 	cb := seam.CallbackNode()
-	fromCallback := cb != nil && (cb == s.Node() || req.c != nil && seam.Under(cb, req.c.node()))
+	queued := cb != nil && cb == s.Node() || seam.Marked(ctx, &s.owner)
+	if c := req.c; c != nil && !queued {
+		// From inside the child concerned, or from a callback of a
+		// supervisor in it: that child's stop would wait for the caller.
+		svc, h := c.current()
+		queued = seam.Under(cb, svc.Node()) || h.Inside(ctx)
+	}
 	s.mu.Lock()
 	if s.loop == nil {
 		s.mu.Unlock()
 		return s.direct(req)
 	}
-	queued := fromCallback || seam.Marked(ctx, &s.owner) || (req.c != nil && req.c.h.Inside(ctx))
 	if queued {
 		req.ctx = context.WithoutCancel(ctx)
 	} else {
