@@ -1,7 +1,7 @@
 package service_test
 
-// Tests from a third hostile review. Each one failed on the engine as
-// reviewed; the comment above each names the code path and the defect.
+// Regression tests from a third hostile review. Each one failed on the engine as
+// reviewed and passes since its fix; the comment above each names the code path and the defect.
 
 import (
 	"context"

@@ -324,6 +324,14 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 	kids := b.childrenLocked()
 	b.mu.Unlock()
 	p.kidsOn = true
+	if mach != nil || len(kids) > 0 {
+		// A Stop or a crash during the start cancels the run: the
+		// children's starts hear it too, not only the start ctx's end.
+		kctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(r.ctx, cancel)()
+		ctx = kctx
+	}
 	if mach != nil {
 		if err := r.abortReason(ctx); err != nil {
 			return p, err

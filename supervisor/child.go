@@ -193,14 +193,17 @@ func configuredName(svc service.Service) string {
 	return ""
 }
 
-// drop removes c from the children and detaches it (c is stopped).
-func (s *Supervisor) drop(c *child) {
+// drop removes c from the children and detaches it (c is stopped); onLoop:
+// called on the supervisor's goroutine.
+func (s *Supervisor) drop(c *child, onLoop bool) {
 	s.mu.Lock()
 	s.forgetLocked(c)
 	svc, h := c.svc, c.h
 	s.mu.Unlock()
 	_ = s.self().Detach(h)
-	s.unwait(c)
+	if onLoop { // backoffs belong to the goroutine
+		s.unwait(c)
+	}
 	s.emit(Event{Kind: ChildRemoved, Child: c.id, Label: svc.Label(), RestartCount: c.restartCount()})
 }
 

@@ -55,6 +55,11 @@
 // supervisor's goroutine is recognised by that goroutine's ID, and calls
 // from other goroutines meanwhile wait as usual.
 //
+// While no goroutine runs (before the supervisor starts, once it has
+// stopped), Add, Remove and Terminate are performed by their caller; a
+// start of the supervisor waits for those in progress before its
+// goroutine takes over the children.
+//
 // So a child is never restarted behind its supervisor's back: the Restart
 // of a child whose supervisor is not running returns ErrNotRunning, the
 // Restart of a terminated child clears the termination, Crash is a crash

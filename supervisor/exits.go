@@ -80,7 +80,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		s.reportStopErr(x, s.stopChild(ls, x, ls.quiet))
 	}
 	for _, x := range act.remove {
-		s.drop(x)
+		s.drop(x, true)
 	}
 	if crash == nil && c.spec.Significant && s.significantEnded(c) {
 		s.Log().Info().Str("child", c.id).Msg("significant child ended: shutting down")

@@ -30,7 +30,6 @@ type loopState struct {
 	runDone <-chan struct{} // the supervisor's run must end (stopping or crashed)
 	done    chan struct{}   // closed when the goroutine returns
 	clk     clock.Clock
-	gid     atomic.Uint64 // the goroutine's ID (seam.Goid), set as it begins
 
 	stopAt  atomic.Int64                    // Stop's deadline on clk (UnixNano), 0 until Stop
 	stopCtx atomic.Pointer[context.Context] // what stopAll stops the children with, set by Stop
@@ -130,6 +129,21 @@ func (m machinery) Start(ctx context.Context) error {
 	}
 	clk, runDone := s.clock(), s.Done() // the Base's lock: not under s.mu
 	s.mu.Lock()
+	// Requests their callers perform while no goroutine runs (a Remove
+	// stopping a child) end before the goroutine takes over the children.
+	for s.directs > 0 {
+		if s.directsIdle == nil {
+			s.directsIdle = make(chan struct{})
+		}
+		idle := s.directsIdle
+		s.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		s.mu.Lock()
+	}
 	if ls := s.stale; ls != nil {
 		select {
 		case <-ls.done:
@@ -239,7 +253,9 @@ func (m machinery) Stop(ctx context.Context, budget time.Duration) error {
 // queue until Stop, then stops the children.
 func (s *Supervisor) run(ls *loopState, startCtx context.Context, reply chan<- error) {
 	defer close(ls.done)
-	ls.gid.Store(seam.Goid())
+	g := seam.Goid()
+	s.gid.Store(g)
+	defer s.gid.CompareAndSwap(g, 0)
 	reply <- s.startAll(ls, startCtx)
 	for ls.ctx.Err() == nil {
 		ls.doing(opWaiting, nil)
@@ -265,6 +281,8 @@ func (s *Supervisor) run(ls *loopState, startCtx context.Context, reply chan<- e
 		case it.req == nil:
 		case it.req.kind == reqStopOwn:
 			s.answer(it.req, nil) // stopped with the supervisor
+		case it.req.kind == reqAdd && it.req.c != nil:
+			s.answer(it.req, nil) // registered: it starts with the supervisor
 		default:
 			s.answer(it.req, fmt.Errorf("%w: it stopped first", ErrNotRunning))
 		}

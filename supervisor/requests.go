@@ -80,7 +80,11 @@ func (s *Supervisor) submit(ctx context.Context, req *request) error {
 	}
 	s.mu.Lock()
 	if s.loop == nil {
+		// The goroutine does not run: the caller performs req, and the
+		// goroutine's start waits for it (see machinery.Start).
+		s.directs++
 		s.mu.Unlock()
+		defer s.directDone()
 		return s.direct(req)
 	}
 	if queued {
@@ -129,6 +133,17 @@ func (s *Supervisor) answer(req *request, err error) {
 	}
 }
 
+// directDone ends a request performed by its caller (see submit).
+func (s *Supervisor) directDone() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.directs--
+	if s.directs == 0 && s.directsIdle != nil {
+		close(s.directsIdle)
+		s.directsIdle = nil
+	}
+}
+
 // direct performs req on the caller's goroutine: the supervisor's
 // goroutine does not run (before the supervisor starts its children, or
 // once it has stopped them).
@@ -152,7 +167,7 @@ func (s *Supervisor) direct(req *request) error {
 		}
 		err = h.Stop(req.ctx, req.c.shutdown(budgetOf(req.ctx)))
 		if req.kind == reqRemove || req.c.spec.Restart == strategy.Temporary {
-			s.drop(req.c)
+			s.drop(req.c, false)
 		}
 	case reqStopOwn:
 		return seam.ErrDirect
@@ -212,6 +227,10 @@ func (s *Supervisor) handle(ls *loopState, req *request) {
 		return
 	}
 	if ls.halted() {
+		if req.kind == reqAdd && req.c != nil {
+			s.answer(req, nil) // registered already: it starts with the supervisor
+			return
+		}
 		s.answer(req, fmt.Errorf("%w (state %s)", ErrNotRunning, s.State()))
 		return
 	}
@@ -230,7 +249,7 @@ func (s *Supervisor) handle(ls *loopState, req *request) {
 		s.answer(req, s.addRunning(ls, req))
 	case reqRemove:
 		err := s.stopChild(ls, c, req.ctx)
-		s.drop(c)
+		s.drop(c, true)
 		s.answer(req, err)
 	case reqTerminate:
 		s.mu.Lock()
@@ -239,7 +258,7 @@ func (s *Supervisor) handle(ls *loopState, req *request) {
 		s.unwait(c)
 		err := s.stopChild(ls, c, req.ctx)
 		if c.spec.Restart == strategy.Temporary {
-			s.drop(c)
+			s.drop(c, true)
 		}
 		s.answer(req, err)
 	case reqRestartByID:

@@ -1,7 +1,7 @@
 package supervisor_test
 
-// Tests from a third hostile review. Each one failed on the engine as
-// reviewed; the comment above each names the defect.
+// Regression tests from a third hostile review. Each one failed on the engine as
+// reviewed and passes since its fix; the comment above each names the defect.
 
 import (
 	"bytes"
@@ -264,16 +264,25 @@ func TestReview3RemoveRacingStartFailsTheStart(t *testing.T) {
 	go func() { removeErr <- s.Remove(gctx, a) }()
 	recv(t, gctx.entered, "Remove reading its ctx's deadline")
 
+	// The supervisor starts while the Remove is under way: its goroutine
+	// waits for that Remove before it takes over the children, so a is
+	// removed before it could start, and the start succeeds with b.
 	startErr := make(chan error, 1)
 	go func() { startErr <- service.Start(ctx, s) }()
-	recv(t, aIn, "the start of a") // the goroutine is starting a
 	close(gctx.release)
 	rerr := recv(t, removeErr, "Remove")
 	close(aGo)
 	err := recv(t, startErr, "the supervisor's start")
-	t.Logf("Remove: %v; Start: %v; b %v; children %+v", rerr, err, b.State(), s.Children())
 	if err != nil {
 		t.Errorf("the supervisor's Start failed because of a concurrent Remove: %v", err)
+	}
+	if rerr != nil || a.Node().Parent() != nil || b.State() != service.Running {
+		t.Errorf("Remove: %v; a attached %v; b %v; children %+v", rerr, a.Node().Parent() != nil, b.State(), s.Children())
+	}
+	select {
+	case <-aIn:
+		t.Error("the removed child was started")
+	default:
 	}
 	_ = s.Stop(ctx)
 }

@@ -92,13 +92,15 @@ func TestReviewStopDoesNotCancelAddStart(t *testing.T) {
 	}
 }
 
-// DEFECT R3: Supervisor.inCallback is one flag for the whole supervisor,
+// DEFECT R3: Supervisor.inCallback was one flag for the whole supervisor,
 // saved and restored by every callback (callback). OnEvent also runs on the
 // caller's goroutine while the supervisor's goroutine does not run (a
-// Remove before Start). When that call ends while the goroutine runs an
-// OnEvent of its own, it stores false: a call the goroutine's OnEvent then
-// makes is no longer recognised (submit) and waits for the goroutine itself
-// (a deadlock bounded only by ctx; forever with context.Background()).
+// Remove before Start). When that call ended while the goroutine ran an
+// OnEvent of its own, it stored false: a call the goroutine's OnEvent then
+// made was no longer recognised (submit) and waited for the goroutine
+// itself. Now callbacks are named by goroutine, and the supervisor's start
+// waits for a Remove its caller performs (OnEvent included) before its
+// goroutine takes over: the two no longer overlap.
 func TestReviewCallbackFlagIsPerSupervisorNotPerGoroutine(t *testing.T) {
 	ctx := bg(t)
 	aIn, aRelease := make(chan struct{}), make(chan struct{})
@@ -124,11 +126,13 @@ func TestReviewCallbackFlagIsPerSupervisorNotPerGoroutine(t *testing.T) {
 	removed := make(chan error, 1)
 	go func() { removed <- s.Remove(ctx, x) }() // direct: the goroutine does not run
 	recv(t, aIn, "OnEvent of the Remove")
-	must(t, service.Start(ctx, s))
-	w.Crash(errBoom)
-	recv(t, bIn, "OnEvent of the crash, on the goroutine")
+	started := make(chan error, 1)
+	go func() { started <- service.Start(ctx, s) }() // waits for the Remove
 	close(aRelease)
 	must(t, recv(t, removed, "Remove"))
+	must(t, recv(t, started, "Start"))
+	w.Crash(errBoom)
+	recv(t, bIn, "OnEvent of the crash, on the goroutine")
 	close(bGo)
 	if err := recv(t, res, "Terminate from OnEvent"); err != nil {
 		t.Errorf("Terminate from OnEvent on the supervisor's goroutine: %v, want nil (queued)", err)

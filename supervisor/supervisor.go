@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gomode/mode/internal/clock"
@@ -23,17 +24,20 @@ import (
 type Supervisor struct {
 	service.Base
 	spec  Spec
-	owner seam.Owner // names this supervisor's goroutine in ctx marks
+	owner seam.Owner    // names this supervisor's goroutine in ctx marks
+	gid   atomic.Uint64 // the ID of its goroutine while one runs (seam.Goid), else 0
 
-	mu       sync.Mutex // guards the fields below; never held while user code runs
-	children []*child   // in start order
-	ids      map[string]*child
-	seq      map[string]int
-	queue    []item // exits, requests and ended backoffs, in order of arrival
-	spare    []item // the queue's other buffer (see drain)
-	wake     chan struct{}
-	loop     *loopState // the running goroutine's state, nil when none runs
-	stale    *loopState // a goroutine abandoned by Stop, maybe still running
+	mu          sync.Mutex // guards the fields below; never held while user code runs
+	children    []*child   // in start order
+	ids         map[string]*child
+	seq         map[string]int
+	queue       []item // exits, requests and ended backoffs, in order of arrival
+	spare       []item // the queue's other buffer (see drain)
+	wake        chan struct{}
+	loop        *loopState    // the running goroutine's state, nil when none runs
+	directs     int           // requests their callers perform while no goroutine runs
+	directsIdle chan struct{} // closed when directs drops to 0 (made by a waiter)
+	stale       *loopState    // a goroutine abandoned by Stop, maybe still running
 
 	// Owned by the goroutine (and by Machinery.Start before it runs).
 	window  *strategy.Window
@@ -236,15 +240,12 @@ func (s *Supervisor) emit(e Event) {
 // Replacement) and returns its panic as an error, unless panics pass
 // through.
 func (s *Supervisor) callback(fn func()) (perr error) {
-	// Named in the seam when it runs on the supervisor's goroutine (it
-	// does, unless no goroutine runs: then nothing can wait for it).
-	s.mu.Lock()
-	ls := s.loop
-	s.mu.Unlock()
-	if ls != nil {
-		if g := ls.gid.Load(); g != 0 {
-			defer seam.EnterCallback(g, s.Node())()
-		}
+	// Named in the seam under the supervisor's goroutine while one runs
+	// (to its very end): callbacks run on it, but for the events of the
+	// caller's own Remove or Terminate before the supervisor starts, when
+	// naming it does no harm.
+	if g := s.gid.Load(); g != 0 {
+		defer seam.EnterCallback(g, s.Node())()
 	}
 	if !s.spec.PassThroughPanics {
 		defer func() {
