@@ -111,13 +111,13 @@
 // package supervisor), Crash wakes that goroutine. A Stop from outside is
 // a normal exit.
 //
-// # Where this package goes beyond DESIGN.md
+// # Choices worth knowing
 //
 // A Stop that aborts a Start in progress leaves the service in Init (the
-// start was rolled back), not Shutdown. A normal exit of a service that is not directly supervised is not
-// reported anywhere: its parent keeps running. A Func's function starts as
-// the last step of its start, once the state is Running (DESIGN.md only
-// says it runs in one goroutine): so a Start never fails because the
-// function returned quickly, and a child's OnStart must not wait for its
-// parent Func's function.
+// start was rolled back), not Shutdown. A normal exit of a service that is
+// not directly supervised is not reported anywhere: its parent keeps
+// running. A Func's function starts as the last step of its start, once
+// the state is Running: so a Start never fails because the function
+// returned quickly, and a child's OnStart must not wait for its parent
+// Func's function.
 package service

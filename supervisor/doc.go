@@ -105,7 +105,7 @@
 // waiting out its backoff never blocks the handling of others, nor Stop.
 // Each run of a service.Func has a goroutine of its own.
 //
-// # Where this package goes beyond DESIGN.md
+// # Choices where OTP and suture differ or are silent
 //
 // Terminated children (Terminate) stay down through group restarts until
 // RestartChild. A child whose FromSuture service returned
