@@ -6,8 +6,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/gomode/mode/internal/clock"
 )
 
 // Bounded calls of user code. Go cannot kill a goroutine, so a Stop that
@@ -94,15 +92,17 @@ func (b *Base) stuckError(lim time.Duration) error {
 	return nil
 }
 
-// waitStuck waits up to d on clk (or until ctx ends) for abandoned user
-// code in b's subtree to return. It returns ErrStopTimeout naming what
-// still runs, or nil.
-func (b *Base) waitStuck(ctx context.Context, clk clock.Clock, d time.Duration) error {
+// waitStuck waits (within the stop budget of cfg and lim, or until ctx
+// ends) for abandoned user code in b's subtree to return. It returns
+// ErrStopTimeout naming what still runs, or nil. With none, it costs no
+// reading of the clock.
+func (b *Base) waitStuck(ctx context.Context, cfg *Config, lim time.Duration) error {
 	left := b.stuckTree()
 	if len(left) == 0 {
 		return nil
 	}
-	t := clk.NewTimer(d)
+	l := newLimit(ctx, cfg, lim)
+	t := l.clk.NewTimer(l.remaining())
 	defer t.Stop()
 	if names := stillRunning(left, t.C(), ctx.Done()); len(names) > 0 {
 		return fmt.Errorf("%w: a previous run is still running: %s", ErrStopTimeout, strings.Join(names, ", "))

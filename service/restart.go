@@ -103,9 +103,8 @@ func (b *Base) finishRestart(stopCtx, ctx context.Context, r *run, t *transition
 	if r != nil {
 		stopErr = b.stopSteps(stopCtx, r, &v, newLimit(stopCtx, &cfg, lim), stopPlan{hooks: true, mach: true, kids: v.kids})
 	}
-	if byParent && (b.nstuck.Load() > 0 || b.nkids.Load() > 0) { // else nothing can be stuck
-		l := newLimit(ctx, &cfg, lim)
-		if err := b.waitStuck(ctx, l.clk, l.remaining()); err != nil {
+	if byParent {
+		if err := b.waitStuck(ctx, &cfg, lim); err != nil {
 			err = fmt.Errorf("%s: restart: %w", b.Label(), err)
 			b.endTransition(t, err)
 			return stopErr, err
