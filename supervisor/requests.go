@@ -160,15 +160,7 @@ func (s *Supervisor) direct(req *request) error {
 		return s.submit(req.ctx, req) // the goroutine started meanwhile
 	case reqRemove, reqTerminate:
 		_, h := req.c.current()
-		if req.kind == reqTerminate {
-			s.mu.Lock()
-			req.c.terminated = true
-			s.mu.Unlock()
-		}
-		err = h.Stop(req.ctx, req.c.shutdown(budgetOf(req.ctx)))
-		if req.kind == reqRemove || req.c.spec.Restart == strategy.Temporary {
-			s.drop(req.c, false)
-		}
+		err = s.takeDown(req, false, func() error { return h.Stop(req.ctx, req.c.shutdown(budgetOf(req.ctx))) })
 	case reqStopOwn:
 		return seam.ErrDirect
 	default:
@@ -247,20 +239,8 @@ func (s *Supervisor) handle(ls *loopState, req *request) {
 	switch req.kind {
 	case reqAdd:
 		s.answer(req, s.addRunning(ls, req))
-	case reqRemove:
-		err := s.stopChild(ls, c, req.ctx)
-		s.drop(c, true)
-		s.answer(req, err)
-	case reqTerminate:
-		s.mu.Lock()
-		c.terminated = true
-		s.mu.Unlock()
-		s.unwait(c)
-		err := s.stopChild(ls, c, req.ctx)
-		if c.spec.Restart == strategy.Temporary {
-			s.drop(c, true)
-		}
-		s.answer(req, err)
+	case reqRemove, reqTerminate:
+		s.answer(req, s.takeDown(req, true, func() error { return s.stopChild(ls, c, req.ctx) }))
 	case reqRestartByID:
 		if running(c) {
 			s.answer(req, ErrChildRunning)
@@ -292,6 +272,27 @@ func (s *Supervisor) opCtx(ls *loopState, ctx context.Context) (octx context.Con
 	octx, cancel := context.WithCancel(seam.WithMark(ctx, &s.owner, false))
 	stop := context.AfterFunc(ls.ctx, cancel)
 	return octx, func() { stop(); cancel() }
+}
+
+// takeDown performs a Remove or a Terminate of req.c, stopping it with
+// stop: a terminated child is kept down, a removed one (and a terminated
+// Temporary one) is dropped. onLoop: on the supervisor's goroutine, which
+// owns the backoffs.
+func (s *Supervisor) takeDown(req *request, onLoop bool, stop func() error) error {
+	c := req.c
+	if req.kind == reqTerminate {
+		s.mu.Lock()
+		c.terminated = true
+		s.mu.Unlock()
+		if onLoop {
+			s.unwait(c)
+		}
+	}
+	err := stop()
+	if req.kind == reqRemove || c.spec.Restart == strategy.Temporary {
+		s.drop(c, onLoop)
+	}
+	return err
 }
 
 // running reports whether c's service runs (or is starting).
