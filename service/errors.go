@@ -59,6 +59,8 @@ var (
 	// ErrUnhealthy is the crash reason (wrapping the healthcheck's error)
 	// of a service whose Healthcheck failed under monitoring.
 	ErrUnhealthy = errors.New("mode: service unhealthy")
+	// ErrNotRunning: CheckHealth of a service that is not Running.
+	ErrNotRunning = errors.New("mode: service not running")
 	// ErrHung is the crash reason of a service that did not call Heartbeat
 	// within Config.HeartbeatDeadline; the message names its diag flags.
 	ErrHung = errors.New("mode: service hung")
