@@ -15,8 +15,16 @@ import (
 // this service stops. Children stay attached across restarts; add them once
 // (before Start, in Dependencies() or in OnFirstStart).
 //
+// Not from OnStart: OnStart runs again at every restart while the
+// children stay attached, so a child added there would be added a second
+// time at the first restart. AddDependency, AddRuntimeDependency and a
+// supervisor's Add therefore return ErrAddedInOnStart while OnStart of the
+// parent, or of one of its ancestors, runs: the mistake fails the first
+// start, in a test, instead of the first restart, in production.
+//
 // It is legal in state Init and while starting, up to the children step;
 // otherwise it returns ErrRunning (use AddRuntimeDependency). It returns
+// ErrAddedInOnStart as above,
 // ErrNilService for a nil child, ErrAlreadyAdded for a child added before,
 // ErrHasParent for a child of another service, ErrCycle when child is this
 // service or one of its ancestors, ErrTwoOwners as Start. On error nothing
@@ -41,6 +49,9 @@ func (b *Base) attach(child Service, link *seam.Link, running bool) error {
 func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool) error {
 	if cb == b {
 		return fmt.Errorf("%w: %s added to itself", ErrCycle, b.Label())
+	}
+	if in := b.inOnStart(); in != nil {
+		return fmt.Errorf("%w: %s under %s, from %s.OnStart", ErrAddedInOnStart, child.Label(), b.Label(), in.Label())
 	}
 	b.mu.Lock()
 	st := b.State()
@@ -67,13 +78,39 @@ func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool
 	}
 }
 
+// inOnStart returns b, or the first of its ancestors, whose OnStart is
+// running, or nil. A child added now (under b or below) would stay
+// attached and be added again by that OnStart at the next restart, which
+// would then fail with ErrAlreadyAdded: the mistake is refused at the
+// first start instead.
+func (b *Base) inOnStart() *Base {
+	for n := b.Node(); n != nil; n = n.Parent() {
+		s, ok := n.Value().(Service)
+		if !ok {
+			continue
+		}
+		ab := s.base()
+		if ab.State() != Starting {
+			continue
+		}
+		ab.mu.Lock()
+		r := ab.cur
+		in := ab.trans != nil && r != nil && r.phase.Load() == phaseOnStart
+		ab.mu.Unlock()
+		if in {
+			return ab
+		}
+	}
+	return nil
+}
+
 // acceptsChildrenLocked: Init, or starting before the children step.
 func (b *Base) acceptsChildrenLocked() bool {
 	switch b.State() {
 	case Init:
-		return b.trans == nil || b.cur == nil || !b.cur.kidsStarted.Load()
+		return b.trans == nil || b.cur == nil || b.cur.phase.Load() != phaseKids
 	case Starting:
-		return !b.cur.kidsStarted.Load()
+		return b.cur.phase.Load() != phaseKids
 	}
 	return false
 }
@@ -98,7 +135,8 @@ func (b *Base) detach(child Service) error {
 // AddRuntimeDependency adds child and, if this service is running, starts
 // it (bounded by ctx); if the start fails the child is removed again and the
 // error returned. Before the children step it is AddDependency. It returns
-// AddDependency's errors (except ErrRunning), Start's errors, and
+// AddDependency's errors (except ErrRunning; ErrAddedInOnStart included),
+// Start's errors, and
 // ErrStopping when this service is stopping, crashed or shut down.
 func (b *Base) AddRuntimeDependency(ctx context.Context, child Service) error {
 	switch b.State() {
