@@ -55,8 +55,14 @@ func New(spec Spec) *Supervisor {
 	return s
 }
 
-// Spec returns the supervisor's spec.
-func (s *Supervisor) Spec() Spec { return s.spec }
+// Spec returns the supervisor's spec. Its Service field is the
+// supervisor's current service configuration (Config): the one New set,
+// or a later Configure's.
+func (s *Supervisor) Spec() Spec {
+	sp := s.spec
+	sp.Service = s.Config()
+	return sp
+}
 
 // Machinery is how package service runs the supervisor besides its hooks.
 // It is for that package only: its argument cannot be made elsewhere.
