@@ -19,8 +19,9 @@ import (
 // children stay attached, so a child added there would be added a second
 // time at the first restart. AddDependency, AddRuntimeDependency and a
 // supervisor's Add therefore return ErrAddedInOnStart while OnStart of the
-// parent, or of one of its ancestors, runs: the mistake fails the first
-// start, in a test, instead of the first restart, in production.
+// parent, or of one of its ancestors, runs, and that start fails with it
+// even if OnStart ignores the error: the mistake fails the first start, in
+// a test, instead of the first restart, in production.
 //
 // It is legal in state Init and while starting, up to the children step;
 // otherwise it returns ErrRunning (use AddRuntimeDependency). It returns
@@ -51,7 +52,9 @@ func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool
 		return fmt.Errorf("%w: %s added to itself", ErrCycle, b.Label())
 	}
 	if in := b.inOnStart(); in != nil {
-		return fmt.Errorf("%w: %s under %s, from %s.OnStart", ErrAddedInOnStart, child.Label(), b.Label(), in.Label())
+		err := fmt.Errorf("%w: %s under %s, from %s.OnStart", ErrAddedInOnStart, child.Label(), b.Label(), in.Label())
+		in.Crash(err) // fails the start even if OnStart ignores the error
+		return err
 	}
 	b.mu.Lock()
 	st := b.State()

@@ -25,7 +25,8 @@ import (
 //     Starting, Stopping, Shutdown, Crashed), before or after the hook ran;
 //     for a crashed service the error also wraps the crash reason;
 //   - ErrUnhealthy wrapping the hook's error (a *PanicError for a panic),
-//     or wrapping ctx's error when ctx ended first.
+//     or wrapping ctx's error when ctx ended first (the hook is not called
+//     when ctx has ended already).
 //
 // Nothing is crashed or restarted: unlike a failed check under monitoring,
 // CheckHealth only reports. A Kubernetes readiness probe can map any error
@@ -44,6 +45,9 @@ func CheckHealth(ctx context.Context, s Service) error {
 	}
 	if hooks&hasHealthcheck == 0 {
 		return nil
+	}
+	if err := ctx.Err(); err != nil { // ended already: the hook is not called
+		return fmt.Errorf("%w: %s: healthcheck not run: %w", ErrUnhealthy, b.Label(), err)
 	}
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()

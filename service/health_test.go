@@ -37,6 +37,7 @@ func TestCheckHealth(t *testing.T) {
 		svc   func() service.Service
 		start bool
 		after func(s service.Service) // before CheckHealth
+		ctx   func() context.Context  // CheckHealth's ctx; nil: with and without a deadline
 		want  []error                 // errors.Is targets; none: nil
 	}{
 		{name: "nil service", svc: func() service.Service { return nil }, want: []error{service.ErrNilService}},
@@ -52,6 +53,13 @@ func TestCheckHealth(t *testing.T) {
 		{name: "panic", start: true, svc: func() service.Service {
 			return hushed(&probed{check: func(context.Context) error { panic("oops") }})
 		}, want: []error{service.ErrUnhealthy, service.ErrPanic}},
+		{name: "ctx ended already", start: true, svc: func() service.Service {
+			return hushed(&probed{check: func(context.Context) error { panic("called with an ended ctx") }})
+		}, ctx: func() context.Context {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx
+		}, want: []error{service.ErrUnhealthy, context.Canceled}},
 		{name: "stopped", start: true, svc: func() service.Service { return hushed(&plain{}) },
 			after: func(s service.Service) { _ = s.Stop(context.Background()) },
 			want:  []error{service.ErrNotRunning}},
@@ -74,7 +82,11 @@ func TestCheckHealth(t *testing.T) {
 			if tt.after != nil {
 				tt.after(s)
 			}
-			for _, ctx := range []context.Context{context.Background(), t.Context()} { // with and without a goroutine
+			ctxs := []context.Context{context.Background(), t.Context()} // without and with a goroutine
+			if tt.ctx != nil {
+				ctxs = []context.Context{tt.ctx()}
+			}
+			for _, ctx := range ctxs {
 				err := service.CheckHealth(ctx, s)
 				if len(tt.want) == 0 && err != nil {
 					t.Fatalf("CheckHealth: %v, want nil", err)

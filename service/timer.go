@@ -114,7 +114,8 @@ type TimerStats struct {
 	// min(interval·0.3, 1.2s) for Every, 1.2s for Cron.
 	Drifts int64
 	// Overlaps counts calls that ran longer than the interval (for Cron:
-	// past the next fire time); each one is logged as a warning.
+	// past the next fire time); each one is logged as a warning. A
+	// FixedDelay timer has no overlaps nor skipped slots: both stay 0.
 	Overlaps int64
 }
 

@@ -67,6 +67,10 @@ func TestChildrenAddedInOnStart(t *testing.T) {
 			p := a.Node().Children()[0].Value().(*supervisor.Supervisor)
 			return p.Add(ctx, kid)
 		}},
+		{"AddDependency, error ignored", func(_ context.Context, a *adder, kid service.Service) error {
+			_ = a.AddDependency(kid)
+			return nil
+		}},
 	}
 	for _, tt := range adds {
 		t.Run("OnStart/"+tt.name, func(t *testing.T) {
