@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"runtime"
 	"slices"
 
 	"github.com/gomode/mode/graph"
@@ -18,10 +20,11 @@ import (
 // Not from OnStart: OnStart runs again at every restart while the
 // children stay attached, so a child added there would be added a second
 // time at the first restart. AddDependency, AddRuntimeDependency and a
-// supervisor's Add therefore return ErrAddedInOnStart while OnStart of the
-// parent, or of one of its ancestors, runs, and that start fails with it
-// even if OnStart ignores the error: the mistake fails the first start, in
-// a test, instead of the first restart, in production.
+// supervisor's Add therefore return ErrAddedInOnStart when called from
+// OnStart (its own goroutine, what it calls) of the parent or of one of
+// its ancestors, and that start fails with it even if OnStart ignores the
+// error: the mistake fails the first start, in a test, instead of the
+// first restart, in production. Tasks (Go) may add children at any time.
 //
 // It is legal in state Init and while starting, up to the children step;
 // otherwise it returns ErrRunning (use AddRuntimeDependency). It returns
@@ -82,10 +85,11 @@ func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool
 }
 
 // inOnStart returns b, or the first of its ancestors, whose OnStart is
-// running, or nil. A child added now (under b or below) would stay
-// attached and be added again by that OnStart at the next restart, which
-// would then fail with ErrAlreadyAdded: the mistake is refused at the
-// first start instead.
+// running and calling this, or nil. A child added from there (under b or
+// below) would stay attached and be added again by that OnStart at the
+// next restart, which would then fail with ErrAlreadyAdded: the mistake
+// is refused at the first start instead. A task, which may run while
+// OnStart does, is not refused: the answer must not depend on timing.
 func (b *Base) inOnStart() *Base {
 	for n := b.Node(); n != nil; n = n.Parent() {
 		s, ok := n.Value().(Service)
@@ -100,11 +104,33 @@ func (b *Base) inOnStart() *Base {
 		r := ab.cur
 		in := ab.trans != nil && r != nil && r.phase.Load() == phaseOnStart
 		ab.mu.Unlock()
-		if in {
+		if in && calledFromOnStart() {
 			return ab
 		}
 	}
 	return nil
+}
+
+// onStartFrame is the function through which the runtime calls a hook
+// OnStart: onStartHook.call.
+var onStartFrame = reflect.TypeFor[onStartHook]().PkgPath() + ".onStartHook.call"
+
+// calledFromOnStart reports whether the calling goroutine runs an OnStart
+// hook: whether onStartFrame is on its stack. Go has no goroutine
+// identity to ask instead; the walk (microseconds) happens only while an
+// OnStart runs above the parent, never on the start path itself.
+func calledFromOnStart() bool {
+	var pcs [128]uintptr
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs[:])])
+	for {
+		f, more := frames.Next()
+		if f.Function == onStartFrame {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
 }
 
 // acceptsChildrenLocked: Init, or starting before the children step.

@@ -28,8 +28,8 @@ var (
 	// ErrAlreadyAdded: the same child added twice to one parent.
 	ErrAlreadyAdded = errors.New("mode: child already added")
 	// ErrAddedInOnStart: a child added (AddDependency, AddRuntimeDependency,
-	// a supervisor's Add) while OnStart of the parent or of one of its
-	// ancestors runs. OnStart runs at every start and children stay
+	// a supervisor's Add) from OnStart of the parent or of one of its
+	// ancestors. OnStart runs at every start and children stay
 	// attached across restarts, so the first restart would add it again;
 	// add children once: before Start, in Dependencies() or in
 	// OnFirstStart.

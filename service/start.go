@@ -229,6 +229,13 @@ func (r *run) abortReason(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// onStartHook calls OnStart. Its method call is the frame by which
+// calledFromOnStart recognises code that OnStart runs (the method value
+// costs what self.(OnStarter).OnStart would).
+type onStartHook struct{ s OnStarter }
+
+func (h onStartHook) call(ctx context.Context) error { return h.s.OnStart(ctx) }
+
 // startPhase is how far a run's start got: one of the phase constants.
 type startPhase = atomic.Int32
 
@@ -317,7 +324,7 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 	b.mundane(&v.cfg, "Starting")
 	if hooks&hasOnStart != 0 {
 		r.phase.Store(phaseOnStart) // a child added now would be added again at each restart
-		err := h.call(b, "OnStart", self.(OnStarter).OnStart)
+		err := h.call(b, "OnStart", onStartHook{self.(OnStarter)}.call)
 		r.phase.Store(phaseEarly)
 		if err != nil {
 			return p, err

@@ -138,3 +138,28 @@ func TestChildrenAddedInOnStart(t *testing.T) {
 		})
 	}
 }
+
+// TestChildAddedByTaskDuringOnStart: a task may add children (dynamic
+// children are its business) even while OnStart still runs: the answer
+// does not depend on timing.
+func TestChildAddedByTaskDuringOnStart(t *testing.T) {
+	ctx := bg(t)
+	kid := newWorker("kid")
+	a := &adder{hook: "OnStart"}
+	a.add = func(ctx context.Context, a *adder) error {
+		res := make(chan error, 1)
+		if err := a.Go("adder", func(context.Context) error {
+			res <- a.AddDependency(kid)
+			return nil
+		}); err != nil {
+			return err
+		}
+		return <-res // OnStart runs until the task has added kid
+	}
+	a.Configure(service.Config{Name: "a", Logger: &quiet})
+	must(t, service.Start(ctx, a))
+	defer func() { must(t, a.Stop(ctx)) }()
+	if kid.State() != service.Running {
+		t.Fatalf("kid %v, want Running", kid.State())
+	}
+}

@@ -89,8 +89,8 @@ func (s *Supervisor) self() seam.Handle { return service.BaseEngine(seam.Token{}
 // ErrBadSpec or ErrConflictingOptions for a bad child spec (or more than
 // one), ErrDuplicateID, ErrMaxChildren, service.ErrHasParent for a child
 // with another parent, service.ErrCycle, service.ErrAlreadyAdded,
-// service.ErrTwoOwners, service.ErrAddedInOnStart while OnStart of the
-// supervisor or of one of its ancestors runs (add children once, in
+// service.ErrTwoOwners, service.ErrAddedInOnStart when called from
+// OnStart of the supervisor or of one of its ancestors (add children once, in
 // OnFirstStart or before Start: they stay attached across restarts),
 // ErrNotRunning while the supervisor stops or has
 // crashed, the start's error, or ctx's error.
