@@ -149,9 +149,26 @@ func (b *Base) selfLocked() Service {
 	return b.owner
 }
 
-// Configure sets the service's configuration. Call it before the service is
-// started; a call on a running service takes effect at its next start (the
-// logger at once).
+// Configure sets the service's configuration: it replaces the whole
+// Config, as an assignment of a struct literal does. A second Configure
+// does not merge with the first: every field it leaves zero goes back to
+// its default, so
+//
+//	s.Configure(service.Config{Name: "api"})
+//	s.Configure(service.Config{StopTimeout: time.Second}) // Name is "" again
+//
+// leaves the service unnamed. To change one field, read, modify, write:
+//
+//	cfg := s.Config()
+//	cfg.StopTimeout = time.Second
+//	s.Configure(cfg)
+//
+// A Supervisor made by supervisor.New was configured with Spec.Service;
+// the same rule applies to a later Configure (Spec then reports it).
+//
+// Call it before the service is started; a call on a running service takes
+// effect at its next start (Name and Logger at once). Safe for concurrent
+// use.
 func (b *Base) Configure(cfg Config) {
 	b.mu.Lock()
 	b.cfg = cfg
@@ -160,8 +177,8 @@ func (b *Base) Configure(cfg Config) {
 	b.labels.Store(nil)
 }
 
-// Config returns the configuration set by Configure (zero fields mean
-// their defaults).
+// Config returns the configuration set by the last Configure (zero fields
+// mean their defaults; the zero Config if Configure was never called).
 func (b *Base) Config() Config {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -13,8 +13,9 @@ const (
 	DefaultShutdownTimeout = 10 * time.Second
 )
 
-// Clock is the source of time for budgets, sleeps and timers. Tests inject a
-// fake; nil means the real clock.
+// Clock is the source of time for budgets, sleeps and timers. Its
+// implementations are internal to this module: leave Config.Clock nil and
+// test with testing/synctest (see Config.Clock).
 type Clock = clock.Clock
 
 // Config configures a service. It is a plain struct: the zero value means
@@ -41,7 +42,13 @@ type Config struct {
 	// ShutdownTimeout bounds the wait for SetShutdown.
 	// Default: DefaultShutdownTimeout (10s).
 	ShutdownTimeout time.Duration
-	// Clock is the source of time. Default: the real clock.
+	// Clock is the source of time. Default (nil): the real clock, that is
+	// package time's time.Now and timers. Leave it nil: the fake clocks
+	// that implement it are internal to this module's own tests. To test a
+	// service's timers, cron jobs, budgets, heartbeat deadlines or a
+	// supervisor's backoff without sleeping, run the test inside
+	// testing/synctest's synctest.Test, whose fake time the real clock
+	// reads (see "Testing your services" in the package doc).
 	Clock Clock
 	// MonitoringInterval turns on health monitoring: while the service is
 	// Running, its Healthcheck hook (Healthchecker) is called every

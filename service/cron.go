@@ -14,7 +14,8 @@ import (
 // day of month, month, day of week) or a descriptor (@yearly, @monthly,
 // @weekly, @daily, @hourly, "@every 1h30m"), parsed by robfig/cron/v3's
 // standard parser. A "CRON_TZ=<zone> " or "TZ=<zone> " prefix sets the zone;
-// otherwise In does; the default is time.Local.
+// otherwise InLocation does; the default is time.Local, the zone of the
+// process (the TZ environment variable, else /etc/localtime), not UTC.
 //
 // Cron is wall-clock (but for "@every", below): on waking, it re-reads the
 // wall clock and never fires before the scheduled wall time. The wait runs
@@ -52,7 +53,8 @@ import (
 //
 // Cron returns ErrBadCronSpec wrapping the parser's error for an empty or
 // malformed spec or zone, or a spec that never fires;
-// ErrConflictingOptions for a zone prefix together with InLocation; ErrBadArgument
+// ErrConflictingOptions for a zone prefix together with InLocation, or
+// FixedDelay; ErrBadArgument
 // for a nil fn, InLocation(nil) or a bad option; ErrNotStarted in state Init or
 // Shutdown and ErrStopping once stopping or crashed. In each case nothing is
 // started.
@@ -66,6 +68,9 @@ func (b *Base) Cron(spec string, fn func(ctx context.Context) error, opts ...Tim
 	cfg, err := buildConfig(opts, "cron "+spec)
 	if err != nil {
 		return fail(err)
+	}
+	if cfg.delay {
+		return fail(errorf(ErrConflictingOptions, "FixedDelay applies to Every only"))
 	}
 	clk := b.clock()
 	now := clk.Now()

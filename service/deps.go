@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"runtime"
 	"slices"
 
 	"github.com/gomode/mode/graph"
@@ -15,8 +17,18 @@ import (
 // this service stops. Children stay attached across restarts; add them once
 // (before Start, in Dependencies() or in OnFirstStart).
 //
+// Not from OnStart: OnStart runs again at every restart while the
+// children stay attached, so a child added there would be added a second
+// time at the first restart. AddDependency, AddRuntimeDependency and a
+// supervisor's Add therefore return ErrAddedInOnStart when called from
+// OnStart (its own goroutine, what it calls) of the parent or of one of
+// its ancestors, and that start fails with it even if OnStart ignores the
+// error: the mistake fails the first start, in a test, instead of the
+// first restart, in production. Tasks (Go) may add children at any time.
+//
 // It is legal in state Init and while starting, up to the children step;
 // otherwise it returns ErrRunning (use AddRuntimeDependency). It returns
+// ErrAddedInOnStart as above,
 // ErrNilService for a nil child, ErrAlreadyAdded for a child added before,
 // ErrHasParent for a child of another service, ErrCycle when child is this
 // service or one of its ancestors, ErrTwoOwners as Start. On error nothing
@@ -41,6 +53,11 @@ func (b *Base) attach(child Service, link *seam.Link, running bool) error {
 func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool) error {
 	if cb == b {
 		return fmt.Errorf("%w: %s added to itself", ErrCycle, b.Label())
+	}
+	if in := b.inOnStart(); in != nil {
+		err := fmt.Errorf("%w: %s under %s, from %s.OnStart", ErrAddedInOnStart, child.Label(), b.Label(), in.Label())
+		in.Crash(err) // fails the start even if OnStart ignores the error
+		return err
 	}
 	b.mu.Lock()
 	st := b.State()
@@ -67,13 +84,62 @@ func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool
 	}
 }
 
+// inOnStart returns b, or the first of its ancestors, whose OnStart is
+// running and calling this, or nil. A child added from there (under b or
+// below) would stay attached and be added again by that OnStart at the
+// next restart, which would then fail with ErrAlreadyAdded: the mistake
+// is refused at the first start instead. A task, which may run while
+// OnStart does, is not refused: the answer must not depend on timing.
+func (b *Base) inOnStart() *Base {
+	for n := b.Node(); n != nil; n = n.Parent() {
+		s, ok := n.Value().(Service)
+		if !ok {
+			continue
+		}
+		ab := s.base()
+		if ab.State() != Starting {
+			continue
+		}
+		ab.mu.Lock()
+		r := ab.cur
+		in := ab.trans != nil && r != nil && r.phase.Load() == phaseOnStart
+		ab.mu.Unlock()
+		if in && calledFromOnStart() {
+			return ab
+		}
+	}
+	return nil
+}
+
+// onStartFrame is the function through which the runtime calls a hook
+// OnStart: onStartHook.call.
+var onStartFrame = reflect.TypeFor[onStartHook]().PkgPath() + ".onStartHook.call"
+
+// calledFromOnStart reports whether the calling goroutine runs an OnStart
+// hook: whether onStartFrame is on its stack. Go has no goroutine
+// identity to ask instead; the walk (microseconds) happens only while an
+// OnStart runs above the parent, never on the start path itself.
+func calledFromOnStart() bool {
+	var pcs [128]uintptr
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs[:])])
+	for {
+		f, more := frames.Next()
+		if f.Function == onStartFrame {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
 // acceptsChildrenLocked: Init, or starting before the children step.
 func (b *Base) acceptsChildrenLocked() bool {
 	switch b.State() {
 	case Init:
-		return b.trans == nil || b.cur == nil || !b.cur.kidsStarted.Load()
+		return b.trans == nil || b.cur == nil || b.cur.phase.Load() != phaseKids
 	case Starting:
-		return !b.cur.kidsStarted.Load()
+		return b.cur.phase.Load() != phaseKids
 	}
 	return false
 }
@@ -98,7 +164,8 @@ func (b *Base) detach(child Service) error {
 // AddRuntimeDependency adds child and, if this service is running, starts
 // it (bounded by ctx); if the start fails the child is removed again and the
 // error returned. Before the children step it is AddDependency. It returns
-// AddDependency's errors (except ErrRunning), Start's errors, and
+// AddDependency's errors (except ErrRunning; ErrAddedInOnStart included),
+// Start's errors, and
 // ErrStopping when this service is stopping, crashed or shut down.
 func (b *Base) AddRuntimeDependency(ctx context.Context, child Service) error {
 	switch b.State() {

@@ -82,14 +82,84 @@
 //
 // Every runs a function on fixed-rate slots (anchor + k·interval, like
 // time.Ticker: a late wake runs once for the latest slot, missed slots are
-// skipped and counted, never run in a burst); Ticks is the same schedule as
-// a range-over-func iterator; Cron reads 5-field specs and descriptors with
-// robfig/cron/v3 in a time zone, across DST as cron(8) does. Timers set a
-// diag flag named after them while they run and keep counters (Timers).
-// Config.MonitoringInterval calls the Healthchecker hook every interval
-// (ErrUnhealthy on failure); Config.HeartbeatDeadline crashes a service
-// whose code stops calling Heartbeat (ErrHung, naming its diag flags).
-// Everything time-based reads Config.Clock, so tests drive a fake clock.
+// skipped and counted, never run in a burst); with the FixedDelay option it
+// sleeps the interval after each call instead, so a slow call is never
+// followed at once by the next. Ticks is the fixed-rate schedule as a
+// range-over-func iterator; Cron reads 5-field specs and descriptors with
+// robfig/cron/v3 in a time zone (default time.Local), across DST as
+// cron(8) does. Timers set a diag flag named after them while they run and
+// keep counters (Timers). Config.MonitoringInterval calls the
+// Healthchecker hook every interval (ErrUnhealthy on failure);
+// CheckHealth calls it once, now, for a /healthz handler;
+// Config.HeartbeatDeadline crashes a service whose code stops calling
+// Heartbeat (ErrHung, naming its diag flags).
+//
+// # Testing your services
+//
+// Test time-based code without sleeping with the standard library's
+// testing/synctest (Go 1.25+): inside synctest.Test, time.Now, timers and
+// context deadlines read a fake clock that jumps ahead whenever every
+// goroutine of the test is blocked. Everything time-based here (Every,
+// Cron, Ticks, Sleep, stop budgets, heartbeat deadlines, monitoring, and a
+// supervisor's backoff and intensity window) reads that clock when
+// Config.Clock is nil, the default, and every goroutine a service starts
+// belongs to the test's bubble and is joined by Stop. So a test can let a
+// day of cron runs, or a minute of backoff, pass in milliseconds:
+//
+//	synctest.Test(t, func(t *testing.T) {
+//		s := &Report{}
+//		if err := service.Start(t.Context(), s); err != nil {
+//			t.Fatal(err)
+//		}
+//		time.Sleep(72 * time.Hour) // returns at once
+//		_ = s.Stop(context.Background())
+//		// check what s did
+//	})
+//
+// The file example_synctest_test.go of this package is a copyable test:
+// TestExampleCronJobInTimeZone checks a nightly Cron job in Europe/Berlin
+// across a change of daylight-saving time, TestExampleSupervisorBackoff the
+// delays between a failing worker's restarts. Start and stop services
+// inside the bubble; one started outside it does not follow its clock.
+//
+// # Porting from mode
+//
+// A program ported from Python's mode (or core_service) trips on these
+// differences:
+//
+//   - Contexts are explicit. Every hook and task gets a context.Context
+//     and must return when it is cancelled (the service is stopping); a
+//     blocking call without one (a network read, a channel receive) must be
+//     bounded by it, e.g. with select on ctx.Done(). There is no event loop
+//     to cancel a task for you: code that ignores its ctx is abandoned by
+//     Stop at the stop budget and reported.
+//   - Children are added once. mode adds dependencies in on_start; here
+//     OnStart runs again at every restart while children stay attached, so
+//     add them before Start, in Dependencies() or in OnFirstStart. Adding
+//     one from OnStart fails the first start with ErrAddedInOnStart.
+//   - Periodic work. mode's Service.timer keeps to its rhythm, like Every;
+//     core_service's periodic task with sleep_interval sleeps after each
+//     run: use Every with FixedDelay.
+//   - Cron's time zone is time.Local, the zone of the process (set by the
+//     TZ environment variable or the system), not UTC: pass
+//     InLocation(time.UTC) or a "CRON_TZ=UTC " prefix where a job must run
+//     at UTC times. Across daylight-saving changes Cron follows cron(8):
+//     see Base.Cron.
+//   - Restart limits. A supervisor (package supervisor) allows 3 restarts
+//     in 5 seconds by default, as OTP does; one more makes it stop its
+//     children and crash with ErrMaxRestarts, which its own supervisor, or
+//     the process, sees as a crash. A worker expected to retry a flaky
+//     dependency for long needs a Spec with a larger MaxRestarts and
+//     Window, and a Backoff.
+//   - Lifecycle lines ("Starting", "Started", "Stopping", "Stopped") are
+//     logged at Debug by default (mode's mundane_level is info); set
+//     Config.LogLevel to see them at Info. Crashes, restarts and give-ups
+//     are logged above Debug.
+//   - Health. mode's healthcheck becomes the Healthchecker hook; call it
+//     from an HTTP handler with CheckHealth, and let Config.MonitoringInterval
+//     crash the service when it fails.
+//   - Configuration is a struct, Config, set with Configure; a second
+//     Configure replaces the first (see Base.Configure).
 //
 // # Goroutines
 //

@@ -27,6 +27,13 @@ var (
 	ErrStopped = errors.New("mode: service stopped")
 	// ErrAlreadyAdded: the same child added twice to one parent.
 	ErrAlreadyAdded = errors.New("mode: child already added")
+	// ErrAddedInOnStart: a child added (AddDependency, AddRuntimeDependency,
+	// a supervisor's Add) from OnStart of the parent or of one of its
+	// ancestors. OnStart runs at every start and children stay
+	// attached across restarts, so the first restart would add it again;
+	// add children once: before Start, in Dependencies() or in
+	// OnFirstStart.
+	ErrAddedInOnStart = errors.New("mode: child added in OnStart, which runs again at each restart; add it in OnFirstStart or Dependencies()")
 	// ErrHasParent: the child already belongs to another parent.
 	ErrHasParent = graph.ErrHasParent
 	// ErrCycle: the child is the parent itself or one of its ancestors.
@@ -59,6 +66,8 @@ var (
 	// ErrUnhealthy is the crash reason (wrapping the healthcheck's error)
 	// of a service whose Healthcheck failed under monitoring.
 	ErrUnhealthy = errors.New("mode: service unhealthy")
+	// ErrNotRunning: CheckHealth of a service that is not Running.
+	ErrNotRunning = errors.New("mode: service not running")
 	// ErrHung is the crash reason of a service that did not call Heartbeat
 	// within Config.HeartbeatDeadline; the message names its diag flags.
 	ErrHung = errors.New("mode: service hung")

@@ -21,7 +21,10 @@ type OnFirstStarter interface {
 }
 
 // OnStarter is called at every start, before the children start: the place
-// to start tasks (Go, Every) for the run.
+// to start tasks (Go, Every) for the run. Not the place to add children
+// (mode's add_dependency in on_start): they stay attached across restarts,
+// so add them once, in OnFirstStart or Dependencies(); adding one from
+// OnStart fails the start with ErrAddedInOnStart.
 type OnStarter interface {
 	OnStart(ctx context.Context) error
 }

@@ -30,7 +30,7 @@ type run struct {
 	exited      atomic.Bool // it ended on its own without a crash (a normal exit)
 	final       atomic.Bool // that exit asked not to be restarted
 	abandoned   atomic.Bool // Stop gave up on the tasks still running
-	kidsStarted atomic.Bool // the start reached the children step
+	phase       startPhase  // how far the start got (phaseEarly, phaseOnStart, phaseKids)
 	closed      bool        // no more tasks or closers; guarded by mu (here: no padding)
 	reasonState atomic.Int32
 

@@ -229,6 +229,23 @@ func (r *run) abortReason(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// onStartHook calls OnStart. Its method call is the frame by which
+// calledFromOnStart recognises code that OnStart runs (the method value
+// costs what self.(OnStarter).OnStart would).
+type onStartHook struct{ s OnStarter }
+
+func (h onStartHook) call(ctx context.Context) error { return h.s.OnStart(ctx) }
+
+// startPhase is how far a run's start got: one of the phase constants.
+type startPhase = atomic.Int32
+
+// The phases of a run's start (run.phase).
+const (
+	phaseEarly   int32 = iota // before or after OnStart, before the children step
+	phaseOnStart              // OnStart is running
+	phaseKids                 // the children step has begun
+)
+
 // firstTimes is what startRun found of the first-time steps: whether
 // Dependencies() is due (deps) and OnFirstStart has once succeeded (ok).
 type firstTimes struct{ deps, ok bool }
@@ -306,7 +323,10 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 	}
 	b.mundane(&v.cfg, "Starting")
 	if hooks&hasOnStart != 0 {
-		if err := h.call(b, "OnStart", self.(OnStarter).OnStart); err != nil {
+		r.phase.Store(phaseOnStart) // a child added now would be added again at each restart
+		err := h.call(b, "OnStart", onStartHook{self.(OnStarter)}.call)
+		r.phase.Store(phaseEarly)
+		if err != nil {
 			return p, err
 		}
 	}
@@ -320,7 +340,7 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 	// The children step begins: from now on AddDependency refuses, so the
 	// children read here are all there are (one section for both).
 	b.mu.Lock()
-	r.kidsStarted.Store(true)
+	r.phase.Store(phaseKids)
 	kids := b.childrenLocked()
 	b.mu.Unlock()
 	p.kidsOn = true

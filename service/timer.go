@@ -21,6 +21,7 @@ type timerConfig struct {
 	keepGoing bool
 	loc       *time.Location
 	locSet    bool
+	delay     bool // FixedDelay
 }
 
 // ExecFirst makes the timer call fn once at registration, on the timer's
@@ -46,6 +47,25 @@ func Workers(n int) TimerOption { return func(c *timerConfig) { c.workers = n } 
 // going. Without it, the first failure crashes the service.
 func ContinueOnError() TimerOption { return func(c *timerConfig) { c.keepGoing = true } }
 
+// FixedDelay makes an Every timer fixed-delay instead of fixed-rate: it
+// sleeps the interval after each call of fn has returned, then calls fn
+// again (core_service's sleep_interval, time.Sleep in a loop, Java's
+// scheduleWithFixedDelay). The first call is one interval after
+// registration (with ExecFirst: at once, and the next one interval after
+// it returns).
+//
+// Choose it when the pause between runs matters more than their rhythm:
+// a commit or a poll that sometimes takes longer than its interval then
+// never runs back to back, and nothing is skipped or counted as an overlap
+// (a fixed-delay timer's Skipped and Overlaps stay 0). Without it, Every
+// keeps to its fixed-rate slots: a call that overran is followed at once by
+// the call for the latest slot passed, with a warning. Workers(n) runs n
+// loops, each keeping its own delay. Drifts counts wakes later than
+// min(interval·0.3, 1.2s) past the end of the delay.
+//
+// FixedDelay on a Cron timer is ErrConflictingOptions.
+func FixedDelay() TimerOption { return func(c *timerConfig) { c.delay = true } }
+
 // InLocation sets the time zone in which Cron reads its spec. Default time.Local. A
 // nil loc is ErrBadArgument; InLocation together with a CRON_TZ= or TZ= prefix in
 // the spec, or on an Every timer, is ErrConflictingOptions.
@@ -68,7 +88,7 @@ func buildConfig(opts []TimerOption, defName string) (timerConfig, error) {
 	case c.workers < 1:
 		return c, errorf(ErrBadArgument, "Workers(%d): want at least 1", c.workers)
 	case c.locSet && c.loc == nil:
-		return c, errorf(ErrBadArgument, "In(nil): nil location")
+		return c, errorf(ErrBadArgument, "InLocation(nil): nil location")
 	}
 	if !c.nameSet {
 		c.name = defName
@@ -94,7 +114,8 @@ type TimerStats struct {
 	// min(interval·0.3, 1.2s) for Every, 1.2s for Cron.
 	Drifts int64
 	// Overlaps counts calls that ran longer than the interval (for Cron:
-	// past the next fire time); each one is logged as a warning.
+	// past the next fire time); each one is logged as a warning. A
+	// FixedDelay timer has no overlaps nor skipped slots: both stay 0.
 	Overlaps int64
 }
 
@@ -120,7 +141,8 @@ func (b *Base) Timers() []TimerStats {
 }
 
 // Every starts a timer task calling fn every interval while the current run
-// lives. Its slots are fixed-rate, anchored at registration: anchor +
+// lives. With the FixedDelay option it sleeps interval after each call
+// instead (see there); by default its slots are fixed-rate, anchored at registration: anchor +
 // k·interval (k ≥ 1), like time.Ticker. A late wake calls fn at once for the
 // latest slot passed and then sleeps only to the next slot; older slots
 // missed by the late wake or by a call that overran are skipped and counted
@@ -157,7 +179,10 @@ func (b *Base) Every(interval time.Duration, fn func(ctx context.Context) error,
 		return fail(errorf(ErrConflictingOptions, "InLocation applies to Cron only"))
 	}
 	clk := b.clock()
-	plan := &everyPlan{anchor: clk.Now(), iv: interval}
+	var plan firePlan = &everyPlan{anchor: clk.Now(), iv: interval}
+	if cfg.delay {
+		plan = &delayPlan{anchor: clk.Now(), iv: interval}
+	}
 	if err := b.startTimer(cfg, plan, fn); err != nil {
 		return fail(err)
 	}
@@ -220,6 +245,20 @@ func (p *everyPlan) overran(_, began, ended time.Time) bool {
 	return ended.Sub(began) > p.iv
 }
 
+// delayPlan is the fixed-delay schedule: the first fire one interval after
+// registration, each next one an interval after the previous call ended
+// (the loop passes that end as the time to go on from).
+type delayPlan struct {
+	anchor time.Time
+	iv     time.Duration
+}
+
+func (p *delayPlan) start() time.Time                            { return p.anchor }
+func (p *delayPlan) next(t time.Time) time.Time                  { return t.Add(p.iv) }
+func (p *delayPlan) catchUp(due, _ time.Time) (time.Time, int64) { return due, 0 }
+func (p *delayPlan) maxDrift() time.Duration                     { return min(p.iv*3/10, 1200*time.Millisecond) }
+func (p *delayPlan) overran(_, _, _ time.Time) bool              { return false }
+
 // timer is one registered Every or Cron with its counters.
 type timer struct {
 	b    *Base
@@ -281,9 +320,13 @@ func (b *Base) startTimer(cfg timerConfig, plan firePlan, fn func(context.Contex
 // loop is one worker loop of the timer. It returns nil when the run ends,
 // and fn's error when that must crash the service.
 func (t *timer) loop(ctx context.Context) error {
+	last := t.plan.start()
 	if t.cfg.execFirst {
 		if err := t.call(ctx); err != nil {
 			return err
+		}
+		if t.cfg.delay {
+			last = t.clk.Now()
 		}
 	}
 	var sleep clock.Timer
@@ -292,7 +335,6 @@ func (t *timer) loop(ctx context.Context) error {
 			sleep.Stop()
 		}
 	}()
-	last := t.plan.start()
 	for {
 		due := t.plan.next(last)
 		if due.IsZero() {
@@ -323,13 +365,17 @@ func (t *timer) loop(ctx context.Context) error {
 		last = served
 		began := t.clk.Now()
 		err := t.call(ctx)
-		if ended := t.clk.Now(); t.plan.overran(served, began, ended) {
+		ended := t.clk.Now()
+		if t.plan.overran(served, began, ended) {
 			t.overlaps.Add(1)
 			t.b.Log().Warn().Str("timer", t.cfg.name).Dur("runtime", ended.Sub(began)).
 				Msg("timer overlapping: a run took longer than the interval")
 		}
 		if err != nil {
 			return err
+		}
+		if t.cfg.delay {
+			last = ended // the next call is one interval after this one ended
 		}
 	}
 }

@@ -99,6 +99,12 @@
 // depends on it. Children the strategy stops are never read as exiting on
 // their own.
 //
+// Backoff and the intensity window run on the supervisor's clock (its
+// Spec.Service.Clock, nil: package time), so a test checks them without
+// waiting inside a testing/synctest bubble: see TestExampleSupervisorBackoff
+// in package service's example_synctest_test.go, and "Testing your
+// services" in package service.
+//
 // # Goroutines
 //
 // Backoff delays fire through the clock into the same queue, so a child

@@ -263,7 +263,8 @@ func (c reCase) atOnce() bool {
 
 // mayFailStart says whether the operation can make the tree's initial start
 // fail: a Crash or a Stop of a service still starting aborts its start
-// (service.Crash, service.Base.Stop). The tree then ends in Init.
+// (service.Crash, service.Base.Stop), and so does a child added from
+// OnStart. The tree then ends in Init.
 func (c reCase) mayFailStart() bool {
 	if c.phase != phaseStart {
 		return false
@@ -276,6 +277,10 @@ func (c reCase) mayFailStart() bool {
 		return c.target != tgtSibling || c.site == siteTask // b starts after a's hooks
 	case opStop:
 		return c.target == tgtRoot
+	case opAddRuntimeDependency:
+		// A child added from OnStart fails the start
+		// (service.ErrAddedInOnStart).
+		return c.target == tgtSelf && c.site == siteOnStart
 	}
 	return false
 }

@@ -57,6 +57,9 @@ type Spec struct {
 	// CrashingSupervisor). It conflicts with MaxRestarts and Window.
 	NeverRestart bool
 	// Backoff delays restarts (zero: immediate). See strategy.Backoff.
+	// Its delays run on the clock of package time, which a
+	// testing/synctest bubble fakes: test them without sleeping (see the
+	// package doc, Backoff).
 	Backoff strategy.Backoff
 	// MaxChildren caps the number of children (0: no cap); Add beyond it
 	// returns ErrMaxChildren (Elixir DynamicSupervisor's max_children).

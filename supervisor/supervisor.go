@@ -55,8 +55,14 @@ func New(spec Spec) *Supervisor {
 	return s
 }
 
-// Spec returns the supervisor's spec.
-func (s *Supervisor) Spec() Spec { return s.spec }
+// Spec returns the supervisor's spec. Its Service field is the
+// supervisor's current service configuration (Config): the one New set,
+// or a later Configure's.
+func (s *Supervisor) Spec() Spec {
+	sp := s.spec
+	sp.Service = s.Config()
+	return sp
+}
 
 // Machinery is how package service runs the supervisor besides its hooks.
 // It is for that package only: its argument cannot be made elsewhere.
@@ -83,7 +89,10 @@ func (s *Supervisor) self() seam.Handle { return service.BaseEngine(seam.Token{}
 // ErrBadSpec or ErrConflictingOptions for a bad child spec (or more than
 // one), ErrDuplicateID, ErrMaxChildren, service.ErrHasParent for a child
 // with another parent, service.ErrCycle, service.ErrAlreadyAdded,
-// service.ErrTwoOwners, ErrNotRunning while the supervisor stops or has
+// service.ErrTwoOwners, service.ErrAddedInOnStart when called from
+// OnStart of the supervisor or of one of its ancestors (add children once, in
+// OnFirstStart or before Start: they stay attached across restarts),
+// ErrNotRunning while the supervisor stops or has
 // crashed, the start's error, or ctx's error.
 func (s *Supervisor) Add(ctx context.Context, svc service.Service, spec ...ChildSpec) error {
 	var cs ChildSpec
