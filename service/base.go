@@ -83,8 +83,10 @@ type Base struct {
 	nstuck   atomic.Int32 // len(stuck), readable without the lock
 	restarts atomic.Int64
 	link     atomic.Pointer[seam.Link]
-	logger   atomic.Pointer[zerolog.Logger]
-	labels   atomic.Pointer[labels] // cached ShortLabel and Label
+	logger   atomic.Pointer[zerolog.Logger] // Log(): source() with service=; built on first use
+	src      atomic.Pointer[zerolog.Logger] // source(), resolved on first use
+	ctxLog   atomic.Pointer[zerolog.Logger] // WithLogger's of the last start ctx, without a parent
+	labels   atomic.Pointer[labels]         // cached ShortLabel and Label
 
 	node graph.Node
 	diag diag.Diag
@@ -123,6 +125,7 @@ func (b *Base) adopt(s Service) error {
 		b.hooks = hooksOf(s)
 		b.node.SetValue(s)
 		b.logger.Store(nil) // built before handover with the wrong label
+		b.src.Store(nil)
 		b.labels.Store(nil)
 		b.fn, _ = s.(*FuncService)
 		if m, ok := s.(interface {
@@ -151,13 +154,13 @@ func (b *Base) selfLocked() Service {
 
 // Configure sets the service's configuration. Call it before the service is
 // started; a call on a running service takes effect at its next start (the
-// logger at once).
+// logger at once, for its children without a logger of their own too).
 func (b *Base) Configure(cfg Config) {
 	b.mu.Lock()
 	b.cfg = cfg
 	b.mu.Unlock()
-	b.logger.Store(nil)
 	b.labels.Store(nil)
+	b.dropLogCaches()
 }
 
 // Config returns the configuration set by Configure (zero fields mean
@@ -237,19 +240,23 @@ func typeName(v any) string {
 	return t.Name()
 }
 
-// Log returns the service's logger: Config.Logger (default: zerolog's global
-// logger) with service=<ShortLabel> on every line. Built on first use.
+// Log returns the service's logger, with service=<ShortLabel> on every
+// line. Its lines go to, in this order:
+//
+//  1. Config.Logger, if set;
+//  2. else the logger of its parent (the service or supervisor it was added
+//     to), resolved by the same rules;
+//  3. else, for a service without a parent, the logger of the ctx it was
+//     last started with (WithLogger);
+//  4. else zerolog's global logger (github.com/rs/zerolog/log.Logger).
+//
+// It is built on first use and kept until Configure, a new parent or a new
+// start ctx's logger changes what it resolves to.
 func (b *Base) Log() *zerolog.Logger {
 	if l := b.logger.Load(); l != nil {
 		return l
 	}
-	b.mu.Lock()
-	parent := b.cfg.Logger
-	b.mu.Unlock()
-	if parent == nil {
-		parent = globalLogger()
-	}
-	l := parent.With().Str("service", b.ShortLabel()).Logger()
+	l := b.source().With().Str("service", b.ShortLabel()).Logger()
 	b.logger.Store(&l)
 	return &l
 }
@@ -258,14 +265,16 @@ func (b *Base) Log() *zerolog.Logger {
 // level first, so a disabled logger costs an idle service nothing (the
 // per-service logger is built on first use only).
 func (b *Base) mundane(cfg *Config, msg string) {
-	parent := cfg.Logger
-	if parent == nil {
-		parent = globalLogger()
-	}
-	if cfg.LogLevel < parent.GetLevel() || cfg.LogLevel < zerolog.GlobalLevel() {
+	if !b.enabled(cfg.LogLevel) {
 		return
 	}
 	b.Log().WithLevel(cfg.LogLevel).Msg(msg)
+}
+
+// enabled reports whether a line at lvl would be written, without
+// building the service's logger.
+func (b *Base) enabled(lvl zerolog.Level) bool {
+	return lvl >= b.source().GetLevel() && lvl >= zerolog.GlobalLevel()
 }
 
 // childrenSnapshot returns the children in the order added. A leaf answers

@@ -59,6 +59,7 @@ func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool
 	b.mu.Unlock()
 	switch {
 	case err == nil:
+		cb.dropLogCaches() // it logs to its new parent's logger
 		return nil
 	case errors.Is(err, graph.ErrAlreadyChild):
 		return fmt.Errorf("%w: %s under %s", ErrAlreadyAdded, child.Label(), b.Label())
@@ -92,6 +93,7 @@ func (b *Base) detach(child Service) error {
 	if i < 0 {
 		return fmt.Errorf("%w: %s under %s", ErrNotChild, child.Label(), b.Label())
 	}
+	child.base().dropLogCaches()
 	return nil
 }
 
@@ -178,5 +180,6 @@ func (b *Base) replaceLocked(old, fresh Service, fb *Base) (int, error) {
 	}
 	b.children[i] = fresh
 	fb.link.Store(ob.link.Swap(nil))
+	fb.dropLogCaches()
 	return i, nil
 }

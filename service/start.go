@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gomode/mode/internal/logline"
 	"github.com/gomode/mode/internal/seam"
 )
 
@@ -174,6 +175,7 @@ func (b *Base) endTransition(t *transition, err error) {
 // Init. The caller holds the transition. A Func's function is launched
 // last.
 func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration) error {
+	b.startLogger(ctx)
 	b.mu.Lock()
 	r := b.cur
 	if r == nil || r.ctx != nil {
@@ -389,7 +391,7 @@ func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause 
 	}
 	plan := stopPlan{hooks: p.onStartOK, mach: p.machOn, kids: kids, rollback: true}
 	if err := b.stopSteps(context.WithoutCancel(ctx), r, v, newLimit(context.Background(), &v.cfg, lim), plan); err != nil {
-		b.Log().Warn().Err(err).Msg("rolling back a failed start")
+		logline.Err(b.Log().Warn, err, "rolling back a failed start")
 	}
 	b.Log().Debug().Err(cause).Msg("start rolled back")
 }

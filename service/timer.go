@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gomode/mode/internal/clock"
+	"github.com/gomode/mode/internal/logline"
 )
 
 // TimerOption configures a timer registered by Every or Cron.
@@ -343,7 +344,7 @@ func (t *timer) account(served, now time.Time, skipped int64) {
 	}
 	if late := now.Sub(served); late > t.plan.maxDrift() {
 		t.drifts.Add(1)
-		t.b.Log().Info().Str("timer", t.cfg.name).Dur("drift", late).Msg("timer woke up too late")
+		logline.Dur(t.b.Log().Info().Str("timer", t.cfg.name), "drift", late).Msg("timer woke up too late")
 	}
 }
 

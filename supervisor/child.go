@@ -44,6 +44,7 @@ type child struct {
 	handled uint64 // the run whose exit was handled (seam.Exit.Run)
 	ended   bool   // significant child ended on its own
 	backoff *strategy.BackoffState
+	delay   time.Duration // the backoff before its restart in progress (for the log line)
 
 	restarts atomic.Int64 // restarts of this child ID
 }
