@@ -68,7 +68,7 @@ func (b *Base) logCrash(reason error) {
 	e := b.Log().Error().Str("unit", b.unitOfRestart().ShortLabel())
 	var pe *PanicError
 	if errors.As(reason, &pe) {
-		e = logline.Stack(e, pathOf(b), pe.Stack)
+		e = logline.Stack(e, pe.Stack)
 	}
 	e.Err(reason).Msg("Crashed")
 }

@@ -151,7 +151,7 @@ func (b *Base) start(ctx context.Context, byParent bool, lim time.Duration) erro
 	t := b.newTransitionLocked(transStart)
 	b.trans = t
 	b.mu.Unlock()
-	err := b.startRun(ctx, t, lim)
+	err := b.startRun(ctx, t, lim, byParent)
 	b.endTransition(t, err)
 	return err
 }
@@ -173,8 +173,10 @@ func (b *Base) endTransition(t *transition, err error) {
 
 // startRun makes a new run and takes it to Running, or rolls it back to
 // Init. The caller holds the transition. A Func's function is launched
-// last.
-func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration) error {
+// last. Its error is "<Label>: start: <why>", or "<Label>: <why>" when
+// nested: the start is a step of its parent's (or supervisor's) start,
+// which says "start" once.
+func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration, nested bool) error {
 	b.startLogger(ctx)
 	b.mu.Lock()
 	r := b.cur
@@ -216,6 +218,9 @@ func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration) e
 		b.mu.Unlock()
 	}
 	b.rollback(ctx, r, &v, p, err, lim)
+	if nested {
+		return fmt.Errorf("%s: %w", b.Label(), err)
+	}
 	return fmt.Errorf("%s: start: %w", b.Label(), err)
 }
 
@@ -352,7 +357,7 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 				continue
 			}
 			if err := c.base().start(ctx, true, -1); err != nil {
-				return p, fmt.Errorf("child %s: %w", c.Label(), err)
+				return p, err // it names itself
 			}
 			p.started = append(p.started, c)
 		}

@@ -174,7 +174,7 @@ func (s *Supervisor) logFailure(level func() *zerolog.Event, c *child, err error
 		e := level().Str("child", c.id)
 		var pe *service.PanicError
 		if e.Enabled() && errors.As(err, &pe) {
-			e = logline.Stack(e, s.ShortLabel()+"/"+c.id, pe.Stack)
+			e = logline.Stack(e, pe.Stack)
 		}
 		return e
 	}, err, msg)

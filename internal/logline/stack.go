@@ -9,15 +9,16 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Stack adds a panic's stack to e, once per distinct stack and key: the
-// first time (and whenever it differs from the last one logged under key)
-// as stack=[frames...], one element per frame "function file:line", from
-// the function that panicked down; a repeat of the last one logged under
-// key as stack_seen=<how many times in a row, this one included> instead.
-// key names whose stack it is (a service's path), so that a child that
-// keeps panicking the same way, replacement instances included, prints its
-// stack once. A disabled e costs nothing.
-func Stack(e *zerolog.Event, key string, stack []byte) *zerolog.Event {
+// Stack adds a panic's stack to e, once per distinct stack: the first time
+// it is logged as stack=[frames...], one element per frame "function
+// file:line", from the function that panicked down; every later line with
+// the same frames (the same panic passed on: a crash reason wrapped by a
+// supervisor, a failed start; or the same code panicking again: a child
+// that keeps crashing the same way) as stack_seen=<how many times it came,
+// this one included> instead. Stacks are told apart by a hash of their
+// frames, without argument values, offsets and goroutine numbers. A
+// disabled e costs nothing.
+func Stack(e *zerolog.Event, stack []byte) *zerolog.Event {
 	if !e.Enabled() || len(stack) == 0 {
 		return e
 	}
@@ -27,7 +28,7 @@ func Stack(e *zerolog.Event, key string, stack []byte) *zerolog.Event {
 		h.Write([]byte(f))
 		h.Write([]byte{'\n'})
 	}
-	if n := seen.note(key, h.Sum64()); n > 1 {
+	if n := seen.note(h.Sum64()); n > 1 {
 		return e.Int("stack_seen", n)
 	}
 	return e.Strs("stack", frames)
@@ -46,6 +47,9 @@ func Frames(stack []byte) []string {
 	for i := 0; i+1 < len(lines); i += 2 {
 		fn, loc := lines[i], strings.TrimSpace(lines[i+1])
 		if strings.HasPrefix(fn, "created by ") {
+			if j := strings.Index(fn, " in goroutine "); j > 0 {
+				fn = fn[:j]
+			}
 			out = append(out, fn+" "+cutOffset(loc))
 			continue
 		}
@@ -69,36 +73,25 @@ func cutOffset(loc string) string {
 	return loc
 }
 
-// maxKeys bounds the stacks remembered: past it they are forgotten, and
-// the next of each is printed again.
+// maxKeys bounds the stacks remembered: past it all are forgotten, and
+// each is printed again the next time it comes.
 const maxKeys = 4096
 
-// stacks remembers, per key, the hash of the last stack logged and how
-// many times in a row it came.
+// stacks remembers how many times each stack was logged, by hash.
 type stacks struct {
-	mu   sync.Mutex
-	last map[string]stackSeen
-}
-
-type stackSeen struct {
-	hash uint64
-	n    int
+	mu sync.Mutex
+	n  map[uint64]int
 }
 
 var seen stacks
 
-// note records hash under key and returns how many times in a row it came.
-func (s *stacks) note(key string, hash uint64) int {
+// note counts one more line with the stack of hash and returns the count.
+func (s *stacks) note(hash uint64) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.last == nil || len(s.last) >= maxKeys {
-		s.last = make(map[string]stackSeen)
+	if s.n == nil || len(s.n) >= maxKeys {
+		s.n = make(map[uint64]int)
 	}
-	v := s.last[key]
-	if v.hash != hash {
-		v = stackSeen{hash: hash}
-	}
-	v.n++
-	s.last[key] = v
-	return v.n
+	s.n[hash]++
+	return s.n[hash]
 }
