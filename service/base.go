@@ -84,8 +84,7 @@ type Base struct {
 	restarts atomic.Int64
 	link     atomic.Pointer[seam.Link]
 	logger   atomic.Pointer[zerolog.Logger] // Log(): source() with service=; built on first use
-	src      atomic.Pointer[zerolog.Logger] // source(), resolved on first use
-	ctxLog   atomic.Pointer[zerolog.Logger] // WithLogger's of the last start ctx, without a parent
+	src      atomic.Pointer[zerolog.Logger] // source(): cfg.Logger, else resolved on first use
 	labels   atomic.Pointer[labels]         // cached ShortLabel and Label
 
 	node graph.Node
@@ -125,7 +124,6 @@ func (b *Base) adopt(s Service) error {
 		b.hooks = hooksOf(s)
 		b.node.SetValue(s)
 		b.logger.Store(nil) // built before handover with the wrong label
-		b.src.Store(nil)
 		b.labels.Store(nil)
 		b.fn, _ = s.(*FuncService)
 		if m, ok := s.(interface {
@@ -158,6 +156,7 @@ func (b *Base) selfLocked() Service {
 func (b *Base) Configure(cfg Config) {
 	b.mu.Lock()
 	b.cfg = cfg
+	b.src.Store(cfg.Logger)
 	b.mu.Unlock()
 	b.labels.Store(nil)
 	b.dropLogCaches()

@@ -162,6 +162,7 @@ func (b *Base) replace(old, fresh Service) error {
 	if err != nil {
 		return fmt.Errorf("%s: replace %s: %w", parent, was, err)
 	}
+	fb.dropLogCaches() // it logs to its new parent's logger
 	return nil
 }
 
@@ -180,6 +181,5 @@ func (b *Base) replaceLocked(old, fresh Service, fb *Base) (int, error) {
 	}
 	b.children[i] = fresh
 	fb.link.Store(ob.link.Swap(nil))
-	fb.dropLogCaches()
 	return i, nil
 }

@@ -28,47 +28,65 @@ func loggerFrom(ctx context.Context) *zerolog.Logger {
 }
 
 // source resolves the logger b's lines go to, before service= is added:
-// Config.Logger; else its parent's (the service or supervisor that owns
-// it), resolved the same way; else the one of the ctx it was started with
-// (WithLogger), for a service without a parent; else zerolog's global
-// logger. The answer is cached until something it depends on changes
-// (Configure, a new parent, a new start ctx's logger): resolving costs a
-// walk up the tree, never an allocation.
+// Config.Logger (stored by Configure); else its parent's (the service or
+// supervisor that owns it), resolved the same way; else, for a service
+// without a parent, the one of the ctx it was last started with
+// (WithLogger); else zerolog's global logger. An inherited answer is
+// cached until something it depends on changes (Configure, a new parent,
+// a new start ctx's logger): resolving costs a walk up the tree, never an
+// allocation, and takes no lock (a caller may hold a parent's).
 func (b *Base) source() *zerolog.Logger {
 	if l := b.src.Load(); l != nil {
 		return l
 	}
-	b.mu.Lock()
-	l := b.cfg.Logger
-	b.mu.Unlock()
-	if l == nil {
-		if p, ok := b.node.Parent().Value().(Service); ok {
-			l = p.base().source()
-		} else if l = b.ctxLog.Load(); l == nil {
-			l = globalLogger()
-		}
+	var l *zerolog.Logger
+	if p, ok := b.node.Parent().Value().(Service); ok {
+		l = p.base().source()
+	} else {
+		l = globalLogger() // a root's ctx logger is stored by startLogger
 	}
-	b.src.Store(l)
+	if !b.src.CompareAndSwap(nil, l) { // Configure or startLogger came first
+		return b.src.Load()
+	}
 	return l
 }
 
-// startLogger records the logger of a start ctx of a service without a
-// parent: one ctx lookup, and a store only when it changed.
-func (b *Base) startLogger(ctx context.Context) {
-	if b.node.Parent() != nil {
+// startLogger takes the logger of the start ctx of a service without a
+// parent and without a logger of its own: one ctx lookup, and a store
+// only when it changed.
+func (b *Base) startLogger(ctx context.Context, own bool) {
+	if own || b.node.Parent() != nil {
 		return
 	}
-	if l := loggerFrom(ctx); l != b.ctxLog.Load() {
-		b.ctxLog.Store(l)
-		b.dropLogCaches()
+	l := loggerFrom(ctx)
+	if l == nil {
+		l = globalLogger()
+	}
+	if b.src.Load() == l {
+		return
+	}
+	if old := b.src.Swap(l); old != l {
+		b.logger.Store(nil)
+		if old != nil && b.nkids.Load() > 0 { // its children may have taken old
+			b.dropKidsLogCaches()
+		}
 	}
 }
 
-// dropLogCaches forgets the resolved loggers of b and its subtree, after a
-// change they depend on.
+// dropLogCaches forgets the inherited loggers of b and its subtree, after
+// a change they depend on. It takes their locks one at a time: call it
+// holding none.
 func (b *Base) dropLogCaches() {
-	b.src.Store(nil)
+	b.mu.Lock()
+	if b.cfg.Logger == nil {
+		b.src.Store(nil)
+	}
+	b.mu.Unlock()
 	b.logger.Store(nil)
+	b.dropKidsLogCaches()
+}
+
+func (b *Base) dropKidsLogCaches() {
 	for _, n := range b.node.Children() {
 		if s, ok := n.Value().(Service); ok {
 			s.base().dropLogCaches()

@@ -177,7 +177,6 @@ func (b *Base) endTransition(t *transition, err error) {
 // nested: the start is a step of its parent's (or supervisor's) start,
 // which says "start" once.
 func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration, nested bool) error {
-	b.startLogger(ctx)
 	b.mu.Lock()
 	r := b.cur
 	if r == nil || r.ctx != nil {
@@ -198,6 +197,7 @@ func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration, n
 		b.depsDone = true
 	}
 	b.mu.Unlock()
+	b.startLogger(ctx, v.cfg.Logger != nil)
 
 	var p progress
 	if err == nil {

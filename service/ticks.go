@@ -67,7 +67,7 @@ func (b *Base) Ticks(interval time.Duration) iter.Seq[time.Time] {
 			now := clk.Now()
 			served, skipped := plan.catchUp(due, now)
 			if skipped > 0 {
-				b.Log().Warn().Dur("interval", interval).Int64("skipped", skipped).
+				logline.Dur(b.Log().Warn(), "interval", interval).Int64("skipped", skipped).
 					Msg("Ticks: woke late: missed ticks skipped")
 			}
 			last = served

@@ -326,7 +326,7 @@ func (t *timer) loop(ctx context.Context) error {
 		err := t.call(ctx)
 		if ended := t.clk.Now(); t.plan.overran(served, began, ended) {
 			t.overlaps.Add(1)
-			t.b.Log().Warn().Str("timer", t.cfg.name).Dur("runtime", ended.Sub(began)).
+			logline.Dur(t.b.Log().Warn().Str("timer", t.cfg.name), "runtime", ended.Sub(began)).
 				Msg("timer overlapping: a run took longer than the interval")
 		}
 		if err != nil {
