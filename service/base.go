@@ -83,9 +83,8 @@ type Base struct {
 	nstuck   atomic.Int32 // len(stuck), readable without the lock
 	restarts atomic.Int64
 	link     atomic.Pointer[seam.Link]
-	logger   atomic.Pointer[zerolog.Logger] // Log(): source() with service=; built on first use
 	src      atomic.Pointer[zerolog.Logger] // source(): cfg.Logger, else resolved on first use
-	labels   atomic.Pointer[labels]         // cached ShortLabel and Label
+	labels   atomic.Pointer[labels]         // cached ShortLabel and Label, and the logger
 
 	node graph.Node
 	diag diag.Diag
@@ -123,7 +122,6 @@ func (b *Base) adopt(s Service) error {
 		b.owner = s
 		b.hooks = hooksOf(s)
 		b.node.SetValue(s)
-		b.logger.Store(nil) // built before handover with the wrong label
 		b.labels.Store(nil)
 		b.fn, _ = s.(*FuncService)
 		if m, ok := s.(interface {
@@ -195,8 +193,13 @@ func (b *Base) Node() *graph.Node { return &b.node }
 // Diag returns the flag set telling what the service is doing now.
 func (b *Base) Diag() *diag.Diag { return &b.diag }
 
-// labels are a service's names, computed once (until Configure).
-type labels struct{ short, full string }
+// labels are a service's names, computed once (until Configure), and its
+// logger (Log), built on first use with the short name (until Configure or
+// a change of what source resolves to).
+type labels struct {
+	short, full string
+	log         atomic.Pointer[zerolog.Logger]
+}
 
 func (b *Base) names() *labels {
 	if l := b.labels.Load(); l != nil {
@@ -252,11 +255,12 @@ func typeName(v any) string {
 // It is built on first use and kept until Configure, a new parent or a new
 // start ctx's logger changes what it resolves to.
 func (b *Base) Log() *zerolog.Logger {
-	if l := b.logger.Load(); l != nil {
+	n := b.names()
+	if l := n.log.Load(); l != nil {
 		return l
 	}
-	l := b.source().With().Str("service", b.ShortLabel()).Logger()
-	b.logger.Store(&l)
+	l := b.source().With().Str("service", n.short).Logger()
+	n.log.Store(&l)
 	return &l
 }
 

@@ -66,7 +66,7 @@ func (b *Base) startLogger(ctx context.Context, own bool) {
 		return
 	}
 	if old := b.src.Swap(l); old != l {
-		b.logger.Store(nil)
+		b.dropBuilt()
 		if old != nil && b.nkids.Load() > 0 { // its children may have taken old
 			b.dropKidsLogCaches()
 		}
@@ -82,7 +82,7 @@ func (b *Base) dropLogCaches() {
 		b.src.Store(nil)
 	}
 	b.mu.Unlock()
-	b.logger.Store(nil)
+	b.dropBuilt()
 	b.dropKidsLogCaches()
 }
 
@@ -91,5 +91,12 @@ func (b *Base) dropKidsLogCaches() {
 		if s, ok := n.Value().(Service); ok {
 			s.base().dropLogCaches()
 		}
+	}
+}
+
+// dropBuilt forgets the logger Log built.
+func (b *Base) dropBuilt() {
+	if n := b.labels.Load(); n != nil {
+		n.log.Store(nil)
 	}
 }
