@@ -147,8 +147,9 @@
 // An error names each service once and says each operation once. The
 // service whose method was called opens the text with its label and the
 // operation: "Server(web): start: ", "Server(web): stop: ". A service
-// started or stopped as a step of its parent's or supervisor's operation
-// adds only its label, since the outermost said the operation:
+// started or stopped as a step of its parent's operation, or restarted by
+// its supervisor, adds only its label, since the outermost said the
+// operation (and nothing when the reason names it already):
 //
 //	Server(web): start: Pool(db): Conn(primary): OnStart: dial: refused
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -174,8 +175,9 @@ func (b *Base) endTransition(t *transition, err error) {
 // startRun makes a new run and takes it to Running, or rolls it back to
 // Init. The caller holds the transition. A Func's function is launched
 // last. Its error is "<Label>: start: <why>", or "<Label>: <why>" when
-// nested: the start is a step of its parent's (or supervisor's) start,
-// which says "start" once.
+// nested: the start is a step of its parent's start or its supervisor's
+// restart, which says the operation once (and just <why> when that names
+// the service already).
 func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration, nested bool) error {
 	b.mu.Lock()
 	r := b.cur
@@ -202,6 +204,13 @@ func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration, n
 	var p progress
 	if err == nil {
 		p, err = b.startSteps(ctx, r, &v, first)
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+			// A step saw the run's cancellation (a crash or a Stop during
+			// the start): report its cause, not the ctx error it caused.
+			if why := r.abortReason(ctx); why != nil {
+				err = why
+			}
+		}
 	}
 	if err == nil {
 		b.mu.Lock()
@@ -219,9 +228,20 @@ func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration, n
 	}
 	b.rollback(ctx, r, &v, p, err, lim)
 	if nested {
+		if namesItself(err, b) { // its own crash reason, say a supervisor's
+			return err
+		}
 		return fmt.Errorf("%s: %w", b.Label(), err)
 	}
 	return fmt.Errorf("%s: start: %w", b.Label(), err)
+}
+
+// namesItself reports whether err's text begins with b's label or short
+// label: a caller then adds nothing (see "Error texts" in the package doc).
+func namesItself(err error, b *Base) bool {
+	msg := err.Error()
+	n := b.names()
+	return strings.HasPrefix(msg, n.full+": ") || strings.HasPrefix(msg, n.short+": ")
 }
 
 // abortReason says why a start in progress must stop: a crash, a Stop, or
