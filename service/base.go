@@ -83,8 +83,8 @@ type Base struct {
 	nstuck   atomic.Int32 // len(stuck), readable without the lock
 	restarts atomic.Int64
 	link     atomic.Pointer[seam.Link]
-	logger   atomic.Pointer[zerolog.Logger]
-	labels   atomic.Pointer[labels] // cached ShortLabel and Label
+	src      atomic.Pointer[zerolog.Logger] // source(): cfg.Logger, else resolved on first use
+	labels   atomic.Pointer[labels]         // cached ShortLabel and Label, and the logger
 
 	node graph.Node
 	diag diag.Diag
@@ -122,7 +122,6 @@ func (b *Base) adopt(s Service) error {
 		b.owner = s
 		b.hooks = hooksOf(s)
 		b.node.SetValue(s)
-		b.logger.Store(nil) // built before handover with the wrong label
 		b.labels.Store(nil)
 		b.fn, _ = s.(*FuncService)
 		if m, ok := s.(interface {
@@ -167,14 +166,15 @@ func (b *Base) selfLocked() Service {
 // the same rule applies to a later Configure (Spec then reports it).
 //
 // Call it before the service is started; a call on a running service takes
-// effect at its next start (Name and Logger at once). Safe for concurrent
-// use.
+// effect at its next start (Name and Logger at once, the logger for its
+// children without a logger of their own too). Safe for concurrent use.
 func (b *Base) Configure(cfg Config) {
 	b.mu.Lock()
 	b.cfg = cfg
+	b.src.Store(cfg.Logger)
 	b.mu.Unlock()
-	b.logger.Store(nil)
 	b.labels.Store(nil)
+	b.dropLogCaches()
 }
 
 // Config returns the configuration set by the last Configure (zero fields
@@ -210,8 +210,13 @@ func (b *Base) Node() *graph.Node { return &b.node }
 // Diag returns the flag set telling what the service is doing now.
 func (b *Base) Diag() *diag.Diag { return &b.diag }
 
-// labels are a service's names, computed once (until Configure).
-type labels struct{ short, full string }
+// labels are a service's names, computed once (until Configure), and its
+// logger (Log), built on first use with the short name (until Configure or
+// a change of what source resolves to).
+type labels struct {
+	short, full string
+	log         atomic.Pointer[zerolog.Logger]
+}
 
 func (b *Base) names() *labels {
 	if l := b.labels.Load(); l != nil {
@@ -254,20 +259,25 @@ func typeName(v any) string {
 	return t.Name()
 }
 
-// Log returns the service's logger: Config.Logger (default: zerolog's global
-// logger) with service=<ShortLabel> on every line. Built on first use.
+// Log returns the service's logger, with service=<ShortLabel> on every
+// line. Its lines go to, in this order:
+//
+//  1. Config.Logger, if set;
+//  2. else the logger of its parent (the service or supervisor it was added
+//     to), resolved by the same rules;
+//  3. else, for a service without a parent, the logger of the ctx it was
+//     last started with (WithLogger);
+//  4. else zerolog's global logger (github.com/rs/zerolog/log.Logger).
+//
+// It is built on first use and kept until Configure, a new parent or a new
+// start ctx's logger changes what it resolves to.
 func (b *Base) Log() *zerolog.Logger {
-	if l := b.logger.Load(); l != nil {
+	n := b.names()
+	if l := n.log.Load(); l != nil {
 		return l
 	}
-	b.mu.Lock()
-	parent := b.cfg.Logger
-	b.mu.Unlock()
-	if parent == nil {
-		parent = globalLogger()
-	}
-	l := parent.With().Str("service", b.ShortLabel()).Logger()
-	b.logger.Store(&l)
+	l := b.source().With().Str("service", n.short).Logger()
+	n.log.Store(&l)
 	return &l
 }
 
@@ -275,14 +285,16 @@ func (b *Base) Log() *zerolog.Logger {
 // level first, so a disabled logger costs an idle service nothing (the
 // per-service logger is built on first use only).
 func (b *Base) mundane(cfg *Config, msg string) {
-	parent := cfg.Logger
-	if parent == nil {
-		parent = globalLogger()
-	}
-	if cfg.LogLevel < parent.GetLevel() || cfg.LogLevel < zerolog.GlobalLevel() {
+	if !b.enabled(cfg.LogLevel) {
 		return
 	}
 	b.Log().WithLevel(cfg.LogLevel).Msg(msg)
+}
+
+// enabled reports whether a line at lvl would be written, without
+// building the service's logger.
+func (b *Base) enabled(lvl zerolog.Level) bool {
+	return lvl >= b.source().GetLevel() && lvl >= zerolog.GlobalLevel()
 }
 
 // childrenSnapshot returns the children in the order added. A leaf answers

@@ -25,7 +25,10 @@ type Config struct {
 	// Default: the Go type name of the value handed over.
 	Name string
 	// Logger is the base logger; every line adds service=<ShortLabel>.
-	// Default: zerolog's global logger (github.com/rs/zerolog/log.Logger).
+	// Default: the parent's logger (the service or supervisor it was added
+	// to), else for a service without a parent the logger of its start ctx
+	// (WithLogger), else zerolog's global logger
+	// (github.com/rs/zerolog/log.Logger); see Base.Log.
 	Logger *zerolog.Logger
 	// LogLevel is the level of the mundane lifecycle lines ("Starting",
 	// "Started", "Stopping", "Stopped"). Default (zero): zerolog.DebugLevel.

@@ -1,6 +1,12 @@
 package service
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gomode/mode/internal/logline"
+	"github.com/rs/zerolog"
+)
 
 // Crash crashes the service with reason (mode's crash), in this order:
 //
@@ -46,8 +52,42 @@ func (b *Base) recordCrash(r *run, reason error) bool {
 	if !b.markCrashed(r, reason) {
 		return false
 	}
-	b.Log().Error().Err(reason).Msg("Crashed")
+	b.logCrash(reason)
 	return true
+}
+
+// logCrash writes the crash line, at Error, under the service that
+// crashed: its reason, the unit of restart (unit=<label>: the service its
+// supervisor restarts, or the root when no supervisor is above), and for a
+// panic its stack, once (see logline.Stack: a repeat of the same stack on
+// the same service path says stack_seen=<n> instead).
+func (b *Base) logCrash(reason error) {
+	if !b.enabled(zerolog.ErrorLevel) {
+		return
+	}
+	e := b.Log().Error().Str("unit", b.unitOfRestart().ShortLabel())
+	var pe *PanicError
+	if errors.As(reason, &pe) {
+		e = logline.Stack(e, pe.Stack)
+	}
+	e.Err(reason).Msg("Crashed")
+}
+
+// unitOfRestart is what a crash of b takes down and gets restarted: the
+// nearest service at or above b directly under a supervisor, else the root.
+func (b *Base) unitOfRestart() *Base {
+	top := b
+	for n := b.Node(); n != nil; n = n.Parent() {
+		s, ok := n.Value().(Service)
+		if !ok {
+			break
+		}
+		top = s.base()
+		if top.link.Load() != nil {
+			break
+		}
+	}
+	return top
 }
 
 // markCrashed records reason on run r of b and marks b's subtree crashed. It

@@ -44,15 +44,20 @@ func (b *Base) AddDependency(child Service) error {
 func (b *Base) attach(child Service, link *seam.Link, running bool) error {
 	cb, err := baseOf(child)
 	if err != nil {
-		return fmt.Errorf("%s: add child: %w", b.Label(), err)
+		return fmt.Errorf("%s: add: %w", b.Label(), err)
 	}
-	return b.attachBase(cb, child, link, running)
+	if err := b.attachBase(cb, child, link, running); err != nil {
+		return fmt.Errorf("%s: add %s: %w", b.Label(), child.Label(), err)
+	}
+	return nil
 }
 
 // attachBase is attach of a child handed over already (cb is its Base).
+// Its errors do not name b nor child: the caller does (attach, or a
+// supervisor's Add).
 func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool) error {
 	if cb == b {
-		return fmt.Errorf("%w: %s added to itself", ErrCycle, b.Label())
+		return ErrCycle // the caller says "add <itself>"
 	}
 	if in := b.inOnStart(); in != nil {
 		err := fmt.Errorf("%w: %s under %s, from %s.OnStart", ErrAddedInOnStart, child.Label(), b.Label(), in.Label())
@@ -63,7 +68,7 @@ func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool
 	st := b.State()
 	if !running && !b.acceptsChildrenLocked() {
 		b.mu.Unlock()
-		return fmt.Errorf("%w: %s (state %s), child %s", ErrRunning, b.Label(), st, child.Label())
+		return fmt.Errorf("%w (state %s)", ErrRunning, st)
 	}
 	err := b.node.Add(cb.Node())
 	if err == nil {
@@ -76,11 +81,12 @@ func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool
 	b.mu.Unlock()
 	switch {
 	case err == nil:
+		cb.dropLogCaches() // it logs to its new parent's logger
 		return nil
 	case errors.Is(err, graph.ErrAlreadyChild):
-		return fmt.Errorf("%w: %s under %s", ErrAlreadyAdded, child.Label(), b.Label())
+		return ErrAlreadyAdded
 	default:
-		return fmt.Errorf("%s: add child %s: %w", b.Label(), child.Label(), err)
+		return err
 	}
 }
 
@@ -156,8 +162,9 @@ func (b *Base) detach(child Service) error {
 	}
 	b.mu.Unlock()
 	if i < 0 {
-		return fmt.Errorf("%w: %s under %s", ErrNotChild, child.Label(), b.Label())
+		return ErrNotChild // the caller names b and child
 	}
+	child.base().dropLogCaches()
 	return nil
 }
 
@@ -198,16 +205,19 @@ func (b *Base) AddRuntimeDependency(ctx context.Context, child Service) error {
 // the stop finishes on its own goroutine.
 func (b *Base) RemoveDependency(ctx context.Context, child Service) error {
 	if isNil(child) {
-		return fmt.Errorf("%s: remove child: %w", b.Label(), ErrNilService)
+		return fmt.Errorf("%s: remove: %w", b.Label(), ErrNilService)
 	}
 	if child.Node().Parent() != b.Node() {
-		return fmt.Errorf("%w: %s under %s", ErrNotChild, child.Label(), b.Label())
+		return fmt.Errorf("%s: remove %s: %w", b.Label(), child.Label(), ErrNotChild)
 	}
 	err := child.base().stop(ctx, stopByParent, -1)
 	if derr := b.detach(child); derr != nil {
-		return derr
+		return fmt.Errorf("%s: remove %s: %w", b.Label(), child.Label(), derr)
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("%s: remove: %w", b.Label(), err) // err names child
+	}
+	return nil
 }
 
 // replace puts fresh in old's place: same position among b's children and
@@ -222,11 +232,12 @@ func (b *Base) replace(old, fresh Service) error {
 	// Errors are formatted once b.mu is released: a graph error's text
 	// reads the services' labels, which take their locks.
 	if i < 0 {
-		return fmt.Errorf("%w: %s under %s", ErrNotChild, was, parent)
+		return fmt.Errorf("%s: replace %s: %w", parent, was, ErrNotChild)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: replace %s: %w", parent, was, err)
 	}
+	fb.dropLogCaches() // it logs to its new parent's logger
 	return nil
 }
 

@@ -181,6 +181,59 @@
 // package supervisor), Crash wakes that goroutine. A Stop from outside is
 // a normal exit.
 //
+// # Logging
+//
+// Every service logs with zerolog, with service=<ShortLabel> on every
+// line (Base.Log). Its logger is Config.Logger; else its parent's (the
+// service or supervisor it was added to); else, for a service without a
+// parent, the one of the ctx it was started with (WithLogger); else
+// zerolog's global logger. So one WithLogger on the root's start ctx, or
+// one Config.Logger on the root, sets the logger of a whole tree. A
+// program that logs with log/slog passes SlogLogger(handler): the lines
+// reach its handler as structured records.
+//
+// Levels: the routine lines ("Starting", "Started", "Stopping",
+// "Stopped") are at Config.LogLevel, Debug by default. A crash is logged
+// at Error, once, under the service that crashed, with the unit of restart
+// (unit=<label>: what its supervisor restarts, or the root) and, for a
+// panic, its stack (stack=[...], one frame per element, from the function
+// that panicked). A stack is printed once: a later line with the same
+// frames (the same panic passed on, or the same code panicking again, as a
+// child that keeps crashing) carries stack_seen=<count> instead. A
+// supervisor logs each restart at Info (child, restarts, delay), a backoff
+// it waits out at Info, and giving up (the root) or escalating (restart
+// intensity exceeded, under a parent) at Error. A Stop that waits for more
+// than a second (for tasks, SetShutdown, a transition in progress) says,
+// at Info, what it waits for and the budget left (budget_left), after 1s,
+// then 2s, 4s... later.
+//
+// Fields: a duration is text with its unit, rounded to the millisecond
+// (drift=74ms, delay=1.5s); a number without a unit is a count. An error
+// that joins several (a Stop's report) is logged as one line per error,
+// each with the wraps around it, never as one line with newlines inside.
+//
+// # Error texts
+//
+// An error names each service once and says each operation once. The
+// service whose method was called opens the text with its label and the
+// operation: "Server(web): start: ", "Server(web): stop: ". A service
+// started or stopped as a step of its parent's operation, or restarted by
+// its supervisor, adds only its label, since the outermost said the
+// operation (and nothing when the reason names it already):
+//
+//	Server(web): start: Pool(db): Conn(primary): OnStart: dial: refused
+//
+// A caller adds nothing its callee said already: a parent does not add
+// "child X" (X named itself), a supervisor that gives up names the child
+// only when the reason does not begin with it:
+//
+//	workers: restart intensity exceeded (3 in 5s): pool: restart intensity exceeded (3 in 5s): api: boom
+//
+// Lists of what still runs after a stop budget name each item by its path
+// from the root (web/db: task "ping"), because they are reported again
+// later, out of this context. Every sentinel stays reachable with
+// errors.Is through every wrap.
+//
 // # Choices worth knowing
 //
 // A Stop that aborts a Start in progress leaves the service in Init (the

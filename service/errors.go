@@ -84,7 +84,8 @@ func newPanicError(v any) *PanicError {
 	return &PanicError{Value: v, Stack: debug.Stack()}
 }
 
-// Error describes the panic value (not the stack; read Stack for it).
+// Error describes the panic value, not the stack: the crash's log line
+// carries the stack (see Logging in the package doc), and Stack has it.
 func (p *PanicError) Error() string { return fmt.Sprintf("mode: panic: %v", p.Value) }
 
 // Is makes errors.Is(err, ErrPanic) true.

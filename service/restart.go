@@ -115,7 +115,7 @@ func (b *Base) finishRestart(stopCtx, ctx context.Context, r *run, t *transition
 		err = fmt.Errorf("%s: restart: %w", b.Label(), ErrStopped) // a Stop came meanwhile
 	}
 	if err == nil {
-		err = b.startRun(ctx, t, lim)
+		err = b.startRun(ctx, t, lim, byParent)
 	} else {
 		b.mu.Lock()
 		b.state.Store(int32(Shutdown))

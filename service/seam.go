@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/gomode/mode/internal/seam"
@@ -75,7 +74,7 @@ func (h *handle) Replace(old, fresh seam.Handle) error {
 func (h *handle) Start(ctx context.Context, budget time.Duration) error {
 	b := h.b()
 	if err := b.stuckError(-1); err != nil { // never a new run beside a stuck one
-		return fmt.Errorf("%s: start: %w", b.Label(), err)
+		return err // it names b
 	}
 	return b.start(ctx, true, budget)
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/gomode/mode/internal/logline"
 	"github.com/gomode/mode/internal/seam"
 )
 
@@ -150,7 +152,7 @@ func (b *Base) start(ctx context.Context, byParent bool, lim time.Duration) erro
 	t := b.newTransitionLocked(transStart)
 	b.trans = t
 	b.mu.Unlock()
-	err := b.startRun(ctx, t, lim)
+	err := b.startRun(ctx, t, lim, byParent)
 	b.endTransition(t, err)
 	return err
 }
@@ -172,8 +174,11 @@ func (b *Base) endTransition(t *transition, err error) {
 
 // startRun makes a new run and takes it to Running, or rolls it back to
 // Init. The caller holds the transition. A Func's function is launched
-// last.
-func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration) error {
+// last. Its error is "<Label>: start: <why>", or "<Label>: <why>" when
+// nested: the start is a step of its parent's start or its supervisor's
+// restart, which says the operation once (and just <why> when that names
+// the service already).
+func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration, nested bool) error {
 	b.mu.Lock()
 	r := b.cur
 	if r == nil || r.ctx != nil {
@@ -194,10 +199,18 @@ func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration) e
 		b.depsDone = true
 	}
 	b.mu.Unlock()
+	b.startLogger(ctx, v.cfg.Logger != nil)
 
 	var p progress
 	if err == nil {
 		p, err = b.startSteps(ctx, r, &v, first)
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+			// A step saw the run's cancellation (a crash or a Stop during
+			// the start): report its cause, not the ctx error it caused.
+			if why := r.abortReason(ctx); why != nil {
+				err = why
+			}
+		}
 	}
 	if err == nil {
 		b.mu.Lock()
@@ -214,7 +227,21 @@ func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration) e
 		b.mu.Unlock()
 	}
 	b.rollback(ctx, r, &v, p, err, lim)
+	if nested {
+		if namesItself(err, b) { // its own crash reason, say a supervisor's
+			return err
+		}
+		return fmt.Errorf("%s: %w", b.Label(), err)
+	}
 	return fmt.Errorf("%s: start: %w", b.Label(), err)
+}
+
+// namesItself reports whether err's text begins with b's label or short
+// label: a caller then adds nothing (see "Error texts" in the package doc).
+func namesItself(err error, b *Base) bool {
+	msg := err.Error()
+	n := b.names()
+	return strings.HasPrefix(msg, n.full+": ") || strings.HasPrefix(msg, n.short+": ")
 }
 
 // abortReason says why a start in progress must stop: a crash, a Stop, or
@@ -370,7 +397,7 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 				continue
 			}
 			if err := c.base().start(ctx, true, -1); err != nil {
-				return p, fmt.Errorf("child %s: %w", c.Label(), err)
+				return p, err // it names itself
 			}
 			p.started = append(p.started, c)
 		}
@@ -409,7 +436,7 @@ func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause 
 	}
 	plan := stopPlan{hooks: p.onStartOK, mach: p.machOn, kids: kids, rollback: true}
 	if err := b.stopSteps(context.WithoutCancel(ctx), r, v, newLimit(context.Background(), &v.cfg, lim), plan); err != nil {
-		b.Log().Warn().Err(err).Msg("rolling back a failed start")
+		logline.Err(b.Log().Warn, err, "rolling back a failed start")
 	}
 	b.Log().Debug().Err(cause).Msg("start rolled back")
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gomode/mode/internal/clock"
+	"github.com/gomode/mode/internal/logline"
 	"github.com/gomode/mode/internal/seam"
+	"github.com/rs/zerolog"
 )
 
 // stopBy says who stops a service: an exit is reported to its supervisor
@@ -134,7 +137,7 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 func (b *Base) waitTransition(ctx context.Context, done <-chan struct{}, lim time.Duration, st State) error {
 	cfg := b.Config()
 	l := newLimit(ctx, &cfg, lim)
-	if waitClosed(ctx, l.clk, done, l.remaining()) {
+	if waitClosed(ctx, l.clk, done, l.remaining(), b, nil, waitTransition) {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -174,7 +177,8 @@ func (b *Base) beginStopLocked(by stopBy) *run {
 }
 
 func (b *Base) finishStop(ctx context.Context, r *run, t *transition, v view, by stopBy, lim time.Duration) error {
-	err := b.stopSteps(ctx, r, &v, newLimit(ctx, &v.cfg, lim), stopPlan{hooks: true, mach: true, kids: v.kids})
+	plan := stopPlan{hooks: true, mach: true, kids: v.kids, nested: by != stopExternal}
+	err := b.stopSteps(ctx, r, &v, newLimit(ctx, &v.cfg, lim), plan)
 	b.endTransition(t, err)
 	if by == stopExternal {
 		b.reportExit()
@@ -187,6 +191,7 @@ func (b *Base) finishStop(ctx context.Context, r *run, t *transition, v view, by
 // rollback ends in Init, with the children it stopped.
 type stopPlan struct {
 	hooks, mach, rollback bool
+	nested                bool // a step of its parent's (or supervisor's) stop
 	kids                  []Service
 }
 
@@ -242,7 +247,7 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan st
 	}
 	if cfg.WaitForShutdown && !plan.rollback {
 		d := min(cfg.shutdownTimeout(), l.remaining())
-		if !waitClosed(ctx, l.clk, r.wait(&r.shutdown), d) {
+		if !waitClosed(ctx, l.clk, r.wait(&r.shutdown), d, b, r, waitShutdown) {
 			errs = append(errs, fmt.Errorf("%w after %v", ErrShutdownTimeout, d))
 		}
 	}
@@ -274,6 +279,9 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan st
 		b.mundane(cfg, "Stopped")
 	}
 	if err := errors.Join(errs...); err != nil {
+		if plan.nested { // the parent says "stop" once
+			return fmt.Errorf("%s: %w", b.Label(), err)
+		}
 		return fmt.Errorf("%s: stop: %w", b.Label(), err)
 	}
 	return nil
@@ -348,8 +356,12 @@ func (l *budget) hookContext(parent context.Context, r *run) (context.Context, c
 }
 
 // waitClosed waits until ch is closed, at most d on clk, or until ctx ends;
-// it reports whether ch was closed. A spent d only checks ch.
-func waitClosed(ctx context.Context, clk clock.Clock, ch <-chan struct{}, d time.Duration) bool {
+// it reports whether ch was closed. A spent d only checks ch. While it
+// waits for longer than noticeAfter it logs, at Info under b, what it
+// waits for (w of r, see waitNotice) and how much of d is left: after 1s,
+// then 2s, 4s... later. That costs nothing when ch closes within a
+// second: the one timer, armed for min(d, 1s), is re-armed for the rest.
+func waitClosed(ctx context.Context, clk clock.Clock, ch <-chan struct{}, d time.Duration, b *Base, r *run, w waitKind) bool {
 	select {
 	case <-ch:
 		return true
@@ -358,13 +370,24 @@ func waitClosed(ctx context.Context, clk clock.Clock, ch <-chan struct{}, d time
 	if d <= 0 {
 		return false
 	}
-	t := clk.NewTimer(d)
+	step := min(d, noticeAfter)
+	t := clk.NewTimer(step)
 	defer t.Stop()
-	select {
-	case <-ch:
-		return true
-	case <-t.C():
-	case <-ctx.Done():
+	for waited := step; ; {
+		select {
+		case <-ch:
+			return true
+		case <-t.C():
+			if waited < d {
+				b.waitNotice(r, w, waited, d-waited)
+				step = min(2*step, d-waited)
+				waited += step
+				t.Reset(step)
+				continue
+			}
+		case <-ctx.Done():
+		}
+		break
 	}
 	select {
 	case <-ch:
@@ -374,8 +397,51 @@ func waitClosed(ctx context.Context, clk clock.Clock, ch <-chan struct{}, d time
 	}
 }
 
+// noticeAfter is how long a stop waits for something before it says so.
+const noticeAfter = time.Second
+
+// waitKind says what a stop waits for, for the line waitNotice logs.
+type waitKind uint8
+
+const (
+	waitTasks      waitKind = iota // the run's tasks to return
+	waitShutdown                   // SetShutdown (Config.WaitForShutdown)
+	waitTransition                 // a Start, Stop or Restart in progress
+)
+
+// waitNotice logs, at Info, that a stop of b has waited for w of r for
+// waited, and has left of its budget.
+func (b *Base) waitNotice(r *run, w waitKind, waited, left time.Duration) {
+	if !b.enabled(zerolog.InfoLevel) {
+		return
+	}
+	e := b.Log().Info()
+	switch w {
+	case waitTasks:
+		e = e.Strs("tasks", r.liveTaskNames()).Str("waiting_for", "tasks to return")
+	case waitShutdown:
+		e = e.Str("waiting_for", "SetShutdown")
+	case waitTransition:
+		e = e.Str("waiting_for", "the "+b.State().String()+" in progress")
+	}
+	e = logline.Dur(e, "waited", waited)
+	logline.Dur(e, "budget_left", left).Msg("Stop is waiting")
+}
+
 func (b *Base) clock() clock.Clock {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return clock.Or(b.cfg.Clock)
+}
+
+// liveTaskNames names the run's tasks still running, sorted.
+func (r *run) liveTaskNames() []string {
+	r.mu.Lock()
+	names := make([]string, 0, r.live)
+	for t := r.tasks; t != nil; t = t.next {
+		names = append(names, t.name)
+	}
+	r.mu.Unlock()
+	slices.Sort(names)
+	return names
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gomode/mode/internal/logline"
 	"github.com/thejerf/suture/v4"
 )
 
@@ -56,7 +57,7 @@ func (a sutureAdapter) Serve(ctx context.Context) error {
 	} else {
 		var stopErr error
 		if stopErr, err = b.restart(ctx, ctx, -1, false); err == nil && stopErr != nil {
-			b.Log().Warn().Err(stopErr).Msg("stopping the last run")
+			logline.Err(b.Log().Warn, stopErr, "stopping the last run")
 		}
 	}
 	if err != nil {

@@ -202,7 +202,7 @@ func (r *run) join(ctx context.Context, budget func() time.Duration) error {
 		// them run before arming a timer for the budget.
 		runtime.Gosched()
 	}
-	if idle == nil || waitClosed(ctx, r.b.clock(), idle, budget()) {
+	if idle == nil || waitClosed(ctx, r.b.clock(), idle, budget(), r.b, r, waitTasks) {
 		return nil
 	}
 	r.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gomode/mode/internal/clock"
+	"github.com/gomode/mode/internal/logline"
 )
 
 // Ticks returns an iterator over the ticks of a fixed-rate timer (mode's
@@ -28,7 +29,7 @@ import (
 func (b *Base) Ticks(interval time.Duration) iter.Seq[time.Time] {
 	return func(yield func(time.Time) bool) {
 		if interval <= 0 {
-			b.Log().Error().Dur("interval", interval).Msg("Ticks: non-positive interval; no ticks")
+			logline.Dur(b.Log().Error(), "interval", interval).Msg("Ticks: non-positive interval; no ticks")
 			return
 		}
 		r, err := b.runForTasks()
@@ -66,7 +67,7 @@ func (b *Base) Ticks(interval time.Duration) iter.Seq[time.Time] {
 			now := clk.Now()
 			served, skipped := plan.catchUp(due, now)
 			if skipped > 0 {
-				b.Log().Warn().Dur("interval", interval).Int64("skipped", skipped).
+				logline.Dur(b.Log().Warn(), "interval", interval).Int64("skipped", skipped).
 					Msg("Ticks: woke late: missed ticks skipped")
 			}
 			last = served

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gomode/mode/internal/clock"
+	"github.com/gomode/mode/internal/logline"
 )
 
 // TimerOption configures a timer registered by Every or Cron.
@@ -368,7 +369,7 @@ func (t *timer) loop(ctx context.Context) error {
 		ended := t.clk.Now()
 		if t.plan.overran(served, began, ended) {
 			t.overlaps.Add(1)
-			t.b.Log().Warn().Str("timer", t.cfg.name).Dur("runtime", ended.Sub(began)).
+			logline.Dur(t.b.Log().Warn().Str("timer", t.cfg.name), "runtime", ended.Sub(began)).
 				Msg("timer overlapping: a run took longer than the interval")
 		}
 		if err != nil {
@@ -389,7 +390,7 @@ func (t *timer) account(served, now time.Time, skipped int64) {
 	}
 	if late := now.Sub(served); late > t.plan.maxDrift() {
 		t.drifts.Add(1)
-		t.b.Log().Info().Str("timer", t.cfg.name).Dur("drift", late).Msg("timer woke up too late")
+		logline.Dur(t.b.Log().Info().Str("timer", t.cfg.name), "drift", late).Msg("timer woke up too late")
 	}
 }
 

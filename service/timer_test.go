@@ -174,8 +174,8 @@ func TestEveryDriftAfterLateWake(t *testing.T) {
 	if st := onlyTimer(t, s); st.Drifts != 1 || st.Skipped != 0 || st.Runs != 1 {
 		t.Fatalf("stats %+v, want 1 drift, 0 skipped, 1 run", st)
 	}
-	if !strings.Contains(logs.String(), "too late") {
-		t.Errorf("no drift log: %s", logs)
+	if !strings.Contains(logs.String(), "too late") || !strings.Contains(logs.String(), `"drift":"500ms"`) {
+		t.Errorf("no drift log with drift=500ms: %s", logs)
 	}
 	fake.Advance(700 * time.Millisecond) // 200ms late: within the max drift
 	if at := c.next(t); !at.Equal(epoch.Add(2200 * time.Millisecond)) {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gomode/mode/internal/clock"
+	"github.com/gomode/mode/internal/logline"
 	"github.com/gomode/mode/strategy"
 )
 
@@ -62,6 +63,8 @@ func (s *Supervisor) schedule(ls *loopState, group []*child, cause *child) {
 	})
 	s.waiting = append(s.waiting, w)
 	for _, c := range members {
+		c.delay = d
+		logline.Dur(s.Log().Info().Str("child", c.id).Int("restarts", c.restartCount()), "delay", d).Msg("Restarting child after a backoff")
 		svc, _ := c.current()
 		s.emit(Event{Kind: BackoffStarted, Child: c.id, Label: svc.Label(), RestartCount: c.restartCount(), Delay: d})
 	}

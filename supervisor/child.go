@@ -44,6 +44,7 @@ type child struct {
 	handled uint64 // the run whose exit was handled (seam.Exit.Run)
 	ended   bool   // significant child ended on its own
 	backoff *strategy.BackoffState
+	delay   time.Duration // the backoff before its restart in progress (for the log line)
 
 	restarts atomic.Int64 // restarts of this child ID
 }
@@ -142,14 +143,14 @@ func (s *Supervisor) newChild(svc service.Service, h seam.Handle, cs ChildSpec) 
 // this package (label is the supervisor's, for errors).
 func (s *Supervisor) registerLocked(c *child, auto, label string) error {
 	if s.spec.MaxChildren > 0 && len(s.children) >= s.spec.MaxChildren {
-		return fmt.Errorf("%w: %s has %d", ErrMaxChildren, label, len(s.children))
+		return fmt.Errorf("%w (it has %d)", ErrMaxChildren, len(s.children))
 	}
 	if s.ids == nil {
 		s.ids = make(map[string]*child)
 	}
 	if auto == "" {
 		if _, dup := s.ids[c.id]; dup {
-			return fmt.Errorf("%w: %q under %s", ErrDuplicateID, c.id, label)
+			return fmt.Errorf("%w %q", ErrDuplicateID, c.id)
 		}
 	} else {
 		if s.seq == nil {

@@ -2,6 +2,8 @@ package supervisor
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/strategy"
@@ -36,3 +38,41 @@ var (
 	// {error, running}).
 	ErrChildRunning = errors.New("mode: child is running")
 )
+
+// maxRestartsError is the crash reason of a supervisor that gave up: it
+// matches ErrMaxRestarts and wraps the reason of the last failure. Its text
+// names the supervisor, the limit, and the reason, prefixed with the
+// child's ID unless the reason names it already:
+// "workers: restart intensity exceeded (3 in 5s): pool: ...".
+type maxRestartsError struct {
+	sup, child string
+	in         strategy.Intensity // normalized
+	reason     error
+}
+
+func (e *maxRestartsError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.sup)
+	b.WriteString(": restart intensity exceeded")
+	if e.in.Never {
+		b.WriteString(" (no restarts allowed)")
+	} else {
+		b.WriteString(" (" + strconv.Itoa(e.in.MaxRestarts) + " in " + e.in.Window.String() + ")")
+	}
+	if e.reason == nil {
+		return b.String()
+	}
+	b.WriteString(": ")
+	r := e.reason.Error()
+	if e.child != "" && !strings.HasPrefix(r, e.child+": ") {
+		b.WriteString(e.child + ": ")
+	}
+	b.WriteString(r)
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrMaxRestarts) true.
+func (e *maxRestartsError) Is(target error) bool { return target == ErrMaxRestarts }
+
+// Unwrap returns the reason of the last failure.
+func (e *maxRestartsError) Unwrap() error { return e.reason }

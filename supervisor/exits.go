@@ -51,29 +51,30 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		s.reportStopErr(c, s.stopChild(ls, c, ls.quiet))
 	}
 	if crash != nil {
-		s.Log().Warn().Err(crash).Str("child", c.id).Msg("child crashed")
+		// The crash itself is logged at Error by the child that crashed.
+		s.Log().Debug().Err(crash).Str("child", c.id).Msg("Child crashed")
 		s.emit(Event{Kind: ChildCrashed, Child: c.id, Label: label, Reason: crash, RestartCount: c.restartCount()})
 	} else {
-		s.Log().Info().Str("child", c.id).Msg("child exited")
+		s.Log().Info().Str("child", c.id).Msg("Child exited")
 		s.emit(Event{Kind: ChildExited, Child: c.id, Label: label, RestartCount: c.restartCount()})
 	}
 	if ls.halted() {
 		return // OnEvent crashed the supervisor
 	}
 	if errors.Is(crash, suture.ErrTerminateSupervisorTree) {
-		s.giveUp(ls, crash)
+		s.giveUp(ls, c, crash)
 		return
 	}
 	if err != nil {
-		s.giveUp(ls, err)
+		s.giveUp(ls, c, err)
 		return
 	}
 	if act.counts && !s.window.Allow(s.now()) {
 		reason := crash
 		if reason == nil {
-			reason = fmt.Errorf("normal exit of %s", c.id)
+			reason = fmt.Errorf("%s: exited normally", c.id)
 		}
-		s.giveUp(ls, reason)
+		s.giveUp(ls, c, reason)
 		return
 	}
 	for _, x := range act.stop {
@@ -83,7 +84,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		s.drop(x, true)
 	}
 	if crash == nil && c.spec.Significant && s.significantEnded(c) {
-		s.Log().Info().Str("child", c.id).Msg("significant child ended: shutting down")
+		s.Log().Info().Str("child", c.id).Msg("Significant child ended: shutting down")
 		_ = s.Stop(ls.ctx) // from inside (ls.ctx is marked with the run): it is queued
 		return
 	}

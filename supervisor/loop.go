@@ -308,7 +308,7 @@ func (s *Supervisor) startAll(ls *loopState, ctx context.Context) error {
 			for i := len(started) - 1; i >= 0; i-- {
 				_ = s.stopChild(ls, started[i], ls.quiet)
 			}
-			return fmt.Errorf("child %s: %w", c.id, err)
+			return err // the child's error names it
 		}
 		started = append(started, c)
 	}

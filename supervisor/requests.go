@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/gomode/mode/internal/logline"
 	"github.com/gomode/mode/internal/seam"
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/strategy"
+	"github.com/rs/zerolog"
 )
 
 // item is one entry of the supervisor's queue: a child's exit, a request,
@@ -128,7 +130,7 @@ func (s *Supervisor) answer(req *request, err error) {
 		if req.c != nil {
 			id = req.c.id
 		}
-		s.Log().Warn().Err(err).Str("child", id).Msg("queued request failed")
+		logline.Err(func() *zerolog.Event { return s.Log().Warn().Str("child", id) }, err, "queued request failed")
 		s.emit(Event{Kind: RequestFailed, Child: id, Reason: err})
 	}
 }

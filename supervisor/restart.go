@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
+	"github.com/gomode/mode/internal/logline"
 	"github.com/gomode/mode/internal/seam"
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/strategy"
+	"github.com/rs/zerolog"
 )
 
 // restartGroup starts the children of group again, in start order. A
@@ -36,7 +39,7 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 			return
 		}
 		svc, _ := failed.current()
-		s.Log().Warn().Err(ferr).Str("child", failed.id).Msg("restart failed")
+		s.logFailure(s.Log().Warn, failed, ferr, "Restart failed")
 		s.emit(Event{Kind: StartFailed, Child: failed.id, Label: svc.Label(), Reason: ferr, RestartCount: failed.restartCount()})
 		if ls.halted() { // the supervisor stops: it stops the rest
 			return
@@ -44,11 +47,11 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 		if errors.Is(ferr, service.ErrStopTimeout) && !s.spec.Backoff.Enabled() {
 			// A task of its last run is still alive after the child's
 			// shutdown timeout: retrying at once cannot help.
-			s.giveUp(ls, ferr)
+			s.giveUp(ls, failed, ferr)
 			return
 		}
 		if !s.window.Allow(s.now()) {
-			s.giveUp(ls, ferr)
+			s.giveUp(ls, failed, ferr)
 			return
 		}
 		kids := s.snapshot()
@@ -60,7 +63,7 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 		}
 		plan, err := strategy.RetryAfterFailedStart(s.spec.Strategy, idx, slices.Index(kids, failed))
 		if err != nil {
-			s.giveUp(ls, err)
+			s.giveUp(ls, failed, err)
 			return
 		}
 		for _, i := range plan.Stop {
@@ -128,7 +131,8 @@ func (s *Supervisor) restarted(c *child) {
 	c.ended = false // runs again: a significant child has not ended
 	c.restarts.Add(1)
 	svc, _ := c.current()
-	s.Log().Info().Str("child", c.id).Int("restarts", c.restartCount()).Msg("child restarted")
+	logline.Dur(s.Log().Info().Str("child", c.id).Int("restarts", c.restartCount()), "delay", c.delay).Msg("Restarted child")
+	c.delay = 0
 	s.emit(Event{Kind: ChildRestarted, Child: c.id, Label: svc.Label(), RestartCount: c.restartCount()})
 }
 
@@ -139,20 +143,55 @@ func (s *Supervisor) reportStopErr(c *child, err error) {
 		return
 	}
 	svc, _ := c.current()
-	s.Log().Warn().Err(err).Str("child", c.id).Msg("stopping child for its restart")
+	s.logFailure(s.Log().Warn, c, err, "Stopping child for its restart failed")
 	s.emit(Event{Kind: StopFailed, Child: c.id, Label: svc.Label(), Reason: err, RestartCount: c.restartCount()})
 }
 
 // giveUp stops every child in reverse start order and crashes the
-// supervisor with ErrMaxRestarts wrapping reason: its own supervisor, if
-// any, sees a crash.
-func (s *Supervisor) giveUp(ls *loopState, reason error) {
-	s.Log().Error().Err(reason).Msg("restart intensity exceeded: giving up")
+// supervisor with ErrMaxRestarts wrapping reason (the failure of child c):
+// its own supervisor, if any, sees a crash. The line it logs at Error says
+// whether it escalates (it has a parent) or gives up (it is the root).
+func (s *Supervisor) giveUp(ls *loopState, c *child, reason error) {
+	e := s.Log().Error().Str("child", c.id)
+	msg := "Giving up: restart intensity exceeded"
+	if p, ok := s.Node().Parent().Value().(service.Service); ok {
+		e, msg = e.Str("escalate_to", p.ShortLabel()), "Escalating: restart intensity exceeded"
+	}
+	logline.Err(func() *zerolog.Event { return e }, reason, msg)
 	s.emit(Event{Kind: MaxRestartsExceeded, Reason: reason})
 	s.unwaitAll()
 	kids := s.snapshot()
 	for i := len(kids) - 1; i >= 0; i-- {
 		_ = s.stopChild(ls, kids[i], ls.quiet)
 	}
-	s.Crash(fmt.Errorf("%w: %s: %w", ErrMaxRestarts, s.ShortLabel(), reason))
+	s.Crash(&maxRestartsError{sup: s.ShortLabel(), child: c.named(reason), in: s.spec.intensity().Normalize(), reason: reason})
+}
+
+// logFailure logs what a start or stop of c returned: one line per error
+// it joins, with the stack of a panic among them (once, see logline.Stack).
+func (s *Supervisor) logFailure(level func() *zerolog.Event, c *child, err error, msg string) {
+	logline.Err(func() *zerolog.Event {
+		e := level().Str("child", c.id)
+		var pe *service.PanicError
+		if e.Enabled() && errors.As(err, &pe) {
+			e = logline.Stack(e, pe.Stack)
+		}
+		return e
+	}, err, msg)
+}
+
+// named returns c's ID, or "" when reason's text starts with c's ID or
+// label already (so the text does not say it twice).
+func (c *child) named(reason error) string {
+	if reason == nil {
+		return c.id
+	}
+	r := reason.Error()
+	svc, _ := c.current()
+	for _, n := range []string{c.id, svc.ShortLabel(), svc.Label()} {
+		if strings.HasPrefix(r, n+": ") {
+			return ""
+		}
+	}
+	return c.id
 }

@@ -1,0 +1,109 @@
+// Package logline holds the conventions the module's log lines follow, so
+// that package service and package supervisor write them alike:
+//
+//   - A duration is written as text with its unit (time.Duration's
+//     String), rounded: to the millisecond from 1ms up, to the microsecond
+//     below ("74ms", "1.5s", "250µs"). A number without a unit is a count.
+//   - An error that joins several (errors.Join, such as a Stop's report) is
+//     written as one line per joined error, each carrying the text of the
+//     wraps around it, instead of one line with newlines inside.
+package logline
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Round rounds d as log lines show it: to the millisecond from 1ms up, to
+// the microsecond below.
+func Round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Millisecond || d <= -time.Millisecond:
+		return d.Round(time.Millisecond)
+	default:
+		return d.Round(time.Microsecond)
+	}
+}
+
+// Dur adds key=<d rounded, with its unit> to e. A disabled e (nil) costs
+// nothing.
+func Dur(e *zerolog.Event, key string, d time.Duration) *zerolog.Event {
+	if !e.Enabled() {
+		return e
+	}
+	return e.Str(key, Round(d).String())
+}
+
+// Err logs msg with err: one line with error=<err> for a single error, or
+// one line per error err joins (see Lines). ev makes each line's event with
+// its other fields; it is called once if the level is disabled.
+func Err(ev func() *zerolog.Event, err error, msg string) {
+	e := ev()
+	if !e.Enabled() {
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), "\n") {
+		e.Err(err).Msg(msg)
+		return
+	}
+	lines := Lines(err)
+	for i, line := range lines {
+		if i > 0 {
+			e = ev()
+		}
+		e.Str(zerolog.ErrorFieldName, line).Msg(msg)
+	}
+}
+
+// Lines splits err into one text per error it joins (errors.Join, or
+// anything with Unwrap() []error), recursively; a wrap around a join (such
+// as fmt.Errorf("x: stop: %w", joined)) prefixes each of its lines with its
+// own text ("x: stop: "). An error joining nothing is one line.
+func Lines(err error) []string {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "\n") {
+		return []string{msg}
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok && isJoin(msg, j.Unwrap()) {
+		var out []string
+		for _, e := range j.Unwrap() {
+			out = append(out, Lines(e)...)
+		}
+		return out
+	}
+	if inner := errors.Unwrap(err); inner != nil {
+		in := inner.Error()
+		if prefix, ok := strings.CutSuffix(msg, in); ok {
+			lines := Lines(inner)
+			for i := range lines {
+				lines[i] = prefix + lines[i]
+			}
+			return lines
+		}
+	}
+	return strings.Split(msg, "\n") // a text we cannot take apart
+}
+
+// isJoin reports whether msg is the texts of errs, one per line, as
+// errors.Join writes them.
+func isJoin(msg string, errs []error) bool {
+	var b strings.Builder
+	n := 0
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		if n > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+		n++
+	}
+	return n > 0 && b.String() == msg
+}

@@ -1,0 +1,141 @@
+package logline_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gomode/mode/internal/logline"
+	"github.com/rs/zerolog"
+)
+
+func TestRound(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{73881233 * time.Nanosecond, "74ms"},
+		{1500 * time.Millisecond, "1.5s"},
+		{10*time.Second + 123*time.Microsecond, "10s"},
+		{249600 * time.Nanosecond, "250µs"},
+		{0, "0s"},
+		{-73881233 * time.Nanosecond, "-74ms"},
+	} {
+		if got := logline.Round(tt.d).String(); got != tt.want {
+			t.Errorf("Round(%v) = %s, want %s", tt.d, got, tt.want)
+		}
+	}
+}
+
+func TestLines(t *testing.T) {
+	a, b, c := errors.New("a"), errors.New("b"), errors.New("c")
+	for _, tt := range []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"nil", nil, nil},
+		{"one", a, []string{"a"}},
+		{"join", errors.Join(a, b), []string{"a", "b"}},
+		{"wrapped join", fmt.Errorf("x: stop: %w", errors.Join(a, b)), []string{"x: stop: a", "x: stop: b"}},
+		{"nested", fmt.Errorf("p: stop: %w", errors.Join(fmt.Errorf("c: %w", errors.Join(a, b)), c)),
+			[]string{"p: stop: c: a", "p: stop: c: b", "p: stop: c"}},
+		{"two wraps, one line", fmt.Errorf("%w: %w", a, b), []string{"a: b"}},
+		{"text with a newline", errors.New("l1\nl2"), []string{"l1", "l2"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := logline.Lines(tt.err)
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
+				t.Errorf("Lines = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func decode(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestErrAndDur(t *testing.T) {
+	var buf bytes.Buffer
+	l := zerolog.New(&buf)
+	ev := func() *zerolog.Event { return logline.Dur(l.Warn().Str("k", "v"), "took", 1234567*time.Nanosecond) }
+	logline.Err(ev, errors.New("single"), "one")
+	logline.Err(ev, fmt.Errorf("s: stop: %w", errors.Join(errors.New("a"), errors.New("b"))), "two")
+	lines := decode(t, &buf)
+	want := []string{"single", "s: stop: a", "s: stop: b"}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d", len(lines), len(want))
+	}
+	for i, m := range lines {
+		if m["error"] != want[i] || m["k"] != "v" || m["took"] != "1ms" {
+			t.Errorf("line %d: %v, want error=%q k=v took=1ms", i, m, want[i])
+		}
+	}
+	buf.Reset()
+	off := zerolog.New(&buf).Level(zerolog.ErrorLevel)
+	calls := 0
+	logline.Err(func() *zerolog.Event { calls++; return off.Warn() }, errors.Join(errors.New("a"), errors.New("b")), "x")
+	if buf.Len() != 0 || calls != 1 {
+		t.Errorf("disabled level: wrote %q, called ev %d times; want nothing, once", buf.String(), calls)
+	}
+}
+
+//go:noinline
+func panicky() { panic("boom") }
+
+func stackOfPanic() (stack []byte) {
+	defer func() {
+		recover()
+		stack = debug.Stack()
+	}()
+	panicky()
+	return nil
+}
+
+func TestFramesAndStackOnce(t *testing.T) {
+	frames := logline.Frames(stackOfPanic())
+	if len(frames) == 0 || !strings.HasPrefix(frames[0], "github.com/gomode/mode/internal/logline_test.panicky ") ||
+		!strings.Contains(frames[0], "logline_test.go:") {
+		t.Fatalf("frames %q, want the panicking function first, with its file:line", frames)
+	}
+	for _, f := range frames {
+		if strings.Contains(f, "+0x") || strings.Contains(f, "goroutine ") || strings.Contains(f, "debug.Stack") {
+			t.Errorf("frame %q has an offset, a goroutine number or the recovery", f)
+		}
+	}
+	var buf bytes.Buffer
+	l := zerolog.New(&buf)
+	for range 3 {
+		logline.Stack(l.Error(), stackOfPanic()).Msg("crashed") // same frames each time
+	}
+	lines := decode(t, &buf)
+	seen := 1.0 // stacks are remembered for the process: -count>1 sees them again
+	if n, ok := lines[0]["stack_seen"].(float64); ok {
+		seen = n
+	} else if _, ok := lines[0]["stack"].([]any); !ok {
+		t.Errorf("first line: %v, want a stack", lines[0])
+	}
+	for i, m := range lines[1:] {
+		if _, ok := m["stack"]; ok || m["stack_seen"] != seen+float64(i+1) {
+			t.Errorf("line %d: %v, want stack_seen=%v and no stack", i+2, m, seen+float64(i+1))
+		}
+	}
+}

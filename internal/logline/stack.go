@@ -1,0 +1,97 @@
+package logline
+
+import (
+	"bytes"
+	"hash/fnv"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+)
+
+// Stack adds a panic's stack to e, once per distinct stack: the first time
+// it is logged as stack=[frames...], one element per frame "function
+// file:line", from the function that panicked down; every later line with
+// the same frames (the same panic passed on: a crash reason wrapped by a
+// supervisor, a failed start; or the same code panicking again: a child
+// that keeps crashing the same way) as stack_seen=<how many times it came,
+// this one included> instead. Stacks are told apart by a hash of their
+// frames, without argument values, offsets and goroutine numbers. A
+// disabled e costs nothing.
+func Stack(e *zerolog.Event, stack []byte) *zerolog.Event {
+	if !e.Enabled() || len(stack) == 0 {
+		return e
+	}
+	frames := Frames(stack)
+	h := fnv.New64a()
+	for _, f := range frames {
+		h.Write([]byte(f))
+		h.Write([]byte{'\n'})
+	}
+	if n := seen.note(h.Sum64()); n > 1 {
+		return e.Int("stack_seen", n)
+	}
+	return e.Strs("stack", frames)
+}
+
+// Frames turns a stack as runtime/debug.Stack writes it into one element
+// per frame, "function file:line", without argument values and program
+// counter offsets (which differ from one panic to the next). Frames above
+// the panic (the recovery's) are left out.
+func Frames(stack []byte) []string {
+	lines := strings.Split(string(bytes.TrimSpace(stack)), "\n")
+	if len(lines) > 0 && strings.HasPrefix(lines[0], "goroutine ") {
+		lines = lines[1:]
+	}
+	var out []string
+	for i := 0; i+1 < len(lines); i += 2 {
+		fn, loc := lines[i], strings.TrimSpace(lines[i+1])
+		if strings.HasPrefix(fn, "created by ") {
+			if j := strings.Index(fn, " in goroutine "); j > 0 {
+				fn = fn[:j]
+			}
+			out = append(out, fn+" "+cutOffset(loc))
+			continue
+		}
+		if strings.HasPrefix(fn, "panic(") {
+			out = out[:0] // what came before is the recovery
+			continue
+		}
+		if j := strings.LastIndexByte(fn, '('); j > 0 && strings.HasSuffix(fn, ")") {
+			fn = fn[:j]
+		}
+		out = append(out, fn+" "+cutOffset(loc))
+	}
+	return out
+}
+
+// cutOffset drops " +0x1d" from "file.go:12 +0x1d".
+func cutOffset(loc string) string {
+	if j := strings.LastIndex(loc, " +0x"); j > 0 {
+		return loc[:j]
+	}
+	return loc
+}
+
+// maxKeys bounds the stacks remembered: past it all are forgotten, and
+// each is printed again the next time it comes.
+const maxKeys = 4096
+
+// stacks remembers how many times each stack was logged, by hash.
+type stacks struct {
+	mu sync.Mutex
+	n  map[uint64]int
+}
+
+var seen stacks
+
+// note counts one more line with the stack of hash and returns the count.
+func (s *stacks) note(hash uint64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n == nil || len(s.n) >= maxKeys {
+		s.n = make(map[uint64]int)
+	}
+	s.n[hash]++
+	return s.n[hash]
+}
