@@ -3,9 +3,13 @@ package service
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/gomode/mode/internal/logline"
+	"github.com/rs/zerolog"
 )
 
 // Bounded calls of user code. Go cannot kill a goroutine, so a Stop that
@@ -145,6 +149,55 @@ const (
 	callAbandoned
 )
 
+// awaitCall waits until done is closed, ctx ends or stop is closed. A
+// hook that takes longer than noticeAfter is announced at Info under b
+// (its name, how long it has run, the budget left), then again after 2s,
+// 4s... A hook that returns at once costs no timer: the goroutine running
+// it gets the processor first.
+func (b *Base) awaitCall(ctx context.Context, what string, done, stop <-chan struct{}) {
+	for i := 0; i < 2; i++ {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		if i == 0 {
+			runtime.Gosched()
+		}
+	}
+	step := noticeAfter
+	t := time.NewTimer(step)
+	defer t.Stop()
+	for waited := step; ; {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-stop:
+			return
+		case <-t.C:
+			b.hookNotice(ctx, what, waited)
+			step *= 2
+			waited += step
+			t.Reset(step)
+		}
+	}
+}
+
+// hookNotice logs, at Info, that the hook what has run for waited, and
+// how much of its budget (ctx's deadline) is left.
+func (b *Base) hookNotice(ctx context.Context, what string, waited time.Duration) {
+	if !b.enabled(zerolog.InfoLevel) {
+		return
+	}
+	e := logline.Dur(b.Log().Info().Str("waiting_for", what), "waited", waited)
+	if dl, ok := ctx.Deadline(); ok {
+		e = logline.Dur(e, "budget_left", max(0, time.Until(dl)))
+	}
+	e.Msg("Waiting for a hook")
+}
+
 // hookFn is the shape of every hook.
 type hookFn = func(context.Context) error
 
@@ -185,11 +238,7 @@ func (b *Base) callBounded(ctx context.Context, what string, fn hookFn, stop <-c
 		}
 		ev.Msg("abandoned hook returned late")
 	}()
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-	case <-stop:
-	}
+	b.awaitCall(ctx, what, c.done, stop)
 	select {
 	case <-c.done:
 	default:

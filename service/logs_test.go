@@ -306,3 +306,64 @@ func TestStopWaitNotice(t *testing.T) {
 		})
 	}
 }
+
+// slowStopSvc's OnStop returns after hold, or when release is closed.
+type slowStopSvc struct {
+	service.Base
+	hold    time.Duration
+	release chan struct{}
+}
+
+func (s *slowStopSvc) OnStop(context.Context) error {
+	select {
+	case <-time.After(s.hold):
+	case <-s.release:
+	}
+	return nil
+}
+
+// TestHookWaitNotice: a stop hook that runs for more than a second is
+// announced with its name, how long it has run and the budget left; a
+// quicker one is not.
+func TestHookWaitNotice(t *testing.T) {
+	tests := []struct {
+		name    string
+		hold    time.Duration
+		budget  time.Duration
+		waited  []string // waited of each notice
+		left    []string // budget_left of each notice
+		timeout bool
+	}{
+		{name: "returns within a second", hold: 900 * time.Millisecond, budget: 10 * time.Second},
+		{name: "returns after two seconds", hold: 2 * time.Second, budget: 10 * time.Second, waited: []string{"1s"}, left: []string{"9s"}},
+		{name: "budget runs out", hold: time.Hour, budget: 5 * time.Second, waited: []string{"1s", "3s"}, left: []string{"4s", "2s"}, timeout: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b, l := newLog(zerolog.InfoLevel)
+				s := &slowStopSvc{hold: tt.hold, release: make(chan struct{})}
+				s.Configure(service.Config{Name: "s", Logger: l, StopTimeout: tt.budget})
+				ctx := context.Background()
+				if err := service.Start(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+				err := s.Stop(ctx)
+				close(s.release)
+				synctest.Wait() // an abandoned OnStop returns and logs
+				if tt.timeout != errors.Is(err, service.ErrStopTimeout) {
+					t.Errorf("Stop: %v, want a time-out: %v", err, tt.timeout)
+				}
+				got := b.find(t, "Waiting for a hook")
+				if len(got) != len(tt.waited) {
+					t.Fatalf("%d notices, want %d: %v", len(got), len(tt.waited), got)
+				}
+				for i, m := range got {
+					if m["waited"] != tt.waited[i] || m["budget_left"] != tt.left[i] || m["service"] != "s" || !strings.HasSuffix(m["waiting_for"].(string), "OnStop") {
+						t.Errorf("notice %d: %v, want waited=%s budget_left=%s waiting_for …OnStop", i, m, tt.waited[i], tt.left[i])
+					}
+				}
+			})
+		})
+	}
+}
