@@ -203,9 +203,9 @@
 // supervisor logs each restart at Info (child, restarts, delay), a backoff
 // it waits out at Info, and giving up (the root) or escalating (restart
 // intensity exceeded, under a parent) at Error. A Stop that waits for more
-// than a second (for tasks, SetShutdown, a transition in progress) says,
-// at Info, what it waits for and the budget left (budget_left), after 1s,
-// then 2s, 4s... later.
+// than a second (for tasks, SetShutdown, a transition in progress, a hook
+// such as OnStop) says, at Info, what it waits for and the budget left
+// (budget_left), after 1s, then 2s, 4s... later.
 //
 // Fields: a duration is text with its unit, rounded to the millisecond
 // (drift=74ms, delay=1.5s); a number without a unit is a count. An error
