@@ -99,8 +99,11 @@ type Handle interface {
 	// ctx bounds the start and reaches its start hooks; if the start fails,
 	// its rollback takes at most budget (< 0: the service's stop timeout).
 	// It fails with ErrStopTimeout, starting nothing, while user code
-	// abandoned by an earlier run still runs.
-	Start(ctx context.Context, budget time.Duration) error
+	// abandoned by an earlier run still runs. values, if not nil, is a ctx
+	// without cancellation carrying ctx's values (marks aside): the run's
+	// ctx takes its values from it, so that a supervisor makes it once for
+	// all the starts and restarts of its run instead of once per start.
+	Start(ctx, values context.Context, budget time.Duration) error
 	// Stop stops the service as its supervisor: never reported back as an
 	// exit. The stop takes at most budget (and ctx's deadline).
 	Stop(ctx context.Context, budget time.Duration) error
@@ -111,8 +114,8 @@ type Handle interface {
 	// stop half reported (hooks, closers, late task errors): it never
 	// fails the restart. err is the start half's error, or ErrStopTimeout
 	// naming the tasks of an earlier run still alive (then nothing was
-	// started).
-	Restart(stopCtx, ctx context.Context, budget time.Duration) (stopErr, err error)
+	// started). values is as for Start.
+	Restart(stopCtx, ctx, values context.Context, budget time.Duration) (stopErr, err error)
 	// Exit reads how the current run ended.
 	Exit() Exit
 	// Inside reports whether ctx is the ctx of a task or hook of this
