@@ -339,7 +339,8 @@ func (s *Supervisor) stopAll(ls *loopState) error {
 func (s *Supervisor) stopChild(ls *loopState, c *child, ctx context.Context) error {
 	_, h := c.current()
 	ls.doing(opStop, c)
-	if !seam.Marked(ctx, &s.owner) { // a request's ctx: mark it for the child's hooks
+	// ls.quiet is marked already (and a Value lookup on it allocates).
+	if ctx != ls.quiet && !seam.Marked(ctx, &s.owner) { // a request's ctx: mark it for the child's hooks
 		ctx = seam.WithMark(ctx, &s.owner, true)
 	}
 	err := h.Stop(ctx, c.shutdown(ls.remaining(ctx)))

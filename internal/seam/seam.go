@@ -200,26 +200,40 @@ var callbacks struct {
 }
 
 // EnterCallback records that goroutine g (see Goid), the goroutine of the
-// supervisor whose node is n, runs a callback; call the returned func when
-// it returns. (The supervisor reads its goroutine's ID once per run: Goid
-// walks the stack, far too slow for every event.)
-func EnterCallback(g uint64, n *graph.Node) (exit func()) {
+// supervisor whose node is n, runs a callback; call Exit on what it
+// returns when the callback returns. (The supervisor reads its goroutine's
+// ID once per run: Goid walks the stack, far too slow for every event.)
+func EnterCallback(g uint64, n *graph.Node) CallbackEntry {
 	callbacks.mu.Lock()
 	defer callbacks.mu.Unlock()
 	if callbacks.at == nil {
 		callbacks.at = make(map[uint64]*graph.Node)
 	}
 	if _, nested := callbacks.at[g]; nested {
-		return func() {}
+		return CallbackEntry{}
 	}
 	callbacks.at[g] = n
 	callbacks.n.Add(1)
-	return func() {
-		callbacks.mu.Lock()
-		defer callbacks.mu.Unlock()
-		delete(callbacks.at, g)
-		callbacks.n.Add(-1)
+	return CallbackEntry{g: g, made: true}
+}
+
+// CallbackEntry is what EnterCallback recorded (nothing for a nested
+// callback, which the outer one covers). A value, not a func: a supervisor
+// enters one per event.
+type CallbackEntry struct {
+	g    uint64
+	made bool
+}
+
+// Exit removes the entry.
+func (e CallbackEntry) Exit() {
+	if !e.made {
+		return
 	}
+	callbacks.mu.Lock()
+	defer callbacks.mu.Unlock()
+	delete(callbacks.at, e.g)
+	callbacks.n.Add(-1)
 }
 
 // CallbackNode returns the node of the supervisor whose callback the
