@@ -187,7 +187,7 @@ func (b *Base) AddRuntimeDependency(ctx context.Context, child Service) error {
 	if err := b.attach(child, nil, true); err != nil {
 		return err
 	}
-	if err := child.base().start(ctx, true, -1); err != nil {
+	if err := child.base().start(ctx, nil, true, -1); err != nil {
 		_ = b.detach(child)
 		return fmt.Errorf("%s: add runtime dependency: %w", b.Label(), err)
 	}

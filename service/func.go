@@ -48,7 +48,11 @@ var errFinal = errors.New("mode: final exit")
 // effect on a running service and a Start never fails because fn ended
 // quickly.
 func (r *run) launchFunc(f *FuncService) {
-	t := &task{name: f.typeLabel(), fn: f.fn, kind: funcTask}
+	t := r.fnTask // made with the run (newRun)
+	if t == nil { // the run was made before the handover
+		t = new(task)
+	}
+	*t = task{name: f.typeLabel(), fn: f.fn, kind: funcTask}
 	if r.addTask(t) == nil { // else stopped before fn could start
 		go runTasks(t)
 	}

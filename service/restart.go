@@ -35,7 +35,7 @@ func (b *Base) Restart(ctx context.Context) error {
 	if l := b.link.Load(); l != nil {
 		return l.Sup.RestartChild(ctx)
 	}
-	stopErr, err := b.restart(ctx, ctx, -1, false)
+	stopErr, err := b.restart(ctx, ctx, nil, -1, false)
 	if err != nil {
 		return err
 	}
@@ -49,8 +49,9 @@ func (b *Base) Restart(ctx context.Context) error {
 // keeps the stop quiet and waits up to lim for user code of earlier runs
 // still alive before it starts a new run; if some is still running the
 // attempt fails with ErrStopTimeout and the service stays stopped. It
-// returns the stop half's errors apart from the start half's.
-func (b *Base) restart(stopCtx, ctx context.Context, lim time.Duration, byParent bool) (stopErr, err error) {
+// returns the stop half's errors apart from the start half's. values, if
+// not nil, is what the new run takes its values from (see run.begin).
+func (b *Base) restart(stopCtx, ctx, values context.Context, lim time.Duration, byParent bool) (stopErr, err error) {
 	// As stop: a supervisor is never inside; a callback below b is.
 	inside := !byParent && (insideOf(ctx, b) || seam.Under(seam.CallbackNode(), b.Node()))
 	for {
@@ -72,7 +73,7 @@ func (b *Base) restart(stopCtx, ctx context.Context, lim time.Duration, byParent
 		if st == Init {
 			b.mu.Unlock()
 			if byParent {
-				return nil, b.start(ctx, true, lim)
+				return nil, b.start(ctx, values, true, lim)
 			}
 			return nil, fmt.Errorf("%w: %s: restart", ErrNotStarted, b.Label())
 		}
@@ -91,14 +92,14 @@ func (b *Base) restart(stopCtx, ctx context.Context, lim time.Duration, byParent
 		b.mu.Unlock()
 		if inside {
 			dctx := detached(ctx)
-			go b.finishRestart(dctx, dctx, r, t, v, lim, byParent)
+			go b.finishRestart(dctx, dctx, nil, r, t, v, lim, byParent)
 			return nil, nil
 		}
-		return b.finishRestart(stopCtx, ctx, r, t, v, lim, byParent)
+		return b.finishRestart(stopCtx, ctx, values, r, t, v, lim, byParent)
 	}
 }
 
-func (b *Base) finishRestart(stopCtx, ctx context.Context, r *run, t *transition, v view, lim time.Duration, byParent bool) (stopErr, err error) {
+func (b *Base) finishRestart(stopCtx, ctx, values context.Context, r *run, t *transition, v view, lim time.Duration, byParent bool) (stopErr, err error) {
 	cfg := b.Config()
 	if r != nil {
 		stopErr = b.stopSteps(stopCtx, r, &v, newLimit(stopCtx, &cfg, lim), stopPlan{hooks: true, mach: true, kids: v.kids})
@@ -115,7 +116,7 @@ func (b *Base) finishRestart(stopCtx, ctx context.Context, r *run, t *transition
 		err = fmt.Errorf("%s: restart: %w", b.Label(), ErrStopped) // a Stop came meanwhile
 	}
 	if err == nil {
-		err = b.startRun(ctx, t, lim, byParent)
+		err = b.startRun(ctx, values, t, lim, byParent)
 	} else {
 		b.mu.Lock()
 		b.state.Store(int32(Shutdown))

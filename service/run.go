@@ -16,8 +16,9 @@ import (
 type run struct {
 	b      *Base
 	ctx    context.Context // marked with this run; cancelled by stop or crash
-	base   runBase         // ctx's parent
+	values context.Context // the start ctx's values, without its cancellation: see runBase
 	cancel context.CancelCauseFunc
+	fnTask *task         // a Func's run: its function's task, made with the run (see newRun)
 	done   chan struct{} // made only when Done is asked before the run began; else ctx.Done()
 	num    uint64        // the run's number (Base.runs when it began)
 
@@ -92,27 +93,42 @@ func (r *run) lateErrsLocked() []error {
 // lets Stop recognise calls from inside the service it would wait for.
 type markerKey struct{}
 
+// funcRun is a Func's run and its function's task, made together: a
+// Func's start (and restart) allocates one object for both.
+type funcRun struct {
+	run  run
+	task task
+}
+
 func newRun(b *Base) *run {
-	return &run{b: b}
+	if b.fn == nil {
+		return &run{b: b}
+	}
+	fr := &funcRun{run: run{b: b}}
+	fr.run.fnTask = &fr.task
+	return &fr.run
 }
 
 // begin creates the run's context from the start ctx: values flow down,
-// cancellation does not (context.WithoutCancel), and a supervisor's mark
-// does not either: tasks run on their own goroutines.
-func (r *run) begin(startCtx context.Context) {
-	r.base = runBase{values: context.WithoutCancel(startCtx), r: r}
-	r.ctx, r.cancel = context.WithCancelCause(&r.base)
+// cancellation does not, and a supervisor's mark does not either: tasks
+// run on their own goroutines. values, if not nil, is a ctx without
+// cancellation carrying startCtx's values (marks aside), made once by a
+// caller that starts many services under the same ctx (a supervisor, a
+// parent starting its children); else begin makes it
+// (context.WithoutCancel).
+func (r *run) begin(startCtx, values context.Context) {
+	if values == nil {
+		values = context.WithoutCancel(startCtx)
+	}
+	r.values = values
+	r.ctx, r.cancel = context.WithCancelCause((*runBase)(r))
 }
 
-// runBase is the parent of a run's context, kept inside the run so that it
+// runBase is a run seen as the parent of its context, so that the parent
 // costs no allocation of its own: a context that is never cancelled, whose
-// values are the start ctx's (values, made by context.WithoutCancel), plus
-// the marker naming the run (as context.WithValue would) and without a
-// supervisor's mark.
-type runBase struct {
-	values context.Context
-	r      *run
-}
+// values are r.values, plus the marker naming the run (as
+// context.WithValue would) and without a supervisor's mark.
+type runBase run
 
 func (*runBase) Deadline() (time.Time, bool) { return time.Time{}, false }
 func (*runBase) Done() <-chan struct{}       { return nil }
@@ -121,7 +137,7 @@ func (c *runBase) String() string            { return "mode run context" }
 func (c *runBase) Value(key any) any {
 	switch key.(type) {
 	case markerKey:
-		return c.r
+		return (*run)(c)
 	case seam.MarkKey:
 		return nil
 	}

@@ -71,20 +71,20 @@ func (h *handle) Replace(old, fresh seam.Handle) error {
 	return h.b().replace(ob.self(), fb.self())
 }
 
-func (h *handle) Start(ctx context.Context, budget time.Duration) error {
+func (h *handle) Start(ctx, values context.Context, budget time.Duration) error {
 	b := h.b()
 	if err := b.stuckError(-1); err != nil { // never a new run beside a stuck one
 		return err // it names b
 	}
-	return b.start(ctx, true, budget)
+	return b.start(ctx, values, true, budget)
 }
 
 func (h *handle) Stop(ctx context.Context, budget time.Duration) error {
 	return h.b().stop(ctx, stopBySup, budget)
 }
 
-func (h *handle) Restart(stopCtx, ctx context.Context, budget time.Duration) (stopErr, err error) {
-	return h.b().restart(stopCtx, ctx, budget, true)
+func (h *handle) Restart(stopCtx, ctx, values context.Context, budget time.Duration) (stopErr, err error) {
+	return h.b().restart(stopCtx, ctx, values, budget, true)
 }
 
 func (h *handle) Inside(ctx context.Context) bool { return insideOf(ctx, h.b()) }

@@ -109,7 +109,7 @@ func Start(ctx context.Context, s Service) error {
 	if err != nil {
 		return err
 	}
-	return b.start(ctx, false, -1)
+	return b.start(ctx, nil, false, -1)
 }
 
 // MaybeStart starts s if it is in state Init (mode's maybe_start) and
@@ -123,7 +123,7 @@ func MaybeStart(ctx context.Context, s Service) (bool, error) {
 	if b.State() != Init {
 		return false, nil
 	}
-	if err := b.start(ctx, false, -1); err != nil {
+	if err := b.start(ctx, nil, false, -1); err != nil {
 		if errors.Is(err, ErrAlreadyStarted) {
 			return false, nil // started meanwhile by another caller
 		}
@@ -138,7 +138,9 @@ func MaybeStart(ctx context.Context, s Service) (bool, error) {
 //
 // lim is the budget of the rollback if the start fails (lim < 0: the
 // service's stop timeout): a supervisor gives the child's shutdown timeout.
-func (b *Base) start(ctx context.Context, byParent bool, lim time.Duration) error {
+// values, if not nil, is what the run takes its values from (see
+// run.begin).
+func (b *Base) start(ctx, values context.Context, byParent bool, lim time.Duration) error {
 	b.mu.Lock()
 	st := b.State()
 	if byParent && st == Running && b.trans == nil {
@@ -152,7 +154,7 @@ func (b *Base) start(ctx context.Context, byParent bool, lim time.Duration) erro
 	t := b.newTransitionLocked(transStart)
 	b.trans = t
 	b.mu.Unlock()
-	err := b.startRun(ctx, t, lim, byParent)
+	err := b.startRun(ctx, values, t, lim, byParent)
 	b.endTransition(t, err)
 	return err
 }
@@ -174,11 +176,12 @@ func (b *Base) endTransition(t *transition, err error) {
 
 // startRun makes a new run and takes it to Running, or rolls it back to
 // Init. The caller holds the transition. A Func's function is launched
-// last. Its error is "<Label>: start: <why>", or "<Label>: <why>" when
-// nested: the start is a step of its parent's start or its supervisor's
-// restart, which says the operation once (and just <why> when that names
-// the service already).
-func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration, nested bool) error {
+// last. values, if not nil, is what the run takes its values from (see
+// run.begin). Its error is "<Label>: start: <why>", or "<Label>: <why>"
+// when nested: the start is a step of its parent's start or its
+// supervisor's restart, which says the operation once (and just <why> when
+// that names the service already).
+func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Duration, nested bool) error {
 	b.mu.Lock()
 	r := b.cur
 	if r == nil || r.ctx != nil {
@@ -187,7 +190,7 @@ func (b *Base) startRun(ctx context.Context, t *transition, lim time.Duration, n
 	}
 	b.runs++
 	r.num = b.runs
-	r.begin(ctx)
+	r.begin(ctx, values)
 	b.state.Store(int32(Starting))
 	if t.stopAsked.Load() { // a Stop came during the restart that began this start
 		r.stopped.Store(true)
@@ -396,7 +399,9 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 				p.running = append(p.running, c)
 				continue
 			}
-			if err := c.base().start(ctx, true, -1); err != nil {
+			// ctx has the values of this run's start ctx: the
+			// children's runs take theirs from r.values too.
+			if err := c.base().start(ctx, r.values, true, -1); err != nil {
 				return p, err // it names itself
 			}
 			p.started = append(p.started, c)

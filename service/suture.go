@@ -53,10 +53,10 @@ func (a sutureAdapter) Serve(ctx context.Context) error {
 		return err
 	}
 	if b.State() == Init {
-		err = b.start(ctx, false, -1)
+		err = b.start(ctx, nil, false, -1)
 	} else {
 		var stopErr error
-		if stopErr, err = b.restart(ctx, ctx, -1, false); err == nil && stopErr != nil {
+		if stopErr, err = b.restart(ctx, ctx, nil, -1, false); err == nil && stopErr != nil {
 			logline.Err(b.Log().Warn, stopErr, "stopping the last run")
 		}
 	}

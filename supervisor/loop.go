@@ -25,7 +25,7 @@ const stopSlack = 50 * time.Millisecond
 // loopState is one run of the supervisor's goroutine.
 type loopState struct {
 	ctx     context.Context // marked with the supervisor; cancelled by Stop
-	quiet   context.Context // ctx without its cancellation: for the stops it makes
+	quiet   context.Context // ctx without its cancellation: for the stops it makes, and the values of the runs it starts
 	cancel  context.CancelFunc
 	runDone <-chan struct{} // the supervisor's run must end (stopping or crashed)
 	done    chan struct{}   // closed when the goroutine returns
@@ -304,7 +304,7 @@ func (s *Supervisor) startAll(ls *loopState, ctx context.Context) error {
 		}
 		_, h := c.current()
 		ls.doing(opStart, c)
-		if err := h.Start(ctx, c.shutdown(ls.remaining(ctx))); err != nil {
+		if err := h.Start(ctx, ls.quiet, c.shutdown(ls.remaining(ctx))); err != nil {
 			for i := len(started) - 1; i >= 0; i-- {
 				_ = s.stopChild(ls, started[i], ls.quiet)
 			}
@@ -339,7 +339,8 @@ func (s *Supervisor) stopAll(ls *loopState) error {
 func (s *Supervisor) stopChild(ls *loopState, c *child, ctx context.Context) error {
 	_, h := c.current()
 	ls.doing(opStop, c)
-	if !seam.Marked(ctx, &s.owner) { // a request's ctx: mark it for the child's hooks
+	// ls.quiet is marked already (and a Value lookup on it allocates).
+	if ctx != ls.quiet && !seam.Marked(ctx, &s.owner) { // a request's ctx: mark it for the child's hooks
 		ctx = seam.WithMark(ctx, &s.owner, true)
 	}
 	err := h.Stop(ctx, c.shutdown(ls.remaining(ctx)))

@@ -330,7 +330,7 @@ func (s *Supervisor) addRunning(ls *loopState, req *request) error {
 	ctx, release := s.opCtx(ls, req.ctx)
 	defer release()
 	ls.doing(opStart, c)
-	if err := req.h.Start(ctx, c.shutdown(ls.remaining(req.ctx))); err != nil {
+	if err := req.h.Start(ctx, nil, c.shutdown(ls.remaining(req.ctx))); err != nil {
 		s.mu.Lock()
 		s.forgetLocked(c)
 		s.mu.Unlock()
@@ -356,7 +356,7 @@ func (s *Supervisor) manualRestart(ls *loopState, c *child, ctx context.Context)
 	} else {
 		_, h := c.current()
 		var stopErr error
-		stopErr, err = h.Restart(seam.WithMark(ctx, &s.owner, false), octx, c.shutdown(ls.remaining(ctx)))
+		stopErr, err = h.Restart(seam.WithMark(ctx, &s.owner, false), octx, nil, c.shutdown(ls.remaining(ctx)))
 		s.reportStopErr(c, stopErr)
 	}
 	if err != nil {

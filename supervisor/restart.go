@@ -98,7 +98,7 @@ func (s *Supervisor) restartOne(ls *loopState, c *child) (bool, error) {
 		return true, s.replace(ls, c, ls.ctx)
 	}
 	_, h := c.current()
-	stopErr, err := h.Restart(ls.quiet, ls.ctx, c.shutdown(ls.remaining(ls.ctx)))
+	stopErr, err := h.Restart(ls.quiet, ls.ctx, ls.quiet, c.shutdown(ls.remaining(ls.ctx)))
 	s.reportStopErr(c, stopErr)
 	return true, err
 }
@@ -123,7 +123,7 @@ func (s *Supervisor) replace(ls *loopState, c *child, ctx context.Context) error
 	s.mu.Lock()
 	c.svc, c.h, c.nested, c.handled = fresh, fh, isSupervisor(fresh), 0
 	s.mu.Unlock()
-	return fh.Start(ctx, c.shutdown(ls.remaining(ctx)))
+	return fh.Start(ctx, nil, c.shutdown(ls.remaining(ctx)))
 }
 
 // restarted records a restart of c: its count, a log line, an event.

@@ -254,7 +254,7 @@ func (s *Supervisor) callback(fn func()) (perr error) {
 	// caller's own Remove or Terminate before the supervisor starts, when
 	// naming it does no harm.
 	if g := s.gid.Load(); g != 0 {
-		defer seam.EnterCallback(g, s.Node())()
+		defer seam.EnterCallback(g, s.Node()).Exit()
 	}
 	if !s.spec.PassThroughPanics {
 		defer func() {

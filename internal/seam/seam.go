@@ -99,8 +99,11 @@ type Handle interface {
 	// ctx bounds the start and reaches its start hooks; if the start fails,
 	// its rollback takes at most budget (< 0: the service's stop timeout).
 	// It fails with ErrStopTimeout, starting nothing, while user code
-	// abandoned by an earlier run still runs.
-	Start(ctx context.Context, budget time.Duration) error
+	// abandoned by an earlier run still runs. values, if not nil, is a ctx
+	// without cancellation carrying ctx's values (marks aside): the run's
+	// ctx takes its values from it, so that a supervisor makes it once for
+	// all the starts and restarts of its run instead of once per start.
+	Start(ctx, values context.Context, budget time.Duration) error
 	// Stop stops the service as its supervisor: never reported back as an
 	// exit. The stop takes at most budget (and ctx's deadline).
 	Stop(ctx context.Context, budget time.Duration) error
@@ -111,8 +114,8 @@ type Handle interface {
 	// stop half reported (hooks, closers, late task errors): it never
 	// fails the restart. err is the start half's error, or ErrStopTimeout
 	// naming the tasks of an earlier run still alive (then nothing was
-	// started).
-	Restart(stopCtx, ctx context.Context, budget time.Duration) (stopErr, err error)
+	// started). values is as for Start.
+	Restart(stopCtx, ctx, values context.Context, budget time.Duration) (stopErr, err error)
 	// Exit reads how the current run ended.
 	Exit() Exit
 	// Inside reports whether ctx is the ctx of a task or hook of this
@@ -197,26 +200,40 @@ var callbacks struct {
 }
 
 // EnterCallback records that goroutine g (see Goid), the goroutine of the
-// supervisor whose node is n, runs a callback; call the returned func when
-// it returns. (The supervisor reads its goroutine's ID once per run: Goid
-// walks the stack, far too slow for every event.)
-func EnterCallback(g uint64, n *graph.Node) (exit func()) {
+// supervisor whose node is n, runs a callback; call Exit on what it
+// returns when the callback returns. (The supervisor reads its goroutine's
+// ID once per run: Goid walks the stack, far too slow for every event.)
+func EnterCallback(g uint64, n *graph.Node) CallbackEntry {
 	callbacks.mu.Lock()
 	defer callbacks.mu.Unlock()
 	if callbacks.at == nil {
 		callbacks.at = make(map[uint64]*graph.Node)
 	}
 	if _, nested := callbacks.at[g]; nested {
-		return func() {}
+		return CallbackEntry{}
 	}
 	callbacks.at[g] = n
 	callbacks.n.Add(1)
-	return func() {
-		callbacks.mu.Lock()
-		defer callbacks.mu.Unlock()
-		delete(callbacks.at, g)
-		callbacks.n.Add(-1)
+	return CallbackEntry{g: g, made: true}
+}
+
+// CallbackEntry is what EnterCallback recorded (nothing for a nested
+// callback, which the outer one covers). A value, not a func: a supervisor
+// enters one per event.
+type CallbackEntry struct {
+	g    uint64
+	made bool
+}
+
+// Exit removes the entry.
+func (e CallbackEntry) Exit() {
+	if !e.made {
+		return
 	}
+	callbacks.mu.Lock()
+	defer callbacks.mu.Unlock()
+	delete(callbacks.at, e.g)
+	callbacks.n.Add(-1)
 }
 
 // CallbackNode returns the node of the supervisor whose callback the

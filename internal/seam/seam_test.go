@@ -51,7 +51,7 @@ func TestCallbacks(t *testing.T) {
 	if seam.CallbackNode() != nil {
 		t.Fatal("a callback before any")
 	}
-	exit := seam.EnterCallback(seam.Goid(), &sup)
+	entry := seam.EnterCallback(seam.Goid(), &sup)
 	if got := seam.CallbackNode(); got != &sup {
 		t.Fatalf("CallbackNode = %p, want the supervisor's %p", got, &sup)
 	}
@@ -68,7 +68,13 @@ func TestCallbacks(t *testing.T) {
 			t.Errorf("seam.Under(%p, %p) = %v, want %v", tc.at, tc.n, got, tc.want)
 		}
 	}
-	exit()
+	// A nested callback (an event emitted from a callback) leaves the
+	// outer one's entry in place.
+	seam.EnterCallback(seam.Goid(), &other).Exit()
+	if got := seam.CallbackNode(); got != &sup {
+		t.Fatalf("after a nested callback, CallbackNode = %p, want %p", got, &sup)
+	}
+	entry.Exit()
 	if seam.CallbackNode() != nil {
 		t.Fatal("still named after the callback")
 	}
