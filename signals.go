@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/gomode/mode/graph"
@@ -35,10 +36,10 @@ func (r *runner) run(ctx context.Context) error {
 		return r.startFailed(asked, err)
 	}
 	r.log.Info().Str("service", r.root.ShortLabel()).Int("pid", os.Getpid()).Msg("worker started")
-	if r.w.Ready != nil {
-		r.w.Ready()
+	crash := r.ready()
+	if crash == nil {
+		crash = r.wait(ctx)
 	}
-	crash := r.wait(ctx)
 	stopErr := r.stop(ctx)
 	if r.forced {
 		return stopErr
@@ -72,7 +73,8 @@ func (r *runner) start(ctx context.Context) (asked bool, err error) {
 	for {
 		select {
 		case err := <-done:
-			return asked, err
+			// ctx may have ended just as the start gave up because of it.
+			return asked || (err != nil && ctx.Err() != nil), err
 		case <-ctxDone:
 			ctxDone = nil
 			asked = true
@@ -102,6 +104,22 @@ func (r *runner) startFailed(asked bool, err error) error {
 	}
 	r.log.Error().Err(err).Msg("start failed")
 	return withCode(ExitStartFailed, err)
+}
+
+// ready calls Worker.Ready; a panic in it is a crash of the tree (it
+// stops, ExitFailure) instead of leaving the tree running.
+func (r *runner) ready() (crash error) {
+	if r.w.Ready == nil {
+		return nil
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			crash = fmt.Errorf("Ready: %w", &service.PanicError{Value: v, Stack: debug.Stack()})
+			r.log.Error().Err(crash).Msg("Ready panicked: stopping")
+		}
+	}()
+	r.w.Ready()
+	return nil
 }
 
 // wait waits while the tree runs, dumping on dump signals, until ctx

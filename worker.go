@@ -35,7 +35,8 @@ type Worker struct {
 	// ErrBadConfig.
 	LogLevel string
 	// LogFile is the path of a file the Worker's logger appends to
-	// (created if needed, closed when Run returns). Default (""): stderr.
+	// (created if needed, closed when Run returns, except after a forced
+	// exit: abandoned code may still write to it). Default (""): stderr.
 	// A file that cannot be opened is ErrBadConfig.
 	//
 	// The Worker's logger writes coloured text (zerolog.ConsoleWriter)
@@ -69,7 +70,8 @@ type Worker struct {
 	DumpTo io.Writer
 	// Ready, if set, is called once the tree has started (for a readiness
 	// notification such as sd_notify), on Run's goroutine; signals wait
-	// until it returns.
+	// until it returns. A panic in Ready is a crash of the tree: it is
+	// stopped and Run returns the panic (ExitFailure).
 	Ready func()
 
 	ran atomic.Bool

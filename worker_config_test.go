@@ -174,3 +174,30 @@ func TestWorkerLogOptions(t *testing.T) {
 		})
 	}
 }
+
+// A Run whose ctx has already ended starts nothing lasting and is a
+// requested stop, however the start and the ctx race.
+func TestWorkerContextEndedBeforeRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w := quietWorker(idle())
+	if err := w.Run(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if st := w.Service.State(); st != service.Init && st != service.Shutdown {
+		t.Fatalf("state %v", st)
+	}
+}
+
+// A panic in Ready crashes the tree: it is stopped, and Run says why.
+func TestWorkerReadyPanics(t *testing.T) {
+	w := quietWorker(idle())
+	w.Ready = func() { panic("sd_notify failed") }
+	err := w.Run(context.Background())
+	if !errors.Is(err, service.ErrPanic) || mode.ExitCode(err) != mode.ExitFailure {
+		t.Fatalf("Run: %v (exit %d)", err, mode.ExitCode(err))
+	}
+	if st := w.Service.State(); st != service.Shutdown {
+		t.Fatalf("state %v, want shutdown", st)
+	}
+}
