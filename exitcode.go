@@ -30,17 +30,17 @@ const (
 	// abandoned, named in the error and the log. It wins over
 	// ExitFailure when a crashed tree then stops too slowly.
 	ExitStopTimeout = 80
-	// ExitForced: a second stop signal during the stop made the process
-	// exit at once (ErrForcedExit); what was still running is printed
+	// ExitForced: a second stop signal during the stop (or the rollback
+	// of a cancelled start) made the process exit at once (ErrForcedExit); what was still running is printed
 	// and abandoned. It wins over every other code.
 	ExitForced = 81
 )
 
 // ExitCode maps an error returned by Worker.Run to the exit code Execute
-// returns for it: ExitOK for nil, ExitBadConfig for ErrBadConfig, the code
-// Run attached to its error (ExitStartFailed, ExitStopTimeout, ExitForced,
-// ExitFailure), and ExitFailure for any other error. Wrapping Run's error
-// keeps its code.
+// returns for it: ExitOK for nil, the code Run attached to its error
+// (ExitStartFailed, ExitStopTimeout, ExitForced, ExitFailure), else
+// ExitBadConfig for ErrBadConfig, ExitForced for ErrForcedExit, and
+// ExitFailure for any other error. Wrapping Run's error keeps its code.
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
@@ -49,8 +49,11 @@ func ExitCode(err error) int {
 	if errors.As(err, &e) {
 		return e.code
 	}
-	if errors.Is(err, ErrBadConfig) {
+	switch {
+	case errors.Is(err, ErrBadConfig):
 		return ExitBadConfig
+	case errors.Is(err, ErrForcedExit):
+		return ExitForced
 	}
 	return ExitFailure
 }

@@ -107,7 +107,7 @@ func TestExitCode(t *testing.T) {
 		{"bad config", mode.ErrNoService, mode.ExitBadConfig},
 		{"wrapped bad config", fmt.Errorf("main: %w", mode.ErrRunTwice), mode.ExitBadConfig},
 		{"an error Run did not make", errors.New("other"), mode.ExitFailure},
-		{"a bare ErrForcedExit is not Run's", mode.ErrForcedExit, mode.ExitFailure},
+		{"a wrapped ErrForcedExit", fmt.Errorf("main: %w", mode.ErrForcedExit), mode.ExitForced},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if code := mode.ExitCode(tc.err); code != tc.code {
