@@ -114,6 +114,12 @@ func runDaemon(scenario string) int {
 		w.Logger, w.LogLevel = &l, "debug"
 	case "bad-level":
 		w.LogLevel = "verbose"
+	case "after-run": // Run returns, then the process lingers
+		w.Ready = func() { say("phase: running"); cancel() }
+		code := w.ExecuteContext(ctx)
+		say("phase: after-run (exit %d)", code)
+		<-time.After(waitBound) // only a signal with its default effect ends it sooner
+		return code
 	case "twice":
 		done, stop := context.WithCancel(context.Background())
 		stop()

@@ -32,8 +32,9 @@
 // # Signals in every phase
 //
 // The Worker listens from the moment Run begins until just before it
-// returns; then signal.Stop gives SIGINT, SIGTERM and SIGUSR1 back their
-// default effect (ending the process).
+// returns; then signal.Stop gives the signals back Go's default effect
+// (SIGINT and SIGTERM end the process, SIGUSR1 is ignored), so a program
+// that goes on after Run is not left deaf to a stop.
 //
 //   - Start: SIGINT or SIGTERM cancels the start (hooks get a cancelled
 //     ctx); what started is rolled back, and Run returns nil (or an

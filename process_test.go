@@ -254,3 +254,40 @@ func TestProcessSignalsAndExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// Once Run has returned, the signals it handled have Go's default effect
+// again: SIGINT and SIGTERM end the process, SIGUSR1 is ignored (no dump).
+func TestProcessSignalsAfterRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	for _, tc := range []struct {
+		sigs   []syscall.Signal
+		killer syscall.Signal
+	}{
+		{[]syscall.Signal{syscall.SIGTERM}, syscall.SIGTERM},
+		{[]syscall.Signal{syscall.SIGINT}, syscall.SIGINT},
+		{[]syscall.Signal{syscall.SIGUSR1, syscall.SIGTERM}, syscall.SIGTERM},
+	} {
+		t.Run(tc.sigs[0].String(), func(t *testing.T) {
+			t.Parallel()
+			d := startDaemon(t, "after-run")
+			d.waitFor("phase: after-run (exit 0)", 0)
+			for _, sig := range tc.sigs {
+				if err := d.cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d.exitCode()
+			out, _ := d.out.look()
+			if strings.Contains(out, "=== service tree ===") {
+				t.Fatalf("a dump after Run returned:\n%s", out)
+			}
+			sig := tc.killer
+			ws, ok := d.cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if !ok || !ws.Signaled() || ws.Signal() != sig {
+				t.Fatalf("process ended with %v, want killed by %v; output:\n%s", d.cmd.ProcessState, sig, out)
+			}
+		})
+	}
+}

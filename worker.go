@@ -102,8 +102,8 @@ type Worker struct {
 // The start and the stop each run on a goroutine of Run's, joined before
 // it returns (except after a forced exit). Signal handling begins when Run
 // begins and ends (signal.Stop) before it returns, so once Run has
-// returned, these signals have Go's default effect again (SIGINT, SIGTERM
-// and SIGUSR1 end the process).
+// returned, these signals have Go's default effect again: SIGINT and
+// SIGTERM end the process, SIGUSR1 is ignored.
 func (w *Worker) Run(ctx context.Context) error {
 	level, err := w.check()
 	if err != nil {
