@@ -28,3 +28,24 @@ func ExampleWorker() {
 	// exit code: 0
 	// exit code: 1
 }
+
+// Run is the Worker for a program that embeds it: it returns an error, and
+// ExitCode says which exit code that error stands for. A second Run of the
+// same Worker, and a Worker without a Service, are bad configuration.
+func ExampleExitCode() {
+	l := zerolog.Nop()
+	job := service.Func("serve", func(ctx context.Context) error { <-ctx.Done(); return nil })
+	job.Configure(service.Config{Logger: &l})
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &mode.Worker{Service: job, Logger: &l, Ready: cancel} // stop as soon as it runs
+	err := w.Run(ctx)
+	fmt.Println("first run:", err, mode.ExitCode(err))
+	err = w.Run(context.Background())
+	fmt.Println("second run:", err, mode.ExitCode(err) == mode.ExitBadConfig)
+	err = (&mode.Worker{}).Run(context.Background())
+	fmt.Println("no service:", errors.Is(err, mode.ErrBadConfig), mode.ExitCode(err))
+	// Output:
+	// first run: <nil> 0
+	// second run: mode: bad Worker configuration: Worker already ran true
+	// no service: true 78
+}

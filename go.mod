@@ -3,6 +3,7 @@ module github.com/gomode/mode
 go 1.25.0
 
 require (
+	github.com/mattn/go-isatty v0.0.20
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/rs/zerolog v1.35.1
 	github.com/thejerf/suture/v4 v4.0.6
@@ -11,6 +12,5 @@ require (
 
 require (
 	github.com/mattn/go-colorable v0.1.14 // indirect
-	github.com/mattn/go-isatty v0.0.20 // indirect
 	golang.org/x/sys v0.29.0 // indirect
 )

@@ -2,158 +2,192 @@ package mode
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"reflect"
 	"runtime"
-	"sync"
+	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/gomode/mode/service"
 	"github.com/rs/zerolog"
-	"github.com/rs/zerolog/log"
-)
-
-// Exit codes returned by Worker.Execute.
-const (
-	// ExitOK: the tree stopped on request (signal, ctx) or ended normally.
-	ExitOK = 0
-	// ExitFailure: the start failed, the tree crashed (no supervisor above
-	// the crash, or the top supervisor gave up), or the stop did not
-	// finish cleanly.
-	ExitFailure = 1
 )
 
 // DefaultStopTimeout bounds the Worker's final Stop when StopTimeout is zero.
 const DefaultStopTimeout = 30 * time.Second
 
 // Worker runs a service tree as a process (mode's Worker). Its zero value
-// needs only Service; every other field has a documented default.
+// needs only Service; every other field has a documented default. A Worker
+// runs once: a second Run returns ErrRunTwice.
 type Worker struct {
-	// Service is the root of the tree. Required.
+	// Service is the root of the tree. Required: nil or a typed nil
+	// pointer is ErrNoService.
 	Service service.Service
-	// Logger receives the Worker's own lines. Default: zerolog's global
-	// logger.
+
+	// LogLevel is the lowest level the Worker's logger writes: "trace",
+	// "debug", "info", "warn", "error", "fatal", "panic" or "disabled"
+	// (case-insensitive). Default (""): "info" (DefaultLogLevel), so the
+	// routine Debug lifecycle lines are not written. Another word is
+	// ErrBadConfig.
+	LogLevel string
+	// LogFile is the path of a file the Worker's logger appends to
+	// (created if needed, closed when Run returns, except after a forced
+	// exit: abandoned code may still write to it). Default (""): stderr.
+	// A file that cannot be opened is ErrBadConfig.
+	//
+	// The Worker's logger writes coloured text (zerolog.ConsoleWriter)
+	// when its output is a terminal, and JSON lines otherwise (a file, a
+	// pipe, journald). It logs the Worker's own lines and is the logger
+	// of every service of the tree that has no Config.Logger (a child
+	// without one uses its parent's).
+	LogFile string
+	// Logger, if set, is used as it is instead of the logger LogLevel and
+	// LogFile describe: setting it together with either of them is
+	// ErrConflictingOptions (set the level and output on the Logger).
 	Logger *zerolog.Logger
+
 	// StopTimeout bounds the final Stop of the tree: it is the deadline of
 	// the root's Stop, and every level below takes the smaller of its own
 	// timeout (service.Config.StopTimeout, a supervisor child's shutdown
 	// timeout) and what remains, so the whole stop returns by it even when
 	// user code hangs (what it abandons is named in the error). Default
-	// DefaultStopTimeout (30s, Kubernetes' default grace period).
+	// DefaultStopTimeout (30s, Kubernetes' default grace period); negative
+	// is ErrBadConfig. The rollback of a start cancelled by a signal is
+	// bounded by the root's own service.Config.StopTimeout instead.
 	StopTimeout time.Duration
-	// Signals stop the tree. Default: SIGINT and SIGTERM.
+	// Signals stop the tree; a second one during the stop exits at once.
+	// Default: SIGINT and SIGTERM.
 	Signals []os.Signal
-	// DumpSignals make the Worker write Dump to DumpTo. Default: SIGUSR1.
+	// DumpSignals make the Worker write Dump to DumpTo, in every phase.
+	// Default: SIGUSR1. A signal in both lists is ErrConflictingOptions.
 	DumpSignals []os.Signal
-	// DumpTo receives dumps. Default: os.Stderr.
+	// DumpTo receives dumps and the list of what was still running at a
+	// forced exit. Default: os.Stderr.
 	DumpTo io.Writer
 	// Ready, if set, is called once the tree has started (for a readiness
-	// notification such as sd_notify), on Run's goroutine.
+	// notification such as sd_notify), on Run's goroutine; signals wait
+	// until it returns. A panic in Ready is a crash of the tree: it is
+	// stopped and Run returns the panic (ExitFailure).
 	Ready func()
+
+	ran atomic.Bool
 }
 
-// ErrNoService is returned by Run when Worker.Service is nil.
-var ErrNoService = errors.New("mode: Worker has no Service")
-
-// Run starts the tree (a stop signal during the start cancels it: the
-// start is rolled back and its error returned) and waits until ctx ends, a stop signal arrives, or
+// Run starts the tree and waits until ctx ends, a stop signal arrives, or
 // the root's run ends on its own (a crash that no supervisor handled, or a
-// normal exit); then it stops the tree, bounded by StopTimeout. It returns
-// nil after a requested stop or a normal exit, else an error: the start's,
-// the crash reason (wrapped), or the stop's. On each dump signal it writes
-// Dump and goes on. Run starts no goroutine of its own besides the tree's;
-// signal handlers are removed before it returns.
+// normal exit); then it stops the tree, bounded by StopTimeout. It listens
+// to signals in every phase:
+//
+//   - during the start, a stop signal (or ctx ending) cancels the start,
+//     which is rolled back;
+//   - during the stop (or that rollback), a second stop signal makes Run
+//     return at once with ErrForcedExit, after writing to DumpTo what is
+//     still running; the stop goes on, abandoned, on its own goroutine,
+//     and the process is expected to exit (Execute's caller, Main);
+//   - a dump signal writes Dump to DumpTo, in every phase, and Run goes on.
+//
+// Run returns nil after a requested stop (a start cancelled that way and
+// rolled back cleanly included) or a normal exit. Otherwise it returns:
+// an ErrBadConfig error before anything starts (ErrNoService,
+// ErrConflictingOptions, ErrRunTwice for a second call, concurrent or
+// later); the start's error; the crash reason, wrapped with the root's
+// label; the stop's error (service.ErrStopTimeout when it ran out of
+// budget), joined to the crash reason if any; or ErrForcedExit. ExitCode
+// maps each to its exit code.
+//
+// The start and the stop each run on a goroutine of Run's, joined before
+// it returns (except after a forced exit). Signal handling begins when Run
+// begins and ends (signal.Stop) before it returns, so once Run has
+// returned, these signals have Go's default effect again: SIGINT and
+// SIGTERM end the process, SIGUSR1 is ignored.
 func (w *Worker) Run(ctx context.Context) error {
-	if w.Service == nil {
-		return ErrNoService
-	}
-	logger := w.Logger
-	if logger == nil {
-		logger = &log.Logger
-	}
-	stopSig := make(chan os.Signal, 1)
-	dumpSig := make(chan os.Signal, 1)
-	signal.Notify(stopSig, orDefault(w.Signals, os.Interrupt, syscall.SIGTERM)...)
-	signal.Notify(dumpSig, orDefault(w.DumpSignals, syscall.SIGUSR1)...)
-	defer signal.Stop(stopSig)
-	defer signal.Stop(dumpSig)
-
-	root := w.Service
-	if err := w.start(ctx, root, stopSig, logger); err != nil {
-		logger.Error().Err(err).Msg("start failed")
+	level, err := w.check()
+	if err != nil {
 		return err
 	}
-	logger.Info().Str("service", root.ShortLabel()).Msg("worker started")
-	if w.Ready != nil {
-		w.Ready()
+	if !w.ran.CompareAndSwap(false, true) {
+		return ErrRunTwice
 	}
-	var why error
-wait:
-	for {
-		select {
-		case <-ctx.Done():
-			logger.Info().Msg("context done: stopping")
-			break wait
-		case sig := <-stopSig:
-			logger.Info().Str("signal", sig.String()).Msg("signal: stopping")
-			break wait
-		case <-dumpSig:
-			w.dump()
-		case <-root.Done():
-			if why = root.CrashReason(); why != nil {
-				logger.Error().Err(why).Msg("tree crashed: stopping")
-				why = fmt.Errorf("%s crashed: %w", root.ShortLabel(), why)
-			}
-			break wait
-		}
+	logger, closer, err := w.openLog(level)
+	if err != nil {
+		return err
 	}
-	d := w.StopTimeout
-	if d <= 0 {
-		d = DefaultStopTimeout
+	r := &runner{
+		w:       w,
+		log:     logger,
+		root:    w.Service,
+		stopSig: make(chan os.Signal, 4),
+		dumpSig: make(chan os.Signal, 1),
 	}
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
-	defer cancel()
-	if err := root.Stop(stopCtx); err != nil {
-		logger.Error().Err(err).Msg("stop did not finish cleanly")
-		why = errors.Join(why, err)
+	signal.Notify(r.stopSig, w.stopSignals()...)
+	signal.Notify(r.dumpSig, w.dumpSignals()...)
+	err = r.run(ctx)
+	signal.Stop(r.stopSig)
+	signal.Stop(r.dumpSig)
+	if closer != nil && !r.forced { // abandoned code may still log
+		_ = closer.Close()
 	}
-	logger.Info().Msg("worker stopped")
-	return why
-}
-
-// start starts root under a ctx that a stop signal cancels: a start
-// waiting on a slow dependency ends (and rolls back) on SIGTERM. The
-// goroutine watching for the signal is joined before it returns.
-func (w *Worker) start(ctx context.Context, root service.Service, stopSig <-chan os.Signal, logger *zerolog.Logger) error {
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	started := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		select {
-		case sig := <-stopSig:
-			logger.Info().Str("signal", sig.String()).Msg("signal during start: cancelling the start")
-			cancel()
-		case <-started:
-		}
-	})
-	err := service.Start(sctx, root)
-	close(started)
-	wg.Wait()
 	return err
 }
 
-// Execute runs the worker until it ends and returns the exit code: ExitOK
-// or ExitFailure. Use it as os.Exit(w.Execute()).
-func (w *Worker) Execute() int {
-	if err := w.Run(context.Background()); err != nil {
-		return ExitFailure
+// check reports bad configuration before anything is opened or started,
+// and returns the log level to use.
+func (w *Worker) check() (zerolog.Level, error) {
+	if w.Service == nil {
+		return 0, ErrNoService
 	}
-	return ExitOK
+	if v := reflect.ValueOf(w.Service); v.Kind() == reflect.Pointer && v.IsNil() {
+		return 0, fmt.Errorf("%w (a nil %T)", ErrNoService, w.Service)
+	}
+	if w.StopTimeout < 0 {
+		return 0, fmt.Errorf("%w: StopTimeout %v is negative", ErrBadConfig, w.StopTimeout)
+	}
+	dump := w.dumpSignals()
+	for _, s := range w.stopSignals() {
+		if slices.Contains(dump, s) {
+			return 0, fmt.Errorf("%w: %v is both a stop and a dump signal", ErrConflictingOptions, s)
+		}
+	}
+	return w.checkLog()
+}
+
+func (w *Worker) stopSignals() []os.Signal {
+	return orDefault(w.Signals, os.Interrupt, syscall.SIGTERM)
+}
+
+func (w *Worker) dumpSignals() []os.Signal {
+	return orDefault(w.DumpSignals, syscall.SIGUSR1)
+}
+
+func (w *Worker) stopTimeout() time.Duration {
+	if w.StopTimeout > 0 {
+		return w.StopTimeout
+	}
+	return DefaultStopTimeout
+}
+
+// Execute runs the worker until it ends (Run with context.Background())
+// and returns the exit code: see ExitCode and the table in the package
+// doc. Use it as os.Exit(w.Execute()), or call Main.
+func (w *Worker) Execute() int {
+	return w.ExecuteContext(context.Background())
+}
+
+// ExecuteContext is Execute with a ctx: the tree stops when ctx ends, as
+// on a stop signal. It returns ExitCode(w.Run(ctx)).
+func (w *Worker) ExecuteContext(ctx context.Context) int {
+	return ExitCode(w.Run(ctx))
+}
+
+// Main runs the worker and ends the process with its exit code:
+// os.Exit(w.Execute()). It never returns, so deferred calls of its caller
+// do not run; it is meant to be the last line of func main.
+func (w *Worker) Main() {
+	os.Exit(w.Execute())
 }
 
 // Dump renders the tree (service.Dump) followed by the stacks of every
@@ -171,12 +205,15 @@ func (w *Worker) Dump() string {
 	return "=== service tree ===\n" + service.Dump(w.Service) + "\n=== goroutines ===\n" + string(buf)
 }
 
-func (w *Worker) dump() {
-	out := w.DumpTo
-	if out == nil {
-		out = os.Stderr
+func (w *Worker) dumpTo() io.Writer {
+	if w.DumpTo == nil {
+		return os.Stderr
 	}
-	_, _ = io.WriteString(out, w.Dump())
+	return w.DumpTo
+}
+
+func (w *Worker) dump() {
+	_, _ = io.WriteString(w.dumpTo(), w.Dump())
 }
 
 func orDefault(sigs []os.Signal, def ...os.Signal) []os.Signal {

@@ -86,7 +86,7 @@ func TestWorkerExitCodes(t *testing.T) {
 			}
 		})
 	}
-	// A supervisor that gives up crashes the tree: exit 1 with ErrMaxRestarts.
+	// A supervisor that gives up crashes the tree: ExitFailure with ErrMaxRestarts.
 	sup := supervisor.New(supervisor.Spec{NeverRestart: true, Service: service.Config{Logger: &l}})
 	f := service.Func("job", func(context.Context) error { return errBoomW })
 	f.Configure(service.Config{Logger: &l})
@@ -96,10 +96,10 @@ func TestWorkerExitCodes(t *testing.T) {
 	if err := quietWorker(sup).Run(context.Background()); !errors.Is(err, supervisor.ErrMaxRestarts) {
 		t.Fatalf("Run: %v", err)
 	}
-	// A start that fails is exit 1 too.
+	// A start that fails is ExitStartFailed.
 	nilFunc := service.Func("nil", nil)
 	nilFunc.Configure(service.Config{Logger: &l})
-	if code := quietWorker(nilFunc).Execute(); code != mode.ExitFailure {
+	if code := quietWorker(nilFunc).Execute(); code != mode.ExitStartFailed {
 		t.Fatalf("failed start: exit %d", code)
 	}
 	if err := (&mode.Worker{}).Run(context.Background()); !errors.Is(err, mode.ErrNoService) {

@@ -3,8 +3,14 @@
 // with a cache below it. The log tells the story: crashes, restarts,
 // restart counts.
 //
-//	go run ./examples/daemon           # stops by itself after 4 seconds
-//	go run ./examples/daemon -forever  # runs until SIGINT or SIGTERM (SIGUSR1: dump)
+//	go run ./examples/daemon                  # stops by itself after 4 seconds
+//	go run ./examples/daemon -forever         # runs until SIGINT or SIGTERM (SIGUSR1: dump)
+//	go run ./examples/daemon -loglevel=debug  # also the routine lifecycle lines
+//	go run ./examples/daemon -logfile=d.log   # JSON lines appended to d.log
+//
+// The exit code says how it ended (0 stopped, 1 crashed, 81 forced by a
+// second SIGINT/SIGTERM during the stop...): see the table in go doc
+// github.com/gomode/mode.
 package main
 
 import (
@@ -87,22 +93,15 @@ func flaky(ctx context.Context) error {
 
 func main() {
 	forever := flag.Bool("forever", false, "run until SIGINT or SIGTERM instead of stopping after 4s")
+	loglevel := flag.String("loglevel", "info", "lowest level logged: trace, debug, info, warn, error")
+	logfile := flag.String("logfile", "", "append the log to this file as JSON lines (default: stderr)")
 	flag.Parse()
-
-	zerolog.TimeFieldFormat = time.RFC3339Nano // keep the milliseconds for the console
-	log.Logger = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}).
-		With().Timestamp().Logger().Level(zerolog.InfoLevel)
 
 	root := supervisor.New(supervisor.Spec{
 		Service:     service.Config{Name: "root", LogLevel: zerolog.InfoLevel},
 		Strategy:    strategy.OneForOne,
 		MaxRestarts: 10,
 		Window:      5 * time.Second,
-		OnEvent: func(e supervisor.Event) {
-			if e.Kind == supervisor.ChildRestarted {
-				log.Info().Str("child", e.Child).Int("restart_count", e.RestartCount).Msg("event: back up")
-			}
-		},
 	})
 	ticker := &Ticker{}
 	ticker.Configure(service.Config{Name: "ticker"})
@@ -114,9 +113,11 @@ func main() {
 	must(root.Add(context.Background(), service.Func("flaky", flaky)))
 	must(root.Add(context.Background(), api))
 
-	// The Worker runs the tree as a process: SIGINT/SIGTERM stop it,
-	// SIGUSR1 dumps the tree and the goroutines' stacks to stderr, and a
-	// crash that reaches the root ends it with exit code 1.
+	// The Worker runs the tree as a process: SIGINT/SIGTERM stop it (a
+	// second one during the stop exits at once), SIGUSR1 dumps the tree and
+	// the goroutines' stacks to stderr, and a crash that reaches the root
+	// ends it with exit code 1. Its logger (level and file from the flags)
+	// is every service's logger.
 	ctx := context.Background()
 	if !*forever {
 		var cancel context.CancelFunc
@@ -125,17 +126,19 @@ func main() {
 	}
 	w := &mode.Worker{
 		Service:     root,
+		LogLevel:    *loglevel,
+		LogFile:     *logfile,
 		StopTimeout: 5 * time.Second,
-		Ready:       func() { log.Info().Int("pid", os.Getpid()).Msg("daemon running (kill -USR1 <pid> for a dump)") },
+		Ready:       func() { root.Log().Info().Int("pid", os.Getpid()).Msg("daemon running (kill -USR1 <pid> for a dump)") },
 	}
 	err := w.Run(ctx)
 	for _, c := range root.Children() {
-		log.Info().Str("child", c.ID).Int("restarts", c.RestartCount).Str("state", c.State.String()).Msg("summary")
+		fmt.Printf("%-6s restarts=%d state=%s\n", c.ID, c.RestartCount, c.State)
 	}
 	if err != nil {
-		log.Error().Err(err).Msg("daemon failed")
-		os.Exit(mode.ExitFailure)
+		fmt.Fprintln(os.Stderr, "daemon:", err)
 	}
+	os.Exit(mode.ExitCode(err))
 }
 
 func must(err error) {

@@ -14,19 +14,20 @@
 // everything below it). The program stops once root has restarted workers
 // twice and prints the tree's restart counts.
 //
-//	go run ./examples/nested
+//	go run ./examples/nested [-loglevel=debug] [-logfile=nested.log]
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/gomode/mode"
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/supervisor"
-	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/log"
 )
 
@@ -44,16 +45,22 @@ func conn(ctx context.Context) error {
 }
 
 func main() {
-	zerolog.TimeFieldFormat = time.RFC3339Nano
-	log.Logger = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}).
-		With().Timestamp().Logger().Level(zerolog.InfoLevel)
+	loglevel := flag.String("loglevel", "info", "lowest level logged: trace, debug, info, warn, error")
+	logfile := flag.String("logfile", "", "append the log to this file as JSON lines (default: stderr)")
+	flag.Parse()
 
 	// The supervisors log crashes, restarts and escalations themselves;
-	// their events only tell main when root has restarted workers.
-	rootRestarts := make(chan struct{}, 16)
+	// their events only tell main when root has restarted workers: the
+	// second time, the Worker is told to stop the tree. OnEvent runs on
+	// root's goroutine, so the count needs no lock.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rootRestarts := 0
 	onEvent := func(e supervisor.Event) {
 		if e.Kind == supervisor.ChildRestarted && e.Supervisor == "root" {
-			rootRestarts <- struct{}{}
+			if rootRestarts++; rootRestarts == 2 {
+				cancel()
+			}
 		}
 	}
 	newSup := func(name string, maxRestarts int) *supervisor.Supervisor {
@@ -68,31 +75,21 @@ func main() {
 	audit := &Audit{}
 	audit.Configure(service.Config{Name: "audit"})
 	leaf := service.Func("conn", conn)
-	ctx := context.Background()
 	must(pool.Add(ctx, leaf))
 	must(workers.Add(ctx, pool))
 	must(root.Add(ctx, audit))
 	must(root.Add(ctx, workers))
 
-	if err := service.Start(ctx, root); err != nil {
-		log.Fatal().Err(err).Msg("start")
+	// The Worker runs the tree until ctx ends (root restarted workers twice,
+	// or 5s passed), then stops it; SIGINT/SIGTERM stop it earlier.
+	w := &mode.Worker{Service: root, LogLevel: *loglevel, LogFile: *logfile, StopTimeout: 5 * time.Second}
+	if err := w.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "nested:", err)
+		os.Exit(mode.ExitCode(err))
 	}
-	deadline := time.After(5 * time.Second)
-	for seen := 0; seen < 2; {
-		select {
-		case <-rootRestarts:
-			seen++
-		case <-root.Done():
-			log.Fatal().Err(root.CrashReason()).Msg("root crashed")
-		case <-deadline:
-			log.Fatal().Msg("root did not restart workers twice within 5s")
-		}
-	}
-	stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := root.Stop(stopCtx); err != nil {
-		log.Error().Err(err).Msg("stop")
-		os.Exit(1)
+	if rootRestarts < 2 {
+		fmt.Fprintln(os.Stderr, "nested: root did not restart workers twice within 5s")
+		os.Exit(mode.ExitFailure)
 	}
 
 	fmt.Println("restart counts (a service's count includes its ancestors' restarts):")
