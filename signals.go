@@ -65,7 +65,7 @@ func (r *runner) run(ctx context.Context) error {
 // a stop was requested during the start. On a second stop signal it
 // returns ErrForcedExit without waiting.
 func (r *runner) start(ctx context.Context) (asked bool, err error) {
-	sctx, cancel := context.WithCancel(withTreeLogger(ctx, r.log))
+	sctx, cancel := context.WithCancel(service.WithLogger(ctx, r.log)) // the tree logs where the Worker does
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- service.Start(sctx, r.root) }()

@@ -1,7 +1,6 @@
 package mode
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -71,16 +70,4 @@ func (w *Worker) openLog(level zerolog.Level) (*zerolog.Logger, io.Closer, error
 	}
 	l := zerolog.New(dst).Level(level).With().Timestamp().Logger()
 	return &l, closer, nil
-}
-
-// withTreeLogger makes l the logger of every service started under ctx
-// that has no Config.Logger of its own (a child without one uses its
-// parent's).
-//
-// TODO(merge): return service.WithLogger(ctx, l) once package service has
-// it (the logs branch adds it); until then services log to zerolog's
-// global logger. This is the only line to change.
-func withTreeLogger(ctx context.Context, l *zerolog.Logger) context.Context {
-	_ = l
-	return ctx
 }

@@ -72,7 +72,7 @@ func (c *Cache) OnStart(context.Context) error {
 		if err := c.Sleep(ctx, 1500*time.Millisecond); err != nil {
 			return nil // stopped first
 		}
-		return errors.New("cache: backing store went away")
+		return errors.New("backing store went away")
 	})
 }
 
@@ -86,9 +86,9 @@ func flaky(ctx context.Context) error {
 	case <-time.After(d):
 	}
 	if rand.N(3) == 0 {
-		panic("flaky: nil map write (simulated)")
+		panic("nil map write (simulated)")
 	}
-	return fmt.Errorf("flaky: lost connection after %v", d.Round(time.Millisecond))
+	return fmt.Errorf("lost connection after %v", d.Round(time.Millisecond))
 }
 
 func main() {
