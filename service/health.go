@@ -40,30 +40,35 @@ func CheckHealth(ctx context.Context, s Service) error {
 	b.mu.Lock()
 	r, hooks, self := b.cur, b.hooks, b.selfLocked()
 	b.mu.Unlock()
-	if err := notRunning(b, r); err != nil {
+	if err := notRunning(s, r); err != nil {
 		return err
 	}
 	if hooks&hasHealthcheck == 0 {
 		return nil
 	}
 	if err := ctx.Err(); err != nil { // ended already: the hook is not called
-		return fmt.Errorf("%w: %s: healthcheck not run: %w", ErrUnhealthy, b.Label(), err)
+		return fmt.Errorf("%w: %s: healthcheck not run: %w", ErrUnhealthy, healthLabel(s), err)
 	}
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(r.ctx, cancel)()
 	err := b.checkBounded(hctx, ctx, self.(Healthchecker))
-	if err := notRunning(b, r); err != nil {
+	if err := notRunning(s, r); err != nil {
 		return err // s stopped or crashed meanwhile: that, not the hook's answer
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrUnhealthy, b.Label(), err)
+		return fmt.Errorf("%w: %s: %w", ErrUnhealthy, healthLabel(s), err)
 	}
 	return nil
 }
 
-// notRunning returns ErrNotRunning unless b is Running run r.
-func notRunning(b *Base, r *run) error {
+// healthLabel is s's label for CheckHealth's errors, right even before s
+// was handed over (when its Base does not know its outer type yet).
+func healthLabel(s Service) string { return labelOf(s, s.base().Config().Name) }
+
+// notRunning returns ErrNotRunning unless s is Running run r.
+func notRunning(s Service, r *run) error {
+	b := s.base()
 	st := b.State()
 	if st == Running && r != nil && r.ctx != nil {
 		b.mu.Lock()
@@ -75,10 +80,10 @@ func notRunning(b *Base, r *run) error {
 	}
 	if st == Crashed && r != nil {
 		if reason := r.crashReason(); reason != nil {
-			return fmt.Errorf("%w: %s (state %s): %w", ErrNotRunning, b.Label(), st, reason)
+			return fmt.Errorf("%w: %s (state %s): %w", ErrNotRunning, healthLabel(s), st, reason)
 		}
 	}
-	return fmt.Errorf("%w: %s (state %s)", ErrNotRunning, b.Label(), st)
+	return fmt.Errorf("%w: %s (state %s)", ErrNotRunning, healthLabel(s), st)
 }
 
 // checkBounded calls hc.Healthcheck(hctx), recovering a panic, and waits
