@@ -73,9 +73,10 @@
 // restart me", and ExitFailure keeps that meaning (a crash). 69 and 78 are
 // BSD sysexits' EX_UNAVAILABLE and EX_CONFIG, which systemd names
 // ("69/UNAVAILABLE", "78/CONFIG" in systemctl status). 80 and 81 are
-// named neither by sysexits (64–78), nor by LSB (0–7), nor by systemd (its
-// own codes start at 200), so they are never read as something else. Codes 2 (a Go panic that was not recovered, and
-// the flag package's usage error) and 126–255 (the shell's "not
+// named neither by sysexits (64–78), nor by LSB (0–7), nor by systemd
+// (its own codes start at 200), so they are never read as something else.
+// Codes 2 (a Go panic that was not recovered, and the flag package's usage
+// error) and 126–255 (the shell's "not
 // executable", 128+n "killed by signal n", systemd's own) are avoided: a
 // code from this table always means the Worker chose it. A unit that
 // should not come back after a bad configuration or an operator's forced
@@ -85,8 +86,9 @@
 //	Restart=on-failure
 //	RestartPreventExitStatus=78 81
 //
-// Add SuccessExitStatus=80 if a stop that outlives its budget should count
-// as a clean exit (systemd then does not restart on it either).
+// Do not add SuccessExitStatus=80: a tree that crashed and then hung in
+// its stop exits with 80 too, and must be restarted. After "systemctl
+// stop" systemd restarts nothing, whatever the code.
 //
 // # Logging for the whole tree
 //
