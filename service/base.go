@@ -84,7 +84,8 @@ type Base struct {
 	restarts atomic.Int64
 	link     atomic.Pointer[seam.Link]
 	logger   atomic.Pointer[zerolog.Logger]
-	labels   atomic.Pointer[labels] // cached ShortLabel and Label
+	labels   atomic.Pointer[labels]   // cached ShortLabel and Label
+	plabels  atomic.Pointer[labelSet] // pprof label contexts (labels.go)
 
 	node graph.Node
 	diag diag.Diag

@@ -91,7 +91,8 @@ func (b *Base) restart(stopCtx, ctx context.Context, lim time.Duration, byParent
 		b.mu.Unlock()
 		if inside {
 			dctx := detached(ctx)
-			go b.finishRestart(dctx, dctx, r, t, v, lim, byParent)
+			v := v // a copy made only here: the closure must not move v to the heap
+			go func() { b.labelGoroutine("Restart"); _, _ = b.finishRestart(dctx, dctx, r, t, v, lim, byParent) }()
 			return nil, nil
 		}
 		return b.finishRestart(stopCtx, ctx, r, t, v, lim, byParent)
