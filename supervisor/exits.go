@@ -68,7 +68,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		s.giveUp(ls, err)
 		return
 	}
-	if act.counts && !s.window.Allow(s.now()) {
+	if act.counts && !s.allow() {
 		reason := crash
 		if reason == nil {
 			reason = fmt.Errorf("normal exit of %s", c.id)

@@ -47,7 +47,7 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 			s.giveUp(ls, ferr)
 			return
 		}
-		if !s.window.Allow(s.now()) {
+		if !s.allow() {
 			s.giveUp(ls, ferr)
 			return
 		}
