@@ -84,8 +84,7 @@ type Base struct {
 	restarts atomic.Int64
 	link     atomic.Pointer[seam.Link]
 	logger   atomic.Pointer[zerolog.Logger]
-	labels   atomic.Pointer[labels]   // cached ShortLabel and Label
-	plabels  atomic.Pointer[labelSet] // pprof label contexts (labels.go)
+	labels   atomic.Pointer[labels] // cached ShortLabel and Label
 
 	node graph.Node
 	diag diag.Diag
@@ -194,8 +193,12 @@ func (b *Base) Node() *graph.Node { return &b.node }
 // Diag returns the flag set telling what the service is doing now.
 func (b *Base) Diag() *diag.Diag { return &b.diag }
 
-// labels are a service's names, computed once (until Configure).
-type labels struct{ short, full string }
+// labels are a service's names, computed once (until Configure), and its
+// pprof labels (labels.go), built on first use.
+type labels struct {
+	short, full string
+	prof        atomic.Pointer[labelSet]
+}
 
 func (b *Base) names() *labels {
 	if l := b.labels.Load(); l != nil {

@@ -34,15 +34,22 @@ const (
 // ever-growing cache.
 const maxLabelledTasks = 64
 
-// labelSet is a service's pprof label context, built once and kept until
-// its path changes: the service or an ancestor is renamed (Configure) or
-// moved in the tree. Each task name's context is built once too.
+// labelSet is a service's pprof label contexts, one per task name, each
+// built once and kept until the service's path changes: the service or an
+// ancestor is renamed (Configure) or moved in the tree. It is one
+// allocation, plus three per task name (pprof's label list, its map and a
+// context) and one for a path of more than one service: a service pays
+// them at its first start, and never on a restart.
 type labelSet struct {
-	chain []labelLink     // the service, then its ancestors up to the root, as built
-	ctx   context.Context // LabelService only
+	chain [4]labelLink // the service, then its ancestors up to the root, as built...
+	more  []labelLink  // ...beyond four
+	depth int
+	path  string
 
 	mu    sync.Mutex
-	tasks map[string]context.Context // LabelService and LabelTask
+	name0 string          // the first task name...
+	ctx0  context.Context // ...and its context
+	tasks map[string]context.Context
 }
 
 // labelLink is one service of a path as it was when the path was built:
@@ -50,6 +57,13 @@ type labelSet struct {
 type labelLink struct {
 	node  *graph.Node
 	names *labels
+}
+
+func (ls *labelSet) link(i int) *labelLink {
+	if i < len(ls.chain) {
+		return &ls.chain[i]
+	}
+	return &ls.more[i-len(ls.chain)]
 }
 
 // labelNamesOf returns the current names of the service at n, or nil.
@@ -66,7 +80,8 @@ func labelNamesOf(n *graph.Node) *labels {
 // atomics only.
 func (ls *labelSet) valid(b *Base) bool {
 	n := &b.node
-	for _, l := range ls.chain {
+	for i := range ls.depth {
+		l := ls.link(i)
 		if n != l.node || labelNamesOf(n) != l.names {
 			return false
 		}
@@ -78,39 +93,67 @@ func (ls *labelSet) valid(b *Base) bool {
 // profileLabels returns b's label set, building it when b has none yet or
 // its path has changed. No allocation while the path stays the same.
 func (b *Base) profileLabels() *labelSet {
-	if ls := b.plabels.Load(); ls != nil && ls.valid(b) {
+	own := b.names()
+	if ls := own.prof.Load(); ls != nil && ls.valid(b) {
 		return ls
 	}
 	ls := &labelSet{}
-	var parts []string
+	size := 0
 	for n := &b.node; n != nil; n = n.Parent() {
 		link := labelLink{node: n}
-		short := "?"
 		if s, ok := n.Value().(Service); ok {
 			sb := s.base()
-			short = sb.names().short
+			sb.names()
 			link.names = sb.labels.Load()
 		}
-		ls.chain = append(ls.chain, link)
-		parts = append(parts, short)
+		if ls.depth < len(ls.chain) {
+			ls.chain[ls.depth] = link
+		} else {
+			ls.more = append(ls.more, link)
+		}
+		ls.depth++
+		size += len(shortOf(link.names)) + 1
 	}
-	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
-		parts[i], parts[j] = parts[j], parts[i]
+	if ls.depth == 1 {
+		ls.path = shortOf(ls.chain[0].names)
+	} else {
+		var p strings.Builder
+		p.Grow(size)
+		for i := ls.depth - 1; i >= 0; i-- {
+			p.WriteString(shortOf(ls.link(i).names))
+			if i > 0 {
+				p.WriteByte('/')
+			}
+		}
+		ls.path = p.String()
 	}
-	ls.ctx = pprof.WithLabels(context.Background(), pprof.Labels(LabelService, strings.Join(parts, "/")))
-	b.plabels.Store(ls)
+	own.prof.Store(ls)
 	return ls
+}
+
+// shortOf is the short label in l, or "?" for a node without a service.
+func shortOf(l *labels) string {
+	if l == nil {
+		return "?"
+	}
+	return l.short
 }
 
 // task returns the label context of the task named name.
 func (ls *labelSet) task(name string) context.Context {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
+	if ls.ctx0 != nil && ls.name0 == name {
+		return ls.ctx0
+	}
 	if ctx, ok := ls.tasks[name]; ok {
 		return ctx
 	}
-	ctx := pprof.WithLabels(ls.ctx, pprof.Labels(LabelTask, name))
-	if len(ls.tasks) < maxLabelledTasks {
+	ctx := pprof.WithLabels(context.Background(), pprof.Labels(LabelService, ls.path, LabelTask, name))
+	switch {
+	case ls.ctx0 == nil:
+		ls.name0, ls.ctx0 = name, ctx
+	case len(ls.tasks) < maxLabelledTasks:
 		if ls.tasks == nil {
 			ls.tasks = make(map[string]context.Context)
 		}
