@@ -212,10 +212,12 @@ func (b *Base) Diag() *diag.Diag { return &b.diag }
 
 // labels are a service's names, computed once (until Configure), and its
 // logger (Log), built on first use with the short name (until Configure or
-// a change of what source resolves to).
+// a change of what source resolves to), and its pprof labels (labels.go),
+// built on first use.
 type labels struct {
 	short, full string
 	log         atomic.Pointer[zerolog.Logger]
+	prof        atomic.Pointer[labelSet]
 }
 
 func (b *Base) names() *labels {

@@ -225,6 +225,7 @@ func (b *Base) callBounded(ctx context.Context, what string, fn hookFn, stop <-c
 	spent := ctx.Err() != nil // the budget was spent before the call
 	c := &call{done: make(chan struct{})}
 	go func() {
+		b.labelGoroutine(what)
 		err := b.callHook(ctx, fn)
 		if c.state.CompareAndSwap(callRunning, callReturned) {
 			c.err = err

@@ -161,11 +161,49 @@
 //   - Configuration is a struct, Config, set with Configure; a second
 //     Configure replaces the first (see Base.Configure).
 //
+// # Hang detection per task
+//
+// Heartbeat is one deadline for the whole service: any of its code that
+// beats keeps it alive, so a healthy timer hides a hung main loop. Watch
+// gives one task its own deadline: the task calls Watch(ctx, name,
+// deadline) with its context, then Beat as it makes progress; a task that
+// misses its deadline crashes the service with ErrHung naming the task and
+// the diag flags ("task \"consume\": no heartbeat for 30s while:
+// committing"), and a supervisor restarts it like any crash. A wait that is
+// no hang, a consumer blocked on an empty queue, is declared with Idle:
+// the deadline does not run until the next Beat. See Watch for the loop.
+//
+// # Dumps and profiles
+//
+// Dump renders the tree for an operator: each service's state, restart
+// count, hooks, diag flags and crash reason, then its live tasks, its
+// timers with their counters, its heartbeat and watchdogs, and lines a
+// service adds itself (Dumper: a supervisor adds its strategy, the
+// restarts used of its limit and the backoff restarts due). It waits for
+// no service, so it works while a hook hangs.
+//
+// Every goroutine the library starts for a service carries two
+// runtime/pprof labels: LabelService ("mode.service"), the service's path
+// from the root such as "app/workers/pool", and LabelTask ("mode.task"),
+// the task's name (the name given to Go, a timer's name, a Func's name,
+// "monitor: heartbeat", "watch: <name>", a hook's name for a bounded hook
+// call, "supervisor" for a supervisor's goroutine). Goroutines they start
+// inherit the labels. So DumpStacks writes every goroutine's stack under
+// the service it works for, and CPU and goroutine profiles can be cut by
+// service:
+//
+//	go tool pprof -tagfocus=mode.service=app/workers/pool cpu.pprof
+//	go tool pprof -tags goroutine.pprof
+//
+// A goroutine started from a hook that runs on its caller's goroutine
+// (OnStart under a plain Start with a ctx that never ends) inherits the
+// caller's labels; start it with Go to label it as the service's.
+//
 // # Goroutines
 //
 // An idle service holds no goroutine. Each task (Go), each Func run, each
-// timer loop (one per worker of Every or Cron) and each monitor (health,
-// heartbeat) holds one, owned by the run and joined by Stop; Ticks holds
+// timer loop (one per worker of Every or Cron), each monitor (health,
+// heartbeat) and each watchdog (Watch) holds one, owned by the run and joined by Stop; Ticks holds
 // none. Nothing outlives Stop except a task that ignores its context past
 // the stop budget, which Stop reports and abandons.
 //

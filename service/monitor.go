@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -38,10 +39,10 @@ func (b *Base) startMonitors(r *run, cfg *Config, self Service, hooks hookSet) e
 		if err != nil {
 			return err
 		}
-		hb := &heartbeat{clk: clk, epoch: clk.Now()}
+		hb := newHeartbeat(clk, d)
 		x.beat.Store(hb)
 		t := &task{name: "monitor: heartbeat", kind: monitorTask, fn: func(ctx context.Context) error {
-			return b.heartbeatLoop(ctx, hb, d)
+			return b.watchLoop(ctx, hb, "", nil)
 		}}
 		if err := r.addTask(t); err != nil {
 			return err
@@ -85,21 +86,40 @@ func tick(ctx context.Context, tm clock.Timer) bool {
 	}
 }
 
-// heartbeat is the time of the last Heartbeat of a run, in nanoseconds
-// since epoch on the run's clock.
+// heartbeat is the time of the last beat (Heartbeat, or a Watchdog's
+// Beat) of a run, in nanoseconds since epoch on the run's clock, or
+// idleMark while a Watchdog is idle.
 type heartbeat struct {
 	clk   clock.Clock
 	epoch time.Time
+	d     time.Duration // the deadline
 	last  atomic.Int64
 }
 
-func (h *heartbeat) touch()              { h.last.Store(int64(h.clk.Since(h.epoch))) }
-func (h *heartbeat) idle() time.Duration { return h.clk.Since(h.epoch) - time.Duration(h.last.Load()) }
+// idleMark is heartbeat.last while a Watchdog is idle (Watchdog.Idle).
+const idleMark = math.MinInt64
+
+func newHeartbeat(clk clock.Clock, d time.Duration) *heartbeat {
+	return &heartbeat{clk: clk, epoch: clk.Now(), d: d}
+}
+
+func (h *heartbeat) touch() { h.last.Store(int64(h.clk.Since(h.epoch))) }
+
+// since returns the time since the last beat, and false while idle.
+func (h *heartbeat) since() (time.Duration, bool) {
+	last := h.last.Load()
+	if last == idleMark {
+		return 0, false
+	}
+	return h.clk.Since(h.epoch) - time.Duration(last), true
+}
 
 // Heartbeat tells hang detection (Config.HeartbeatDeadline) that the
 // service's code is making progress. Without a deadline, or outside a run,
 // it does nothing. It is cheap (a clock read and an atomic store) and safe
-// for concurrent use: call it from the loop that must not freeze.
+// for concurrent use: call it from the loop that must not freeze. Any code
+// of the service that calls it keeps the whole service alive: to watch
+// one task (a main loop among healthy timers), see Watch.
 func (b *Base) Heartbeat() {
 	b.mu.Lock()
 	r := b.cur
@@ -111,27 +131,47 @@ func (b *Base) Heartbeat() {
 	}
 }
 
-// heartbeatLoop crashes the service with ErrHung when no Heartbeat came
-// within d while it was Running. Until it is Running the deadline keeps
-// starting over. It returns nil when the run ends.
-func (b *Base) heartbeatLoop(ctx context.Context, hb *heartbeat, d time.Duration) error {
-	tm := hb.clk.NewTimer(d)
+// watchLoop crashes the service with ErrHung when no beat came within
+// hb.d while it was Running and hb was not idle; task names the watched
+// task ("" for the service's Heartbeat). Until the service is Running the
+// deadline keeps starting over. It returns nil when the run ends or
+// stopped is closed.
+func (b *Base) watchLoop(ctx context.Context, hb *heartbeat, task string, stopped <-chan struct{}) error {
+	tm := hb.clk.NewTimer(hb.d)
 	defer tm.Stop()
-	for tick(ctx, tm) {
-		if b.State() != Running {
-			hb.touch()
+	for {
+		select {
+		case <-tm.C():
+		case <-ctx.Done():
+			return nil
+		case <-stopped:
+			return nil
 		}
-		idle := hb.idle()
-		if idle >= d {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if b.State() != Running {
+			if last := hb.last.Load(); last != idleMark {
+				hb.last.CompareAndSwap(last, int64(hb.clk.Since(hb.epoch)))
+			}
+		}
+		idle, beating := hb.since()
+		if !beating {
+			tm.Reset(hb.d)
+			continue
+		}
+		if idle >= hb.d {
 			doing := b.Diag().String()
 			if doing == "" {
 				doing = "(no diag flag set)"
 			}
-			return fmt.Errorf("%w: no heartbeat for %v while: %s", ErrHung, idle, doing)
+			if task == "" {
+				return fmt.Errorf("%w: no heartbeat for %v while: %s", ErrHung, roundDuration(idle), doing)
+			}
+			return fmt.Errorf("%w: task %q: no heartbeat for %v while: %s", ErrHung, task, roundDuration(idle), doing)
 		}
-		tm.Reset(d - idle)
+		tm.Reset(hb.d - idle)
 	}
-	return nil
 }
 
 // withClockTimeout is context.WithTimeout on clk: the real clock uses the

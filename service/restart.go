@@ -92,7 +92,8 @@ func (b *Base) restart(stopCtx, ctx, values context.Context, lim time.Duration, 
 		b.mu.Unlock()
 		if inside {
 			dctx := detached(ctx)
-			go b.finishRestart(dctx, dctx, nil, r, t, v, lim, byParent)
+			v := v // a copy made only here: the closure must not move v to the heap
+			go func() { b.labelGoroutine("Restart"); _, _ = b.finishRestart(dctx, dctx, nil, r, t, v, lim, byParent) }()
 			return nil, nil
 		}
 		return b.finishRestart(stopCtx, ctx, values, r, t, v, lim, byParent)

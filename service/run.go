@@ -53,6 +53,8 @@ type runExtras struct {
 	timers []*timer
 	beat   atomic.Pointer[heartbeat]
 
+	watches []*Watchdog // live watchdogs (Watch), guarded by mu
+
 	// Guarded by run.mu:
 	exit     []func() error // the exit stack
 	lateErrs []error        // non-ctx errors returned by tasks after Stop cancelled the run

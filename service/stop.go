@@ -125,7 +125,8 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		v := b.stopViewLocked()
 		b.mu.Unlock()
 		if inside {
-			go b.finishStop(detached(ctx), r, t, v, by, lim)
+			v := v // a copy made only here: the closure must not move v to the heap
+			go func() { b.labelGoroutine("Stop"); _ = b.finishStop(detached(ctx), r, t, v, by, lim) }()
 			return nil
 		}
 		return b.finishStop(ctx, r, t, v, by, lim)

@@ -95,7 +95,10 @@ func (r *run) addTask(t *task) error {
 
 // runTasks is the body of a task's goroutine: it runs task t, registered
 // on its run, and handles its result.
-func runTasks(t *task) { t.r.runTask(t) }
+func runTasks(t *task) {
+	t.r.b.labelGoroutine(t.name)
+	t.r.runTask(t)
+}
 
 // runTask runs task t, registered on r, and handles its result.
 func (r *run) runTask(t *task) {

@@ -10,7 +10,9 @@ import (
 )
 
 // waitGroup is a restart waiting out a backoff: its members, in start
-// order, restart together when it is due.
+// order, restart together when it is due. The supervisor's goroutine
+// changes Supervisor.waiting and the members under s.mu, so that a dump
+// reads them; it reads them without.
 type waitGroup struct {
 	members []*child
 	due     time.Time
@@ -45,7 +47,9 @@ func (s *Supervisor) schedule(ls *loopState, group []*child, cause *child) {
 		if w.due.After(due) {
 			due = w.due
 		}
+		s.mu.Lock() // a dump reads s.waiting under s.mu
 		s.waiting = slices.Delete(s.waiting, i, i+1)
+		s.mu.Unlock()
 	}
 	members = s.inStartOrder(members)
 	d := due.Sub(now)
@@ -61,7 +65,9 @@ func (s *Supervisor) schedule(ls *loopState, group []*child, cause *child) {
 		s.mu.Unlock()
 		poke(wake)
 	})
+	s.mu.Lock()
 	s.waiting = append(s.waiting, w)
+	s.mu.Unlock()
 	for _, c := range members {
 		c.delay = d
 		logline.Dur(s.Log().Info().Str("child", c.id).Int("restarts", c.restartCount()), "delay", d).Msg("Restarting child after a backoff")
@@ -77,33 +83,44 @@ func (s *Supervisor) due(ls *loopState, w *waitGroup) {
 	if i < 0 || ls.halted() {
 		return
 	}
+	s.mu.Lock()
 	s.waiting = slices.Delete(s.waiting, i, i+1)
+	s.mu.Unlock()
 	s.restartGroup(ls, s.inStartOrder(w.members))
 }
 
 // unwait takes c out of the restarts waiting out a backoff (it was
 // removed, terminated, or restarted by hand).
 func (s *Supervisor) unwait(c *child) {
+	var done []*waitGroup
+	s.mu.Lock()
 	for i := 0; i < len(s.waiting); {
 		w := s.waiting[i]
 		if j := slices.Index(w.members, c); j >= 0 {
 			w.members = slices.Delete(w.members, j, j+1)
 		}
 		if len(w.members) == 0 {
-			w.timer.Stop()
+			done = append(done, w)
 			s.waiting = slices.Delete(s.waiting, i, i+1)
 			continue
 		}
 		i++
 	}
+	s.mu.Unlock()
+	for _, w := range done {
+		w.timer.Stop()
+	}
 }
 
 // unwaitAll cancels every restart waiting out a backoff.
 func (s *Supervisor) unwaitAll() {
-	for _, w := range s.waiting {
+	s.mu.Lock()
+	waiting := s.waiting
+	s.waiting = nil
+	s.mu.Unlock()
+	for _, w := range waiting {
 		w.timer.Stop()
 	}
-	s.waiting = nil
 }
 
 // inStartOrder returns the members of g that are still children, without

@@ -111,6 +111,16 @@
 // waiting out its backoff never blocks the handling of others, nor Stop.
 // Each run of a service.Func has a goroutine of its own.
 //
+// # Dumps
+//
+// A Supervisor is a service.Dumper: service.Dump shows under it its
+// strategy, the restarts its window holds against its limit ("restarts 2
+// of 3 in 5s") and each restart waiting out a backoff ("child pool:
+// restart due in 1.2s"), read under its lock without waiting for its
+// goroutine, so a dump works while that goroutine hangs in a child's hook.
+// Its goroutine carries the pprof labels mode.service (its path) and
+// mode.task "supervisor" (see package service, Dumps and profiles).
+//
 // # Choices where OTP and suture differ or are silent
 //
 // Terminated children (Terminate) stay down through group restarts until

@@ -69,7 +69,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		s.giveUp(ls, c, err)
 		return
 	}
-	if act.counts && !s.window.Allow(s.now()) {
+	if act.counts && !s.allow() {
 		reason := crash
 		if reason == nil {
 			reason = fmt.Errorf("%s: exited normally", c.id)

@@ -253,6 +253,7 @@ func (m machinery) Stop(ctx context.Context, budget time.Duration) error {
 // queue until Stop, then stops the children.
 func (s *Supervisor) run(ls *loopState, startCtx context.Context, reply chan<- error) {
 	defer close(ls.done)
+	service.LabelGoroutine(seam.Token{}, &s.Base, "supervisor")
 	g := seam.Goid()
 	s.gid.Store(g)
 	defer s.gid.CompareAndSwap(g, 0)

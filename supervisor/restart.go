@@ -50,7 +50,7 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 			s.giveUp(ls, failed, ferr)
 			return
 		}
-		if !s.window.Allow(s.now()) {
+		if !s.allow() {
 			s.giveUp(ls, failed, ferr)
 			return
 		}

@@ -39,7 +39,8 @@ type Supervisor struct {
 	directsIdle chan struct{} // closed when directs drops to 0 (made by a waiter)
 	stale       *loopState    // a goroutine abandoned by Stop, maybe still running
 
-	// Owned by the goroutine (and by Machinery.Start before it runs).
+	// Owned by the goroutine (and by Machinery.Start before it runs);
+	// window and waiting change under mu, so that a dump reads them.
 	window  *strategy.Window
 	now     func() time.Time
 	rnd     *rand.Rand

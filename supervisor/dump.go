@@ -1,0 +1,94 @@
+package supervisor
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/gomode/mode/service"
+)
+
+var _ service.Dumper = (*Supervisor)(nil)
+
+// DumpInfo is the supervisor's part of service.Dump: its strategy and the
+// restarts its intensity window holds now against its limit, then one
+// line per child whose restart waits out a backoff, with when it is due:
+//
+//	strategy one_for_one, restarts 2 of 3 in 5s
+//	child pool: restart due in 1.2s
+//
+// It reads a snapshot under the supervisor's lock, which is never held
+// while user code runs: it answers while the supervisor's goroutine hangs
+// in a child's hook.
+func (s *Supervisor) DumpInfo() []string {
+	in := s.spec.intensity().Normalize()
+	s.mu.Lock()
+	now := s.now
+	s.mu.Unlock()
+	var at time.Time
+	if now != nil {
+		at = now() // the clock's own lock, if any: not under s.mu
+	}
+	type due struct {
+		id string
+		in time.Duration
+	}
+	var dues []due
+	used := 0
+	s.mu.Lock()
+	if s.window != nil && now != nil {
+		used = s.window.Len(at)
+	}
+	for _, w := range s.waiting {
+		for _, c := range w.members {
+			dues = append(dues, due{c.id, w.due.Sub(at)})
+		}
+	}
+	s.mu.Unlock()
+	line := "strategy " + s.spec.Strategy.String() + ", "
+	if in.Never {
+		line += "never restarts"
+	} else {
+		line += fmt.Sprintf("restarts %d of %d in %v", used, in.MaxRestarts, roundDuration(in.Window))
+	}
+	out := []string{line}
+	sort.SliceStable(dues, func(i, j int) bool { return dues[i].in < dues[j].in })
+	for _, d := range dues {
+		out = append(out, "child "+d.id+": restart due in "+roundDuration(d.in).String())
+	}
+	if n := s.spec.MaxChildren; n > 0 {
+		s.mu.Lock()
+		have := len(s.children)
+		s.mu.Unlock()
+		out = append(out, "children "+strconv.Itoa(have)+" of at most "+strconv.Itoa(n))
+	}
+	return out
+}
+
+// allow records a restart in the intensity window and reports whether it
+// is allowed (strategy.Window.Allow), under s.mu so that DumpInfo reads
+// the window. Called on the supervisor's goroutine only.
+func (s *Supervisor) allow() bool {
+	at := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.window.Allow(at)
+}
+
+// roundDuration rounds d for people as service.Dump does: the microsecond
+// under a millisecond, the millisecond under a second, the tenth of a
+// second under a minute, the second above; negative durations round to 0.
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d <= 0:
+		return 0
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond)
+	case d < time.Second:
+		return d.Round(time.Millisecond)
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
+}
