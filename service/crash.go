@@ -42,7 +42,7 @@ func (b *Base) Crash(reason error) {
 // unit of restart's supervisor.
 func (b *Base) crashRun(r *run, reason error) {
 	if b.recordCrash(r, reason) {
-		b.escalate(reason)
+		b.escalate(r, reason)
 	}
 }
 
@@ -94,6 +94,11 @@ func (b *Base) unitOfRestart() *Base {
 // reports whether b went from Running to Crashed (so a wakeup is due). r nil
 // means b's current run.
 func (b *Base) markCrashed(r *run, reason error) bool {
+	// The children's runs are read before b can become Crashed: until
+	// then nobody restarts b, so each is the run that belongs to r. Read
+	// later (b restarted meanwhile by whoever saw its Done), a child's run
+	// could be one of the next generation, crashed by a stale reason.
+	kids := b.childRuns()
 	b.mu.Lock()
 	if r == nil {
 		r = b.cur
@@ -126,16 +131,47 @@ func (b *Base) markCrashed(r *run, reason error) bool {
 		return false
 	}
 	r.stop(reason)
-	for _, c := range b.childrenSnapshot() {
-		c.base().markCrashed(nil, reason)
+	for _, k := range kids {
+		k.b.markCrashed(k.r, reason)
 	}
 	return true
 }
 
-// escalate walks up from b to the nearest service directly under a
-// supervisor (b included) and wakes that supervisor; with none, it marks the
-// whole tree crashed. It holds no lock while walking.
-func (b *Base) escalate(reason error) {
+// childRun is a child and the run it had when read.
+type childRun struct {
+	b *Base
+	r *run
+}
+
+// childRuns returns b's children with their current runs (none for a
+// leaf, which allocates nothing).
+func (b *Base) childRuns() []childRun {
+	kids := b.childrenSnapshot()
+	if len(kids) == 0 {
+		return nil
+	}
+	out := make([]childRun, 0, len(kids))
+	for _, c := range kids {
+		cb := c.base()
+		cb.mu.Lock()
+		if cb.cur != nil {
+			out = append(out, childRun{cb, cb.cur})
+		}
+		cb.mu.Unlock()
+	}
+	return out
+}
+
+// escalate walks up from b, whose run r crashed, to the nearest service
+// directly under a supervisor (b included) and wakes that supervisor; with
+// none, it marks the whole tree crashed. It holds no lock while walking.
+// Once an ancestor (or the supervisor) has stopped r, the crash is old
+// news: the unit was stopped or restarted since, and marking its current
+// run would crash a later generation with it.
+func (b *Base) escalate(r *run, reason error) {
+	if r.byParent.Load() {
+		return
+	}
 	top := b
 	for n := b.Node(); n != nil; n = n.Parent() {
 		s, ok := n.Value().(Service)

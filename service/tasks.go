@@ -132,7 +132,7 @@ func (r *run) runTask(t *task) {
 		// The crash was recorded while the task was registered; the
 		// supervisor is woken once it is not, so stopping the crashed
 		// service does not wait for this goroutine.
-		r.b.escalate(t.wake)
+		r.b.escalate(r, t.wake)
 	}
 	if t.exit {
 		r.b.reportExit()
