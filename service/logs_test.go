@@ -209,7 +209,15 @@ func TestCrashLineAndStack(t *testing.T) {
 	ctx := service.WithLogger(context.Background(), l)
 	root := &logSvc{}
 	root.Configure(service.Config{Name: "api"})
-	panics := service.Func("cache", func(ctx context.Context) error { panic("cache broke") })
+	fire := make(chan struct{}) // a run panics once told: its start has completed
+	panics := service.Func("cache", func(ctx context.Context) error {
+		select {
+		case <-fire:
+			panic("cache broke")
+		case <-ctx.Done():
+			return nil
+		}
+	})
 	if err := root.AddDependency(panics); err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +225,7 @@ func TestCrashLineAndStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
+		fire <- struct{}{}
 		if err := root.WaitUntilStopped(ctx); !errors.Is(err, service.ErrPanic) {
 			t.Fatalf("run %d: %v, want a panic", i, err)
 		}
