@@ -165,7 +165,7 @@ func TestProcessSignalsAndExitCodes(t *testing.T) {
 			order: [][2]string{{"stop api", "stop db"}}},
 		{name: "running/SIGUSR1", scenario: "run",
 			acts: append(append([]act{waitLine("phase: running")}, dumpAndWait("(api) [running]")...),
-				waitLine("=== goroutines ==="), sigterm()),
+				waitLine("=== goroutines by service ==="), waitLine("== service "), sigterm()),
 			code: mode.ExitOK, order: [][2]string{{"stop api", "stop db"}}},
 		// Phase: start hanging (api's OnStart waits for its ctx).
 		{name: "start-hang/SIGTERM", scenario: "start-hang",

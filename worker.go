@@ -7,8 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
-	"runtime"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -190,19 +190,21 @@ func (w *Worker) Main() {
 	os.Exit(w.Execute())
 }
 
-// Dump renders the tree (service.Dump) followed by the stacks of every
-// goroutine, as the worker writes them on a dump signal.
+// Dump renders the tree (service.Dump: states, restart counts, crash
+// reasons, diag flags, tasks, timers, watchdogs, and each supervisor's
+// strategy, restarts used and backoffs due) followed by the stacks of every
+// goroutine grouped by the service they belong to (service.DumpStacks), as
+// the worker writes them on a dump signal. It waits for no service, so it
+// works while a start or a stop hangs.
 func (w *Worker) Dump() string {
-	buf := make([]byte, 1<<16)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
+	var b strings.Builder
+	b.WriteString("=== service tree ===\n")
+	b.WriteString(service.Dump(w.Service))
+	b.WriteString("\n=== goroutines by service ===\n")
+	if err := service.DumpStacks(&b); err != nil {
+		fmt.Fprintf(&b, "goroutine profile: %v\n", err)
 	}
-	return "=== service tree ===\n" + service.Dump(w.Service) + "\n=== goroutines ===\n" + string(buf)
+	return b.String()
 }
 
 func (w *Worker) dumpTo() io.Writer {
