@@ -15,8 +15,19 @@ import (
 // ErrNilNode (other mutations); they never panic.
 type Node struct {
 	parent   atomic.Pointer[Node]
-	children atomic.Pointer[[]*Node] // copy-on-write; replaced under mu
+	children atomic.Pointer[kidList] // appended in place or replaced, under mu
 	value    atomic.Pointer[any]
+}
+
+// kidList is a node's children: the first n elements of a. Readers load
+// the list, then n, and never look at a[n:]. An append with room left
+// writes a[n] and then publishes n+1, so no reader's view changes and no
+// slice header is allocated per child; an append without room, a removal
+// and a replacement make a new list (a new array), so an array is written
+// only by appends to its own list. Mutated under mu only.
+type kidList struct {
+	n atomic.Int64
+	a []*Node
 }
 
 // readRetries bounds how often Root, Path and Depth retry when a mutation
@@ -54,8 +65,9 @@ func (n *Node) Parent() *Node {
 
 // kids returns the current children slice. Callers must not modify it.
 func (n *Node) kids() []*Node {
-	if p := n.children.Load(); p != nil {
-		return *p
+	if l := n.children.Load(); l != nil {
+		k := l.n.Load()
+		return l.a[:k:k]
 	}
 	return nil
 }
