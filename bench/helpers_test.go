@@ -81,14 +81,14 @@ func retained(b *testing.B, n int, build tree) (bytesPer, goroutinesPer float64)
 	if err := lc.start(); err != nil {
 		b.Fatal(err)
 	}
-	if err := lc.check(true); err != nil {
+	if err := lc.verify(true, true); err != nil {
 		b.Fatal(err)
 	}
 	after := measure()
 	if err := lc.stop(); err != nil {
 		b.Fatal(err)
 	}
-	if err := lc.check(false); err != nil {
+	if err := lc.verify(false, true); err != nil {
 		b.Fatal(err)
 	}
 	return float64(int64(after.bytes)-int64(before.bytes)) / float64(n),

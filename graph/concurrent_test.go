@@ -96,3 +96,79 @@ func TestConcurrentMutationsAndReads(t *testing.T) {
 		}
 	}
 }
+
+// TestChildrenReadWhileAppended reads a node's children while another
+// goroutine appends to them in place (and, in the second case, removes
+// some, which makes a new list): every snapshot must be a prefix of the
+// order the appender built, whatever list it was read from; run with -race.
+func TestChildrenReadWhileAppended(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		removeAt int // every removeAt-th append removes the first child; 0: never
+	}{
+		{"appends only", 0},
+		{"appends and removals", 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 2000
+			var root graph.Node
+			nodes := make([]*graph.Node, n)
+			for i := range nodes {
+				nodes[i] = new(graph.Node)
+			}
+			pos := make(map[*graph.Node]int, n)
+			for i, x := range nodes {
+				pos[x] = i
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for i, x := range nodes {
+					if err := root.Add(x); err != nil {
+						t.Error(err)
+						return
+					}
+					if tc.removeAt > 0 && i%tc.removeAt == 0 {
+						root.Children()[0].Detach()
+					}
+				}
+			}()
+			check := func(kids []*graph.Node) bool {
+				for i := 1; i < len(kids); i++ {
+					if pos[kids[i]] <= pos[kids[i-1]] {
+						t.Errorf("children out of order at %d: node %d after node %d", i, pos[kids[i]], pos[kids[i-1]])
+						return false
+					}
+				}
+				return true
+			}
+			for reading := true; reading; {
+				select {
+				case <-done:
+					reading = false
+				default:
+				}
+				if !check(root.Children()) {
+					return
+				}
+				var walked []*graph.Node
+				root.Walk(func(x *graph.Node, d int) bool {
+					if d == 1 {
+						walked = append(walked, x)
+					}
+					return true
+				})
+				if !check(walked) {
+					return
+				}
+			}
+			want := n
+			if tc.removeAt > 0 {
+				want -= (n + tc.removeAt - 1) / tc.removeAt
+			}
+			if got := root.Len(); got != want {
+				t.Fatalf("Len %d, want %d", got, want)
+			}
+		})
+	}
+}

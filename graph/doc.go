@@ -17,7 +17,9 @@
 // check plus O(number of siblings) for a removal; an Add is amortized O(1).
 //
 // Reads never lock and never block: the parent is an atomic pointer and each
-// node's children are a copy-on-write slice published atomically. Parent,
+// node's children are a list published atomically, appended to in place
+// (the new child is written beyond the length readers see, then the length
+// is published) and copied on any other change. Parent,
 // Children, Len, IndexOf, Root, Path, Depth and Walk may be called from any
 // goroutine, also while a mutation runs. Root, Path and Depth retry a few
 // times when a mutation overlapped them, so in practice they see one

@@ -152,9 +152,9 @@ func (n *Node) Replace(old, fresh *Node) error {
 		if p := fresh.parent.Load(); p != nil {
 			return fail(ErrHasParent, "cannot put %s under %s: it is a child of %s", fresh, n, p)
 		}
-		k := append([]*Node(nil), n.kids()...) // readers may hold the old slice
+		k := append([]*Node(nil), n.kids()...) // readers may hold the old list
 		k[n.IndexOf(old)] = fresh
-		n.children.Store(&k)
+		setKids(n, k)
 		old.parent.Store(nil)
 		fresh.parent.Store(n)
 		return nil
@@ -179,13 +179,35 @@ func checkCycle(parent, child *Node, op string) *nodeError {
 // attach appends child to parent's children and sets child's parent. Called
 // with mu held.
 //
-// The append may reuse the current backing array: readers only ever index
-// below the length of the slice they loaded, and removals always copy, so the
-// element written at the old length is not visible to any earlier snapshot.
+// With room left in the list's array, child is written at the list's length,
+// which readers never look at, and the length is then published: nothing
+// is allocated. Otherwise a new list with twice the room replaces it.
 func attach(parent, child *Node) {
-	k := append(parent.kids(), child)
-	parent.children.Store(&k)
+	l := parent.children.Load()
+	if l == nil || int(l.n.Load()) == len(l.a) {
+		k := parent.kids()
+		a := make([]*Node, len(k), max(4, 2*len(k)))
+		copy(a, k)
+		l = &kidList{a: a[:cap(a)]}
+		l.n.Store(int64(len(k)))
+		parent.children.Store(l)
+	}
+	i := l.n.Load()
+	l.a[i] = child
+	l.n.Store(i + 1)
 	child.parent.Store(parent)
+}
+
+// setKids makes k (owned by the callee from now on) parent's children, in
+// a new list. Called with mu held.
+func setKids(parent *Node, k []*Node) {
+	if len(k) == 0 {
+		parent.children.Store(nil)
+		return
+	}
+	l := &kidList{a: k}
+	l.n.Store(int64(len(k)))
+	parent.children.Store(l)
 }
 
 // detach removes child from parent's children (into a fresh slice, since
@@ -194,13 +216,8 @@ func attach(parent, child *Node) {
 func detach(parent, child *Node) {
 	old := parent.kids()
 	if i := parent.IndexOf(child); i >= 0 {
-		if len(old) == 1 {
-			parent.children.Store(nil)
-		} else {
-			k := make([]*Node, 0, len(old)-1)
-			k = append(append(k, old[:i]...), old[i+1:]...)
-			parent.children.Store(&k)
-		}
+		k := make([]*Node, 0, len(old)-1)
+		setKids(parent, append(append(k, old[:i]...), old[i+1:]...))
 	}
 	child.parent.Store(nil)
 }

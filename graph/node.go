@@ -15,8 +15,24 @@ import (
 // ErrNilNode (other mutations); they never panic.
 type Node struct {
 	parent   atomic.Pointer[Node]
-	children atomic.Pointer[[]*Node] // copy-on-write; replaced under mu
-	value    atomic.Pointer[any]
+	children atomic.Pointer[kidList] // appended in place or replaced, under mu
+	value    atomic.Pointer[any]     // &first, or a box made by a later SetValue
+	first    any                     // the first value stored; written once, before value points to it
+}
+
+// claimed is what a node's value points to while its first SetValue
+// writes first: a nil value, never written.
+var claimed any
+
+// kidList is a node's children: the first n elements of a. Readers load
+// the list, then n, and never look at a[n:]. An append with room left
+// writes a[n] and then publishes n+1, so no reader's view changes and no
+// slice header is allocated per child; an append without room, a removal
+// and a replacement make a new list (a new array), so an array is written
+// only by appends to its own list. Mutated under mu only.
+type kidList struct {
+	n atomic.Int64
+	a []*Node
 }
 
 // readRetries bounds how often Root, Path and Depth retry when a mutation
@@ -26,12 +42,25 @@ const readRetries = 4
 // SetValue stores v as the node's value (the service owning the node). It may
 // be called again, for example when a replacement service takes over the
 // node; the last store wins. Safe for concurrent use with every other method.
+//
+// The first store keeps v in the node itself (no allocation): it claims
+// the node's slot, writes it, then publishes it. Later stores box v, since
+// readers may still read the slot.
 func (n *Node) SetValue(v any) {
 	if n == nil {
 		return
 	}
-	n.value.Store(&v)
+	if n.value.CompareAndSwap(nil, &claimed) {
+		n.first = v
+		n.value.Store(&n.first)
+		return
+	}
+	n.value.Store(box(v))
 }
+
+// box returns a new cell holding v (a function of its own, so that the
+// first SetValue does not allocate it).
+func box(v any) *any { return &v }
 
 // Value returns the value last stored by SetValue, or nil if none was stored.
 func (n *Node) Value() any {
@@ -54,8 +83,9 @@ func (n *Node) Parent() *Node {
 
 // kids returns the current children slice. Callers must not modify it.
 func (n *Node) kids() []*Node {
-	if p := n.children.Load(); p != nil {
-		return *p
+	if l := n.children.Load(); l != nil {
+		k := l.n.Load()
+		return l.a[:k:k]
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"slices"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -145,5 +146,36 @@ func TestReadsDoNotAllocate(t *testing.T) {
 	n := tr["conn"]
 	if a := testing.AllocsPerRun(100, func() { _ = n.Depth(); _ = n.Root(); _ = n.Parent(); _ = n.Len() }); a != 0 {
 		t.Errorf("Depth/Root/Parent/Len allocate %v times", a)
+	}
+}
+
+// TestSetValueRaces stores values into fresh nodes from several goroutines
+// at once while others read them: every read sees nil or one of the values
+// stored, and the node ends with one of them; run with -race. The first
+// store of a node is kept in the node itself (no allocation); later ones
+// are boxed.
+func TestSetValueRaces(t *testing.T) {
+	for _, writers := range []int{1, 2, 4} {
+		for range 200 {
+			var n graph.Node
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Add(2)
+				go func() { defer wg.Done(); n.SetValue(w) }()
+				go func() {
+					defer wg.Done()
+					if v := n.Value(); v != nil && (v.(int) < 0 || v.(int) >= writers) {
+						t.Errorf("Value() = %v, want nil or a stored value", v)
+					}
+				}()
+			}
+			wg.Wait()
+			if v, ok := n.Value().(int); !ok || v < 0 || v >= writers {
+				t.Fatalf("%d writers: Value() = %v at the end", writers, n.Value())
+			}
+		}
+	}
+	if a := testing.AllocsPerRun(100, func() { new(graph.Node).SetValue(1) }); a != 1 {
+		t.Errorf("a node and its first value: %v allocations, want 1 (the node)", a)
 	}
 }

@@ -64,9 +64,7 @@ type Base struct {
 	_ noCopy
 
 	mu         sync.Mutex // guards everything below that is not atomic
-	owner      Service
-	mach       seam.Machinery // a supervisor's: it starts and stops the children
-	fn         *FuncService   // owner, when it is a Func
+	owner      Service    // its machinery (machineryOf) and Func (funcLocked) are read from it
 	cfg        Config
 	cur        *run        // current run, or the next one once Done was asked
 	trans      *transition // transition in progress
@@ -123,12 +121,6 @@ func (b *Base) adopt(s Service) error {
 		b.hooks = hooksOf(s)
 		b.node.SetValue(s)
 		b.labels.Store(nil)
-		b.fn, _ = s.(*FuncService)
-		if m, ok := s.(interface {
-			Machinery(seam.Token) seam.Machinery
-		}); ok {
-			b.mach = m.Machinery(seam.Token{})
-		}
 		return nil
 	}
 	return errorf(ErrTwoOwners, "%s", labelOf(b.owner, b.cfg.Name))
@@ -146,6 +138,25 @@ func (b *Base) selfLocked() Service {
 		return b
 	}
 	return b.owner
+}
+
+// funcLocked is the handed-over value when it is a Func, else nil. b.mu
+// is held.
+func (b *Base) funcLocked() *FuncService {
+	f, _ := b.owner.(*FuncService)
+	return f
+}
+
+// machineryOf returns the machinery of s (a supervisor's: it starts and
+// stops the children), or nil. A type assertion, cached by the runtime:
+// cheaper than a field of every Base.
+func machineryOf(s Service) seam.Machinery {
+	if m, ok := s.(interface {
+		Machinery(seam.Token) seam.Machinery
+	}); ok {
+		return m.Machinery(seam.Token{})
+	}
+	return nil
 }
 
 // Configure sets the service's configuration: it replaces the whole

@@ -102,8 +102,9 @@ type funcRun struct {
 	task task
 }
 
+// newRun makes a run of b. b.mu is held.
 func newRun(b *Base) *run {
-	if b.fn == nil {
+	if b.funcLocked() == nil {
 		return &run{b: b}
 	}
 	fr := &funcRun{run: run{b: b}}

@@ -89,6 +89,17 @@ func (h *handle) Restart(stopCtx, ctx, values context.Context, budget time.Durat
 
 func (h *handle) Inside(ctx context.Context) bool { return insideOf(ctx, h.b()) }
 
+func (h *handle) ShortLabel() string {
+	b := h.b()
+	b.mu.Lock()
+	self, name := b.selfLocked(), b.cfg.Name
+	b.mu.Unlock()
+	if name != "" {
+		return name
+	}
+	return typeName(self)
+}
+
 func (h *handle) Exit() seam.Exit {
 	b := h.b()
 	b.mu.Lock()

@@ -39,13 +39,14 @@ type view struct {
 
 // viewLocked takes b's view, without its children. b.mu is held.
 func (b *Base) viewLocked() view {
-	return view{self: b.selfLocked(), mach: b.mach, cfg: b.cfg, hooks: b.hooks}
+	self := b.selfLocked()
+	return view{self: self, mach: machineryOf(self), cfg: b.cfg, hooks: b.hooks}
 }
 
 // stopViewLocked takes the view a Stop of b reads. b.mu is held.
 func (b *Base) stopViewLocked() view {
 	v := b.viewLocked()
-	if b.mach == nil { // else the machinery stops them
+	if v.mach == nil { // else the machinery stops them
 		v.kids = b.childrenLocked()
 	}
 	return v
@@ -222,7 +223,7 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 			b.state.Store(int32(Running))
 			b.mu.Unlock()
 			r.fire(&r.running)
-			if f := b.fn; f != nil {
+			if f, ok := v.self.(*FuncService); ok {
 				r.launchFunc(f)
 			}
 			return nil
@@ -361,7 +362,7 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 		}
 	}
 	p.onStartOK = true
-	if b.fn != nil && b.fn.fn == nil {
+	if f, ok := self.(*FuncService); ok && f.fn == nil {
 		return p, errorf(ErrBadArgument, "nil function")
 	}
 	if err := b.startMonitors(r, &v.cfg, self, hooks); err != nil {

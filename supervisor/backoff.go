@@ -70,9 +70,9 @@ func (s *Supervisor) schedule(ls *loopState, group []*child, cause *child) {
 	s.mu.Unlock()
 	for _, c := range members {
 		c.delay = d
-		logline.Dur(s.Log().Info().Str("child", c.id).Int("restarts", c.restartCount()), "delay", d).Msg("Restarting child after a backoff")
+		logline.Dur(s.Log().Info().Str("child", c.ID()).Int("restarts", c.restartCount()), "delay", d).Msg("Restarting child after a backoff")
 		svc, _ := c.current()
-		s.emit(Event{Kind: BackoffStarted, Child: c.id, Label: svc.Label(), RestartCount: c.restartCount(), Delay: d})
+		s.emit(Event{Kind: BackoffStarted, Child: c.ID(), Label: svc.Label(), RestartCount: c.restartCount(), Delay: d})
 	}
 }
 

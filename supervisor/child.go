@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/debug"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -27,9 +26,14 @@ const DefaultChildShutdown = 5 * time.Second
 // goroutine through it.
 type child struct {
 	sup  *Supervisor
-	id   string
-	spec ChildSpec
+	spec ChildSpec // spec.ID: the configured ID (the spec's, else the configured name)
 	link seam.Link
+
+	// Its ID (see childid.go): &spec.ID, or an automatic ID's text once
+	// made; auto and n (set at registration) make an automatic ID.
+	idText atomic.Pointer[string]
+	auto   *autoLabel
+	n      int
 
 	// Guarded by sup.mu (written by the supervisor's goroutine).
 	svc        service.Service
@@ -38,11 +42,11 @@ type child struct {
 	terminated bool  // kept down by Terminate
 	pending    bool  // an exit is queued
 	gone       bool  // no longer a child
+	ended      bool  // significant child ended on its own (owned by the goroutine, sits here to pack)
 	lastReason error // of the last crash
 
 	// Owned by the supervisor's goroutine.
 	handled uint64 // the run whose exit was handled (seam.Exit.Run)
-	ended   bool   // significant child ended on its own
 	backoff *strategy.BackoffState
 	delay   time.Duration // the backoff before its restart in progress (for the log line)
 
@@ -124,12 +128,15 @@ func isSupervisor(svc service.Service) bool {
 // It returns the label an automatic ID is made from, or "" when the child
 // has an ID (its spec's, else its configured name).
 func (s *Supervisor) newChild(svc service.Service, h seam.Handle, cs ChildSpec) (c *child, auto string, err error) {
-	c = &child{sup: s, svc: svc, h: h, spec: cs, nested: isSupervisor(svc), id: cs.ID}
-	if c.id == "" {
-		c.id = configuredName(svc)
+	c = &child{sup: s, svc: svc, h: h, spec: cs, nested: isSupervisor(svc)}
+	if c.spec.ID == "" {
+		c.spec.ID = configuredName(svc)
 	}
-	if c.id == "" {
-		auto = svc.ShortLabel() // the ID is this plus "#n", given at registration
+	if c.spec.ID == "" {
+		auto = h.ShortLabel() // the ID is this plus "#n", given at registration
+	}
+	if auto == "" {
+		c.idText.Store(&c.spec.ID)
 	}
 	c.link = seam.Link{Sup: c, PassThroughPanics: s.spec.PassThroughPanics}
 	if err := s.self().Attach(h, &c.link); err != nil {
@@ -140,29 +147,15 @@ func (s *Supervisor) newChild(svc service.Service, h seam.Handle, cs ChildSpec) 
 
 // registerLocked gives c its ID (made from auto when not "") and its
 // place, last in the start order. s.mu is held; it calls nothing outside
-// this package (label is the supervisor's, for errors).
-func (s *Supervisor) registerLocked(c *child, auto, label string) error {
+// this package.
+func (s *Supervisor) registerLocked(c *child, auto string) error {
 	if s.spec.MaxChildren > 0 && len(s.children) >= s.spec.MaxChildren {
 		return fmt.Errorf("%w (it has %d)", ErrMaxChildren, len(s.children))
 	}
-	if s.ids == nil {
-		s.ids = make(map[string]*child)
-	}
-	if auto == "" {
-		if _, dup := s.ids[c.id]; dup {
-			return fmt.Errorf("%w %q", ErrDuplicateID, c.id)
-		}
-	} else {
-		if s.seq == nil {
-			s.seq = make(map[string]int)
-		}
-		for c.id == "" || s.ids[c.id] != nil {
-			s.seq[auto]++
-			c.id = auto + "#" + strconv.Itoa(s.seq[auto])
-		}
+	if err := s.giveIDLocked(c, auto); err != nil {
+		return err
 	}
 	s.children = append(s.children, c)
-	s.ids[c.id] = c
 	return nil
 }
 
@@ -174,9 +167,7 @@ func (s *Supervisor) forgetLocked(c *child) {
 			break
 		}
 	}
-	if s.ids[c.id] == c {
-		delete(s.ids, c.id)
-	}
+	s.dropIDLocked(c)
 	c.gone = true
 }
 
@@ -205,7 +196,7 @@ func (s *Supervisor) drop(c *child, onLoop bool) {
 	if onLoop { // backoffs belong to the goroutine
 		s.unwait(c)
 	}
-	s.emit(Event{Kind: ChildRemoved, Child: c.id, Label: svc.Label(), RestartCount: c.restartCount()})
+	s.emit(Event{Kind: ChildRemoved, Child: c.ID(), Label: svc.Label(), RestartCount: c.restartCount()})
 }
 
 // isNil reports whether v is nil or a typed nil pointer.

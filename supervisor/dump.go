@@ -42,7 +42,7 @@ func (s *Supervisor) DumpInfo() []string {
 	}
 	for _, w := range s.waiting {
 		for _, c := range w.members {
-			dues = append(dues, due{c.id, w.due.Sub(at)})
+			dues = append(dues, due{c.ID(), w.due.Sub(at)})
 		}
 	}
 	s.mu.Unlock()

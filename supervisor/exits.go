@@ -52,11 +52,11 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 	}
 	if crash != nil {
 		// The crash itself is logged at Error by the child that crashed.
-		s.Log().Debug().Err(crash).Str("child", c.id).Msg("Child crashed")
-		s.emit(Event{Kind: ChildCrashed, Child: c.id, Label: label, Reason: crash, RestartCount: c.restartCount()})
+		s.Log().Debug().Err(crash).Str("child", c.ID()).Msg("Child crashed")
+		s.emit(Event{Kind: ChildCrashed, Child: c.ID(), Label: label, Reason: crash, RestartCount: c.restartCount()})
 	} else {
-		s.Log().Info().Str("child", c.id).Msg("Child exited")
-		s.emit(Event{Kind: ChildExited, Child: c.id, Label: label, RestartCount: c.restartCount()})
+		s.Log().Info().Str("child", c.ID()).Msg("Child exited")
+		s.emit(Event{Kind: ChildExited, Child: c.ID(), Label: label, RestartCount: c.restartCount()})
 	}
 	if ls.halted() {
 		return // OnEvent crashed the supervisor
@@ -72,7 +72,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 	if act.counts && !s.allow() {
 		reason := crash
 		if reason == nil {
-			reason = fmt.Errorf("%s: exited normally", c.id)
+			reason = fmt.Errorf("%s: exited normally", c.ID())
 		}
 		s.giveUp(ls, c, reason)
 		return
@@ -84,7 +84,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		s.drop(x, true)
 	}
 	if crash == nil && c.spec.Significant && s.significantEnded(c) {
-		s.Log().Info().Str("child", c.id).Msg("Significant child ended: shutting down")
+		s.Log().Info().Str("child", c.ID()).Msg("Significant child ended: shutting down")
 		_ = s.Stop(ls.ctx) // from inside (ls.ctx is marked with the run): it is queued
 		return
 	}

@@ -78,7 +78,7 @@ func (ls *loopState) busyWith() string {
 	if c == nil {
 		return opNames[o]
 	}
-	return opNames[o] + c.id
+	return opNames[o] + c.ID()
 }
 
 // remaining is what is left for an operation bounded by ctx's deadline

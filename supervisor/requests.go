@@ -51,7 +51,7 @@ type request struct {
 func (r *request) name() string {
 	id := ""
 	if r.c != nil {
-		id = r.c.id
+		id = r.c.ID()
 	} else if r.svc != nil {
 		id = r.svc.ShortLabel()
 	}
@@ -128,7 +128,7 @@ func (s *Supervisor) answer(req *request, err error) {
 	if err != nil {
 		id := ""
 		if req.c != nil {
-			id = req.c.id
+			id = req.c.ID()
 		}
 		logline.Err(func() *zerolog.Event { return s.Log().Warn().Str("child", id) }, err, "queued request failed")
 		s.emit(Event{Kind: RequestFailed, Child: id, Reason: err})
@@ -196,9 +196,8 @@ func (s *Supervisor) addDirect(ctx context.Context, svc service.Service, h seam.
 	if err != nil {
 		return fail(err)
 	}
-	label := s.ShortLabel()
 	s.mu.Lock()
-	err = s.registerLocked(c, auto, label)
+	err = s.registerLocked(c, auto)
 	late := s.loop != nil
 	s.mu.Unlock()
 	if err != nil {
@@ -315,9 +314,8 @@ func (s *Supervisor) addRunning(ls *loopState, req *request) error {
 		if c, auto, err = s.newChild(req.svc, req.h, req.spec); err != nil {
 			return err
 		}
-		label := s.ShortLabel()
 		s.mu.Lock()
-		err = s.registerLocked(c, auto, label)
+		err = s.registerLocked(c, auto)
 		s.mu.Unlock()
 		if err != nil {
 			_ = s.self().Detach(req.h)

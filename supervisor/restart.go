@@ -40,7 +40,7 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 		}
 		svc, _ := failed.current()
 		s.logFailure(s.Log().Warn, failed, ferr, "Restart failed")
-		s.emit(Event{Kind: StartFailed, Child: failed.id, Label: svc.Label(), Reason: ferr, RestartCount: failed.restartCount()})
+		s.emit(Event{Kind: StartFailed, Child: failed.ID(), Label: svc.Label(), Reason: ferr, RestartCount: failed.restartCount()})
 		if ls.halted() { // the supervisor stops: it stops the rest
 			return
 		}
@@ -131,9 +131,9 @@ func (s *Supervisor) restarted(c *child) {
 	c.ended = false // runs again: a significant child has not ended
 	c.restarts.Add(1)
 	svc, _ := c.current()
-	logline.Dur(s.Log().Info().Str("child", c.id).Int("restarts", c.restartCount()), "delay", c.delay).Msg("Restarted child")
+	logline.Dur(s.Log().Info().Str("child", c.ID()).Int("restarts", c.restartCount()), "delay", c.delay).Msg("Restarted child")
 	c.delay = 0
-	s.emit(Event{Kind: ChildRestarted, Child: c.id, Label: svc.Label(), RestartCount: c.restartCount()})
+	s.emit(Event{Kind: ChildRestarted, Child: c.ID(), Label: svc.Label(), RestartCount: c.restartCount()})
 }
 
 // reportStopErr reports what a stop of c the supervisor made for a restart
@@ -144,7 +144,7 @@ func (s *Supervisor) reportStopErr(c *child, err error) {
 	}
 	svc, _ := c.current()
 	s.logFailure(s.Log().Warn, c, err, "Stopping child for its restart failed")
-	s.emit(Event{Kind: StopFailed, Child: c.id, Label: svc.Label(), Reason: err, RestartCount: c.restartCount()})
+	s.emit(Event{Kind: StopFailed, Child: c.ID(), Label: svc.Label(), Reason: err, RestartCount: c.restartCount()})
 }
 
 // giveUp stops every child in reverse start order and crashes the
@@ -152,7 +152,7 @@ func (s *Supervisor) reportStopErr(c *child, err error) {
 // its own supervisor, if any, sees a crash. The line it logs at Error says
 // whether it escalates (it has a parent) or gives up (it is the root).
 func (s *Supervisor) giveUp(ls *loopState, c *child, reason error) {
-	e := s.Log().Error().Str("child", c.id)
+	e := s.Log().Error().Str("child", c.ID())
 	msg := "Giving up: restart intensity exceeded"
 	if p, ok := s.Node().Parent().Value().(service.Service); ok {
 		e, msg = e.Str("escalate_to", p.ShortLabel()), "Escalating: restart intensity exceeded"
@@ -171,7 +171,7 @@ func (s *Supervisor) giveUp(ls *loopState, c *child, reason error) {
 // it joins, with the stack of a panic among them (once, see logline.Stack).
 func (s *Supervisor) logFailure(level func() *zerolog.Event, c *child, err error, msg string) {
 	logline.Err(func() *zerolog.Event {
-		e := level().Str("child", c.id)
+		e := level().Str("child", c.ID())
 		var pe *service.PanicError
 		if e.Enabled() && errors.As(err, &pe) {
 			e = logline.Stack(e, pe.Stack)
@@ -184,14 +184,14 @@ func (s *Supervisor) logFailure(level func() *zerolog.Event, c *child, err error
 // label already (so the text does not say it twice).
 func (c *child) named(reason error) string {
 	if reason == nil {
-		return c.id
+		return c.ID()
 	}
 	r := reason.Error()
 	svc, _ := c.current()
-	for _, n := range []string{c.id, svc.ShortLabel(), svc.Label()} {
+	for _, n := range []string{c.ID(), svc.ShortLabel(), svc.Label()} {
 		if strings.HasPrefix(r, n+": ") {
 			return ""
 		}
 	}
-	return c.id
+	return c.ID()
 }

@@ -27,12 +27,13 @@ type Supervisor struct {
 	owner seam.Owner    // names this supervisor's goroutine in ctx marks
 	gid   atomic.Uint64 // the ID of its goroutine while one runs (seam.Goid), else 0
 
-	mu          sync.Mutex // guards the fields below; never held while user code runs
-	children    []*child   // in start order
-	ids         map[string]*child
-	seq         map[string]int
-	queue       []item // exits, requests and ended backoffs, in order of arrival
-	spare       []item // the queue's other buffer (see drain)
+	mu          sync.Mutex            // guards the fields below; never held while user code runs
+	children    []*child              // in start order
+	ids         map[string]*child     // configured IDs (see childid.go)
+	autoLike    int                   // configured IDs of the form label#n
+	seq         map[string]*autoLabel // automatic IDs' labels
+	queue       []item                // exits, requests and ended backoffs, in order of arrival
+	spare       []item                // the queue's other buffer (see drain)
 	wake        chan struct{}
 	loop        *loopState    // the running goroutine's state, nil when none runs
 	directs     int           // requests their callers perform while no goroutine runs
@@ -156,7 +157,7 @@ func (s *Supervisor) Remove(ctx context.Context, svc service.Service) error {
 // (or its own Restart). A Temporary child's spec is removed. It returns
 // ErrNoChild or the child's stop error; queued as Remove.
 func (s *Supervisor) Terminate(ctx context.Context, id string) error {
-	c := s.find(func(c *child) bool { return c.id == id })
+	c := s.byID(id)
 	if c == nil {
 		return fmt.Errorf("%w: %q under %s", ErrNoChild, id, s.Label())
 	}
@@ -170,7 +171,7 @@ func (s *Supervisor) Terminate(ctx context.Context, id string) error {
 // {error, running}: use the child's own Restart), ErrNotRunning when the
 // supervisor is not running, or the child's start error; queued as Remove.
 func (s *Supervisor) RestartChild(ctx context.Context, id string) error {
-	c := s.find(func(c *child) bool { return c.id == id })
+	c := s.byID(id)
 	if c == nil {
 		return fmt.Errorf("%w: %q under %s", ErrNoChild, id, s.Label())
 	}
@@ -208,7 +209,7 @@ func (s *Supervisor) Children() []ChildInfo {
 	for i, c := range s.children {
 		svcs[i] = c.svc
 		out[i] = ChildInfo{
-			ID: c.id, RestartCount: c.restartCount(),
+			ID: c.ID(), RestartCount: c.restartCount(),
 			LastReason: c.lastReason, Restart: c.spec.Restart, Terminated: c.terminated,
 		}
 	}
@@ -224,10 +225,8 @@ func (s *Supervisor) Children() []ChildInfo {
 func (s *Supervisor) Child(id string) service.Service {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, c := range s.children {
-		if c.id == id {
-			return c.svc
-		}
+	if c := s.byIDLocked(id); c != nil {
+		return c.svc
 	}
 	return nil
 }

@@ -121,6 +121,10 @@ type Handle interface {
 	// Inside reports whether ctx is the ctx of a task or hook of this
 	// service or of one of its descendants.
 	Inside(ctx context.Context) bool
+	// ShortLabel is the service's ShortLabel made afresh: it caches
+	// nothing, so it allocates nothing (a child's automatic ID is made
+	// from it).
+	ShortLabel() string
 }
 
 // Machinery is run by the engine besides the user's hooks, for a service
