@@ -121,7 +121,7 @@ func TestStopFromOutsideIsNormalExit(t *testing.T) {
 }
 
 // context.Canceled returned by a child on its own is a crash; returning
-// ctx.Err() after being stopped is a clean stop (DESIGN.md).
+// ctx.Err() after being stopped is a clean stop.
 func TestContextCanceledOnItsOwnIsACrash(t *testing.T) {
 	ctx := testCtx(t)
 	ev := newEventLog()

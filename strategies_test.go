@@ -221,7 +221,7 @@ func TestBystanders(t *testing.T) {
 	}
 }
 
-// A group restart counts once toward the intensity (DESIGN.md "Counting"):
+// A group restart counts once toward the intensity (the supervisor package doc, "Counting"):
 // with MaxRestarts 1, a one-for-all restart of three children is allowed,
 // and the next crash makes the supervisor give up, stopping every child in
 // reverse start order.
@@ -262,7 +262,7 @@ func TestGroupRestartCountsOnce(t *testing.T) {
 }
 
 // A group restart stops every member, the crashed one included, before
-// starting any (DESIGN.md, crash logic step 4: "stops them (reverse start
+// starting any (crash logic step 4: "stops them (reverse start
 // order), and restarts them (start order)"). The crashed child's run still
 // has cleanup to do (OnStop, tasks joined, exit stack): it must not
 // overlap the new runs of its siblings.

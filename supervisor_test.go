@@ -1,7 +1,7 @@
 package mode_test
 
 // Whole-tree tests: supervisors, plain services and leaves together, checked
-// against DESIGN.md ("Crash logic — the supervisor wakeup path",
+// against the contract ("Crash logic — the supervisor wakeup path",
 // "Supervisors and strategies", "Semantics where OTP, suture and mode
 // disagree") and the cases of OTP's supervisor_SUITE that apply.
 
@@ -513,7 +513,7 @@ func TestReplacementTakesThePlace(t *testing.T) {
 }
 
 // The replacement also takes the old child's position in the node graph
-// (DESIGN.md: "the new one takes the old one's place in the order and the
+// ("the new one takes the old one's place in the order and the
 // node graph"), so tree dumps and renderers keep the start order.
 func TestReplacementKeepsNodePosition(t *testing.T) {
 	ctx := testCtx(t)

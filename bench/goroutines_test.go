@@ -11,7 +11,7 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestGoroutinesPerSupervisor checks DESIGN.md's goroutine budget: one
+// TestGoroutinesPerSupervisor checks the goroutine budget: one
 // goroutine per running supervisor, one per Func (or task), none for an
 // idle Base service. Three nested supervisors, each with 10 Base children,
 // and 5 Funcs under the innermost one, hold 3 + 5 goroutines: Start

@@ -7,7 +7,7 @@ import (
 	"github.com/gomode/mode/service"
 )
 
-// The order of hooks for a three-level tree, as DESIGN.md "Order of things"
+// The order of hooks for a three-level tree, as the service package doc's "Order of things"
 // gives it.
 const (
 	startOrder = "root.OnFirstStart root.OnStart " +
