@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/gomode/mode/diag"
 	"github.com/gomode/mode/graph"
@@ -269,8 +270,25 @@ func typeName(v any) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	return t.Name()
+	if name := t.Name(); name != "" {
+		return name
+	}
+	// An unnamed type (an anonymous struct embedding Base): as %T spells
+	// it, bounded, so that no label (nor a child's automatic ID) is empty.
+	s := t.String()
+	if len(s) > maxUnnamedLabel {
+		cut := maxUnnamedLabel
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
 }
+
+// maxUnnamedLabel bounds the label made from an unnamed type, whose
+// spelling lists every field.
+const maxUnnamedLabel = 64
 
 // Log returns the service's logger, with service=<ShortLabel> on every
 // line. Its lines go to, in this order:

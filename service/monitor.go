@@ -105,6 +105,13 @@ func newHeartbeat(clk clock.Clock, d time.Duration) *heartbeat {
 
 func (h *heartbeat) touch() { h.last.Store(int64(h.clk.Since(h.epoch))) }
 
+// restart makes now the last beat, unless h is idle.
+func (h *heartbeat) restart() {
+	if last := h.last.Load(); last != idleMark {
+		h.last.CompareAndSwap(last, int64(h.clk.Since(h.epoch)))
+	}
+}
+
 // since returns the time since the last beat, and false while idle.
 func (h *heartbeat) since() (time.Duration, bool) {
 	last := h.last.Load()
@@ -151,9 +158,7 @@ func (b *Base) watchLoop(ctx context.Context, hb *heartbeat, task string, stoppe
 			return nil
 		}
 		if b.State() != Running {
-			if last := hb.last.Load(); last != idleMark {
-				hb.last.CompareAndSwap(last, int64(hb.clk.Since(hb.epoch)))
-			}
+			hb.restart()
 		}
 		idle, beating := hb.since()
 		if !beating {

@@ -217,6 +217,9 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 		}
 	}
 	if err == nil {
+		if x := r.extra.Load(); x != nil {
+			x.startOver() // before Running: no watch loop sees Running with a beat older than it
+		}
 		b.mu.Lock()
 		err = r.abortReason(ctx)
 		if err == nil {

@@ -31,7 +31,8 @@ type Watchdog struct {
 //
 // A wait that is no hang (a consumer blocked on an empty queue) is
 // declared with Idle: the deadline does not run from Idle until the next
-// Beat. Before the service is Running, the deadline keeps starting over.
+// Beat. Before the service is Running, the deadline keeps starting
+// over, and it starts over when the service becomes Running.
 //
 // The watchdog ends with the run, or earlier with Stop: call Stop when the
 // task returns (defer w.Stop()), else a task that ended looks hung. Each
@@ -106,6 +107,20 @@ func (x *runExtras) unwatch(w *Watchdog) {
 	defer x.mu.Unlock()
 	if i := slices.Index(x.watches, w); i >= 0 {
 		x.watches = slices.Delete(x.watches, i, i+1)
+	}
+}
+
+// startOver starts the deadline of the run's heartbeat and watchdogs
+// over, as the service becomes Running: a task watched during a long
+// start has a whole deadline once Running. An idle watchdog stays idle.
+func (x *runExtras) startOver() {
+	if hb := x.beat.Load(); hb != nil {
+		hb.restart()
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, w := range x.watches {
+		w.hb.restart()
 	}
 }
 

@@ -193,3 +193,42 @@ func TestAutomaticIDInEvents(t *testing.T) {
 		t.Fatalf("plain#2 is %v after RestartChild, want Running", got)
 	}
 }
+
+// TestUnnamedTypeChildIDs adds children whose type has no name (an
+// anonymous struct embedding service.Base) and no configured name: each
+// gets an automatic ID that is not empty, and a second one is no
+// duplicate of the first.
+func TestUnnamedTypeChildIDs(t *testing.T) {
+	cases := []struct {
+		name string
+		make func() service.Service
+	}{
+		{"anonymous struct", func() service.Service { return &struct{ service.Base }{} }},
+		{"anonymous struct with fields", func() service.Service {
+			return &struct {
+				service.Base
+				n int
+			}{}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := bg(t)
+			s := newSup(supervisor.Spec{}, nil)
+			for range 2 {
+				svc := tc.make()
+				svc.(interface{ Configure(service.Config) }).Configure(service.Config{Logger: &quiet})
+				must(t, s.Add(ctx, svc))
+			}
+			kids := s.Children()
+			if len(kids) != 2 || kids[0].ID == kids[1].ID || kids[0].ID == "" || kids[1].ID == "" {
+				t.Fatalf("children %+v: want two distinct non-empty IDs", kids)
+			}
+			for _, k := range kids {
+				if s.Child(k.ID) == nil {
+					t.Errorf("Child(%q) = nil", k.ID)
+				}
+			}
+		})
+	}
+}
