@@ -105,3 +105,38 @@ type raceSvc struct {
 	service.Base
 	buf *jsonLog // where its lines go (its Config.Logger's output)
 }
+
+// TestLogCachedAllocs: once built, a service's logger is handed out
+// without an allocation, whichever way it was resolved.
+func TestLogCachedAllocs(t *testing.T) {
+	_, own := newLog(zerolog.DebugLevel)
+	tests := []struct {
+		name string
+		cfg  service.Config
+	}{
+		{"own logger", service.Config{Name: "s", Logger: own}},
+		{"inherited", service.Config{Name: "s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, s := &raceSvc{}, &raceSvc{}
+			p.Configure(service.Config{Name: "p", Logger: own})
+			s.Configure(tt.cfg)
+			holder := &raceSvc{}
+			if err := holder.AddDependency(p); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.AddDependency(s); err != nil {
+				t.Fatal(err)
+			}
+			first := s.Log()
+			if a := testing.AllocsPerRun(100, func() {
+				if s.Log() != first {
+					t.Fatal("Log() changed without a change")
+				}
+			}); a != 0 {
+				t.Errorf("Log() allocates %v times once built", a)
+			}
+		})
+	}
+}
