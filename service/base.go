@@ -184,8 +184,8 @@ func (b *Base) Configure(cfg Config) {
 	b.mu.Lock()
 	b.cfg = cfg
 	b.src.Store(cfg.Logger)
+	b.labels.Store(nil) // under mu: names() cannot store names read before
 	b.mu.Unlock()
-	b.labels.Store(nil)
 	b.dropLogCaches()
 }
 
@@ -228,17 +228,30 @@ func (b *Base) Diag() *diag.Diag { return &b.diag }
 // built on first use.
 type labels struct {
 	short, full string
-	log         atomic.Pointer[zerolog.Logger]
+	log         atomic.Pointer[builtLog]
 	prof        atomic.Pointer[labelSet]
 }
 
+// builtLog is the logger Log built, and the source it was built from: it
+// is stale once source resolves to another.
+type builtLog struct {
+	src *zerolog.Logger
+	l   zerolog.Logger
+}
+
+// names returns b's labels, computing them if Configure or a handover
+// dropped them. They are computed and stored under b.mu, as Configure and
+// adopt drop them: names read before a change are never stored after it.
 func (b *Base) names() *labels {
 	if l := b.labels.Load(); l != nil {
 		return l
 	}
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	if l := b.labels.Load(); l != nil {
+		return l
+	}
 	self, name := b.selfLocked(), b.cfg.Name
-	b.mu.Unlock()
 	l := &labels{short: name, full: labelOf(self, name)}
 	if l.short == "" {
 		l.short = typeName(self)
@@ -303,13 +316,13 @@ const maxUnnamedLabel = 64
 // It is built on first use and kept until Configure, a new parent or a new
 // start ctx's logger changes what it resolves to.
 func (b *Base) Log() *zerolog.Logger {
-	n := b.names()
-	if l := n.log.Load(); l != nil {
-		return l
+	n, src := b.names(), b.source()
+	if c := n.log.Load(); c != nil && c.src == src {
+		return &c.l
 	}
-	l := b.source().With().Str("service", n.short).Logger()
-	n.log.Store(&l)
-	return &l
+	c := &builtLog{src: src, l: src.With().Str("service", n.short).Logger()}
+	n.log.Store(c)
+	return &c.l
 }
 
 // mundane logs a lifecycle line at the configured level. It checks the

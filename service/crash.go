@@ -30,8 +30,9 @@ func (b *Base) Crash(reason error) {
 	}
 	b.mu.Lock()
 	r, st := b.cur, b.State()
+	begun := r != nil && r.ctx != nil // a start writes r.ctx under b.mu
 	b.mu.Unlock()
-	if r == nil || r.ctx == nil || st == Init || st == Shutdown {
+	if !begun || st == Init || st == Shutdown {
 		b.Log().Warn().Err(reason).Str("state", st.String()).Msg("Crash ignored: service not running")
 		return
 	}

@@ -36,19 +36,33 @@ func loggerFrom(ctx context.Context) *zerolog.Logger {
 // a new start ctx's logger): resolving costs a walk up the tree, never an
 // allocation, and takes no lock (a caller may hold a parent's).
 func (b *Base) source() *zerolog.Logger {
-	if l := b.src.Load(); l != nil {
-		return l
+	for {
+		if l := b.src.Load(); l != nil {
+			return l
+		}
+		l := b.inherited()
+		if !b.src.CompareAndSwap(nil, l) { // Configure or startLogger came first
+			continue
+		}
+		// A change (a parent's Configure, a move) may have dropped the
+		// caches between the read and the store: it changes what b
+		// inherits first, then drops. Read again; a different answer
+		// means the stored one is stale.
+		if b.inherited() == l {
+			return l
+		}
+		b.src.CompareAndSwap(l, nil)
 	}
-	var l *zerolog.Logger
+}
+
+// inherited is the logger b would take from above: its parent's, or
+// for a service without a parent zerolog's global logger (a root's ctx
+// logger is stored by startLogger).
+func (b *Base) inherited() *zerolog.Logger {
 	if p, ok := b.node.Parent().Value().(Service); ok {
-		l = p.base().source()
-	} else {
-		l = globalLogger() // a root's ctx logger is stored by startLogger
+		return p.base().source()
 	}
-	if !b.src.CompareAndSwap(nil, l) { // Configure or startLogger came first
-		return b.src.Load()
-	}
-	return l
+	return globalLogger()
 }
 
 // startLogger takes the logger of the start ctx of a service without a

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,9 +24,10 @@ import (
 // trace, debug, info, warn, error, fatal, panic as slog's Debug-4, Debug,
 // Info, Warn, Error, Error+4, Error+8), the time it was written, and every
 // field, in order, as an attribute of its kind: a JSON number as an Int64
-// (a Float64 when it is not an integer), a boolean as a Bool, a string as
-// a String (so a duration reads "74ms", and the error field "error" is its
-// text), null as nil, an object as a Group, an array as a []any.
+// (a Uint64 for an integer beyond int64, a Float64 when it is not an
+// integer), a boolean as a Bool, a string as a String (so a duration reads
+// "74ms", and the error field "error" is its text), null as nil, an object
+// as a Group, an array as a []any.
 //
 // Levels: the logger's level is set, once, to the lowest level h enables
 // at this call (h.Enabled with context.Background), so a line below it
@@ -142,11 +144,7 @@ type group []slog.Attr
 func attrOf(key string, v any) slog.Attr {
 	switch v := v.(type) {
 	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return slog.Int64(key, i)
-		}
-		f, _ := v.Float64()
-		return slog.Float64(key, f)
+		return slog.Any(key, number(v))
 	case string:
 		return slog.String(key, v)
 	case bool:
@@ -199,11 +197,7 @@ func readValue(dec *json.Decoder) (any, error) {
 func plain(v any) any {
 	switch v := v.(type) {
 	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return i
-		}
-		f, _ := v.Float64()
-		return f
+		return number(v)
 	case group:
 		m := make(map[string]any, len(v))
 		for _, a := range v {
@@ -212,6 +206,19 @@ func plain(v any) any {
 		return m
 	}
 	return v
+}
+
+// number is n as an int64, else (a larger integer) a uint64, else a
+// float64.
+func number(n json.Number) any {
+	if i, err := n.Int64(); err == nil {
+		return i
+	}
+	if u, err := strconv.ParseUint(string(n), 10, 64); err == nil {
+		return u
+	}
+	f, _ := n.Float64()
+	return f
 }
 
 func readKey(dec *json.Decoder) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"os"
 	"sync"
 	"testing"
@@ -63,6 +64,8 @@ func TestSlogLoggerFieldKinds(t *testing.T) {
 		{"duration as text", func(e *zerolog.Event) *zerolog.Event { return e.Str("delay", (74 * time.Millisecond).String()) }, "delay", slog.KindString, "74ms"},
 		{"array", func(e *zerolog.Event) *zerolog.Event { return e.Strs("stack", []string{"a", "b"}) }, "stack", slog.KindAny, []any{"a", "b"}},
 		{"null", func(e *zerolog.Event) *zerolog.Event { return e.Interface("v", nil) }, "v", slog.KindAny, nil},
+		{"uint64 beyond int64", func(e *zerolog.Event) *zerolog.Event { return e.Uint64("n", math.MaxUint64) }, "n", slog.KindUint64, uint64(math.MaxUint64)},
+		{"uint64 beyond int64 in an array", func(e *zerolog.Event) *zerolog.Event { return e.Uints64("ns", []uint64{1, math.MaxUint64}) }, "ns", slog.KindAny, []any{int64(1), uint64(math.MaxUint64)}},
 		{"quoted text", func(e *zerolog.Event) *zerolog.Event { return e.Str("q", "a \"b\"\nc") }, "q", slog.KindString, "a \"b\"\nc"},
 	}
 	for _, tt := range tests {

@@ -16,9 +16,13 @@ type etNode struct {
 	service.Base
 	startErr, stopErr error
 	stuck             chan struct{} // a task that ignores its ctx until closed
+	startFn           func(context.Context) error
 }
 
-func (n *etNode) OnStart(context.Context) error {
+func (n *etNode) OnStart(ctx context.Context) error {
+	if n.startFn != nil {
+		return n.startFn(ctx)
+	}
 	if n.stuck != nil {
 		return n.Go("stuck", func(context.Context) error { <-n.stuck; return nil })
 	}
@@ -145,6 +149,87 @@ func TestErrorTexts(t *testing.T) {
 			},
 			want:  `etNode(r): stop: etNode(c): mode: stop timed out: still running: r/c: task "stuck"`,
 			match: []error{service.ErrStopTimeout},
+		},
+		{
+			name: "Add to a running supervisor of a child whose start fails two deep",
+			run: func(t *testing.T) error {
+				s := etSup(t, "sup", supervisor.Spec{})
+				if err := service.Start(ctx, s); err != nil {
+					return err
+				}
+				defer s.Stop(ctx)
+				p, x := newET("p"), newET("x")
+				x.startErr = errET
+				etChain(t, p, x)
+				return s.Add(ctx, p)
+			},
+			want:  "sup: add: etNode(p): etNode(x): OnStart: boom",
+			match: []error{errET},
+		},
+		{
+			name: "Add before the start of a child whose start fails",
+			run: func(t *testing.T) error {
+				bad := newET("bad")
+				bad.startErr = errET
+				s := etSup(t, "sup", supervisor.Spec{}, bad)
+				return service.Start(ctx, s)
+			},
+			want:  "Supervisor(sup): start: etNode(bad): OnStart: boom",
+			match: []error{errET},
+		},
+		{
+			name: "Add of a duplicate ID names the child",
+			run: func(t *testing.T) error {
+				s := etSup(t, "sup", supervisor.Spec{}, newET("ok"))
+				return s.Add(ctx, newET("ok"))
+			},
+			want:  `sup: add ok: mode: duplicate child ID "ok"`,
+			match: []error{supervisor.ErrDuplicateID},
+		},
+		{
+			name: "Remove of a child whose stop fails",
+			run: func(t *testing.T) error {
+				c := newET("c")
+				c.stopErr = errET
+				s := etSup(t, "sup", supervisor.Spec{}, c)
+				if err := service.Start(ctx, s); err != nil {
+					return err
+				}
+				defer s.Stop(ctx)
+				return s.Remove(ctx, c)
+			},
+			want:  "sup: remove: etNode(c): OnStop: boom",
+			match: []error{errET},
+		},
+		{
+			name: "RequestFailed event of a queued Terminate",
+			run: func(t *testing.T) error {
+				failed := make(chan error, 1)
+				spec := supervisor.Spec{OnEvent: func(ev supervisor.Event) {
+					if ev.Kind == supervisor.RequestFailed {
+						failed <- ev.Reason
+					}
+				}}
+				var s *supervisor.Supervisor
+				c := &etNode{stopErr: errET}
+				c.Configure(etQuiet("c"))
+				start := make(chan struct{})
+				c.startFn = func(ctx context.Context) error {
+					return c.Go("quit", func(ctx context.Context) error {
+						<-start
+						return s.Terminate(ctx, "c") // from inside the child: queued
+					})
+				}
+				s = etSup(t, "sup", spec, c)
+				if err := service.Start(ctx, s); err != nil {
+					return err
+				}
+				defer s.Stop(ctx)
+				close(start)
+				return <-failed
+			},
+			want:  "sup: terminate: etNode(c): OnStop: boom",
+			match: []error{errET},
 		},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/gomode/mode/internal/logline"
@@ -56,6 +57,20 @@ func (r *request) name() string {
 		id = r.svc.ShortLabel()
 	}
 	return reqNames[r.kind] + " " + id
+}
+
+// fail wraps err, the failure of r on s: "sup: add api: <err>", or, when
+// err comes from the child's own start or stop and so opens with its
+// label, "sup: add: <err>" (the child names itself).
+func (r *request) fail(s *Supervisor, err error) error {
+	svc := r.svc
+	if r.c != nil {
+		svc, _ = r.c.current()
+	}
+	if svc != nil && strings.HasPrefix(err.Error(), svc.Label()+": ") {
+		return fmt.Errorf("%s: %s: %w", s.ShortLabel(), reqNames[r.kind], err)
+	}
+	return fmt.Errorf("%s: %s: %w", s.ShortLabel(), r.name(), err)
 }
 
 // submit hands req to the supervisor's goroutine and waits for the answer
@@ -119,7 +134,7 @@ func (s *Supervisor) submit(ctx context.Context, req *request) error {
 // and reports it as a RequestFailed event.
 func (s *Supervisor) answer(req *request, err error) {
 	if err != nil {
-		err = fmt.Errorf("%s: %s: %w", s.ShortLabel(), req.name(), err)
+		err = req.fail(s, err)
 	}
 	if req.reply != nil {
 		req.reply <- err
@@ -169,7 +184,7 @@ func (s *Supervisor) direct(req *request) error {
 		err = fmt.Errorf("%w (state %s)", ErrNotRunning, s.State())
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %s: %w", s.ShortLabel(), req.name(), err)
+		return req.fail(s, err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -138,4 +139,77 @@ func TestFramesAndStackOnce(t *testing.T) {
 			t.Errorf("line %d: %v, want stack_seen=%v and no stack", i+2, m, seen+float64(i+1))
 		}
 	}
+}
+
+//go:noinline
+func recurse(n int) {
+	if n == 0 {
+		panic("deep")
+	}
+	recurse(n - 1)
+}
+
+func stackOfDeepPanic() (stack []byte) {
+	defer func() {
+		recover()
+		stack = debug.Stack()
+	}()
+	recurse(200)
+	return nil
+}
+
+// TestFramesShapes feeds Frames the shapes runtime tracebacks take: every
+// element must be "function file:line" (or the runtime's own note that
+// frames were elided), never a file taken for a function or the other way
+// round.
+func TestFramesShapes(t *testing.T) {
+	tests := []struct {
+		name  string
+		stack string
+		want  []string
+	}{
+		{
+			name: "plain panic",
+			stack: "goroutine 7 [running]:\nruntime/debug.Stack()\n\t/go/debug/stack.go:26 +0x5e\nmain.f.func1()\n\t/x/m.go:19 +0x1c\n" +
+				"panic({0x4aa5c0?, 0x4d0330?})\n\t/go/runtime/panic.go:860 +0x13a\nmain.g(0x1, ...)\n\t/x/m.go:11 +0x3e\n" +
+				"created by main.main in goroutine 1\n\t/x/m.go:30 +0x25\n",
+			want: []string{"main.g /x/m.go:11", "created by main.main /x/m.go:30"},
+		},
+		{
+			name: "deep stack with elided frames",
+			stack: "goroutine 1 [running]:\npanic({0x1?, 0x2?})\n\t/go/runtime/panic.go:860 +0x13a\nmain.rec(...)\n\t/x/m.go:11\n" +
+				"main.rec(0x0?)\n\t/x/m.go:13 +0x3e\n...105 frames elided...\nmain.rec(0x63?)\n\t/x/m.go:13 +0x3e\nmain.main()\n\t/x/m.go:26 +0x3a\n",
+			want: []string{"main.rec /x/m.go:11", "main.rec /x/m.go:13", "...105 frames elided...", "main.rec /x/m.go:13", "main.main /x/m.go:26"},
+		},
+		{
+			name:  "no header, no panic",
+			stack: "main.a()\n\t/x/a.go:1 +0x1\nmain.b()\n\t/x/b.go:2\n",
+			want:  []string{"main.a /x/a.go:1", "main.b /x/b.go:2"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := logline.Frames([]byte(tt.stack))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Frames\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+	t.Run("real deep recursion", func(t *testing.T) {
+		frames := logline.Frames(stackOfDeepPanic())
+		elided := 0
+		for _, f := range frames {
+			if strings.HasPrefix(f, "...") {
+				elided++
+				continue
+			}
+			fn, loc, ok := strings.Cut(f, " ")
+			if !ok || strings.HasPrefix(fn, "/") || strings.HasPrefix(fn, "\t") || !strings.Contains(loc, ".go:") {
+				t.Fatalf("frame %q is not \"function file:line\" (all: %q)", f, frames)
+			}
+		}
+		if elided != 1 || !strings.Contains(frames[0], "logline_test.recurse ") {
+			t.Errorf("frames %q: want recurse first and one elision note", frames)
+		}
+	})
 }

@@ -37,30 +37,38 @@ func Stack(e *zerolog.Event, stack []byte) *zerolog.Event {
 // Frames turns a stack as runtime/debug.Stack writes it into one element
 // per frame, "function file:line", without argument values and program
 // counter offsets (which differ from one panic to the next). Frames above
-// the panic (the recovery's) are left out.
+// the panic (the recovery's) are left out. The runtime's note on a deep
+// stack ("...N frames elided...") is kept as an element of its own.
 func Frames(stack []byte) []string {
 	lines := strings.Split(string(bytes.TrimSpace(stack)), "\n")
 	if len(lines) > 0 && strings.HasPrefix(lines[0], "goroutine ") {
 		lines = lines[1:]
 	}
 	var out []string
-	for i := 0; i+1 < len(lines); i += 2 {
-		fn, loc := lines[i], strings.TrimSpace(lines[i+1])
-		if strings.HasPrefix(fn, "created by ") {
+	for i := 0; i < len(lines); i++ {
+		fn := lines[i]
+		if fn == "" || fn[0] == '\t' {
+			continue // a location without its function
+		}
+		loc := ""
+		if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "\t") {
+			i++
+			loc = " " + cutOffset(strings.TrimSpace(lines[i]))
+		}
+		switch {
+		case strings.HasPrefix(fn, "panic("):
+			out = out[:0] // what came before is the recovery
+			continue
+		case strings.HasPrefix(fn, "created by "):
 			if j := strings.Index(fn, " in goroutine "); j > 0 {
 				fn = fn[:j]
 			}
-			out = append(out, fn+" "+cutOffset(loc))
-			continue
+		case strings.HasSuffix(fn, ")"):
+			if j := strings.LastIndexByte(fn, '('); j > 0 {
+				fn = fn[:j]
+			}
 		}
-		if strings.HasPrefix(fn, "panic(") {
-			out = out[:0] // what came before is the recovery
-			continue
-		}
-		if j := strings.LastIndexByte(fn, '('); j > 0 && strings.HasSuffix(fn, ")") {
-			fn = fn[:j]
-		}
-		out = append(out, fn+" "+cutOffset(loc))
+		out = append(out, fn+loc)
 	}
 	return out
 }
