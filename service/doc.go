@@ -237,7 +237,8 @@
 // panic, its stack (stack=[...], one frame per element, from the function
 // that panicked). A stack is printed once: a later line with the same
 // frames (the same panic passed on, or the same code panicking again, as a
-// child that keeps crashing) carries stack_seen=<count> instead. A
+// child that keeps crashing) carries stack_seen=<count> instead, for ten
+// minutes; then the stack is printed in full again, beside its count. A
 // supervisor logs each restart at Info (child, restarts, delay), a backoff
 // it waits out at Info, and giving up (the root) or escalating (restart
 // intensity exceeded, under a parent) at Error. A Stop that waits for more

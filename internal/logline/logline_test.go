@@ -8,7 +8,9 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gomode/mode/internal/logline"
@@ -210,6 +212,51 @@ func TestFramesShapes(t *testing.T) {
 		}
 		if elided != 1 || !strings.Contains(frames[0], "logline_test.recurse ") {
 			t.Errorf("frames %q: want recurse first and one elision note", frames)
+		}
+	})
+}
+
+//go:noinline
+func panicAtDepth(n int) {
+	if n > 0 {
+		panicAtDepth(n - 1)
+	}
+	panic("boom again")
+}
+
+func stackAtDepth(n int) (stack []byte) {
+	defer func() {
+		recover()
+		stack = debug.Stack()
+	}()
+	panicAtDepth(n)
+	return nil
+}
+
+// runs makes each run of TestStackPrintedAgainLater (-count) panic at
+// another depth: a stack of its own, unseen by the runs before.
+var runs atomic.Int32
+
+// TestStackPrintedAgainLater: a stack seen before is summarised as
+// stack_seen for ReprintAfter, then printed in full again (with its
+// count), so the log of the last hours has it.
+func TestStackPrintedAgainLater(t *testing.T) {
+	depth := int(runs.Add(1))
+	synctest.Test(t, func(t *testing.T) {
+		var buf bytes.Buffer
+		l := zerolog.New(&buf)
+		for _, wait := range []time.Duration{0, time.Minute, logline.ReprintAfter, time.Second} {
+			time.Sleep(wait)
+			logline.Stack(l.Error(), stackAtDepth(depth)).Msg("crashed")
+		}
+		lines := decode(t, &buf)
+		for i, wantStack := range []bool{true, false, true, false} {
+			if _, has := lines[i]["stack"]; has != wantStack {
+				t.Errorf("line %d: %v, want a full stack: %v", i+1, lines[i], wantStack)
+			}
+			if n, _ := lines[i]["stack_seen"].(float64); i > 0 && int(n) != i+1 {
+				t.Errorf("line %d: %v, want stack_seen=%d", i+1, lines[i], i+1)
+			}
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -15,9 +16,11 @@ import (
 // the same frames (the same panic passed on: a crash reason wrapped by a
 // supervisor, a failed start; or the same code panicking again: a child
 // that keeps crashing the same way) as stack_seen=<how many times it came,
-// this one included> instead. Stacks are told apart by a hash of their
-// frames, without argument values, offsets and goroutine numbers. A
-// disabled e costs nothing.
+// this one included> instead. The stack is printed again, beside its
+// count, once ReprintAfter has passed since it was last printed, so that
+// the log of the last hours of a long-running daemon has it. Stacks are
+// told apart by a hash of their frames, without argument values, offsets
+// and goroutine numbers. A disabled e costs nothing.
 func Stack(e *zerolog.Event, stack []byte) *zerolog.Event {
 	if !e.Enabled() || len(stack) == 0 {
 		return e
@@ -28,10 +31,14 @@ func Stack(e *zerolog.Event, stack []byte) *zerolog.Event {
 		h.Write([]byte(f))
 		h.Write([]byte{'\n'})
 	}
-	if n := seen.note(h.Sum64()); n > 1 {
-		return e.Int("stack_seen", n)
+	n, again := seen.note(h.Sum64(), time.Now())
+	if n > 1 {
+		e = e.Int("stack_seen", n)
 	}
-	return e.Strs("stack", frames)
+	if again {
+		e = e.Strs("stack", frames)
+	}
+	return e
 }
 
 // Frames turns a stack as runtime/debug.Stack writes it into one element
@@ -85,21 +92,42 @@ func cutOffset(loc string) string {
 // each is printed again the next time it comes.
 const maxKeys = 4096
 
-// stacks remembers how many times each stack was logged, by hash.
+// ReprintAfter is how long a stack already printed is summarised as
+// stack_seen=<n> before it is printed in full again.
+const ReprintAfter = 10 * time.Minute
+
+// stacks remembers, by hash, how many times each stack was logged and
+// when it was last printed in full.
 type stacks struct {
 	mu sync.Mutex
-	n  map[uint64]int
+	n  map[uint64]*seenStack
+}
+
+type seenStack struct {
+	count   int
+	printed time.Time
 }
 
 var seen stacks
 
-// note counts one more line with the stack of hash and returns the count.
-func (s *stacks) note(hash uint64) int {
+// note counts one more line with the stack of hash at now, and returns the
+// count and whether to print the stack in full: the first time, and once
+// ReprintAfter has passed since it was last printed.
+func (s *stacks) note(hash uint64, now time.Time) (int, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.n == nil || len(s.n) >= maxKeys {
-		s.n = make(map[uint64]int)
+		s.n = make(map[uint64]*seenStack)
 	}
-	s.n[hash]++
-	return s.n[hash]
+	st := s.n[hash]
+	if st == nil {
+		st = &seenStack{}
+		s.n[hash] = st
+	}
+	st.count++
+	if st.count == 1 || now.Sub(st.printed) >= ReprintAfter {
+		st.printed = now
+		return st.count, true
+	}
+	return st.count, false
 }
