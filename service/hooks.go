@@ -22,14 +22,17 @@ type OnFirstStarter interface {
 
 // OnStarter is called at every start, before the children start: the place
 // to start tasks (Go, Every) for the run. Not the place to add children
-// (mode's add_dependency in on_start): they stay attached across restarts,
-// so add them once, in OnFirstStart or Dependencies(); adding one from
-// OnStart fails the start with ErrAddedInOnStart.
+// (as Python mode's on_start does with add_dependency): they stay attached
+// across restarts, so add them once, in OnFirstStart or Dependencies();
+// adding one from OnStart fails the start with ErrAddedInOnStart.
 type OnStarter interface {
 	OnStart(ctx context.Context) error
 }
 
 // OnStartedHook is called at every start after the children have started.
+// Like OnStart, not the place to add children (Python mode's
+// add_runtime_dependency in on_started): adding one fails the start with
+// ErrAddedInOnStart.
 type OnStartedHook interface {
 	OnStarted(ctx context.Context) error
 }
@@ -51,7 +54,7 @@ type OnRestarter interface {
 	OnRestart(ctx context.Context) error
 }
 
-// Dependent returns child services to add at the first start attempt (mode's
+// Dependent returns child services to add at the first start attempt (Python mode's
 // on_init_dependencies). It is called once.
 type Dependent interface {
 	Dependencies() []Service

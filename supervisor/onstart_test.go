@@ -33,13 +33,26 @@ func (a *adder) OnStart(ctx context.Context) error {
 }
 
 // supAdder is a type embedding a Supervisor that adds its children in its
-// own OnStart.
+// own OnStart, or in OnStarted if late (the supervisor runs by then).
 type supAdder struct {
 	supervisor.Supervisor
-	kid service.Service
+	kid  service.Service
+	late bool
 }
 
-func (s *supAdder) OnStart(ctx context.Context) error { return s.Add(ctx, s.kid) }
+func (s *supAdder) OnStart(ctx context.Context) error {
+	if s.late {
+		return nil
+	}
+	return s.Add(ctx, s.kid)
+}
+
+func (s *supAdder) OnStarted(ctx context.Context) error {
+	if !s.late {
+		return nil
+	}
+	return s.Add(ctx, s.kid)
+}
 
 // TestChildrenAddedInOnStart: a child added from OnStart (directly, at run
 // time, or to a child supervisor) would be added again at the first
@@ -99,18 +112,26 @@ func TestChildrenAddedInOnStart(t *testing.T) {
 		})
 	}
 
-	t.Run("OnStart of a type embedding Supervisor", func(t *testing.T) {
-		ctx := bg(t)
-		s := &supAdder{kid: newWorker("kid")}
-		s.Configure(service.Config{Name: "sup", Logger: &quiet})
-		err := service.Start(ctx, s)
-		if !errors.Is(err, service.ErrAddedInOnStart) {
-			t.Fatalf("first start: %v, want ErrAddedInOnStart", err)
-		}
-		if n := len(s.Children()); n != 0 {
-			t.Fatalf("%d children after the failed start", n)
-		}
-	})
+	for _, late := range []bool{false, true} {
+		hook := map[bool]string{false: "OnStart", true: "OnStarted"}[late]
+		t.Run(hook+" of a type embedding Supervisor", func(t *testing.T) {
+			ctx := bg(t)
+			s := &supAdder{kid: newWorker("kid"), late: late}
+			s.Configure(service.Config{Name: "sup", Logger: &quiet})
+			err := service.Start(ctx, s)
+			if err == nil {
+				rerr := s.Restart(ctx)
+				must(t, s.Stop(ctx))
+				t.Fatalf("first start succeeded (the restart then: %v), want ErrAddedInOnStart", rerr)
+			}
+			if !errors.Is(err, service.ErrAddedInOnStart) {
+				t.Fatalf("first start: %v, want ErrAddedInOnStart", err)
+			}
+			if n := len(s.Children()); n != 0 {
+				t.Fatalf("%d children after the failed start", n)
+			}
+		})
+	}
 
 	for _, tt := range adds[:2] {
 		t.Run("OnFirstStart/"+tt.name+"/survives a crash", func(t *testing.T) {
