@@ -46,6 +46,9 @@ func TestChildAddedFromEveryStartHook(t *testing.T) {
 			_ = a.AddRuntimeDependency(ctx, kid)
 			return nil
 		},
+		"AddDependency, 300 calls deep": func(_ context.Context, a *hookAdder, kid service.Service) error {
+			return deep(300, func() error { return a.AddDependency(kid) })
+		},
 	}
 	tests := []struct {
 		hook, add string
@@ -56,6 +59,7 @@ func TestChildAddedFromEveryStartHook(t *testing.T) {
 		{"OnStarted", "AddDependency", true},
 		{"OnStarted", "AddRuntimeDependency", true},
 		{"OnStarted", "AddRuntimeDependency, error ignored", true},
+		{"OnStart", "AddDependency, 300 calls deep", true},
 		{"OnFirstStart", "AddDependency", false},
 		{"OnFirstStart", "AddRuntimeDependency", false},
 	}
@@ -96,4 +100,14 @@ func TestChildAddedFromEveryStartHook(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deep calls fn n calls down the stack.
+//
+//go:noinline
+func deep(n int, fn func() error) error {
+	if n == 0 {
+		return fn()
+	}
+	return deep(n-1, fn)
 }

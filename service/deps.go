@@ -147,12 +147,18 @@ var (
 
 // calledFromOnStart reports whether the calling goroutine runs an OnStart
 // or OnStarted hook: whether onStartFrame or onStartedFrame is on its
-// stack. Go has no goroutine
-// identity to ask instead; the walk (microseconds) happens only while an
-// OnStart runs above the parent, never on the start path itself.
+// stack, however deep. Go has no goroutine identity to ask instead; the
+// walk (microseconds) happens only while such a hook runs above the
+// parent, never on the start path itself.
 func calledFromOnStart() bool {
-	var pcs [128]uintptr
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs[:])])
+	var buf [128]uintptr
+	pcs := buf[:]
+	n := runtime.Callers(3, pcs)
+	for n == len(pcs) { // the stack may go on: the hook's frame is at its far end
+		pcs = make([]uintptr, 2*len(pcs))
+		n = runtime.Callers(3, pcs)
+	}
+	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		f, more := frames.Next()
 		if f.Function == onStartFrame || f.Function == onStartedFrame {
