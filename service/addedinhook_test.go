@@ -111,3 +111,77 @@ func deep(n int, fn func() error) error {
 	}
 	return deep(n-1, fn)
 }
+
+// TestOnFirstStartRetried: OnFirstStart is called again at the next start
+// attempt when it failed; the children it had added before failing are
+// taken back, so that the retry can add them again instead of failing
+// with ErrAlreadyAdded at every attempt. Those added by an attempt that
+// succeeded stay.
+func TestOnFirstStartRetried(t *testing.T) {
+	tests := []struct {
+		name  string
+		fails int // attempts that fail after adding
+		kids  int
+	}{
+		{"succeeds at once", 0, 2},
+		{"fails once", 1, 2},
+		{"fails three times", 3, 1},
+	}
+	l := zerolog.Nop()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			kids := make([]*hookAdder, tt.kids)
+			for i := range kids {
+				kids[i] = &hookAdder{}
+				kids[i].Configure(service.Config{Name: "kid", Logger: &l})
+			}
+			old := &hookAdder{} // added before Start: stays whatever happens
+			old.Configure(service.Config{Name: "old", Logger: &l})
+			attempts := 0
+			a := &hookAdder{hook: "OnFirstStart", add: func(ctx context.Context, a *hookAdder) error {
+				attempts++
+				for _, k := range kids {
+					if err := a.AddDependency(k); err != nil {
+						return err
+					}
+				}
+				if attempts <= tt.fails {
+					return errors.New("not yet")
+				}
+				return nil
+			}}
+			a.Configure(service.Config{Name: "a", Logger: &l})
+			if err := a.AddDependency(old); err != nil {
+				t.Fatal(err)
+			}
+			for i := range tt.fails {
+				if err := service.Start(ctx, a); err == nil || errors.Is(err, service.ErrAlreadyAdded) {
+					t.Fatalf("attempt %d: %v, want OnFirstStart's error", i+1, err)
+				}
+				if n := a.Node().Len(); n != 1 {
+					t.Fatalf("after failed attempt %d: %d children, want 1 (old)", i+1, n)
+				}
+			}
+			if err := service.Start(ctx, a); err != nil {
+				t.Fatalf("last attempt: %v", err)
+			}
+			defer func() {
+				if err := a.Stop(ctx); err != nil {
+					t.Error(err)
+				}
+			}()
+			if err := a.Restart(ctx); err != nil {
+				t.Fatalf("restart: %v", err)
+			}
+			if n := a.Node().Len(); n != tt.kids+1 || old.State() != service.Running {
+				t.Fatalf("%d children, old %v; want %d, Running", n, old.State(), tt.kids+1)
+			}
+			for i, k := range kids {
+				if k.State() != service.Running {
+					t.Errorf("kid %d %v", i, k.State())
+				}
+			}
+		})
+	}
+}

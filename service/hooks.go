@@ -15,7 +15,9 @@ import "context"
 // joined into Stop's (or Restart's) error.
 
 // OnFirstStarter is called at each start attempt until it once returns nil;
-// never on a restart.
+// never on a restart. It is the place to add children: they stay attached
+// across restarts. When it fails, the children it added are detached
+// again (not stopped), so that the next attempt can add them again.
 type OnFirstStarter interface {
 	OnFirstStart(ctx context.Context) error
 }

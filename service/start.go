@@ -298,6 +298,28 @@ type progress struct {
 	started   []Service
 }
 
+// dropAddedSince takes back the children added since b had n: those a
+// failed OnFirstStart added, which its retry at the next start attempt
+// adds again (else that retry, and every later one, would fail with
+// ErrAlreadyAdded). They are detached, not stopped; a supervisor
+// (machined) removes them through its RemoveDependency, which also drops
+// its record of them.
+func (b *Base) dropAddedSince(ctx context.Context, self Service, machined bool, n int) {
+	kids := b.childrenSnapshot()
+	if len(kids) <= n {
+		return
+	}
+	for _, c := range kids[n:] {
+		if !machined {
+			_ = b.detach(c)
+		} else if r, ok := self.(interface {
+			RemoveDependency(context.Context, Service) error
+		}); ok {
+			_ = r.RemoveDependency(context.WithoutCancel(ctx), c)
+		}
+	}
+}
+
 // startHooks makes the ctx of a start's hooks on first use: the run's ctx
 // (marked with the run), also cancelled if the start ctx ends before the
 // start does, with the start ctx's supervisor marks.
@@ -346,7 +368,9 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 		}
 	}
 	if hooks&hasOnFirstStart != 0 && !first.ok {
+		had := int(b.nkids.Load())
 		if err := h.call(b, "OnFirstStart", self.(OnFirstStarter).OnFirstStart); err != nil {
+			b.dropAddedSince(ctx, self, mach != nil, had)
 			return p, err
 		}
 		b.mu.Lock()
