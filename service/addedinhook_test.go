@@ -185,3 +185,48 @@ func TestOnFirstStartRetried(t *testing.T) {
 		})
 	}
 }
+
+// TestAddedInOnStartNoFalseAlarm: while a parent's OnStart or OnStarted
+// runs, code on other goroutines that no start hook runs may add children
+// below it: it is not refused, and the start is not failed.
+func TestAddedInOnStartNoFalseAlarm(t *testing.T) {
+	l := zerolog.Nop()
+	for _, hook := range []string{"OnStart", "OnStarted"} {
+		t.Run(hook, func(t *testing.T) {
+			ctx := context.Background()
+			inner := &hookAdder{} // a's child, in Init during a's OnStart
+			inner.Configure(service.Config{Name: "inner", Logger: &l})
+			kid := &hookAdder{}
+			kid.Configure(service.Config{Name: "kid", Logger: &l})
+			entered, proceed := make(chan struct{}), make(chan struct{})
+			a := &hookAdder{hook: hook, add: func(context.Context, *hookAdder) error {
+				close(entered)
+				<-proceed // the test's goroutine adds meanwhile
+				return nil
+			}}
+			a.Configure(service.Config{Name: "a", Logger: &l})
+			if err := a.AddDependency(inner); err != nil {
+				t.Fatal(err)
+			}
+			started := make(chan error, 1)
+			go func() { started <- service.Start(ctx, a) }()
+			<-entered
+			addErr := inner.AddDependency(kid)
+			close(proceed)
+			if err := <-started; err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			defer func() {
+				if err := a.Stop(ctx); err != nil {
+					t.Error(err)
+				}
+			}()
+			if hook == "OnStart" && addErr != nil {
+				t.Fatalf("add under a child in Init: %v", addErr)
+			}
+			if hook == "OnStarted" && !errors.Is(addErr, service.ErrRunning) {
+				t.Fatalf("add under a running child: %v, want ErrRunning", addErr)
+			}
+		})
+	}
+}
