@@ -230,3 +230,69 @@ func TestAddedInOnStartNoFalseAlarm(t *testing.T) {
 		})
 	}
 }
+
+// TestAddedInOnStartNestedStart: OnStart or OnStarted may start a child
+// itself (MaybeStart, to use it at once, or Restart); the child's own
+// first-time steps then add its children legitimately, below the parent's
+// hook on the same goroutine: that is no child added in the parent's
+// hook. A child the nested start's own OnStart adds is still refused.
+func TestAddedInOnStartNestedStart(t *testing.T) {
+	l := zerolog.Nop()
+	tests := []struct {
+		hook, kidHook string
+		background    bool // MaybeStart gets a ctx that cannot end: the hooks run on the caller's goroutine
+		refused       bool
+	}{
+		{"OnStart", "OnFirstStart", false, false},
+		{"OnStart", "OnFirstStart", true, false},
+		{"OnStart", "OnStart", false, true},
+		{"OnStart", "OnStart", true, true},
+	}
+	for _, tt := range tests {
+		name := tt.hook + " starts a child adding in " + tt.kidHook
+		if tt.background {
+			name += ", background ctx"
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			grand := &hookAdder{}
+			grand.Configure(service.Config{Name: "grand", Logger: &l})
+			child := &hookAdder{hook: tt.kidHook, add: func(_ context.Context, c *hookAdder) error {
+				return c.AddDependency(grand)
+			}}
+			child.Configure(service.Config{Name: "child", Logger: &l})
+			a := &hookAdder{hook: tt.hook, add: func(ctx context.Context, _ *hookAdder) error {
+				if tt.background {
+					ctx = context.Background()
+				}
+				_, err := service.MaybeStart(ctx, child) // ready before the children step
+				return err
+			}}
+			a.Configure(service.Config{Name: "a", Logger: &l})
+			if err := a.AddDependency(child); err != nil {
+				t.Fatal(err)
+			}
+			err := service.Start(ctx, a)
+			if tt.refused {
+				if !errors.Is(err, service.ErrAddedInOnStart) {
+					t.Fatalf("start: %v, want ErrAddedInOnStart", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			defer func() {
+				if err := a.Stop(ctx); err != nil {
+					t.Error(err)
+				}
+			}()
+			if err := a.Restart(ctx); err != nil {
+				t.Fatalf("restart: %v", err)
+			}
+			if grand.State() != service.Running {
+				t.Fatalf("grand %v, want Running", grand.State())
+			}
+		})
+	}
+}

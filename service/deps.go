@@ -139,15 +139,20 @@ func (b *Base) inOnStart() (*Base, string) {
 }
 
 // onStartFrame and onStartedFrame are the functions through which the
-// runtime calls the hooks OnStart and OnStarted.
+// runtime calls the hooks OnStart and OnStarted; startFrame runs a start's
+// steps.
 var (
 	onStartFrame   = reflect.TypeFor[onStartHook]().PkgPath() + ".onStartHook.call"
 	onStartedFrame = reflect.TypeFor[onStartedHook]().PkgPath() + ".onStartedHook.call"
+	startFrame     = reflect.TypeFor[onStartHook]().PkgPath() + ".(*Base).startSteps"
 )
 
 // calledFromOnStart reports whether the calling goroutine runs an OnStart
 // or OnStarted hook: whether onStartFrame or onStartedFrame is on its
-// stack, however deep. Go has no goroutine identity to ask instead; the
+// stack, however deep, below any start's steps (startFrame). A start made
+// from such a hook (MaybeStart, Restart) has first-time steps of its own
+// (Dependencies(), OnFirstStart), where children are added rightly: its
+// startSteps frame lies between them and the outer hook. Go has no goroutine identity to ask instead; the
 // walk (microseconds) happens only while such a hook runs above the
 // parent, never on the start path itself.
 func calledFromOnStart() bool {
@@ -161,8 +166,11 @@ func calledFromOnStart() bool {
 	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		f, more := frames.Next()
-		if f.Function == onStartFrame || f.Function == onStartedFrame {
+		switch f.Function {
+		case onStartFrame, onStartedFrame:
 			return true
+		case startFrame:
+			return false
 		}
 		if !more {
 			return false
