@@ -20,7 +20,7 @@ import (
 // DefaultStopTimeout bounds the Worker's final Stop when StopTimeout is zero.
 const DefaultStopTimeout = 30 * time.Second
 
-// Worker runs a service tree as a process (mode's Worker). Its zero value
+// Worker runs a service tree as a process (Python mode's Worker). Its zero value
 // needs only Service; every other field has a documented default. A Worker
 // runs once: a second Run returns ErrRunTwice.
 type Worker struct {

@@ -1,6 +1,6 @@
 // Package diag holds Diag, the set of string flags that tells what a service
 // is doing right now (Python mode's Diag), and Transition, which raises a flag
-// for the duration of a call (mode's transitions_to).
+// for the duration of a call (Python mode's transitions_to).
 //
 // A zero Diag is ready to use and is meant to be embedded by value, so it is
 // kept small: a mutex and a sorted slice whose backing array is allocated on

@@ -206,7 +206,7 @@ func (b *Base) State() State { return State(b.state.Load()) }
 func (b *Base) RestartCount() int { return int(b.restarts.Load()) }
 
 // ShouldStop reports whether the current run must end: the service is
-// stopping or has crashed (mode's should_stop).
+// stopping or has crashed (Python mode's should_stop).
 func (b *Base) ShouldStop() bool {
 	select {
 	case <-b.Done():
@@ -261,7 +261,7 @@ func (b *Base) names() *labels {
 }
 
 // ShortLabel returns the configured name, else the Go type name of the value
-// handed over (mode's shortlabel).
+// handed over (Python mode's shortlabel).
 func (b *Base) ShortLabel() string { return b.names().short }
 
 // Label returns "Type" or, when a name is configured, "Type(name)".

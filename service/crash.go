@@ -8,7 +8,7 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Crash crashes the service with reason (mode's crash), in this order:
+// Crash crashes the service with reason (Python mode's crash), in this order:
 //
 //  1. The reason is recorded (the first reason of a run wins; Crash(nil)
 //     records ErrNilReason), the state becomes Crashed, the run context is

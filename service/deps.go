@@ -17,14 +17,17 @@ import (
 // this service stops. Children stay attached across restarts; add them once
 // (before Start, in Dependencies() or in OnFirstStart).
 //
-// Not from OnStart: OnStart runs again at every restart while the
-// children stay attached, so a child added there would be added a second
-// time at the first restart. AddDependency, AddRuntimeDependency and a
-// supervisor's Add therefore return ErrAddedInOnStart when called from
-// OnStart (its own goroutine, what it calls) of the parent or of one of
-// its ancestors, and that start fails with it even if OnStart ignores the
-// error: the mistake fails the first start, in a test, instead of the
-// first restart, in production. Tasks (Go) may add children at any time.
+// Not from OnStart nor OnStarted: they run again at every restart while
+// the children stay attached, so a child added there would be added a
+// second time at the first restart. AddDependency, AddRuntimeDependency
+// and a supervisor's Add therefore return ErrAddedInOnStart when called
+// from OnStart or OnStarted (on the hook's own goroutine: the hook and
+// what it calls) of the parent or of one of its ancestors, and that start
+// fails with it even if the hook ignores the error: the mistake fails the
+// first start, in a test, instead of the first restart, in production.
+// Other goroutines are not recognised, tasks (Go) included: they may add
+// children at any time, and one that adds the same child at each run
+// gets ErrAlreadyAdded from the second run on.
 //
 // It is legal in state Init and while starting, up to the children step;
 // otherwise it returns ErrRunning (use AddRuntimeDependency). It returns
@@ -59,9 +62,7 @@ func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool
 	if cb == b {
 		return ErrCycle // the caller says "add <itself>"
 	}
-	if in := b.inOnStart(); in != nil {
-		err := fmt.Errorf("%w: %s under %s, from %s.OnStart", ErrAddedInOnStart, child.Label(), b.Label(), in.Label())
-		in.Crash(err) // fails the start even if OnStart ignores the error
+	if err := b.refuseFromStartHook(child); err != nil {
 		return err
 	}
 	b.mu.Lock()
@@ -90,13 +91,27 @@ func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool
 	}
 }
 
-// inOnStart returns b, or the first of its ancestors, whose OnStart is
-// running and calling this, or nil. A child added from there (under b or
-// below) would stay attached and be added again by that OnStart at the
-// next restart, which would then fail with ErrAlreadyAdded: the mistake
-// is refused at the first start instead. A task, which may run while
-// OnStart does, is not refused: the answer must not depend on timing.
-func (b *Base) inOnStart() *Base {
+// refuseFromStartHook returns ErrAddedInOnStart when the caller runs
+// OnStart or OnStarted of b or of one of its ancestors, and crashes that
+// hook's service: the start fails even if the hook ignores the error.
+func (b *Base) refuseFromStartHook(child Service) error {
+	in, hook := b.inOnStart()
+	if in == nil {
+		return nil
+	}
+	err := fmt.Errorf("%w: %s under %s, from %s.%s", ErrAddedInOnStart, child.Label(), b.Label(), in.Label(), hook)
+	in.Crash(err)
+	return err
+}
+
+// inOnStart returns b, or the first of its ancestors, whose OnStart or
+// OnStarted is running and calling this, with the hook's name, or nil. A
+// child added from there (under b or below) would stay attached and be
+// added again by that hook at the next restart, which would then fail with
+// ErrAlreadyAdded: the mistake is refused at the first start instead. A
+// task, which may run while the hook does, is not refused: the answer must
+// not depend on timing.
+func (b *Base) inOnStart() (*Base, string) {
 	for n := b.Node(); n != nil; n = n.Parent() {
 		s, ok := n.Value().(Service)
 		if !ok {
@@ -108,30 +123,54 @@ func (b *Base) inOnStart() *Base {
 		}
 		ab.mu.Lock()
 		r := ab.cur
-		in := ab.trans != nil && r != nil && r.phase.Load() == phaseOnStart
+		ph := phaseEarly
+		if ab.trans != nil && r != nil {
+			ph = r.phase.Load()
+		}
 		ab.mu.Unlock()
-		if in && calledFromOnStart() {
-			return ab
+		if (ph == phaseOnStart || ph == phaseOnStarted) && calledFromOnStart() {
+			if ph == phaseOnStarted {
+				return ab, "OnStarted"
+			}
+			return ab, "OnStart"
 		}
 	}
-	return nil
+	return nil, ""
 }
 
-// onStartFrame is the function through which the runtime calls a hook
-// OnStart: onStartHook.call.
-var onStartFrame = reflect.TypeFor[onStartHook]().PkgPath() + ".onStartHook.call"
+// onStartFrame and onStartedFrame are the functions through which the
+// runtime calls the hooks OnStart and OnStarted; startFrame runs a start's
+// steps.
+var (
+	onStartFrame   = reflect.TypeFor[onStartHook]().PkgPath() + ".onStartHook.call"
+	onStartedFrame = reflect.TypeFor[onStartedHook]().PkgPath() + ".onStartedHook.call"
+	startFrame     = reflect.TypeFor[onStartHook]().PkgPath() + ".(*Base).startSteps"
+)
 
 // calledFromOnStart reports whether the calling goroutine runs an OnStart
-// hook: whether onStartFrame is on its stack. Go has no goroutine
-// identity to ask instead; the walk (microseconds) happens only while an
-// OnStart runs above the parent, never on the start path itself.
+// or OnStarted hook: whether onStartFrame or onStartedFrame is on its
+// stack, however deep, below any start's steps (startFrame). A start made
+// from such a hook (MaybeStart, Restart) has first-time steps of its own
+// (Dependencies(), OnFirstStart), where children are added rightly: its
+// startSteps frame lies between them and the outer hook. Go has no goroutine identity to ask instead; the
+// walk (microseconds) happens only while such a hook runs above the
+// parent, never on the start path itself.
 func calledFromOnStart() bool {
-	var pcs [128]uintptr
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs[:])])
+	var buf [128]uintptr
+	pcs := buf[:]
+	n := runtime.Callers(3, pcs)
+	for n == len(pcs) { // the stack may go on: the hook's frame is at its far end
+		pcs = make([]uintptr, 2*len(pcs))
+		n = runtime.Callers(3, pcs)
+	}
+	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		f, more := frames.Next()
-		if f.Function == onStartFrame {
+		switch f.Function {
+		case onStartFrame, onStartedFrame:
 			return true
+		case startFrame:
+			return false
 		}
 		if !more {
 			return false
@@ -143,9 +182,9 @@ func calledFromOnStart() bool {
 func (b *Base) acceptsChildrenLocked() bool {
 	switch b.State() {
 	case Init:
-		return b.trans == nil || b.cur == nil || b.cur.phase.Load() != phaseKids
+		return b.trans == nil || b.cur == nil || b.cur.phase.Load() < phaseKids
 	case Starting:
-		return b.cur.phase.Load() != phaseKids
+		return b.cur.phase.Load() < phaseKids
 	}
 	return false
 }

@@ -122,10 +122,10 @@
 // delays between a failing worker's restarts. Start and stop services
 // inside the bubble; one started outside it does not follow its clock.
 //
-// # Porting from mode
+// # Porting from Python's mode
 //
-// A program ported from Python's mode (or core_service) trips on these
-// differences:
+// A program ported from Python's mode library (or from a framework built
+// on it, such as core_service) trips on these differences:
 //
 //   - Contexts are explicit. Every hook and task gets a context.Context
 //     and must return when it is cancelled (the service is stopping); a
@@ -133,11 +133,12 @@
 //     bounded by it, e.g. with select on ctx.Done(). There is no event loop
 //     to cancel a task for you: code that ignores its ctx is abandoned by
 //     Stop at the stop budget and reported.
-//   - Children are added once. mode adds dependencies in on_start; here
-//     OnStart runs again at every restart while children stay attached, so
-//     add them before Start, in Dependencies() or in OnFirstStart. Adding
-//     one from OnStart fails the first start with ErrAddedInOnStart.
-//   - Periodic work. mode's Service.timer keeps to its rhythm, like Every;
+//   - Children are added once. Python mode adds dependencies in on_start
+//     or on_started; here OnStart and OnStarted run again at every restart
+//     while children stay attached, so add them before Start, in
+//     Dependencies() or in OnFirstStart. Adding one from OnStart or
+//     OnStarted fails the first start with ErrAddedInOnStart.
+//   - Periodic work. Python mode's Service.timer keeps to its rhythm, like Every;
 //     core_service's periodic task with sleep_interval sleeps after each
 //     run: use Every with FixedDelay.
 //   - Cron's time zone is time.Local, the zone of the process (set by the
@@ -152,10 +153,10 @@
 //     dependency for long needs a Spec with a larger MaxRestarts and
 //     Window, and a Backoff.
 //   - Lifecycle lines ("Starting", "Started", "Stopping", "Stopped") are
-//     logged at Debug by default (mode's mundane_level is info); set
+//     logged at Debug by default (Python mode's mundane_level is info); set
 //     Config.LogLevel to see them at Info. Crashes, restarts and give-ups
 //     are logged above Debug.
-//   - Health. mode's healthcheck becomes the Healthchecker hook; call it
+//   - Health. Python mode's healthcheck becomes the Healthchecker hook; call it
 //     from an HTTP handler with CheckHealth, and let Config.MonitoringInterval
 //     crash the service when it fails.
 //   - Configuration is a struct, Config, set with Configure; a second

@@ -28,12 +28,12 @@ var (
 	// ErrAlreadyAdded: the same child added twice to one parent.
 	ErrAlreadyAdded = errors.New("mode: child already added")
 	// ErrAddedInOnStart: a child added (AddDependency, AddRuntimeDependency,
-	// a supervisor's Add) from OnStart of the parent or of one of its
-	// ancestors. OnStart runs at every start and children stay
+	// a supervisor's Add) from OnStart or OnStarted of the parent or of one
+	// of its ancestors. These hooks run at every start and children stay
 	// attached across restarts, so the first restart would add it again;
 	// add children once: before Start, in Dependencies() or in
 	// OnFirstStart.
-	ErrAddedInOnStart = errors.New("mode: child added in OnStart, which runs again at each restart; add it in OnFirstStart or Dependencies()")
+	ErrAddedInOnStart = errors.New("mode: child added in OnStart or OnStarted, which run again at each restart; add it in OnFirstStart or Dependencies()")
 	// ErrHasParent: the child already belongs to another parent.
 	ErrHasParent = graph.ErrHasParent
 	// ErrCycle: the child is the parent itself or one of its ancestors.

@@ -15,21 +15,26 @@ import "context"
 // joined into Stop's (or Restart's) error.
 
 // OnFirstStarter is called at each start attempt until it once returns nil;
-// never on a restart.
+// never on a restart. It is the place to add children: they stay attached
+// across restarts. When it fails, the children it added are detached
+// again (not stopped), so that the next attempt can add them again.
 type OnFirstStarter interface {
 	OnFirstStart(ctx context.Context) error
 }
 
 // OnStarter is called at every start, before the children start: the place
 // to start tasks (Go, Every) for the run. Not the place to add children
-// (mode's add_dependency in on_start): they stay attached across restarts,
-// so add them once, in OnFirstStart or Dependencies(); adding one from
-// OnStart fails the start with ErrAddedInOnStart.
+// (as Python mode's on_start does with add_dependency): they stay attached
+// across restarts, so add them once, in OnFirstStart or Dependencies();
+// adding one from OnStart fails the start with ErrAddedInOnStart.
 type OnStarter interface {
 	OnStart(ctx context.Context) error
 }
 
 // OnStartedHook is called at every start after the children have started.
+// Like OnStart, not the place to add children (Python mode's
+// add_runtime_dependency in on_started): adding one fails the start with
+// ErrAddedInOnStart.
 type OnStartedHook interface {
 	OnStarted(ctx context.Context) error
 }
@@ -51,7 +56,7 @@ type OnRestarter interface {
 	OnRestart(ctx context.Context) error
 }
 
-// Dependent returns child services to add at the first start attempt (mode's
+// Dependent returns child services to add at the first start attempt (Python mode's
 // on_init_dependencies). It is called once.
 type Dependent interface {
 	Dependencies() []Service

@@ -173,8 +173,16 @@ func TestReview04RuntimeDependencyLeaksOnRollback(t *testing.T) {
 	ctx := bg(t)
 	parent, child := newHookSvc("parent"), newHookSvc("child")
 	child.onStart = func(context.Context) error { return child.Go("work", blockTask) }
-	parent.onStarted = func(hctx context.Context) error {
-		if err := parent.AddRuntimeDependency(hctx, child); err != nil {
+	parent.onStarted = func(context.Context) error {
+		// A task adds it: OnStarted itself may not (ErrAddedInOnStart).
+		added := make(chan error, 1)
+		if err := parent.Go("adder", func(ctx context.Context) error {
+			added <- parent.AddRuntimeDependency(ctx, child)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := <-added; err != nil {
 			return err
 		}
 		return errBoom

@@ -51,6 +51,14 @@ func (h *handle) Attach(child seam.Handle, link *seam.Link) error {
 	return h.b().attachBase(cb, cb.self(), link, true)
 }
 
+func (h *handle) FromStartHook(child seam.Handle) error {
+	cb, err := baseOfHandle(child)
+	if err != nil {
+		return err
+	}
+	return h.b().refuseFromStartHook(cb.self())
+}
+
 func (h *handle) Detach(child seam.Handle) error {
 	cb, err := baseOfHandle(child)
 	if err != nil {

@@ -113,7 +113,7 @@ func Start(ctx context.Context, s Service) error {
 	return b.start(ctx, nil, false, -1)
 }
 
-// MaybeStart starts s if it is in state Init (mode's maybe_start) and
+// MaybeStart starts s if it is in state Init (Python mode's maybe_start) and
 // reports whether it did. It returns false and no error when s is in any
 // other state, and Start's error when the start fails.
 func MaybeStart(ctx context.Context, s Service) (bool, error) {
@@ -263,21 +263,27 @@ func (r *run) abortReason(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// onStartHook calls OnStart. Its method call is the frame by which
-// calledFromOnStart recognises code that OnStart runs (the method value
-// costs what self.(OnStarter).OnStart would).
+// onStartHook calls OnStart, and onStartedHook OnStarted. Their method
+// calls are the frames by which calledFromOnStart recognises code that
+// these hooks run (the method value costs what self.(OnStarter).OnStart
+// would).
 type onStartHook struct{ s OnStarter }
 
 func (h onStartHook) call(ctx context.Context) error { return h.s.OnStart(ctx) }
+
+type onStartedHook struct{ s OnStartedHook }
+
+func (h onStartedHook) call(ctx context.Context) error { return h.s.OnStarted(ctx) }
 
 // startPhase is how far a run's start got: one of the phase constants.
 type startPhase = atomic.Int32
 
 // The phases of a run's start (run.phase).
 const (
-	phaseEarly   int32 = iota // before or after OnStart, before the children step
-	phaseOnStart              // OnStart is running
-	phaseKids                 // the children step has begun
+	phaseEarly     int32 = iota // before or after OnStart, before the children step
+	phaseOnStart                // OnStart is running
+	phaseKids                   // the children step has begun
+	phaseOnStarted              // OnStarted is running (after the children step)
 )
 
 // firstTimes is what startRun found of the first-time steps: whether
@@ -293,6 +299,28 @@ type progress struct {
 	kidsOn    bool      // the children step began
 	running   []Service // children found running at the children step
 	started   []Service
+}
+
+// dropAddedSince takes back the children added since b had n: those a
+// failed OnFirstStart added, which its retry at the next start attempt
+// adds again (else that retry, and every later one, would fail with
+// ErrAlreadyAdded). They are detached, not stopped; a supervisor
+// (machined) removes them through its RemoveDependency, which also drops
+// its record of them.
+func (b *Base) dropAddedSince(ctx context.Context, self Service, machined bool, n int) {
+	kids := b.childrenSnapshot()
+	if len(kids) <= n {
+		return
+	}
+	for _, c := range kids[n:] {
+		if !machined {
+			_ = b.detach(c)
+		} else if r, ok := self.(interface {
+			RemoveDependency(context.Context, Service) error
+		}); ok {
+			_ = r.RemoveDependency(context.WithoutCancel(ctx), c)
+		}
+	}
 }
 
 // startHooks makes the ctx of a start's hooks on first use: the run's ctx
@@ -343,7 +371,9 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 		}
 	}
 	if hooks&hasOnFirstStart != 0 && !first.ok {
+		had := int(b.nkids.Load())
 		if err := h.call(b, "OnFirstStart", self.(OnFirstStarter).OnFirstStart); err != nil {
+			b.dropAddedSince(ctx, self, mach != nil, had)
 			return p, err
 		}
 		b.mu.Lock()
@@ -416,7 +446,10 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 	}
 	b.mundane(&v.cfg, "Started")
 	if hooks&hasOnStarted != 0 {
-		if err := h.call(b, "OnStarted", self.(OnStartedHook).OnStarted); err != nil {
+		r.phase.Store(phaseOnStarted) // like OnStart, it runs at each restart
+		err := h.call(b, "OnStarted", onStartedHook{self.(OnStartedHook)}.call)
+		r.phase.Store(phaseKids)
+		if err != nil {
 			return p, err
 		}
 	}
@@ -436,7 +469,7 @@ func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause 
 	kids := p.started
 	if p.kidsOn && v.mach == nil {
 		// Children added and started at run time since the children step
-		// (AddRuntimeDependency from OnStarted or a task) are undone too:
+		// (AddRuntimeDependency from a task) are undone too:
 		// every child but those that ran before this start.
 		kids = slices.DeleteFunc(b.childrenSnapshot(), func(c Service) bool {
 			st := c.State()

@@ -1,6 +1,6 @@
 package service
 
-// State is where a service is in its lifecycle. String gives mode's words.
+// State is where a service is in its lifecycle. String gives Python mode's words.
 //
 //	Init ──Start──▶ Starting ──▶ Running ──Stop──▶ Stopping ──▶ Shutdown
 //	                   │            │                              │
@@ -21,7 +21,7 @@ const (
 
 var stateNames = [...]string{"init", "starting", "running", "stopping", "shutdown", "crashed"}
 
-// String returns mode's word for the state ("init", "running", ...).
+// String returns Python mode's word for the state ("init", "running", ...).
 func (s State) String() string {
 	if s < 0 || int(s) >= len(stateNames) {
 		return "unknown"

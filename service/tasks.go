@@ -32,7 +32,7 @@ const (
 	funcTask                    // a Func's function: its return ends the run
 )
 
-// Go starts fn on a new goroutine owned by the current run (mode's
+// Go starts fn on a new goroutine owned by the current run (Python mode's
 // add_future). fn gets the run context, cancelled when the service stops or
 // crashes. The task is joined by Stop before the exit stack and OnShutdown
 // run.

@@ -8,7 +8,7 @@ import (
 	"github.com/gomode/mode/internal/logline"
 )
 
-// Ticks returns an iterator over the ticks of a fixed-rate timer (mode's
+// Ticks returns an iterator over the ticks of a fixed-rate timer (Python mode's
 // itertimer), for use in a task:
 //
 //	for now := range s.Ticks(time.Second) {

@@ -26,7 +26,7 @@ type timerConfig struct {
 }
 
 // ExecFirst makes the timer call fn once at registration, on the timer's
-// own goroutine, before the first slot (mode's exec_first). With
+// own goroutine, before the first slot (Python mode's exec_first). With
 // Workers(n), each loop makes that call.
 func ExecFirst() TimerOption { return func(c *timerConfig) { c.execFirst = true } }
 
@@ -111,7 +111,7 @@ type TimerStats struct {
 	// Skipped counts the slots (fire times) passed over without a call
 	// because a wake came late or a call overran: they are never made up.
 	Skipped int64
-	// Drifts counts wakes later than the timer's maximal drift: mode's
+	// Drifts counts wakes later than the timer's maximal drift: Python mode's
 	// min(interval·0.3, 1.2s) for Every, 1.2s for Cron.
 	Drifts int64
 	// Overlaps counts calls that ran longer than the interval (for Cron:
@@ -149,7 +149,7 @@ func (b *Base) Timers() []TimerStats {
 // missed by the late wake or by a call that overran are skipped and counted
 // (TimerStats.Skipped), never made up in a burst. Calls of one loop never
 // overlap each other. Wakes later than min(interval·0.3, 1.2s) are counted
-// as drifts (mode's threshold, for logs and counters only), and calls
+// as drifts (Python mode's threshold, for logs and counters only), and calls
 // longer than the interval as overlaps, logged as warnings. See Timers.
 //
 // fn gets the run context. While it runs, the diag flag named after the

@@ -7,7 +7,7 @@ import (
 )
 
 // Done returns a channel closed when the current run must end: the service
-// is stopping or has crashed (mode's should_stop). Before the first start it
+// is stopping or has crashed (Python mode's should_stop). Before the first start it
 // returns the channel of the coming run. The cause is
 // context.Cause of the run context: ErrStopped or the crash reason.
 func (b *Base) Done() <-chan struct{} { return b.current().doneCh() }
@@ -55,7 +55,7 @@ func (b *Base) WaitUntilStopped(ctx context.Context) error {
 }
 
 // SetShutdown signals a Stop waiting for shutdown (Config.WaitForShutdown)
-// that it may go on (mode's set_shutdown). It applies to the current run;
+// that it may go on (Python mode's set_shutdown). It applies to the current run;
 // before start and after stop it does nothing. Idempotent.
 func (b *Base) SetShutdown() {
 	b.mu.Lock()
@@ -68,7 +68,7 @@ func (b *Base) SetShutdown() {
 
 // Sleep waits for d on the service's clock. It returns nil after d, the
 // run's cause (ErrStopped or the crash reason) as soon as the service stops
-// or crashes, or ctx.Err() when ctx ends first (mode's sleep, which here does
+// or crashes, or ctx.Err() when ctx ends first (Python mode's sleep, which here does
 // not miss a crash).
 func (b *Base) Sleep(ctx context.Context, d time.Duration) error {
 	r := b.current()
@@ -98,7 +98,7 @@ func (r *run) cause() error {
 }
 
 // Await receives from ch unless s stops or crashes first, or ctx ends
-// (mode's wait). It returns the value and ok as a receive would, or the
+// (Python mode's wait). It returns the value and ok as a receive would, or the
 // zero value, false and the reason: s's cause (ErrStopped or the crash
 // reason) or ctx.Err().
 func Await[T any](ctx context.Context, s Service, ch <-chan T) (v T, ok bool, err error) {
@@ -117,7 +117,7 @@ func Await[T any](ctx context.Context, s Service, ch <-chan T) (v T, ok bool, er
 }
 
 // AwaitFirst waits until the first of chans is ready (a value or closed),
-// unless s stops or crashes first, or ctx ends (mode's wait_first). It
+// unless s stops or crashes first, or ctx ends (Python mode's wait_first). It
 // returns the index of that channel with the value and ok; else -1 and the
 // reason, as Await. It starts no goroutine.
 func AwaitFirst[T any](ctx context.Context, s Service, chans ...<-chan T) (i int, v T, ok bool, err error) {

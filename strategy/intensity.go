@@ -21,7 +21,7 @@ const (
 // Zero fields mean the defaults, each on its own: the zero Intensity is
 // DefaultMaxRestarts restarts in DefaultWindow, and Intensity{Window:
 // time.Minute} is DefaultMaxRestarts restarts in a minute. Since zero means
-// the default, "no restart at all" (mode's CrashingSupervisor) is the
+// the default, "no restart at all" (Python mode's CrashingSupervisor) is the
 // explicit Never flag, which must be set alone. Negative values are
 // ErrBadSpec.
 type Intensity struct {

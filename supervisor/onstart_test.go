@@ -3,6 +3,7 @@ package supervisor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -33,13 +34,26 @@ func (a *adder) OnStart(ctx context.Context) error {
 }
 
 // supAdder is a type embedding a Supervisor that adds its children in its
-// own OnStart.
+// own OnStart, or in OnStarted if late (the supervisor runs by then).
 type supAdder struct {
 	supervisor.Supervisor
-	kid service.Service
+	kid  service.Service
+	late bool
 }
 
-func (s *supAdder) OnStart(ctx context.Context) error { return s.Add(ctx, s.kid) }
+func (s *supAdder) OnStart(ctx context.Context) error {
+	if s.late {
+		return nil
+	}
+	return s.Add(ctx, s.kid)
+}
+
+func (s *supAdder) OnStarted(ctx context.Context) error {
+	if !s.late {
+		return nil
+	}
+	return s.Add(ctx, s.kid)
+}
 
 // TestChildrenAddedInOnStart: a child added from OnStart (directly, at run
 // time, or to a child supervisor) would be added again at the first
@@ -99,18 +113,26 @@ func TestChildrenAddedInOnStart(t *testing.T) {
 		})
 	}
 
-	t.Run("OnStart of a type embedding Supervisor", func(t *testing.T) {
-		ctx := bg(t)
-		s := &supAdder{kid: newWorker("kid")}
-		s.Configure(service.Config{Name: "sup", Logger: &quiet})
-		err := service.Start(ctx, s)
-		if !errors.Is(err, service.ErrAddedInOnStart) {
-			t.Fatalf("first start: %v, want ErrAddedInOnStart", err)
-		}
-		if n := len(s.Children()); n != 0 {
-			t.Fatalf("%d children after the failed start", n)
-		}
-	})
+	for _, late := range []bool{false, true} {
+		hook := map[bool]string{false: "OnStart", true: "OnStarted"}[late]
+		t.Run(hook+" of a type embedding Supervisor", func(t *testing.T) {
+			ctx := bg(t)
+			s := &supAdder{kid: newWorker("kid"), late: late}
+			s.Configure(service.Config{Name: "sup", Logger: &quiet})
+			err := service.Start(ctx, s)
+			if err == nil {
+				rerr := s.Restart(ctx)
+				must(t, s.Stop(ctx))
+				t.Fatalf("first start succeeded (the restart then: %v), want ErrAddedInOnStart", rerr)
+			}
+			if !errors.Is(err, service.ErrAddedInOnStart) {
+				t.Fatalf("first start: %v, want ErrAddedInOnStart", err)
+			}
+			if n := len(s.Children()); n != 0 {
+				t.Fatalf("%d children after the failed start", n)
+			}
+		})
+	}
 
 	for _, tt := range adds[:2] {
 		t.Run("OnFirstStart/"+tt.name+"/survives a crash", func(t *testing.T) {
@@ -161,5 +183,59 @@ func TestChildAddedByTaskDuringOnStart(t *testing.T) {
 	defer func() { must(t, a.Stop(ctx)) }()
 	if kid.State() != service.Running {
 		t.Fatalf("kid %v, want Running", kid.State())
+	}
+}
+
+// firstAdder is a type embedding a Supervisor that adds its children in
+// OnFirstStart and then fails the first fails times.
+type firstAdder struct {
+	supervisor.Supervisor
+	kids     []service.Service
+	fails    int
+	attempts int
+}
+
+func (s *firstAdder) OnFirstStart(ctx context.Context) error {
+	s.attempts++
+	for _, k := range s.kids {
+		if err := s.Add(ctx, k); err != nil {
+			return err
+		}
+	}
+	if s.attempts <= s.fails {
+		return errBoom
+	}
+	return nil
+}
+
+// TestOnFirstStartRetriedOnSupervisor: the children a failed OnFirstStart
+// added to a supervisor are taken back (its spec too), so the next attempt
+// adds them again without ErrAlreadyAdded or ErrDuplicateID.
+func TestOnFirstStartRetriedOnSupervisor(t *testing.T) {
+	for _, fails := range []int{0, 1, 2} {
+		t.Run(fmt.Sprintf("fails %d times", fails), func(t *testing.T) {
+			ctx := bg(t)
+			s := &firstAdder{kids: []service.Service{newWorker("k1"), newWorker("k2")}, fails: fails}
+			s.Configure(service.Config{Name: "sup", Logger: &quiet})
+			for i := range fails {
+				if err := service.Start(ctx, s); !errors.Is(err, errBoom) {
+					t.Fatalf("attempt %d: %v, want errBoom", i+1, err)
+				}
+				if n := len(s.Children()); n != 0 {
+					t.Fatalf("after failed attempt %d: %d children", i+1, n)
+				}
+			}
+			must(t, service.Start(ctx, s))
+			defer func() { must(t, s.Stop(ctx)) }()
+			must(t, s.Restart(ctx))
+			if n := len(s.Children()); n != 2 {
+				t.Fatalf("%d children, want 2", n)
+			}
+			for _, k := range s.kids {
+				if k.State() != service.Running {
+					t.Errorf("%s %v", k.ShortLabel(), k.State())
+				}
+			}
+		})
 	}
 }

@@ -264,7 +264,7 @@ func (c reCase) atOnce() bool {
 // mayFailStart says whether the operation can make the tree's initial start
 // fail: a Crash or a Stop of a service still starting aborts its start
 // (service.Crash, service.Base.Stop), and so does a child added from
-// OnStart. The tree then ends in Init.
+// OnStart or OnStarted. The tree then ends in Init.
 func (c reCase) mayFailStart() bool {
 	if c.phase != phaseStart {
 		return false
@@ -278,9 +278,9 @@ func (c reCase) mayFailStart() bool {
 	case opStop:
 		return c.target == tgtRoot
 	case opAddRuntimeDependency:
-		// A child added from OnStart fails the start
+		// A child added from OnStart or OnStarted fails the start
 		// (service.ErrAddedInOnStart).
-		return c.target == tgtSelf && c.site == siteOnStart
+		return c.target == tgtSelf && (c.site == siteOnStart || c.site == siteOnStarted)
 	}
 	return false
 }

@@ -460,15 +460,23 @@ func TestReentrancyOutsideCallerDuringCallback(t *testing.T) {
 	}
 }
 
-// selfAdder adds a runtime dependency to itself from OnStarted, then fails
-// its start.
+// selfAdder adds a runtime dependency to itself from a task it starts in
+// OnStarted (OnStarted itself may not: ErrAddedInOnStart), then fails its
+// start.
 type selfAdder struct {
 	service.Base
 	kid *worker
 }
 
-func (s *selfAdder) OnStarted(ctx context.Context) error {
-	if err := s.AddRuntimeDependency(ctx, s.kid); err != nil {
+func (s *selfAdder) OnStarted(context.Context) error {
+	added := make(chan error, 1)
+	if err := s.Go("adder", func(ctx context.Context) error {
+		added <- s.AddRuntimeDependency(ctx, s.kid)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := <-added; err != nil {
 		return err
 	}
 	return errBoom

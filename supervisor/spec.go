@@ -53,7 +53,7 @@ type Spec struct {
 	// Window is the intensity window. Default 5s.
 	Window time.Duration
 	// NeverRestart makes a supervisor that restarts nothing: the first
-	// exit that would restart a child makes it give up (mode's
+	// exit that would restart a child makes it give up (Python mode's
 	// CrashingSupervisor). It conflicts with MaxRestarts and Window.
 	NeverRestart bool
 	// Backoff delays restarts (zero: immediate). See strategy.Backoff.
@@ -125,7 +125,7 @@ type ChildSpec struct {
 	// Permanent child cannot be significant.
 	Significant bool
 	// Replacement, if set, builds a fresh service at each restart instead
-	// of restarting the old instance (mode's replacement). The fresh one
+	// of restarting the old instance (Python mode's replacement). The fresh one
 	// takes the old one's ID, position and link; its OnFirstStart runs.
 	// It runs on the supervisor's goroutine; a panic or a nil result fails
 	// that restart attempt.

@@ -92,9 +92,9 @@ func (s *Supervisor) self() seam.Handle { return service.BaseEngine(seam.Token{}
 // one), ErrDuplicateID, ErrMaxChildren, service.ErrHasParent for a child
 // with another parent, service.ErrCycle, service.ErrAlreadyAdded,
 // service.ErrTwoOwners, service.ErrAddedInOnStart when called from
-// OnStart of the supervisor or of one of its ancestors (add children once, in
-// OnFirstStart or before Start: they stay attached across restarts),
-// ErrNotRunning while the supervisor stops or has
+// OnStart or OnStarted of the supervisor or of one of its ancestors (add
+// children once, in OnFirstStart or before Start: they stay attached
+// across restarts), ErrNotRunning while the supervisor stops or has
 // crashed, the start's error, or ctx's error.
 func (s *Supervisor) Add(ctx context.Context, svc service.Service, spec ...ChildSpec) error {
 	var cs ChildSpec
@@ -111,6 +111,9 @@ func (s *Supervisor) Add(ctx context.Context, svc service.Service, spec ...Child
 	}
 	if err := cs.validate(s.spec.AutoShutdown); err != nil {
 		return fmt.Errorf("%s: add %s: %w", s.Label(), svc.ShortLabel(), err)
+	}
+	if err := s.self().FromStartHook(h); err != nil {
+		return fmt.Errorf("%s: add: %w", s.Label(), err) // err names svc
 	}
 	if done, err := s.addDirect(ctx, svc, h, cs); done {
 		return err

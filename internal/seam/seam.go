@@ -89,6 +89,12 @@ type Handle interface {
 	// Attach adds child under this service (handover included) with link.
 	// It returns AddDependency's errors; state is not checked.
 	Attach(child Handle, link *Link) error
+	// FromStartHook returns service.ErrAddedInOnStart, naming child, when
+	// the calling goroutine runs OnStart or OnStarted of this service or of
+	// one of its ancestors (and crashes that hook's service), else nil.
+	// An Add checks it on the caller's goroutine: Attach may run on the
+	// supervisor's.
+	FromStartHook(child Handle) error
 	// Detach removes child (stopped) from this service's children.
 	Detach(child Handle) error
 	// Replace puts fresh in old's place among this service's children and
