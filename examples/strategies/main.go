@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/strategy"
 	"github.com/gomode/mode/supervisor"
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/log"
 )
@@ -98,8 +100,12 @@ func waitFor(ch <-chan supervisor.Event, kind supervisor.EventKind, child string
 
 func main() {
 	zerolog.TimeFieldFormat = time.RFC3339Nano
-	log.Logger = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}).
-		With().Timestamp().Logger().Level(zerolog.InfoLevel)
+	// Colour on a terminal, JSON lines into a pipe or a file.
+	var out io.Writer = os.Stderr
+	if isatty.IsTerminal(os.Stderr.Fd()) {
+		out = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}
+	}
+	log.Logger = zerolog.New(out).With().Timestamp().Logger().Level(zerolog.InfoLevel)
 	ctx := context.Background()
 
 	for _, strat := range []strategy.Strategy{strategy.OneForOne, strategy.OneForAll, strategy.RestForOne} {
