@@ -124,8 +124,8 @@
 //
 // # Porting from Python's mode
 //
-// A program ported from Python's mode library (or from a framework built
-// on it, such as core_service) trips on these differences:
+// A program ported from Python's mode library (or from core_service, a
+// similar Python library of asyncio services) trips on these differences:
 //
 //   - Contexts are explicit. Every hook and task gets a context.Context
 //     and must return when it is cancelled (the service is stopping); a
