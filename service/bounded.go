@@ -74,6 +74,29 @@ func (b *Base) stuckTree() []*stuck {
 	return out
 }
 
+// ownStuck returns b's own entries of abandoned code still running (not
+// its children's); with none it costs an atomic load.
+func (b *Base) ownStuck() []*stuck {
+	if b.nstuck.Load() == 0 {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pruneStuckLocked()
+	return append([]*stuck(nil), b.stuck...)
+}
+
+// aliveNames names those of left still running.
+func aliveNames(left []*stuck) []string {
+	var names []string
+	for _, s := range left {
+		if s.alive() {
+			names = append(names, s.what)
+		}
+	}
+	return names
+}
+
 // stuckError is the error of a Stop of a service that is not running
 // while user code abandoned by an earlier Stop or Start of its subtree
 // still runs: nothing outlives a Stop unless its error says so.

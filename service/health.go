@@ -15,7 +15,8 @@ import (
 // when s's run ends (s stops or crashes). CheckHealth is bounded by ctx:
 // if ctx ends before the hook returns, CheckHealth returns without it and
 // the hook, left running on a goroutine of its own, is logged when it
-// returns. A panic in the hook is recovered into a *PanicError, even under
+// returns; until then s's Stop names it in its error (ErrStopTimeout) and a
+// supervisor does not start s again beside it. A panic in the hook is recovered into a *PanicError, even under
 // a supervisor with PassThroughPanics. No lock is held while it runs.
 //
 // CheckHealth returns nil when s is Running and its hook returned nil (or
@@ -109,6 +110,7 @@ func (b *Base) checkBounded(hctx, ctx context.Context, hc Healthchecker) error {
 			close(c.done)
 			return
 		}
+		close(c.done)
 		ev := b.Log().Warn()
 		if err != nil {
 			ev = ev.Err(err)
@@ -124,5 +126,8 @@ func (b *Base) checkBounded(hctx, ctx context.Context, hc Healthchecker) error {
 		<-c.done // returned as ctx ended: its error is set
 		return c.err
 	}
+	// Remembered as stuck: the service's Stop names it while it runs, and
+	// a supervisor does not start the service again beside it.
+	b.addStuck(pathOf(b)+": Healthcheck (CheckHealth)", c.done)
 	return fmt.Errorf("healthcheck did not return: %w", ctx.Err())
 }

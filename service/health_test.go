@@ -191,3 +191,48 @@ func TestCheckHealthConcurrent(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestCheckHealthAbandonedNamedByStop: a Healthcheck that CheckHealth gave
+// up on and that still runs outlives nothing silently: the service's Stop
+// names it (ErrStopTimeout); once it has returned, a Stop says nothing.
+func TestCheckHealthAbandonedNamedByStop(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		releaseFirst bool // the hook returns before the Stop
+	}{
+		{name: "still running at the stop"},
+		{name: "returned before the stop", releaseFirst: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				p := hushed(&probed{check: func(context.Context) error { <-release; return nil }})
+				p.Configure(service.Config{Name: "db", Logger: &quiet})
+				if err := service.Start(context.Background(), p); err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				if err := service.CheckHealth(ctx, p); !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("CheckHealth: %v, want DeadlineExceeded", err)
+				}
+				if tc.releaseFirst {
+					close(release)
+					synctest.Wait()
+				}
+				err := p.Stop(context.Background())
+				if !tc.releaseFirst {
+					close(release)
+					synctest.Wait()
+					if !errors.Is(err, service.ErrStopTimeout) || !strings.Contains(err.Error(), "Healthcheck (CheckHealth)") {
+						t.Fatalf("Stop: %v, want ErrStopTimeout naming the abandoned Healthcheck", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("Stop: %v, want nil", err)
+				}
+			})
+		})
+	}
+}

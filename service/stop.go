@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gomode/mode/internal/clock"
@@ -178,8 +179,12 @@ func (b *Base) beginStopLocked(by stopBy) *run {
 }
 
 func (b *Base) finishStop(ctx context.Context, r *run, t *transition, v view, by stopBy, lim time.Duration) error {
+	earlier := b.ownStuck() // abandoned during the run (CheckHealth), not by this stop
 	plan := stopPlan{hooks: true, mach: true, kids: v.kids, nested: by != stopExternal}
 	err := b.stopSteps(ctx, r, &v, newLimit(ctx, &v.cfg, lim), plan)
+	if names := aliveNames(earlier); len(names) > 0 {
+		err = errors.Join(err, fmt.Errorf("%w: %s: abandoned earlier, still running: %s", ErrStopTimeout, b.Label(), strings.Join(names, ", ")))
+	}
 	b.endTransition(t, err)
 	if by == stopExternal {
 		b.reportExit()
