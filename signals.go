@@ -33,11 +33,13 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	if err != nil {
-		return r.startFailed(asked, err)
+		return r.startFailed(ctx, asked, err)
 	}
 	r.log.Info().Str("service", r.root.ShortLabel()).Int("pid", os.Getpid()).Msg("worker started")
-	crash := r.ready()
-	if crash == nil {
+	var crash error
+	if asked { // the stop signal or ctx came as the start completed: not lost
+		r.log.Info().Msg("stop requested during the start, which completed: stopping")
+	} else if crash = r.ready(); crash == nil {
 		crash = r.wait(ctx)
 	}
 	stopErr := r.stop(ctx)
@@ -92,11 +94,15 @@ func (r *runner) start(ctx context.Context) (asked bool, err error) {
 	}
 }
 
-// startFailed is Run's outcome of a start that returned err.
-func (r *runner) startFailed(asked bool, err error) error {
+// startFailed is Run's outcome of a start that returned err. A rollback
+// that ran out of its budget (code it abandoned still runs) makes it a stop
+// timeout, whether the start was cancelled or failed: the later phase wins.
+func (r *runner) startFailed(ctx context.Context, asked bool, err error) error {
+	left := r.abandoned(ctx, err)
 	switch {
-	case asked && errors.Is(err, service.ErrStopTimeout):
-		r.log.Error().Err(err).Msg("start cancelled; code that did not return was abandoned")
+	case left != nil || asked && errors.Is(err, service.ErrStopTimeout):
+		err = errors.Join(err, left)
+		r.log.Error().Err(err).Msg("start rolled back; code that did not return was abandoned")
 		return withCode(ExitStopTimeout, err)
 	case asked:
 		r.log.Info().Err(err).Msg("start cancelled and rolled back: worker stopped")
@@ -104,6 +110,23 @@ func (r *runner) startFailed(asked bool, err error) error {
 	}
 	r.log.Error().Err(err).Msg("start failed")
 	return withCode(ExitStartFailed, err)
+}
+
+// abandoned returns service.ErrStopTimeout naming what the rollback of a
+// start that returned err abandoned and that still runs, or nil: services
+// of the tree left neither in Init nor Shutdown (a supervisor still busy
+// with a child's stop), and code the root's Stop, back in Init, names (it
+// does nothing else then). A root that was not in Init (started
+// elsewhere) is left alone.
+func (r *runner) abandoned(ctx context.Context, err error) error {
+	if errors.Is(err, service.ErrAlreadyStarted) || r.root.State() != service.Init {
+		return nil
+	}
+	stuck := r.root.Stop(context.WithoutCancel(ctx))
+	if left := stillRunning(r.root); left != nil {
+		return errors.Join(fmt.Errorf("%w: the rollback abandoned %s", service.ErrStopTimeout, strings.Join(left, ", ")), stuck)
+	}
+	return stuck
 }
 
 // ready calls Worker.Ready; a panic in it is a crash of the tree (it
@@ -178,6 +201,9 @@ func (r *runner) stop(ctx context.Context) error {
 func (r *runner) forceExit(sig os.Signal, what string) error {
 	r.forced = true
 	left := stillRunning(r.root)
+	if left == nil {
+		left = []string{"nothing"}
+	}
 	out := r.w.dumpTo()
 	_, _ = io.WriteString(out, "=== forced exit on "+sig.String()+": "+what+" abandoned; still running: "+
 		strings.Join(left, ", ")+" ===\n"+service.Dump(r.root)+"\n")
@@ -187,7 +213,7 @@ func (r *runner) forceExit(sig os.Signal, what string) error {
 }
 
 // stillRunning lists the services of the tree at root that have not
-// stopped, as "label [state]" in tree order; "nothing" if none.
+// stopped, as "label [state]" in tree order; nil if none.
 func stillRunning(root service.Service) []string {
 	var left []string
 	root.Node().Walk(func(n *graph.Node, _ int) bool {
@@ -198,8 +224,5 @@ func stillRunning(root service.Service) []string {
 		}
 		return true
 	})
-	if len(left) == 0 {
-		left = append(left, "nothing")
-	}
 	return left
 }

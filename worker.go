@@ -83,7 +83,8 @@ type Worker struct {
 // to signals in every phase:
 //
 //   - during the start, a stop signal (or ctx ending) cancels the start,
-//     which is rolled back;
+//     which is rolled back; one that comes as the start completes stops
+//     the tree at once (Ready is not called);
 //   - during the stop (or that rollback), a second stop signal makes Run
 //     return at once with ErrForcedExit, after writing to DumpTo what is
 //     still running; the stop goes on, abandoned, on its own goroutine,
@@ -94,10 +95,11 @@ type Worker struct {
 // rolled back cleanly included) or a normal exit. Otherwise it returns:
 // an ErrBadConfig error before anything starts (ErrNoService,
 // ErrConflictingOptions, ErrRunTwice for a second call, concurrent or
-// later); the start's error; the crash reason, wrapped with the root's
-// label; the stop's error (service.ErrStopTimeout when it ran out of
-// budget), joined to the crash reason if any; or ErrForcedExit. ExitCode
-// maps each to its exit code.
+// later); the start's error, joined to what its rollback abandoned if it
+// ran out of budget (service.ErrStopTimeout); the crash reason, wrapped
+// with the root's label; the stop's error (service.ErrStopTimeout when it
+// ran out of budget), joined to the crash reason if any; or ErrForcedExit.
+// ExitCode maps each to its exit code.
 //
 // The start and the stop each run on a goroutine of Run's, joined before
 // it returns (except after a forced exit). Signal handling begins when Run
