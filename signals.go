@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gomode/mode/graph"
+	"github.com/gomode/mode/internal/logline"
 	"github.com/gomode/mode/service"
 	"github.com/rs/zerolog"
 )
@@ -48,10 +49,10 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	switch {
 	case stopErr != nil && errors.Is(stopErr, service.ErrStopTimeout):
-		r.log.Error().Err(stopErr).Msg("stop did not finish within its budget")
+		logline.Err(r.log.Error, stopErr, "stop did not finish within its budget")
 		return withCode(ExitStopTimeout, errors.Join(crash, stopErr))
 	case stopErr != nil:
-		r.log.Error().Err(stopErr).Msg("stop did not finish cleanly")
+		logline.Err(r.log.Error, stopErr, "stop did not finish cleanly")
 		return withCode(ExitFailure, errors.Join(crash, stopErr))
 	case crash != nil:
 		r.log.Info().Msg("worker stopped after a crash")
@@ -102,13 +103,13 @@ func (r *runner) startFailed(ctx context.Context, asked bool, err error) error {
 	switch {
 	case left != nil || asked && errors.Is(err, service.ErrStopTimeout):
 		err = errors.Join(err, left)
-		r.log.Error().Err(err).Msg("start rolled back; code that did not return was abandoned")
+		logline.Err(r.log.Error, err, "start rolled back; code that did not return was abandoned")
 		return withCode(ExitStopTimeout, err)
 	case asked:
-		r.log.Info().Err(err).Msg("start cancelled and rolled back: worker stopped")
+		logline.Err(r.log.Info, err, "start cancelled and rolled back: worker stopped")
 		return nil
 	}
-	r.log.Error().Err(err).Msg("start failed")
+	logline.Err(r.log.Error, err, "start failed")
 	return withCode(ExitStartFailed, err)
 }
 
@@ -137,8 +138,9 @@ func (r *runner) ready() (crash error) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			crash = fmt.Errorf("Ready: %w", &service.PanicError{Value: v, Stack: debug.Stack()})
-			r.log.Error().Err(crash).Msg("Ready panicked: stopping")
+			pe := &service.PanicError{Value: v, Stack: debug.Stack()}
+			crash = fmt.Errorf("Ready: %w", pe)
+			logline.Stack(r.log.Error(), pe.Stack).Err(crash).Msg("Ready panicked: stopping")
 		}
 	}()
 	r.w.Ready()
@@ -166,7 +168,7 @@ func (r *runner) wait(ctx context.Context) error {
 				r.log.Info().Msg("tree ended: stopping")
 				return nil
 			}
-			r.log.Error().Err(why).Msg("tree crashed: stopping")
+			logline.Err(r.log.Error, why, "tree crashed: stopping")
 			return fmt.Errorf("%s crashed: %w", r.root.ShortLabel(), why)
 		}
 	}
@@ -208,7 +210,7 @@ func (r *runner) forceExit(sig os.Signal, what string) error {
 	_, _ = io.WriteString(out, "=== forced exit on "+sig.String()+": "+what+" abandoned; still running: "+
 		strings.Join(left, ", ")+" ===\n"+service.Dump(r.root)+"\n")
 	err := fmt.Errorf("%w (%s): %s abandoned; still running: %s", ErrForcedExit, sig, what, strings.Join(left, ", "))
-	r.log.Error().Err(err).Msg("forced exit")
+	logline.Err(r.log.Error, err, "forced exit")
 	return withCode(ExitForced, err)
 }
 
