@@ -40,7 +40,7 @@ func (r *runner) run(ctx context.Context) error {
 	var crash error
 	if asked { // the stop signal or ctx came as the start completed: not lost
 		r.log.Info().Msg("stop requested during the start, which completed: stopping")
-	} else if crash = r.ready(); crash == nil {
+	} else if crash = r.ready(ctx); crash == nil {
 		crash = r.wait(ctx)
 	}
 	stopErr := r.stop(ctx)
@@ -131,19 +131,27 @@ func (r *runner) abandoned(ctx context.Context, err error) error {
 }
 
 // ready calls Worker.Ready; a panic in it is a crash of the tree (it
-// stops, ExitFailure) instead of leaving the tree running.
-func (r *runner) ready() (crash error) {
+// stops, ExitFailure) instead of leaving the tree running. If Ready ends
+// the goroutine (runtime.Goexit), the tree is stopped before it ends.
+func (r *runner) ready(ctx context.Context) (crash error) {
 	if r.w.Ready == nil {
 		return nil
 	}
+	returned := false
 	defer func() {
 		if v := recover(); v != nil {
 			pe := &service.PanicError{Value: v, Stack: debug.Stack()}
 			crash = fmt.Errorf("Ready: %w", pe)
 			logline.Stack(r.log.Error(), pe.Stack).Err(crash).Msg("Ready panicked: stopping")
+		} else if !returned {
+			r.log.Error().Msg("Ready ended the goroutine (runtime.Goexit): stopping")
+			if err := r.stop(ctx); err != nil {
+				logline.Err(r.log.Error, err, "stop did not finish cleanly")
+			}
 		}
 	}()
 	r.w.Ready()
+	returned = true
 	return nil
 }
 

@@ -71,7 +71,9 @@ type Worker struct {
 	// Ready, if set, is called once the tree has started (for a readiness
 	// notification such as sd_notify), on Run's goroutine; signals wait
 	// until it returns. A panic in Ready is a crash of the tree: it is
-	// stopped and Run returns the panic (ExitFailure).
+	// stopped and Run returns the panic (ExitFailure). If Ready ends the
+	// goroutine (runtime.Goexit, as t.FailNow does in a test), the tree is
+	// stopped before it ends; Run does not return.
 	Ready func()
 
 	ran atomic.Bool
@@ -127,13 +129,14 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	signal.Notify(r.stopSig, w.stopSignals()...)
 	signal.Notify(r.dumpSig, w.dumpSignals()...)
-	err = r.run(ctx)
-	signal.Stop(r.stopSig)
-	signal.Stop(r.dumpSig)
-	if closer != nil && !r.forced { // abandoned code may still log
-		_ = closer.Close()
-	}
-	return err
+	defer func() { // deferred: also when Ready ends the goroutine (runtime.Goexit)
+		signal.Stop(r.stopSig)
+		signal.Stop(r.dumpSig)
+		if closer != nil && !r.forced { // abandoned code may still log
+			_ = closer.Close()
+		}
+	}()
+	return r.run(ctx)
 }
 
 // check reports bad configuration before anything is opened or started,

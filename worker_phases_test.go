@@ -3,6 +3,7 @@ package mode_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -125,5 +126,23 @@ func TestWorkerRootAlreadyRunning(t *testing.T) {
 	}
 	if st := s.State(); st != service.Running {
 		t.Fatalf("the running tree was disturbed: %v", st)
+	}
+}
+
+// Ready that ends Run's goroutine (runtime.Goexit: t.FailNow in a user's
+// test) does not leave the tree running: it is stopped first.
+func TestWorkerReadyGoexit(t *testing.T) {
+	w := quietWorker(idle())
+	w.Ready = runtime.Goexit
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		_ = w.Run(context.Background())
+		t.Error("Run returned after runtime.Goexit")
+	}()
+	<-exited
+	if st := w.Service.State(); st != service.Shutdown {
+		_ = w.Service.Stop(context.Background())
+		t.Fatalf("state %v, want shutdown", st)
 	}
 }
