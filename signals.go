@@ -101,7 +101,7 @@ func (r *runner) start(ctx context.Context) (asked bool, err error) {
 func (r *runner) startFailed(ctx context.Context, asked bool, err error) error {
 	left := r.abandoned(ctx, err)
 	switch {
-	case left != nil || asked && errors.Is(err, service.ErrStopTimeout):
+	case left != nil || (asked && errors.Is(err, service.ErrStopTimeout)):
 		err = errors.Join(err, left)
 		logline.Err(r.log.Error, err, "start rolled back; code that did not return was abandoned")
 		return withCode(ExitStopTimeout, err)
