@@ -70,8 +70,17 @@ func (s *step) OnStop(context.Context) error {
 func runDaemon(scenario string) int {
 	ready := make(chan struct{})
 	db, api := &step{name: "db"}, &step{name: "api"}
-	root := supervisor.New(supervisor.Spec{NeverRestart: true, Service: service.Config{Name: "root"}})
+	rootCfg := service.Config{Name: "root"}
 	long := supervisor.ChildSpec{ShutdownTimeout: time.Minute} // a hung stop waits for the test's signal
+	switch scenario {
+	case "start-hang-rollback-timeout": // the rollback of the cancelled start is bounded by the root's StopTimeout
+		rootCfg.StopTimeout = 300 * time.Millisecond
+	case "start-fail-rollback-timeout", "crash-stop-timeout":
+		// The supervisor stops what it started (after a child's failed
+		// start, or when it gives up) itself, within the child's timeout.
+		rootCfg.StopTimeout, long.ShutdownTimeout = 300*time.Millisecond, 300*time.Millisecond
+	}
+	root := supervisor.New(supervisor.Spec{NeverRestart: true, Service: rootCfg})
 	for _, s := range []*step{db, api} {
 		s.Configure(service.Config{Name: s.name})
 		if err := root.Add(context.Background(), s, long); err != nil {
@@ -99,6 +108,13 @@ func runDaemon(scenario string) int {
 		w.Ready = func() { say("phase: running"); cancel() }
 	case "stop-timeout":
 		db.hangStop = true
+		w.StopTimeout = 300 * time.Millisecond
+	case "start-hang-rollback-timeout":
+		api.hangStart, db.hangStop = true, true
+	case "start-fail-rollback-timeout":
+		api.failStart, db.hangStop = true, true
+	case "crash-stop-timeout":
+		api.crashOn, db.hangStop = ready, true
 		w.StopTimeout = 300 * time.Millisecond
 	case "crash":
 		api.crashOn = ready

@@ -61,13 +61,17 @@
 //	                       or its stop returned an error
 //	69    ExitStartFailed  the start failed and was rolled back             restarted (RestartSec= spaces attempts)
 //	78    ExitBadConfig    bad configuration (ErrBadConfig); nothing ran    RestartPreventExitStatus=78
-//	80    ExitStopTimeout  the stop ran out of its budget; code that did    restarted, unless listed
-//	                       not return was abandoned (named in the log)
+//	80    ExitStopTimeout  the stop, or a start's rollback, ran out of its  restarted, unless listed
+//	                       budget; code that did not return was
+//	                       abandoned (named in the log)
 //	81    ExitForced       a second stop signal during the stop             RestartPreventExitStatus=81
 //
 // When several apply, the later phase wins: ExitForced over everything,
-// ExitStopTimeout over ExitFailure (a crashed tree whose stop then hangs).
-// A start cancelled by a stop signal and rolled back cleanly is ExitOK.
+// ExitStopTimeout over ExitFailure (a crashed tree whose stop then hangs)
+// and over ExitStartFailed (a failed start whose rollback then hangs). A
+// start cancelled by a stop signal and rolled back cleanly is ExitOK; a
+// stop signal that arrives as the start completes stops the tree at once
+// (Ready is not called).
 //
 // Why these values: 1 is the generic failure every tool reads as "failed,
 // restart me", and ExitFailure keeps that meaning (a crash). 69 and 78 are
@@ -76,9 +80,10 @@
 // named neither by sysexits (64–78), nor by LSB (0–7), nor by systemd
 // (its own codes start at 200), so they are never read as something else.
 // Codes 2 (a Go panic that was not recovered, and the flag package's usage
-// error) and 126–255 (the shell's "not
-// executable", 128+n "killed by signal n", systemd's own) are avoided: a
-// code from this table always means the Worker chose it. A unit that
+// error) and 126–255 (the shell's "not executable", 128+n "killed by
+// signal n", systemd's own) are avoided: a code from this table other than
+// 1 (which log.Fatal and zerolog's Fatal exit with too) always means the
+// Worker chose it. A unit that
 // should not come back after a bad configuration or an operator's forced
 // exit says:
 //

@@ -17,7 +17,7 @@ const (
 	// classify (one made by the caller).
 	ExitFailure = 1
 	// ExitStartFailed: the tree's start failed on its own (no stop was
-	// requested); it was rolled back. BSD sysexits' EX_UNAVAILABLE
+	// requested); it was rolled back within its budget. BSD sysexits' EX_UNAVAILABLE
 	// (systemd shows 69/UNAVAILABLE).
 	ExitStartFailed = 69
 	// ExitBadConfig: the Worker could not run as configured (ErrBadConfig:
@@ -25,14 +25,16 @@ const (
 	// second Run); nothing was started. BSD sysexits' EX_CONFIG (systemd
 	// shows 78/CONFIG).
 	ExitBadConfig = 78
-	// ExitStopTimeout: the stop (or the rollback of a cancelled start)
-	// did not finish within its budget: code that did not return was
-	// abandoned, named in the error and the log. It wins over
-	// ExitFailure when a crashed tree then stops too slowly.
+	// ExitStopTimeout: the stop, or the rollback of a start (cancelled
+	// or failed), did not finish within its budget: code that did not
+	// return was abandoned, named in the error and the log. It wins over
+	// ExitFailure when a crashed tree then stops too slowly, and over
+	// ExitStartFailed when a failed start's rollback does.
 	ExitStopTimeout = 80
 	// ExitForced: a second stop signal during the stop (or the rollback
-	// of a cancelled start) made the process exit at once (ErrForcedExit); what was still running is printed
-	// and abandoned. It wins over every other code.
+	// of a cancelled start) made the process exit at once
+	// (ErrForcedExit); what was still running is printed and abandoned.
+	// It wins over every other code.
 	ExitForced = 81
 )
 

@@ -136,6 +136,15 @@ func dumpAndWait(mark string) []act {
 	return []act{send(syscall.SIGUSR1), waitLine("=== service tree ==="), waitLine(mark)}
 }
 
+// storm sends n dump signals back to back, then waits for a dump.
+func storm(n int) []act {
+	acts := make([]act, 0, n+1)
+	for range n {
+		acts = append(acts, send(syscall.SIGUSR1))
+	}
+	return append(acts, waitLine("=== service tree ==="))
+}
+
 // Log lines the Worker writes (JSON on stderr) that the tests wait for.
 const (
 	logStartCancel = "signal during the start: cancelling the start"
@@ -167,6 +176,15 @@ func TestProcessSignalsAndExitCodes(t *testing.T) {
 			acts: append(append([]act{waitLine("phase: running")}, dumpAndWait("(api) [running]")...),
 				waitLine("=== goroutines by service ==="), waitLine("== service "), sigterm()),
 			code: mode.ExitOK, order: [][2]string{{"stop api", "stop db"}}},
+		{name: "running/SIGUSR1 storm", scenario: "run",
+			acts: append(append([]act{waitLine("phase: running")}, storm(100)...), sigterm()), code: mode.ExitOK,
+			order: [][2]string{{"stop api", "stop db"}, {"stop db", "exit 0"}}},
+		{name: "start-hang/SIGUSR1 storm", scenario: "start-hang",
+			acts: append(append([]act{waitLine("phase: start-hang")}, storm(100)...), sigterm()), code: mode.ExitOK,
+			want: []string{logStartCancel, "stop db"}},
+		{name: "stop-hang/SIGUSR1 storm, then a second SIGTERM", scenario: "stop-hang",
+			acts: append(append([]act{waitLine("phase: running"), sigterm(), waitLine("phase: stop-hang")}, storm(100)...), sigterm()),
+			code: mode.ExitForced, want: []string{"=== forced exit on terminated"}},
 		// Phase: start hanging (api's OnStart waits for its ctx).
 		{name: "start-hang/SIGTERM", scenario: "start-hang",
 			acts: []act{waitLine("phase: start-hang"), sigterm()}, code: mode.ExitOK,
@@ -204,6 +222,13 @@ func TestProcessSignalsAndExitCodes(t *testing.T) {
 		{name: "code/stop timeout", scenario: "stop-timeout",
 			acts: []act{waitLine("phase: running"), sigterm()}, code: mode.ExitStopTimeout,
 			want: []string{"stop did not finish within its budget", "exit 80"}},
+		{name: "code/crash whose stop times out", scenario: "crash-stop-timeout", code: mode.ExitStopTimeout,
+			want: []string{"tree crashed: stopping", "boom", "stop did not finish within its budget", "exit 80"}},
+		{name: "code/cancelled start whose rollback times out", scenario: "start-hang-rollback-timeout",
+			acts: []act{waitLine("phase: start-hang"), sigterm()}, code: mode.ExitStopTimeout,
+			want: []string{logStartCancel, "phase: stop-hang", "did not return", "exit 80"}},
+		{name: "code/failed start whose rollback times out", scenario: "start-fail-rollback-timeout", code: mode.ExitStopTimeout,
+			want: []string{"no route to the database", "phase: stop-hang", "did not return", "exit 80"}},
 		{name: "code/crash", scenario: "crash", code: mode.ExitFailure,
 			want: []string{"tree crashed: stopping", "boom", "exit 1"}, order: [][2]string{{"phase: running", "stop db"}}},
 		{name: "code/start failed", scenario: "start-fail", code: mode.ExitStartFailed,

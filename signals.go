@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gomode/mode/graph"
+	"github.com/gomode/mode/internal/logline"
 	"github.com/gomode/mode/service"
 	"github.com/rs/zerolog"
 )
@@ -33,11 +34,13 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	if err != nil {
-		return r.startFailed(asked, err)
+		return r.startFailed(ctx, asked, err)
 	}
 	r.log.Info().Str("service", r.root.ShortLabel()).Int("pid", os.Getpid()).Msg("worker started")
-	crash := r.ready()
-	if crash == nil {
+	var crash error
+	if asked { // the stop signal or ctx came as the start completed: not lost
+		r.log.Info().Msg("stop requested during the start, which completed: stopping")
+	} else if crash = r.ready(ctx); crash == nil {
 		crash = r.wait(ctx)
 	}
 	stopErr := r.stop(ctx)
@@ -46,10 +49,10 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	switch {
 	case stopErr != nil && errors.Is(stopErr, service.ErrStopTimeout):
-		r.log.Error().Err(stopErr).Msg("stop did not finish within its budget")
+		logline.Err(r.log.Error, stopErr, "stop did not finish within its budget")
 		return withCode(ExitStopTimeout, errors.Join(crash, stopErr))
 	case stopErr != nil:
-		r.log.Error().Err(stopErr).Msg("stop did not finish cleanly")
+		logline.Err(r.log.Error, stopErr, "stop did not finish cleanly")
 		return withCode(ExitFailure, errors.Join(crash, stopErr))
 	case crash != nil:
 		r.log.Info().Msg("worker stopped after a crash")
@@ -92,33 +95,63 @@ func (r *runner) start(ctx context.Context) (asked bool, err error) {
 	}
 }
 
-// startFailed is Run's outcome of a start that returned err.
-func (r *runner) startFailed(asked bool, err error) error {
+// startFailed is Run's outcome of a start that returned err. A rollback
+// that ran out of its budget (code it abandoned still runs) makes it a stop
+// timeout, whether the start was cancelled or failed: the later phase wins.
+func (r *runner) startFailed(ctx context.Context, asked bool, err error) error {
+	left := r.abandoned(ctx, err)
 	switch {
-	case asked && errors.Is(err, service.ErrStopTimeout):
-		r.log.Error().Err(err).Msg("start cancelled; code that did not return was abandoned")
+	case left != nil || (asked && errors.Is(err, service.ErrStopTimeout)):
+		err = errors.Join(err, left)
+		logline.Err(r.log.Error, err, "start rolled back; code that did not return was abandoned")
 		return withCode(ExitStopTimeout, err)
 	case asked:
-		r.log.Info().Err(err).Msg("start cancelled and rolled back: worker stopped")
+		logline.Err(r.log.Info, err, "start cancelled and rolled back: worker stopped")
 		return nil
 	}
-	r.log.Error().Err(err).Msg("start failed")
+	logline.Err(r.log.Error, err, "start failed")
 	return withCode(ExitStartFailed, err)
 }
 
+// abandoned returns service.ErrStopTimeout naming what the rollback of a
+// start that returned err abandoned and that still runs, or nil: services
+// of the tree left neither in Init nor Shutdown (a supervisor still busy
+// with a child's stop), and code the root's Stop, back in Init, names (it
+// does nothing else then). A root that was not in Init (started
+// elsewhere) is left alone.
+func (r *runner) abandoned(ctx context.Context, err error) error {
+	if errors.Is(err, service.ErrAlreadyStarted) || r.root.State() != service.Init {
+		return nil
+	}
+	stuck := r.root.Stop(context.WithoutCancel(ctx))
+	if left := stillRunning(r.root); left != nil {
+		return errors.Join(fmt.Errorf("%w: the rollback abandoned %s", service.ErrStopTimeout, strings.Join(left, ", ")), stuck)
+	}
+	return stuck
+}
+
 // ready calls Worker.Ready; a panic in it is a crash of the tree (it
-// stops, ExitFailure) instead of leaving the tree running.
-func (r *runner) ready() (crash error) {
+// stops, ExitFailure) instead of leaving the tree running. If Ready ends
+// the goroutine (runtime.Goexit), the tree is stopped before it ends.
+func (r *runner) ready(ctx context.Context) (crash error) {
 	if r.w.Ready == nil {
 		return nil
 	}
+	returned := false
 	defer func() {
 		if v := recover(); v != nil {
-			crash = fmt.Errorf("Ready: %w", &service.PanicError{Value: v, Stack: debug.Stack()})
-			r.log.Error().Err(crash).Msg("Ready panicked: stopping")
+			pe := &service.PanicError{Value: v, Stack: debug.Stack()}
+			crash = fmt.Errorf("Ready: %w", pe)
+			logline.Stack(r.log.Error(), pe.Stack).Err(crash).Msg("Ready panicked: stopping")
+		} else if !returned {
+			r.log.Error().Msg("Ready ended the goroutine (runtime.Goexit): stopping")
+			if err := r.stop(ctx); err != nil {
+				logline.Err(r.log.Error, err, "stop did not finish cleanly")
+			}
 		}
 	}()
 	r.w.Ready()
+	returned = true
 	return nil
 }
 
@@ -143,7 +176,7 @@ func (r *runner) wait(ctx context.Context) error {
 				r.log.Info().Msg("tree ended: stopping")
 				return nil
 			}
-			r.log.Error().Err(why).Msg("tree crashed: stopping")
+			logline.Err(r.log.Error, why, "tree crashed: stopping")
 			return fmt.Errorf("%s crashed: %w", r.root.ShortLabel(), why)
 		}
 	}
@@ -178,16 +211,19 @@ func (r *runner) stop(ctx context.Context) error {
 func (r *runner) forceExit(sig os.Signal, what string) error {
 	r.forced = true
 	left := stillRunning(r.root)
+	if left == nil {
+		left = []string{"nothing"}
+	}
 	out := r.w.dumpTo()
 	_, _ = io.WriteString(out, "=== forced exit on "+sig.String()+": "+what+" abandoned; still running: "+
 		strings.Join(left, ", ")+" ===\n"+service.Dump(r.root)+"\n")
 	err := fmt.Errorf("%w (%s): %s abandoned; still running: %s", ErrForcedExit, sig, what, strings.Join(left, ", "))
-	r.log.Error().Err(err).Msg("forced exit")
+	logline.Err(r.log.Error, err, "forced exit")
 	return withCode(ExitForced, err)
 }
 
 // stillRunning lists the services of the tree at root that have not
-// stopped, as "label [state]" in tree order; "nothing" if none.
+// stopped, as "label [state]" in tree order; nil if none.
 func stillRunning(root service.Service) []string {
 	var left []string
 	root.Node().Walk(func(n *graph.Node, _ int) bool {
@@ -198,8 +234,5 @@ func stillRunning(root service.Service) []string {
 		}
 		return true
 	})
-	if len(left) == 0 {
-		left = append(left, "nothing")
-	}
 	return left
 }

@@ -57,7 +57,10 @@ type Worker struct {
 	// user code hangs (what it abandons is named in the error). Default
 	// DefaultStopTimeout (30s, Kubernetes' default grace period); negative
 	// is ErrBadConfig. The rollback of a start cancelled by a signal is
-	// bounded by the root's own service.Config.StopTimeout instead.
+	// bounded by the root's own service.Config.StopTimeout instead. A
+	// root supervisor that gives up stops its children itself first, each
+	// within its shutdown timeout, as OTP's do; the Worker's stop begins
+	// once it has reported the crash.
 	StopTimeout time.Duration
 	// Signals stop the tree; a second one during the stop exits at once.
 	// Default: SIGINT and SIGTERM.
@@ -71,7 +74,9 @@ type Worker struct {
 	// Ready, if set, is called once the tree has started (for a readiness
 	// notification such as sd_notify), on Run's goroutine; signals wait
 	// until it returns. A panic in Ready is a crash of the tree: it is
-	// stopped and Run returns the panic (ExitFailure).
+	// stopped and Run returns the panic (ExitFailure). If Ready ends the
+	// goroutine (runtime.Goexit, as t.FailNow does in a test), the tree is
+	// stopped before it ends; Run does not return.
 	Ready func()
 
 	ran atomic.Bool
@@ -83,7 +88,8 @@ type Worker struct {
 // to signals in every phase:
 //
 //   - during the start, a stop signal (or ctx ending) cancels the start,
-//     which is rolled back;
+//     which is rolled back; one that comes as the start completes stops
+//     the tree at once (Ready is not called);
 //   - during the stop (or that rollback), a second stop signal makes Run
 //     return at once with ErrForcedExit, after writing to DumpTo what is
 //     still running; the stop goes on, abandoned, on its own goroutine,
@@ -94,10 +100,11 @@ type Worker struct {
 // rolled back cleanly included) or a normal exit. Otherwise it returns:
 // an ErrBadConfig error before anything starts (ErrNoService,
 // ErrConflictingOptions, ErrRunTwice for a second call, concurrent or
-// later); the start's error; the crash reason, wrapped with the root's
-// label; the stop's error (service.ErrStopTimeout when it ran out of
-// budget), joined to the crash reason if any; or ErrForcedExit. ExitCode
-// maps each to its exit code.
+// later); the start's error, joined to what its rollback abandoned if it
+// ran out of budget (service.ErrStopTimeout); the crash reason, wrapped
+// with the root's label; the stop's error (service.ErrStopTimeout when it
+// ran out of budget), joined to the crash reason if any; or ErrForcedExit.
+// ExitCode maps each to its exit code.
 //
 // The start and the stop each run on a goroutine of Run's, joined before
 // it returns (except after a forced exit). Signal handling begins when Run
@@ -125,13 +132,14 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	signal.Notify(r.stopSig, w.stopSignals()...)
 	signal.Notify(r.dumpSig, w.dumpSignals()...)
-	err = r.run(ctx)
-	signal.Stop(r.stopSig)
-	signal.Stop(r.dumpSig)
-	if closer != nil && !r.forced { // abandoned code may still log
-		_ = closer.Close()
-	}
-	return err
+	defer func() { // deferred: also when Ready ends the goroutine (runtime.Goexit)
+		signal.Stop(r.stopSig)
+		signal.Stop(r.dumpSig)
+		if closer != nil && !r.forced { // abandoned code may still log
+			_ = closer.Close()
+		}
+	}()
+	return r.run(ctx)
 }
 
 // check reports bad configuration before anything is opened or started,

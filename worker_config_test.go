@@ -39,10 +39,12 @@ func TestWorkerBadConfig(t *testing.T) {
 		{"Logger and LogFile", &mode.Worker{Service: idle(), Logger: &nop, LogFile: "x.log"}, mode.ErrConflictingOptions},
 		{"bad LogLevel", &mode.Worker{Service: idle(), LogLevel: "verbose"}, mode.ErrBadConfig},
 		{"LogFile in a missing directory", &mode.Worker{Service: idle(), LogFile: filepath.Join(t.TempDir(), "no", "x.log")}, os.ErrNotExist},
+		{"LogFile is a directory", &mode.Worker{Service: idle(), LogFile: t.TempDir()}, mode.ErrBadConfig},
 		{"negative StopTimeout", &mode.Worker{Service: idle(), Logger: &nop, StopTimeout: -1}, mode.ErrBadConfig},
 		{"stop and dump signal", &mode.Worker{Service: idle(), Logger: &nop, DumpSignals: []os.Signal{syscall.SIGTERM}}, mode.ErrConflictingOptions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			_ = tc.w.Dump() // never panics, whatever the Service
 			err := tc.w.Run(context.Background())
 			if !errors.Is(err, tc.want) || !errors.Is(err, mode.ErrBadConfig) {
 				t.Fatalf("Run: %v, want %v and ErrBadConfig", err, tc.want)
