@@ -306,14 +306,31 @@ func (s *Supervisor) startAll(ls *loopState, ctx context.Context) error {
 		_, h := c.current()
 		ls.doing(opStart, c)
 		if err := h.Start(ctx, ls.quiet, c.shutdown(ls.remaining(ctx))); err != nil {
-			for i := len(started) - 1; i >= 0; i-- {
-				_ = s.stopChild(ls, started[i], ls.quiet)
-			}
+			s.undoStart(ls, started)
 			return err // the child's error names it
 		}
 		started = append(started, c)
 	}
 	return nil
+}
+
+// undoStart stops, in reverse, the children a failed start had started:
+// a rollback, bounded as the supervisor's stop is (Config.StopTimeout, else
+// service.DefaultStopTimeout), each child within the smaller of its
+// shutdown timeout and what remains.
+func (s *Supervisor) undoStart(ls *loopState, started []*child) {
+	if len(started) == 0 {
+		return
+	}
+	d := s.Config().StopTimeout
+	if d <= 0 {
+		d = service.DefaultStopTimeout
+	}
+	ctx, cancel := context.WithTimeout(ls.quiet, d)
+	defer cancel()
+	for i := len(started) - 1; i >= 0; i-- {
+		_ = s.stopChild(ls, started[i], ctx)
+	}
 }
 
 // stopAll stops every child in reverse start order within Stop's budget,

@@ -96,3 +96,49 @@ func TestSynctestChildShutdownTimeout(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// startFails is a child whose OnStart fails.
+type startFails struct{ service.Base }
+
+func (*startFails) OnStart(context.Context) error { return errBoom }
+
+// TestSynctestFailedStartUndoneWithinStopTimeout: when a child fails to
+// start, the children started before it are stopped within the
+// supervisor's stop budget, not each within its own (longer) shutdown
+// timeout: a failed start is undone as a stop.
+func TestSynctestFailedStartUndoneWithinStopTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration // the supervisor's StopTimeout; 0: DefaultStopTimeout
+		within  time.Duration
+	}{
+		{name: "StopTimeout", timeout: 300 * time.Millisecond, within: time.Second},
+		{name: "default", within: service.DefaultStopTimeout + time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := &stuckStop{release: make(chan struct{})}
+				h.Configure(service.Config{Name: "hung", Logger: &quiet})
+				bad := &startFails{}
+				bad.Configure(service.Config{Name: "bad", Logger: &quiet})
+				sup := newSup(supervisor.Spec{Service: service.Config{StopTimeout: tc.timeout}}, nil)
+				must(t, sup.Add(t.Context(), h, supervisor.ChildSpec{ShutdownTimeout: time.Hour}))
+				must(t, sup.Add(t.Context(), bad))
+				began := time.Now()
+				err := service.Start(context.Background(), sup)
+				took := time.Since(began)
+				close(h.release)
+				synctest.Wait()
+				if !errors.Is(err, errBoom) {
+					t.Fatalf("Start: %v, want the child's error", err)
+				}
+				if took > tc.within {
+					t.Fatalf("the failed start took %v, want at most %v (not the hung child's hour)", took, tc.within)
+				}
+				if st := sup.State(); st != service.Init {
+					t.Fatalf("supervisor %v after the failed start, want init", st)
+				}
+			})
+		})
+	}
+}
