@@ -37,6 +37,13 @@
 // service.ErrStopTimeout, unless a Replacement factory builds a fresh
 // instance.
 //
+// When a child fails to start as the supervisor itself starts, the
+// children started before it are stopped again in reverse, within the
+// supervisor's stop budget (its Config.StopTimeout, else
+// service.DefaultStopTimeout; each child within the smaller of that and
+// its shutdown timeout), and the supervisor's Start returns the child's
+// error.
+//
 // # Ownership: one goroutine does everything to the children
 //
 // A running supervisor holds one goroutine, whatever its number of
