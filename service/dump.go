@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gomode/mode/graph"
 )
@@ -179,23 +178,6 @@ func countedList(names []string) string {
 		i = j
 	}
 	return b.String()
-}
-
-// roundDuration rounds d for people: to the microsecond under a
-// millisecond, the millisecond under a second, the tenth of a second under
-// a minute, the second above; negative durations round to 0.
-func roundDuration(d time.Duration) time.Duration {
-	switch {
-	case d <= 0:
-		return 0
-	case d < time.Millisecond:
-		return d.Round(time.Microsecond)
-	case d < time.Second:
-		return d.Round(time.Millisecond)
-	case d < time.Minute:
-		return d.Round(100 * time.Millisecond)
-	}
-	return d.Round(time.Second)
 }
 
 // hookNames lists the optional hooks s implements, in lifecycle order.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gomode/mode/internal/clock"
+	"github.com/gomode/mode/internal/logline"
 )
 
 // Health monitoring and hang detection (Config.MonitoringInterval,
@@ -171,9 +172,9 @@ func (b *Base) watchLoop(ctx context.Context, hb *heartbeat, task string, stoppe
 				doing = "(no diag flag set)"
 			}
 			if task == "" {
-				return fmt.Errorf("%w: no heartbeat for %v while: %s", ErrHung, roundDuration(idle), doing)
+				return fmt.Errorf("%w: no heartbeat for %v while: %s", ErrHung, logline.Short(idle), doing)
 			}
-			return fmt.Errorf("%w: task %q: no heartbeat for %v while: %s", ErrHung, task, roundDuration(idle), doing)
+			return fmt.Errorf("%w: task %q: no heartbeat for %v while: %s", ErrHung, task, logline.Short(idle), doing)
 		}
 		tm.Reset(hb.d - idle)
 	}

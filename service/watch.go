@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/gomode/mode/internal/logline"
 )
 
 // Watchdog is the hang detection of one task, made by Watch. Its methods
@@ -186,7 +188,7 @@ func (b *Base) watchLines() []string {
 func beatText(hb *heartbeat) string {
 	idle, beating := hb.since()
 	if !beating {
-		return fmt.Sprintf("idle (deadline %v)", roundDuration(hb.d))
+		return fmt.Sprintf("idle (deadline %v)", logline.Short(hb.d))
 	}
-	return fmt.Sprintf("last beat %v ago (deadline %v)", roundDuration(idle), roundDuration(hb.d))
+	return fmt.Sprintf("last beat %v ago (deadline %v)", logline.Short(idle), logline.Short(hb.d))
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gomode/mode/internal/logline"
 	"github.com/gomode/mode/service"
 )
 
@@ -50,12 +51,12 @@ func (s *Supervisor) DumpInfo() []string {
 	if in.Never {
 		line += "never restarts"
 	} else {
-		line += fmt.Sprintf("restarts %d of %d in %v", used, in.MaxRestarts, roundDuration(in.Window))
+		line += fmt.Sprintf("restarts %d of %d in %v", used, in.MaxRestarts, logline.Short(in.Window))
 	}
 	out := []string{line}
 	sort.SliceStable(dues, func(i, j int) bool { return dues[i].in < dues[j].in })
 	for _, d := range dues {
-		out = append(out, "child "+d.id+": restart due in "+roundDuration(d.in).String())
+		out = append(out, "child "+d.id+": restart due in "+logline.Short(d.in).String())
 	}
 	if n := s.spec.MaxChildren; n > 0 {
 		s.mu.Lock()
@@ -74,21 +75,4 @@ func (s *Supervisor) allow() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.window.Allow(at)
-}
-
-// roundDuration rounds d for people as service.Dump does: the microsecond
-// under a millisecond, the millisecond under a second, the tenth of a
-// second under a minute, the second above; negative durations round to 0.
-func roundDuration(d time.Duration) time.Duration {
-	switch {
-	case d <= 0:
-		return 0
-	case d < time.Millisecond:
-		return d.Round(time.Microsecond)
-	case d < time.Second:
-		return d.Round(time.Millisecond)
-	case d < time.Minute:
-		return d.Round(100 * time.Millisecond)
-	}
-	return d.Round(time.Second)
 }

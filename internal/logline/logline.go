@@ -28,6 +28,24 @@ func Round(d time.Duration) time.Duration {
 	}
 }
 
+// Short rounds d coarser, for a dump read at a glance: to the
+// microsecond under a millisecond, the millisecond under a second, the
+// tenth of a second under a minute, the second above; negative durations
+// round to 0.
+func Short(d time.Duration) time.Duration {
+	switch {
+	case d <= 0:
+		return 0
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond)
+	case d < time.Second:
+		return d.Round(time.Millisecond)
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
+}
+
 // Dur adds key=<d rounded, with its unit> to e. A disabled e (nil) costs
 // nothing.
 func Dur(e *zerolog.Event, key string, d time.Duration) *zerolog.Event {
