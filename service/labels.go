@@ -37,9 +37,10 @@ const maxLabelledTasks = 64
 // labelSet is a service's pprof label contexts, one per task name, each
 // built once and kept until the service's path changes: the service or an
 // ancestor is renamed (Configure) or moved in the tree. It is one
-// allocation, plus three per task name (pprof's label list, its map and a
-// context) and one for a path of more than one service: a service pays
-// them at its first start, and never on a restart.
+// allocation, plus one for a path of more than one service, at a
+// service's first start, never on a restart. The contexts themselves
+// (pprof's label list, its map and a context: three allocations) are
+// shared by every service with the same path and task (sharedLabels).
 type labelSet struct {
 	chain [4]labelLink // the service, then its ancestors up to the root, as built...
 	more  []labelLink  // ...beyond four
@@ -149,7 +150,7 @@ func (ls *labelSet) task(name string) context.Context {
 	if ctx, ok := ls.tasks[name]; ok {
 		return ctx
 	}
-	ctx := pprof.WithLabels(context.Background(), pprof.Labels(LabelService, ls.path, LabelTask, name))
+	ctx := sharedLabels.get(ls.path, name)
 	switch {
 	case ls.ctx0 == nil:
 		ls.name0, ls.ctx0 = name, ctx
@@ -173,3 +174,33 @@ func (b *Base) labelGoroutine(task string) {
 // and task (LabelService, LabelTask). It is for package supervisor, which
 // labels its goroutine with it; its argument cannot be made elsewhere.
 func LabelGoroutine(_ seam.Token, b *Base, task string) { b.labelGoroutine(task) }
+
+// sharedLabels holds the label contexts of every (path, task) pair seen,
+// so that services with the same path (siblings with the same name, a
+// service built afresh for each run, as a Replacement child is) share one
+// instead of each building pprof's list, map and context. Bounded: past
+// maxSharedLabels pairs it forgets them all and starts over.
+var sharedLabels labelCache
+
+const maxSharedLabels = 4096
+
+type labelCache struct {
+	mu  sync.Mutex
+	ctx map[[2]string]context.Context
+}
+
+// get returns the context carrying the labels of path and task.
+func (c *labelCache) get(path, task string) context.Context {
+	key := [2]string{path, task}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ctx, ok := c.ctx[key]; ok {
+		return ctx
+	}
+	if c.ctx == nil || len(c.ctx) >= maxSharedLabels {
+		c.ctx = make(map[[2]string]context.Context)
+	}
+	ctx := pprof.WithLabels(context.Background(), pprof.Labels(LabelService, path, LabelTask, task))
+	c.ctx[key] = ctx
+	return ctx
+}
