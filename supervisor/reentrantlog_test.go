@@ -82,7 +82,7 @@ func TestNoLockHeldWhileLogging(t *testing.T) {
 		MaxRestarts: 1000,
 		Window:      time.Minute,
 		Backoff:     strategy.Backoff{Min: time.Millisecond, Max: 2 * time.Millisecond, NoJitter: true},
-		OnEvent:     ev.hook,
+		OnEvent:     func(e supervisor.Event) { _, _ = out.Write(nil); ev.hook(e) }, // OnEvent reads the tree too
 	})
 	out.sup.Store(s)
 	crash := make(chan struct{})
@@ -125,5 +125,70 @@ func TestNoLockHeldWhileLogging(t *testing.T) {
 	}
 	if out.lines.Load() == 0 {
 		t.Fatal("no line logged")
+	}
+}
+
+// rlFlaky panics in a task, hangs a watched task, fails its healthcheck
+// and misses its heartbeat, by turns, each crash logged with its reason.
+type rlFlaky struct {
+	service.Base
+	turn atomic.Int64
+}
+
+func (r *rlFlaky) OnStart(ctx context.Context) error {
+	switch r.turn.Add(1) % 4 {
+	case 0:
+		return r.Go("panics", func(context.Context) error { panic("flaky panic") })
+	case 1:
+		return r.Go("hangs", func(ctx context.Context) error {
+			w, err := service.Watch(ctx, "hangs", time.Millisecond)
+			if err != nil {
+				return err
+			}
+			defer w.Stop()
+			<-ctx.Done()
+			return nil
+		})
+	}
+	return nil
+}
+
+func (r *rlFlaky) Healthcheck(context.Context) error {
+	if r.turn.Load()%4 == 2 {
+		return errors.New("unhealthy")
+	}
+	return nil
+}
+
+// TestNoLockHeldWhileLoggingCrashes: as TestNoLockHeldWhileLogging, through
+// panics (logged with their stack), hung watchdogs, failed healthchecks
+// and missed heartbeats, each restarted by the supervisor.
+func TestNoLockHeldWhileLoggingCrashes(t *testing.T) {
+	out := &reentrantWriter{}
+	l := zerolog.New(out).Level(zerolog.TraceLevel)
+	ev := newEvents()
+	s := supervisor.New(supervisor.Spec{
+		Service:     service.Config{Name: "sup", Logger: &l},
+		MaxRestarts: 1000,
+		Window:      time.Minute,
+		OnEvent:     func(e supervisor.Event) { _, _ = out.Write(nil); ev.hook(e) }, // OnEvent reads the tree too
+	})
+	out.sup.Store(s)
+	f := &rlFlaky{}
+	f.Configure(service.Config{Name: "flaky", MonitoringInterval: time.Millisecond, HeartbeatDeadline: 5 * time.Millisecond})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx := context.Background()
+		must(t, s.Add(ctx, f))
+		must(t, service.Start(ctx, s))
+		ev.wait(t, supervisor.ChildRestarted, "flaky", 8)
+		must(t, s.Stop(ctx))
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
+		t.Fatal("deadlocked: a lock is held while a log line is written")
 	}
 }
