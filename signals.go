@@ -177,7 +177,7 @@ func (r *runner) wait(ctx context.Context) error {
 				return nil
 			}
 			logline.Err(r.log.Error, why, "tree crashed: stopping")
-			return fmt.Errorf("%s crashed: %w", r.root.ShortLabel(), why)
+			return &crashError{root: r.root.ShortLabel(), reason: why}
 		}
 	}
 }
@@ -236,3 +236,17 @@ func stillRunning(root service.Service) []string {
 	})
 	return left
 }
+
+// crashError is Run's error for a crashed tree: "<root> crashed: <reason>",
+// naming the root once when the reason names it already (a Func's exit, a
+// supervisor that gave up).
+type crashError struct {
+	root   string
+	reason error
+}
+
+func (e *crashError) Error() string {
+	return e.root + " crashed: " + strings.TrimPrefix(e.reason.Error(), e.root+": ")
+}
+
+func (e *crashError) Unwrap() error { return e.reason }

@@ -179,13 +179,25 @@ func machineryOf(s Service) seam.Machinery {
 //
 // Call it before the service is started; a call on a running service takes
 // effect at its next start (Name and Logger at once, the logger for its
-// children without a logger of their own too). Safe for concurrent use.
+// children without a logger of their own too; a running service without a
+// parent and without a Logger keeps the one of its start ctx, WithLogger).
+// Safe for concurrent use.
 func (b *Base) Configure(cfg Config) {
 	b.mu.Lock()
+	// A root without a logger of its own keeps the one its start took from
+	// ctx (WithLogger) until its next start, unless it was the old own one.
+	keep := cfg.Logger == nil && b.node.Parent() == nil && b.src.Load() != b.cfg.Logger
 	b.cfg = cfg
-	b.src.Store(cfg.Logger)
+	if !keep {
+		b.src.Store(cfg.Logger)
+	}
 	b.labels.Store(nil) // under mu: names() cannot store names read before
 	b.mu.Unlock()
+	if keep {
+		b.dropBuilt()
+		b.dropKidsLogCaches()
+		return
+	}
 	b.dropLogCaches()
 }
 

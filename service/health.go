@@ -104,6 +104,7 @@ func (b *Base) checkBounded(hctx, ctx context.Context, hc Healthchecker) error {
 	}
 	c := &call{done: make(chan struct{})}
 	go func() {
+		b.labelGoroutine("Healthcheck") // as a bounded hook call: DumpStacks shows it under s
 		err := check()
 		if c.state.CompareAndSwap(callRunning, callReturned) {
 			c.err = err
