@@ -2,7 +2,6 @@ package service
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -149,14 +148,7 @@ func (b *Base) taskNames() []string {
 	if r == nil {
 		return nil
 	}
-	r.mu.Lock()
-	names := make([]string, 0, r.live)
-	for t := r.tasks; t != nil; t = t.next {
-		names = append(names, t.name)
-	}
-	r.mu.Unlock()
-	sort.Strings(names)
-	return names
+	return r.liveTaskNames()
 }
 
 // countedList joins sorted names, a name that occurs n > 1 times once as
