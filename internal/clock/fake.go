@@ -112,9 +112,23 @@ func (f *Fake) StepWall(d time.Duration) {
 // timers before it advances time. It returns nil then, or ctx.Err() if ctx
 // ends first. It does not poll.
 func (f *Fake) BlockUntil(ctx context.Context, n int) error {
+	return f.waitTimers(ctx, func(pending int) bool { return pending >= n })
+}
+
+// BlockUntilAtMost waits until at most n timers are pending, so a test
+// knows the code under test has stopped the timers it no longer needs
+// (BlockUntil is the other way). It returns nil then, or ctx.Err() if ctx
+// ends first. It does not poll.
+func (f *Fake) BlockUntilAtMost(ctx context.Context, n int) error {
+	return f.waitTimers(ctx, func(pending int) bool { return pending <= n })
+}
+
+// waitTimers waits until done(the number of pending timers) holds, or ctx
+// ends, waking on each change of the timers. It does not poll.
+func (f *Fake) waitTimers(ctx context.Context, done func(pending int) bool) error {
 	for {
 		f.mu.Lock()
-		if len(f.timers) >= n {
+		if done(len(f.timers)) {
 			f.mu.Unlock()
 			return nil
 		}
