@@ -83,6 +83,7 @@ type Base struct {
 	restarts atomic.Int64
 	link     atomic.Pointer[seam.Link]
 	src      atomic.Pointer[zerolog.Logger] // source(): cfg.Logger, else resolved on first use
+	ctxLog   atomic.Pointer[zerolog.Logger] // WithLogger's logger in its last start ctx, for a service without a parent
 	labels   atomic.Pointer[labels]         // cached ShortLabel and Label, and the logger
 
 	node graph.Node
@@ -184,20 +185,10 @@ func machineryOf(s Service) seam.Machinery {
 // Safe for concurrent use.
 func (b *Base) Configure(cfg Config) {
 	b.mu.Lock()
-	// A root without a logger of its own keeps the one its start took from
-	// ctx (WithLogger) until its next start, unless it was the old own one.
-	keep := cfg.Logger == nil && b.node.Parent() == nil && b.src.Load() != b.cfg.Logger
 	b.cfg = cfg
-	if !keep {
-		b.src.Store(cfg.Logger)
-	}
+	b.src.Store(cfg.Logger)
 	b.labels.Store(nil) // under mu: names() cannot store names read before
 	b.mu.Unlock()
-	if keep {
-		b.dropBuilt()
-		b.dropKidsLogCaches()
-		return
-	}
 	b.dropLogCaches()
 }
 

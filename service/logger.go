@@ -55,35 +55,32 @@ func (b *Base) source() *zerolog.Logger {
 	}
 }
 
-// inherited is the logger b would take from above: its parent's, or
-// for a service without a parent zerolog's global logger (a root's ctx
-// logger is stored by startLogger).
+// inherited is the logger b would take from above: its parent's; for a
+// service without a parent, the one of the ctx it was last started with
+// (ctxLog, kept by startLogger), else zerolog's global logger.
 func (b *Base) inherited() *zerolog.Logger {
 	if p, ok := b.node.Parent().Value().(Service); ok {
 		return p.base().source()
 	}
+	if l := b.ctxLog.Load(); l != nil {
+		return l
+	}
 	return globalLogger()
 }
 
-// startLogger takes the logger of the start ctx of a service without a
-// parent and without a logger of its own: one ctx lookup, and a store
-// only when it changed.
-func (b *Base) startLogger(ctx context.Context, own bool) {
-	if own || b.node.Parent() != nil {
+// startLogger keeps the logger of the start ctx of a service without a
+// parent (ctxLog), and drops the loggers resolved from the one before when
+// it changed: one ctx lookup per start of a root, nothing for a child.
+func (b *Base) startLogger(ctx context.Context) {
+	if b.node.Parent() != nil {
 		return
 	}
 	l := loggerFrom(ctx)
-	if l == nil {
-		l = globalLogger()
-	}
-	if b.src.Load() == l {
+	if b.ctxLog.Load() == l {
 		return
 	}
-	if old := b.src.Swap(l); old != l {
-		b.dropBuilt()
-		if old != nil && b.nkids.Load() > 0 { // its children may have taken old
-			b.dropKidsLogCaches()
-		}
+	if b.ctxLog.Swap(l) != l {
+		b.dropLogCaches()
 	}
 }
 

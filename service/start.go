@@ -203,7 +203,7 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 		b.depsDone = true
 	}
 	b.mu.Unlock()
-	b.startLogger(ctx, v.cfg.Logger != nil)
+	b.startLogger(ctx)
 
 	var p progress
 	if err == nil {
