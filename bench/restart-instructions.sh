@@ -11,21 +11,9 @@ cd "$(dirname "$0")"
 n=${1:-20000}
 dir=$(mktemp -d)
 go test -c -o "$dir/bench.test" .
-count() { # variant, restarts -> instructions of the whole run
-	local try n
-	for try in 1 2 3; do # a run under valgrind now and then dies early
-		# No asynchronous preemption: its signals crash callgrind now and then.
-		n=$(GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$dir/bench.test" \
-			-test.run '^$' -test.bench "Restart/$1\$" -test.benchtime "$2x" -test.cpu 1 2>"$dir/err.txt" |
-			grep -c '^PASS$' || true)
-		if [ "$n" = 1 ]; then
-			sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$dir/err.txt"
-			return
-		fi
-	done
-	echo "restart-instructions: $1 failed under valgrind:" >&2
-	tail -20 "$dir/err.txt" >&2
-	exit 1
+. ./callgrind.sh
+count() { # variant, iterations -> instructions of the whole run
+	instructions "$dir/bench.test" "Restart/$1\$" "$2"
 }
 for v in mode/return-error mode/Crash suture goroutine goroutine-ctx-recover; do
 	a=$(count "$v" "$n")

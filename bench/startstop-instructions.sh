@@ -18,21 +18,9 @@ if [ -z "$bin" ]; then
 	bin="$dir/bench.test"
 	go test -c -o "$bin" .
 fi
-count() { # variant, lives -> instructions of the whole run
-	local try ok
-	for try in 1 2 3; do # a run under valgrind now and then dies early
-		# No asynchronous preemption: its signals crash callgrind now and then.
-		ok=$(GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$bin" \
-			-test.run '^$' -test.bench "^BenchmarkStartStop\$/^$1\$/^N=$n\$" -test.benchtime "$2x" -test.cpu 1 2>"$dir/err.txt" |
-			grep -c '^PASS$' || true)
-		if [ "$ok" = 1 ]; then
-			sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$dir/err.txt"
-			return
-		fi
-	done
-	echo "startstop-instructions: $1 failed under valgrind:" >&2
-	tail -20 "$dir/err.txt" >&2
-	exit 1
+. ./callgrind.sh
+count() { # variant, iterations -> instructions of the whole run
+	instructions "$bin" "^BenchmarkStartStop\$/^$1\$/^N=$n\$" "$2"
 }
 for v in mode mode-root floor; do
 	a=$(count "$v" "$k")
