@@ -22,6 +22,9 @@ var (
 	// ErrRunTwice: Run (or Execute) called on a Worker that has already
 	// run or is running. A Worker runs its tree once.
 	ErrRunTwice = fmt.Errorf("%w: Worker already ran", ErrBadConfig)
+	// ErrNilExtension: a nil entry (or typed nil pointer) in
+	// Worker.Extensions.
+	ErrNilExtension = fmt.Errorf("%w: nil Extension", ErrBadConfig)
 	// ErrForcedExit: a second stop signal arrived while the tree was still
 	// stopping (or rolling back its start); Run returned at once. The
 	// error names what was still running, abandoned by the exit.

@@ -25,10 +25,28 @@ type runner struct {
 	dumpSig chan os.Signal // dump signals, buffered (one pending dump is enough)
 	signals int            // stop signals received so far
 	forced  bool           // Run returned on a second signal, abandoning the tree
+	ext     extensions
 }
 
-// run takes the tree through its phases and returns Run's error.
+// run takes the extensions and the tree through their steps and returns
+// Run's error.
 func (r *runner) run(ctx context.Context) error {
+	defer func() { // deferred: also when Ready ends the goroutine (runtime.Goexit)
+		if !r.forced {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.w.stopTimeout())
+			defer cancel()
+			r.ext.stopped(sctx)
+		}
+	}()
+	if err := r.ext.starting(ctx); err != nil {
+		logline.Err(r.log.Error, err, "start failed")
+		return withCode(ExitStartFailed, err)
+	}
+	return r.runTree(ctx)
+}
+
+// runTree takes the tree through its phases and returns Run's error.
+func (r *runner) runTree(ctx context.Context) error {
 	asked, err := r.start(ctx)
 	if r.forced {
 		return err
@@ -37,12 +55,14 @@ func (r *runner) run(ctx context.Context) error {
 		return r.startFailed(ctx, asked, err)
 	}
 	r.log.Info().Str("service", r.root.ShortLabel()).Int("pid", os.Getpid()).Msg("worker started")
+	r.ext.step(ctx, StepRunning)
 	var crash error
 	if asked { // the stop signal or ctx came as the start completed: not lost
 		r.log.Info().Msg("stop requested during the start, which completed: stopping")
 	} else if crash = r.ready(ctx); crash == nil {
 		crash = r.wait(ctx)
 	}
+	r.ext.step(ctx, StepStopping)
 	stopErr := r.stop(ctx)
 	if r.forced {
 		return stopErr
@@ -145,6 +165,7 @@ func (r *runner) ready(ctx context.Context) (crash error) {
 			logline.Stack(r.log.Error(), pe.Stack).Err(crash).Msg("Ready panicked: stopping")
 		} else if !returned {
 			r.log.Error().Msg("Ready ended the goroutine (runtime.Goexit): stopping")
+			r.ext.step(ctx, StepStopping)
 			if err := r.stop(ctx); err != nil {
 				logline.Err(r.log.Error, err, "stop did not finish cleanly")
 			}

@@ -78,6 +78,10 @@ type Worker struct {
 	// goroutine (runtime.Goexit, as t.FailNow does in a test), the tree is
 	// stopped before it ends; Run does not return.
 	Ready func()
+	// Extensions run beside the tree, told of each step of the run (see
+	// Extension): a status page, a systemd notifier. A nil entry is
+	// ErrNilExtension.
+	Extensions []Extension
 
 	ran atomic.Bool
 }
@@ -129,6 +133,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		root:    w.Service,
 		stopSig: make(chan os.Signal, 4),
 		dumpSig: make(chan os.Signal, 1),
+		ext:     extensions{list: w.Extensions, log: logger, root: w.Service},
 	}
 	signal.Notify(r.stopSig, w.stopSignals()...)
 	signal.Notify(r.dumpSig, w.dumpSignals()...)
@@ -153,6 +158,11 @@ func (w *Worker) check() (zerolog.Level, error) {
 	}
 	if w.StopTimeout < 0 {
 		return 0, fmt.Errorf("%w: StopTimeout %v is negative", ErrBadConfig, w.StopTimeout)
+	}
+	for i, e := range w.Extensions {
+		if v := reflect.ValueOf(e); e == nil || (v.Kind() == reflect.Pointer && v.IsNil()) {
+			return 0, fmt.Errorf("%w (Extensions[%d])", ErrNilExtension, i)
+		}
 	}
 	dump := w.dumpSignals()
 	for _, s := range w.stopSignals() {

@@ -112,7 +112,7 @@ func (b *Base) markCrashed(r *run, reason error) bool {
 	switch b.State() {
 	case Running:
 		if r.setReason(reason) {
-			b.state.Store(int32(Crashed))
+			b.setStateLocked(Crashed)
 			crashed = true
 		}
 	case Starting:
@@ -132,6 +132,7 @@ func (b *Base) markCrashed(r *run, reason error) bool {
 		return false
 	}
 	r.stop(reason)
+	b.stateChanged(Running, Crashed)
 	for _, k := range kids {
 		k.b.markCrashed(k.r, reason)
 	}

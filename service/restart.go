@@ -81,15 +81,19 @@ func (b *Base) restart(stopCtx, ctx, values context.Context, lim time.Duration, 
 		b.trans = t
 		var r *run
 		var v view
+		var from State
 		if st != Shutdown {
 			by := stopExternal
 			if byParent {
 				by = stopBySup
 			}
-			r = b.beginStopLocked(by)
+			r, from = b.beginStopLocked(by)
 			v = b.stopViewLocked()
 		}
 		b.mu.Unlock()
+		if r != nil {
+			b.stateChanged(from, Stopping)
+		}
 		if inside {
 			dctx := detached(ctx)
 			v := v // a copy made only here: the closure must not move v to the heap
@@ -120,8 +124,9 @@ func (b *Base) finishRestart(stopCtx, ctx, values context.Context, r *run, t *tr
 		err = b.startRun(ctx, values, t, lim, byParent)
 	} else {
 		b.mu.Lock()
-		b.state.Store(int32(Shutdown))
+		from := b.setStateLocked(Shutdown)
 		b.mu.Unlock()
+		b.stateChanged(from, Shutdown)
 	}
 	b.endTransition(t, errors.Join(stopErr, err))
 	return stopErr, err

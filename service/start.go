@@ -192,7 +192,7 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 	b.runs++
 	r.num = b.runs
 	r.begin(ctx, values)
-	b.state.Store(int32(Starting))
+	from := b.setStateLocked(Starting)
 	if t.stopAsked.Load() { // a Stop came during the restart that began this start
 		r.stopped.Store(true)
 	}
@@ -203,6 +203,7 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 		b.depsDone = true
 	}
 	b.mu.Unlock()
+	b.stateChanged(from, Starting)
 	b.startLogger(ctx)
 
 	var p progress
@@ -223,9 +224,10 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 		b.mu.Lock()
 		err = r.abortReason(ctx)
 		if err == nil {
-			b.state.Store(int32(Running))
+			b.setStateLocked(Running)
 			b.mu.Unlock()
 			r.fire(&r.running)
+			b.stateChanged(Starting, Running)
 			if f, ok := v.self.(*FuncService); ok {
 				r.launchFunc(f)
 			}

@@ -122,9 +122,10 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		}
 		t := b.newTransitionLocked(transStop)
 		b.trans = t
-		r := b.beginStopLocked(by)
+		r, from := b.beginStopLocked(by)
 		v := b.stopViewLocked()
 		b.mu.Unlock()
+		b.stateChanged(from, Stopping)
 		if inside {
 			v := v // a copy made only here: the closure must not move v to the heap
 			go func() { b.labelGoroutine("Stop"); _ = b.finishStop(detached(ctx), r, t, v, by, lim) }()
@@ -161,21 +162,22 @@ func detached(ctx context.Context) context.Context {
 }
 
 // beginStopLocked moves a running or crashed service to Stopping and
-// cancels its run. b.mu is held.
-func (b *Base) beginStopLocked(by stopBy) *run {
+// cancels its run. b.mu is held; call stateChanged(from, Stopping) once it
+// is released.
+func (b *Base) beginStopLocked(by stopBy) (r *run, from State) {
 	if b.nstuck.Load() > 0 {
 		b.pruneStuckLocked()
 	}
-	r := b.cur
+	r = b.cur
 	r.stopped.Store(true)
 	if by != stopExternal {
 		r.byParent.Store(true)
 	} else if r.crashReason() == nil {
 		r.exited.Store(true)
 	}
-	b.state.Store(int32(Stopping))
+	from = b.setStateLocked(Stopping)
 	r.stop(ErrStopped)
-	return r
+	return r, from
 }
 
 func (b *Base) finishStop(ctx context.Context, r *run, t *transition, v view, by stopBy, lim time.Duration) error {
@@ -206,6 +208,10 @@ type stopPlan struct {
 // that runs user code waits at most what remains of l.
 func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan stopPlan) error {
 	self, mach, cfg, hooks := v.self, v.mach, &v.cfg, v.hooks
+	var began time.Time // for the observers' Stopped
+	if observed() {
+		began = time.Now()
+	}
 	if !plan.hooks {
 		hooks &^= hasOnStop | hasOnShutdown
 	}
@@ -272,34 +278,46 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan st
 		r.mu.Unlock()
 	}
 
-	b.mu.Lock()
+	to := Shutdown
 	if plan.rollback {
-		b.state.Store(int32(Init))
+		to = Init
+	}
+	b.mu.Lock()
+	from := b.setStateLocked(to)
+	if plan.rollback {
 		b.cur = newRun(b) // Done is open again: the service is ready to start
-	} else {
-		b.state.Store(int32(Shutdown))
 	}
 	b.mu.Unlock()
 	r.fire(&r.ended)
+	b.stateChanged(from, to)
 	if !plan.rollback {
 		b.mundane(cfg, "Stopped")
 	}
-	if err := errors.Join(errs...); err != nil {
+	err := errors.Join(errs...)
+	if err != nil {
 		if plan.nested { // the parent says "stop" once
-			return fmt.Errorf("%s: %w", b.Label(), err)
+			err = fmt.Errorf("%s: %w", b.Label(), err)
+		} else {
+			err = fmt.Errorf("%s: stop: %w", b.Label(), err)
 		}
-		return fmt.Errorf("%s: stop: %w", b.Label(), err)
 	}
-	return nil
+	if !began.IsZero() {
+		b.stopped(began, err)
+	}
+	return err
 }
 
 // resetToInit puts a stopped service back in Init (after a rollback of its
 // parent's start), keeping its RestartCount.
 func (b *Base) resetToInit() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.trans == nil && b.State() == Shutdown {
-		b.state.Store(int32(Init))
+	reset := b.trans == nil && b.State() == Shutdown
+	if reset {
+		b.setStateLocked(Init)
+	}
+	b.mu.Unlock()
+	if reset {
+		b.stateChanged(Shutdown, Init)
 	}
 }
 

@@ -239,13 +239,13 @@ func (s *Supervisor) Child(id string) service.Service {
 // supervisor is queued (see Add), and a panic in it crashes the
 // supervisor.
 func (s *Supervisor) emit(e Event) {
-	if s.spec.OnEvent == nil {
-		return
+	if s.spec.OnEvent != nil {
+		e.Supervisor = s.ShortLabel()
+		if perr := s.callback(func() { s.spec.OnEvent(e) }); perr != nil {
+			s.Crash(fmt.Errorf("OnEvent: %w", perr))
+		}
 	}
-	e.Supervisor = s.ShortLabel()
-	if perr := s.callback(func() { s.spec.OnEvent(e) }); perr != nil {
-		s.Crash(fmt.Errorf("OnEvent: %w", perr))
-	}
+	s.observe(e)
 }
 
 // callback runs user code given to the supervisor (OnEvent, a

@@ -1,0 +1,194 @@
+package service
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gomode/mode/internal/seam"
+)
+
+// Observer hears of the state changes of the services of the trees it is
+// attached to (Observe): a live page, metrics, a readiness notifier.
+//
+// StateChanged is called on the goroutine that changed the state (a
+// Start, a Stop, a crashing task, a supervisor's), after the change, with
+// no lock of the tree held. It must return quickly and must not wait for
+// the tree (no Stop, Restart or WaitUntilStopped): hand the news to a
+// channel without blocking, and read what else it needs (s.State(),
+// s.CrashReason()) from there. Changes made on different goroutines may
+// arrive in either order, and s may have moved on by the time a call
+// arrives: to, not s.State(), is the state the change reached. A panic in
+// StateChanged is recovered and detaches the observer.
+//
+// An Observer may also implement StopObserver, and supervisor's
+// EventObserver.
+type Observer interface {
+	StateChanged(s Service, from, to State)
+}
+
+// StopObserver is an optional capability of an Observer: it also hears of
+// each Stop of a service of the tree (a restart's stop half included)
+// once it has ended: how long it took and what it returned (an
+// ErrStopTimeout error names what it abandoned). Calls follow
+// StateChanged's rules.
+type StopObserver interface {
+	Stopped(s Service, took time.Duration, err error)
+}
+
+// attachment is one Observe call.
+type attachment struct {
+	o  Observer
+	at *Base
+}
+
+// observers holds the attachments. n counts them: while it is zero a state
+// change costs one atomic load and nothing else.
+var observers struct {
+	n  atomic.Int32
+	mu sync.Mutex                              // serialises writers of by
+	by atomic.Pointer[map[*Base][]*attachment] // copy on write
+}
+
+// Observe attaches o to s and to every service below it, those added
+// later included, until detach is called: o hears of each of their state
+// changes (and, if it implements them, of their stops and their
+// supervisors' events). An observer attached to a tree and to one of its
+// subtrees hears of the subtree's changes twice. Observe does not report
+// the states the services are in now: read them after it returns.
+//
+// detach is idempotent and safe for concurrent use; a call to o already
+// under way when detach is called may still end after it returns, but no
+// call begins after.
+//
+// Observe returns ErrNilService for a nil s and ErrBadArgument for a nil
+// o.
+func Observe(s Service, o Observer) (detach func(), err error) {
+	b, err := baseOf(s)
+	if err != nil {
+		return nil, err
+	}
+	if isNil(o) {
+		return nil, errorf(ErrBadArgument, "Observe: nil observer")
+	}
+	a := &attachment{o: o, at: b}
+	editObservers(func(m map[*Base][]*attachment) { m[b] = append(m[b], a) })
+	observers.n.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { dropObserver(a) }) }, nil
+}
+
+// dropObserver detaches a.
+func dropObserver(a *attachment) {
+	editObservers(func(m map[*Base][]*attachment) {
+		kept := make([]*attachment, 0, len(m[a.at]))
+		for _, x := range m[a.at] {
+			if x != a {
+				kept = append(kept, x)
+			}
+		}
+		if len(kept) == 0 {
+			delete(m, a.at)
+		} else {
+			m[a.at] = kept
+		}
+	})
+	observers.n.Add(-1)
+}
+
+// editObservers replaces the attachment map by an edited copy.
+func editObservers(edit func(map[*Base][]*attachment)) {
+	observers.mu.Lock()
+	defer observers.mu.Unlock()
+	m := make(map[*Base][]*attachment)
+	if old := observers.by.Load(); old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	edit(m)
+	observers.by.Store(&m)
+}
+
+// observed reports whether any observer is attached anywhere.
+func observed() bool { return observers.n.Load() != 0 }
+
+// eachObserver calls fn with each observer attached to b or above it, from
+// the nearest up. A panicking observer is detached.
+func eachObserver(b *Base, fn func(Observer)) {
+	m := observers.by.Load()
+	if m == nil {
+		return
+	}
+	for n := &b.node; n != nil; n = n.Parent() {
+		var at *Base
+		if n == &b.node {
+			at = b
+		} else if p, ok := n.Value().(Service); ok {
+			at = p.base()
+		} else {
+			continue
+		}
+		for _, a := range (*m)[at] {
+			callObserver(a, fn)
+		}
+	}
+}
+
+// callObserver calls fn with a's observer, detaching it if it panics.
+func callObserver(a *attachment, fn func(Observer)) {
+	defer func() {
+		if v := recover(); v != nil {
+			dropObserver(a)
+			globalLogger().Error().Str("observer", typeName(a.o)).Interface("panic", v).Msg("observer panicked: detached")
+		}
+	}()
+	fn(a.o)
+}
+
+// setStateLocked moves b to state to and returns the state it left, for
+// stateChanged once b.mu is released. b.mu is held.
+func (b *Base) setStateLocked(to State) (from State) {
+	return State(b.state.Swap(int32(to)))
+}
+
+// stateChanged tells the observers that b went from one state to another.
+// Call it holding no lock, after the change.
+func (b *Base) stateChanged(from, to State) {
+	if !observed() || from == to {
+		return
+	}
+	s, _ := b.node.Value().(Service)
+	if s == nil {
+		return
+	}
+	eachObserver(b, func(o Observer) { o.StateChanged(s, from, to) })
+}
+
+// stopped tells the observers that implement StopObserver that a stop of
+// b begun at began ended with err.
+func (b *Base) stopped(began time.Time, err error) {
+	if !observed() {
+		return
+	}
+	s, _ := b.node.Value().(Service)
+	if s == nil {
+		return
+	}
+	took := time.Since(began)
+	eachObserver(b, func(o Observer) {
+		if so, ok := o.(StopObserver); ok {
+			so.Stopped(s, took, err)
+		}
+	})
+}
+
+// EachObserver calls fn with each observer attached to s or above it, for
+// package supervisor's events. It does nothing, at the cost of one atomic
+// load, while no observer is attached anywhere.
+func EachObserver(_ seam.Token, s Service, fn func(Observer)) {
+	if !observed() || isNil(s) {
+		return
+	}
+	eachObserver(s.base(), fn)
+}
