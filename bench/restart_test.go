@@ -35,8 +35,8 @@ import (
 // times, so a restart that did not happen cannot look fast; mode's also
 // check that the supervisor counted b.N restarts of the child.
 func BenchmarkRestart(b *testing.B) {
-	b.Run("mode/return-error", func(b *testing.B) { benchModeRestart(b, false) })
-	b.Run("mode/Crash", func(b *testing.B) { benchModeRestart(b, true) })
+	b.Run("mode/return-error", func(b *testing.B) { benchModeRestart(b, false, nil) })
+	b.Run("mode/Crash", func(b *testing.B) { benchModeRestart(b, true, nil) })
 	b.Run("suture", benchSutureRestart)
 	b.Run("goroutine", func(b *testing.B) { benchFloorRestart(b, false) })
 	b.Run("goroutine-ctx-recover", func(b *testing.B) { benchFloorRestart(b, true) })
@@ -118,7 +118,9 @@ func lenient(st supervisor.Spec) supervisor.Spec {
 	return st
 }
 
-func benchModeRestart(b *testing.B, viaCrash bool) {
+// benchModeRestart measures mode's restart; attach, if not nil, is called
+// once the supervisor has started and returns what undoes it.
+func benchModeRestart(b *testing.B, viaCrash bool, attach func(b *testing.B, sup *supervisor.Supervisor) (detach func())) {
 	ctx := context.Background()
 	c := newCrasher()
 	f := service.Func("crasher", c.run)
@@ -134,6 +136,9 @@ func benchModeRestart(b *testing.B, viaCrash bool) {
 	var crash func()
 	if viaCrash {
 		crash = func() { f.Crash(errCrash) }
+	}
+	if attach != nil {
+		defer attach(b, sup)()
 	}
 	c.measure(b, crash)
 	// Every crash was handled as one restart by the supervisor (not, say,

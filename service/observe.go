@@ -38,8 +38,9 @@ type StopObserver interface {
 
 // attachment is one Observe call.
 type attachment struct {
-	o  Observer
-	at *Base
+	o       Observer
+	at      *Base
+	dropped atomic.Bool // by detach or by a panic, whichever came first
 }
 
 // observers holds the attachments. n counts them: while it is zero a state
@@ -74,12 +75,14 @@ func Observe(s Service, o Observer) (detach func(), err error) {
 	a := &attachment{o: o, at: b}
 	editObservers(func(m map[*Base][]*attachment) { m[b] = append(m[b], a) })
 	observers.n.Add(1)
-	var once sync.Once
-	return func() { once.Do(func() { dropObserver(a) }) }, nil
+	return func() { dropObserver(a) }, nil
 }
 
-// dropObserver detaches a.
+// dropObserver detaches a, once.
 func dropObserver(a *attachment) {
+	if a.dropped.Swap(true) {
+		return
+	}
 	editObservers(func(m map[*Base][]*attachment) {
 		kept := make([]*attachment, 0, len(m[a.at]))
 		for _, x := range m[a.at] {
@@ -140,7 +143,7 @@ func callObserver(a *attachment, fn func(Observer)) {
 	defer func() {
 		if v := recover(); v != nil {
 			dropObserver(a)
-			globalLogger().Error().Str("observer", typeName(a.o)).Interface("panic", v).Msg("observer panicked: detached")
+			a.at.Log().Error().Str("observer", typeName(a.o)).Interface("panic", v).Msg("observer panicked: detached")
 		}
 	}()
 	fn(a.o)
