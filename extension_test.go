@@ -61,7 +61,7 @@ func (e *recExt) WorkerPhase(ctx context.Context, p mode.Phase) error {
 func TestWorkerExtensions(t *testing.T) {
 	cases := []struct {
 		name   string
-		crash  bool // the tree crashes once running, instead of stopping on ctx
+		crash  bool      // the tree crashes once running, instead of stopping on ctx
 		failAt mode.Step // of the second extension
 		panics bool
 		code   int
