@@ -106,12 +106,24 @@
 // your own; setting it together with LogLevel or LogFile is
 // ErrConflictingOptions.
 //
+// # Extensions
+//
+// Worker.Extensions run beside the tree: each is told of the run's steps
+// (StepStarting, StepRunning, StepStopping, StepStopped) on Run's
+// goroutine, in order, and in reverse order for the last. Package
+// github.com/gomode/mode/observe (a module of its own, so the core's
+// users do not get its dependencies) provides a server for its live page
+// and health endpoints, a Prometheus collector and a systemd notifier as
+// extensions. An extension that fails at StepStarting fails the run
+// before the tree starts (ExitStartFailed); later failures are logged.
+//
 // # Bad input
 //
 // Nothing starts, and Run returns an error matching ErrBadConfig (exit code
 // ExitBadConfig), when: Service is nil or a typed nil pointer
 // (ErrNoService); Logger is set with LogLevel or LogFile, or a signal is
-// both a stop and a dump signal (ErrConflictingOptions); LogLevel is not a
+// both a stop and a dump signal (ErrConflictingOptions); an entry of
+// Extensions is nil (ErrNilExtension); LogLevel is not a
 // level or LogFile cannot be opened; StopTimeout is negative; the Worker
 // has already run or is running (ErrRunTwice: a Worker runs once, and a
 // second Run, concurrent or later, returns at once without touching the

@@ -103,8 +103,9 @@ type Worker struct {
 // Run returns nil after a requested stop (a start cancelled that way and
 // rolled back cleanly included) or a normal exit. Otherwise it returns:
 // an ErrBadConfig error before anything starts (ErrNoService,
-// ErrConflictingOptions, ErrRunTwice for a second call, concurrent or
-// later); the start's error, joined to what its rollback abandoned if it
+// ErrConflictingOptions, ErrNilExtension, ErrRunTwice for a second call,
+// concurrent or later); an extension's error at StepStarting
+// (ExitStartFailed), the tree not started; the start's error, joined to what its rollback abandoned if it
 // ran out of budget (service.ErrStopTimeout); the crash reason, wrapped
 // with the root's label; the stop's error (service.ErrStopTimeout when it
 // ran out of budget), joined to the crash reason if any; or ErrForcedExit.

@@ -200,6 +200,21 @@
 // (OnStart under a plain Start with a ctx that never ends) inherits the
 // caller's labels; start it with Go to label it as the service's.
 //
+// # Observing a tree
+//
+// Observe attaches an Observer to a service and everything below it
+// (children added later included): it hears of each state change
+// (StateChanged), and, through optional interfaces, of each stop's
+// duration and outcome (StopObserver) and of the supervisors' events
+// (supervisor.EventObserver). The calls come synchronously from the
+// goroutine that made the change, with no lock held: an observer must not
+// block, nor call into the tree; it hands the news on (a non-blocking
+// send, an atomic counter). While no observer is attached anywhere, a
+// state change costs one atomic load; an attached observer costs the
+// engine no allocation. Package github.com/gomode/mode/observe (a module
+// of its own) builds a live page, health endpoints, Prometheus metrics
+// and systemd notifications on it.
+//
 // # Goroutines
 //
 // An idle service holds no goroutine. Each task (Go), each Func run, each

@@ -128,6 +128,15 @@
 // Its goroutine carries the pprof labels mode.service (its path) and
 // mode.task "supervisor" (see package service, Dumps and profiles).
 //
+// # Observers
+//
+// Spec.OnEvent is the supervisor's own hook, set by whoever builds it. An
+// observer attached with service.Observe to a supervisor or above it (a
+// metrics collector, a live page) that implements EventObserver hears the
+// same events from every supervisor of its subtree, after their OnEvent,
+// with Event.Supervisor set. Neither may block the supervisor's
+// goroutine.
+//
 // # Choices where OTP and suture differ or are silent
 //
 // Terminated children (Terminate) stay down through group restarts until
