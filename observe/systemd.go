@@ -18,9 +18,10 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// statusGap is the shortest time between two STATUS= updates made on a
-// change of the tree: a crash storm sends one a second, not one a crash.
-const statusGap = time.Second
+// statusDelay is how long a STATUS= update waits after a change of the
+// tree, so that it shows the tree settled (a crash with its restart) and
+// a crash storm sends one a second, not one a crash.
+const statusDelay = time.Second
 
 // Systemd is a mode.Extension (add it to Worker.Extensions) that tells
 // systemd how the Worker's tree is doing, with the sd_notify protocol, for
@@ -85,7 +86,7 @@ type Systemd struct {
 // being left to end on its own.
 func (s *Systemd) WorkerPhase(ctx context.Context, p mode.Phase) error {
 	if p.Step == mode.StepStarting {
-		if _, on := os.LookupEnv("NOTIFY_SOCKET"); !on {
+		if os.Getenv("NOTIFY_SOCKET") == "" {
 			return nil
 		}
 		return s.starting(p)
@@ -253,8 +254,8 @@ func (r *sdRun) loop(ctx context.Context, healthy func(context.Context, service.
 		tick = t.C
 	}
 	nudge := r.nudge
-	var gap <-chan time.Time // while it runs, changes wait
-	var unhealthy error      // the last check's error
+	var due <-chan time.Time // a change waits for it
+	var unhealthy error      // the first error of the failing checks, nil if the last passed
 	for {
 		select {
 		case <-ctx.Done():
@@ -265,13 +266,15 @@ func (r *sdRun) loop(ctx context.Context, healthy func(context.Context, service.
 				return
 			}
 			r.logHealth(err, unhealthy)
-			unhealthy = err
+			if err == nil || unhealthy == nil { // while unhealthy, STATUS= keeps the first reason
+				unhealthy = err
+			}
 			r.send(true, unhealthy)
-		case <-nudge:
+		case <-nudge: // the changes of the next statusDelay make one update
+			nudge, due = nil, time.After(statusDelay)
+		case <-due:
+			nudge, due = r.nudge, nil
 			r.send(false, unhealthy)
-			nudge, gap = nil, time.After(statusGap)
-		case <-gap:
-			nudge, gap = r.nudge, nil
 		}
 	}
 }
@@ -355,7 +358,11 @@ func (r *sdRun) statusText(unhealthy error) string {
 	}
 	fmt.Fprintf(&b, "%d/%d services running, %d restarts", running, total, restarts)
 	if crash.Reason != nil {
-		fmt.Fprintf(&b, "; last crash: %s: %s", crash.Label, firstLine(crash.Reason))
+		why := firstLine(crash.Reason)
+		if !strings.HasPrefix(why, crash.Child+": ") { // a Func's reason names it already
+			why = crash.Child + ": " + why
+		}
+		b.WriteString("; last crash: " + why)
 	}
 	if unhealthy != nil && !r.stopping {
 		fmt.Fprintf(&b, "; unhealthy, watchdog not pinged: %s", firstLine(unhealthy))
