@@ -55,8 +55,11 @@ const statusDelay = time.Second
 // inherit NOTIFY_SOCKET, and the unit's NotifyAccess=main makes systemd
 // ignore what they send.
 //
-// Its zero value is ready. A Systemd serves one Worker run at a time; it
-// may serve another once that run is over.
+// The restarts counted are those made by the tree's supervisors since the
+// run began (supervisor.ChildRestarted events).
+//
+// Its zero value is ready; set Healthy before the run. A Systemd serves
+// one Worker run at a time; it may serve another once that run is over.
 type Systemd struct {
 	// Healthy decides, before each watchdog ping, whether the tree is
 	// healthy: the ping is sent only when it returns nil. ctx is bounded
@@ -71,6 +74,8 @@ type Systemd struct {
 	mu  sync.Mutex
 	run *sdRun // the run under way, nil outside systemd
 }
+
+var _ mode.Extension = (*Systemd)(nil)
 
 // WorkerPhase implements mode.Extension. Under systemd (NOTIFY_SOCKET set
 // when StepStarting comes) it sends the notifications listed on Systemd
@@ -93,7 +98,10 @@ func (s *Systemd) WorkerPhase(ctx context.Context, p mode.Phase) error {
 	}
 	s.mu.Lock()
 	r := s.run
-	if p.Step == mode.StepStopped {
+	if r != nil && r.root != p.Root {
+		r = nil // another Worker's step (its StepStarting found s in use)
+	}
+	if r != nil && p.Step == mode.StepStopped {
 		s.run = nil
 	}
 	s.mu.Unlock()
@@ -335,7 +343,8 @@ func notify(state string) error {
 	return nil
 }
 
-// statusText is the STATUS= text: the stop if it began, the services
+// statusText is the STATUS= text: the stop if it began (and the root's
+// crash if that is why), the services
 // running and in all, the restarts so far, the last crash, and why the
 // watchdog is not pinged (unhealthy). r.mu is held.
 func (r *sdRun) statusText(unhealthy error) string {
@@ -355,6 +364,9 @@ func (r *sdRun) statusText(unhealthy error) string {
 	var b strings.Builder
 	if r.stopping {
 		b.WriteString("stopping: ")
+		if why := r.root.CrashReason(); why != nil {
+			b.WriteString("the tree crashed: " + firstLine(why) + "; ")
+		}
 	}
 	fmt.Fprintf(&b, "%d/%d services running, %d restarts", running, total, restarts)
 	if crash.Reason != nil {

@@ -554,7 +554,9 @@ func TestSystemdSlowStop(t *testing.T) {
 		if err := root.Add(context.Background(), slow); err != nil {
 			t.Fatal(err)
 		}
-		stop, result := runWorker(t, root, nil, &observe.Systemd{})
+		// Healthy even while stopping: still no ping after STOPPING=1.
+		always := func(context.Context, service.Service) error { return nil }
+		stop, result := runWorker(t, root, nil, &observe.Systemd{Healthy: always})
 		synctest.Wait()
 		sd.expect("started", "READY=1\nSTATUS=3/3 services running, 0 restarts")
 		time.Sleep(500 * time.Millisecond)
@@ -672,3 +674,63 @@ func TestSystemdRuns(t *testing.T) {
 type failsToStart struct{ service.Base }
 
 func (f *failsToStart) OnStart(context.Context) error { return errors.New("no config") }
+
+// TestSystemdRootCrash: a crash that reaches the root stops the run;
+// STOPPING=1 comes with the crash in STATUS=, and the pings end.
+func TestSystemdRootCrash(t *testing.T) {
+	sd := listenNotify(t, 2*time.Second)
+	synctest.Test(t, func(t *testing.T) {
+		sd.t = t
+		boom := make(chan struct{})
+		root := service.Func("solo", func(ctx context.Context) error {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-boom:
+				return errors.New("out of memory\nstack...")
+			}
+		})
+		_, result := runWorker(t, root, nil, &observe.Systemd{})
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		sd.expect("started", "READY=1\nSTATUS=1/1 services running, 0 restarts", "WATCHDOG=1")
+		close(boom)
+		if code := mode.ExitCode(<-result); code != mode.ExitFailure {
+			t.Errorf("exit code %d, want ExitFailure", code)
+		}
+		got := sd.read()
+		if len(got) != 1 || !strings.HasPrefix(got[0], "STOPPING=1\nSTATUS=stopping: the tree crashed: ") ||
+			!strings.Contains(got[0], "out of memory; 0/1 services running, 0 restarts") {
+			t.Errorf("at the crash: received %q, want STOPPING=1 with the crash", got)
+		}
+		time.Sleep(10 * time.Second)
+		sd.expect("after the run")
+	})
+}
+
+// TestSystemdSecondWorker: a second Worker given the Systemd of a running
+// one fails to start (ErrSystemdInUse) and leaves the first run alone.
+func TestSystemdSecondWorker(t *testing.T) {
+	sd := listenNotify(t, 2*time.Second)
+	synctest.Test(t, func(t *testing.T) {
+		sd.t = t
+		ext := &observe.Systemd{}
+		stop, result := runWorker(t, newProber(), nil, ext)
+		synctest.Wait()
+		sd.expect("first started", "READY=1\nSTATUS=1/1 services running, 0 restarts")
+
+		_, second := runWorker(t, newProber(), nil, ext)
+		err := <-second
+		if !errors.Is(err, observe.ErrSystemdInUse) || mode.ExitCode(err) != mode.ExitStartFailed {
+			t.Errorf("second Run: %v (exit code %d), want ErrSystemdInUse, ExitStartFailed", err, mode.ExitCode(err))
+		}
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		sd.expect("first still pinging", "WATCHDOG=1")
+		stop()
+		if err := <-result; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		sd.expect("first stopped", "STOPPING=1\nSTATUS=stopping: 1/1 services running, 0 restarts")
+	})
+}
