@@ -255,6 +255,20 @@ func TestSystemdWatchdogOnlyWhileHealthy(t *testing.T) {
 			wantStatus: "database unreachable",
 		},
 		{
+			name: "Healthy returns a long error: cut to 120 bytes, on a rune",
+			setup: func(sd *observe.Systemd, _ *prober) (func(), func()) {
+				var bad atomic.Bool
+				sd.Healthy = func(ctx context.Context, root service.Service) error {
+					if bad.Load() {
+						return errors.New("x" + strings.Repeat("é", 100))
+					}
+					return nil
+				}
+				return func() { bad.Store(true) }, func() { bad.Store(false) }
+			},
+			wantStatus: ": x" + strings.Repeat("é", 59) + "...",
+		},
+		{
 			name: "Healthy panics",
 			setup: func(sd *observe.Systemd, _ *prober) (func(), func()) {
 				var bad atomic.Bool
