@@ -3,6 +3,7 @@ module github.com/gomode/mode/observe
 go 1.25.0
 
 require (
+	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/gomode/mode v0.0.0-00010101000000-000000000000
 	github.com/rs/zerolog v1.35.1
 	go.uber.org/goleak v1.3.0
