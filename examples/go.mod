@@ -4,6 +4,7 @@ go 1.25.0
 
 require (
 	github.com/gomode/mode v0.0.0
+	github.com/gomode/mode/observe v0.0.0
 	github.com/mattn/go-isatty v0.0.20
 	github.com/rs/zerolog v1.35.1
 )
