@@ -102,7 +102,9 @@ func Healthy(ctx context.Context, root service.Service) error {
 	if isNilService(root) {
 		return fmt.Errorf("%w: %w", ErrNotLive, service.ErrNilService)
 	}
-	return Liveness(ctx, root).Err()
+	w := walker{lean: true}
+	w.live(root)
+	return w.report(false).Err()
 }
 
 // Liveness checks that the tree under root is live: root is not Crashed,
@@ -152,19 +154,20 @@ func Readiness(ctx context.Context, root service.Service) Report {
 
 // walker collects one check's results.
 type walker struct {
+	lean   bool // failures only: no entries for passing services
 	checks []Check
 	failed []bool            // per check
 	health []service.Service // per check: run CheckHealth on it (nil: no)
 }
 
-func (w *walker) add(path string, st service.State, err string) {
-	w.checks = append(w.checks, Check{Service: path, State: st.String(), Error: err})
+func (w *walker) add(path trail, st service.State, err string) {
+	w.checks = append(w.checks, Check{Service: path.String(), State: st.String(), Error: err})
 	w.failed = append(w.failed, err != "")
 	w.health = append(w.health, nil)
 }
 
 // abandoned adds a failure for each piece of s's abandoned user code.
-func (w *walker) abandoned(s service.Service, path string, st service.State) {
+func (w *walker) abandoned(s service.Service, path trail, st service.State) {
 	for _, what := range service.Abandoned(s) {
 		w.add(path, st, "hung: abandoned, still running: "+what)
 	}
@@ -172,13 +175,13 @@ func (w *walker) abandoned(s service.Service, path string, st service.State) {
 
 // live walks the tree for Liveness.
 func (w *walker) live(root service.Service) {
-	walk(root, func(s service.Service, path string, st service.State) bool {
+	walk(root, func(s service.Service, path trail, st service.State) bool {
 		n := len(w.checks)
 		if s == root && st == service.Crashed {
 			w.add(path, st, crashText(s))
 		}
 		w.abandoned(s, path, st)
-		if len(w.checks) == n {
+		if len(w.checks) == n && !w.lean {
 			w.add(path, st, "")
 		}
 		return true
@@ -188,7 +191,7 @@ func (w *walker) live(root service.Service) {
 // ready walks the tree for Readiness, marking the Running services for
 // CheckHealth.
 func (w *walker) ready(root service.Service) {
-	walk(root, func(s service.Service, path string, st service.State) bool {
+	walk(root, func(s service.Service, path trail, st service.State) bool {
 		w.abandoned(s, path, st)
 		switch st {
 		case service.Running:
@@ -260,12 +263,13 @@ func crashText(s service.Service) string {
 }
 
 // walk calls visit for root and, depth first, for each service below it
-// while visit returns true, with its path from root and its state. It
+// while visit returns true, with its path from root (valid during the
+// call) and its state. It
 // skips a supervisor's children that are gone for good (terminated, or
 // non-Permanent and exited).
-func walk(root service.Service, visit func(s service.Service, path string, st service.State) bool) {
-	var rec func(s service.Service, path string)
-	rec = func(s service.Service, path string) {
+func walk(root service.Service, visit func(s service.Service, path trail, st service.State) bool) {
+	var rec func(s service.Service, path trail)
+	rec = func(s service.Service, path trail) {
 		if !visit(s, path, s.State()) {
 			return
 		}
@@ -275,11 +279,18 @@ func walk(root service.Service, visit func(s service.Service, path string, st se
 			if !ok || isNilService(c) || gone[c] {
 				continue
 			}
-			rec(c, path+"/"+c.ShortLabel())
+			rec(c, append(path, c.ShortLabel()))
 		}
 	}
-	rec(root, root.ShortLabel())
+	rec(root, append(make(trail, 0, 16), root.ShortLabel()))
 }
+
+// trail is a service's path from the root, one ShortLabel a step. walk
+// reuses its array: String copies it out.
+type trail []string
+
+// String renders the path: "root/api/cache".
+func (t trail) String() string { return strings.Join(t, "/") }
 
 // childLister is a supervisor, as walk sees it.
 type childLister interface {
