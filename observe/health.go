@@ -34,10 +34,19 @@ const maxProbeTimeout = time.Minute
 // healthWorkers bounds the Healthchecks a readiness check runs at once.
 const healthWorkers = 8
 
-// Report is the answer of a liveness or readiness check, as /healthz and
-// /readyz send it (JSON):
+// Report is the answer of a liveness or readiness check, as a Handler's
+// /healthz (Liveness) and /readyz (Readiness) send it, in JSON, with
+// status 200 when it passed and 503 when not (what Kubernetes' probes
+// expect):
 //
-//	{"status":"fail","failures":[{"service":"root/db","state":"starting","error":"..."}]}
+//	{"status":"fail","failures":[{"service":"root/db","state":"starting","error":"not running"}]}
+//
+// Both endpoints take ?verbose, which adds "services", every service
+// checked. /readyz takes ?timeout=<Go duration> ("2s"), the bound of its
+// Healthchecks (default DefaultProbeTimeout, at most a minute; a bad value
+// is a 400); the request's end bounds them too.
+//
+// A Report decoded from JSON counts as a liveness Report for Err.
 type Report struct {
 	// Status is "ok" when the check passed, else "fail".
 	Status string `json:"status"`

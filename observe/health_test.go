@@ -225,6 +225,25 @@ func TestProbes(t *testing.T) {
 		ready:      503,
 		readyFails: []failure{{"job", "crashed", "db unreachable"}},
 	}, {
+		name: "supervisor gave up",
+		build: func(t *testing.T) (service.Service, func()) {
+			root := supervisor.New(supervisor.Spec{Service: quiet("root"), MaxRestarts: 1, Window: time.Hour})
+			crash := make(chan struct{}) // closed once started: crash from then on
+			job := service.Func("job", func(context.Context) error { <-crash; return bad })
+			job.Configure(quiet("job"))
+			if err := root.Add(context.Background(), job); err != nil {
+				t.Fatal(err)
+			}
+			start(t, root)
+			close(crash)
+			waitState(t, root, service.Crashed)
+			return root, func() {}
+		},
+		live:       503,
+		liveFails:  []failure{{"root", "crashed", "restart intensity exceeded"}},
+		ready:      503,
+		readyFails: []failure{{"root", "crashed", "restart intensity exceeded"}},
+	}, {
 		name: "never started",
 		build: func(t *testing.T) (service.Service, func()) {
 			return newProbe("idle"), func() {}
