@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -453,9 +454,10 @@ func TestHealthyEndedCtx(t *testing.T) {
 }
 
 // TestProbesWhileRestarting: many concurrent probes of a tree that keeps
-// restarting all get a well-formed answer, 200 or 503 (run with -race).
+// restarting and crashing all get a well-formed answer, 200 or 503 (run
+// with -race).
 func TestProbesWhileRestarting(t *testing.T) {
-	root := supervisor.New(supervisor.Spec{Service: quiet("root"), MaxRestarts: 1000})
+	root := supervisor.New(supervisor.Spec{Service: quiet("root"), MaxRestarts: 1 << 30})
 	for _, name := range []string{"a", "b", "c"} {
 		p := newProbe(name)
 		p.health = func(ctx context.Context) error { return ctx.Err() }
@@ -478,14 +480,22 @@ func TestProbesWhileRestarting(t *testing.T) {
 			}
 			// Errors are expected (a child restarting while the root
 			// restarts): what is checked is the probes' answers.
-			if i%2 == 0 {
+			switch i % 3 {
+			case 0:
 				_ = root.Restart(context.Background())
-			} else if b := root.Child("b"); b != nil {
-				_ = b.Restart(context.Background())
+			case 1:
+				if b := root.Child("b"); b != nil {
+					_ = b.Restart(context.Background())
+				}
+			case 2:
+				if c := root.Child("c"); c != nil {
+					c.Crash(errors.New("boom")) // the supervisor restarts it
+				}
 			}
 		}
 	})
 	var probes sync.WaitGroup
+	var oks, fails atomic.Int32
 	for i := range 8 {
 		probes.Go(func() {
 			path := []string{"/healthz", "/readyz?verbose"}[i%2]
@@ -501,7 +511,10 @@ func TestProbesWhileRestarting(t *testing.T) {
 				switch {
 				case err != nil:
 					t.Errorf("%s: %v", path, err)
-				case resp.StatusCode == 200 && rep.Status == "ok", resp.StatusCode == 503 && rep.Status == "fail" && len(rep.Failures) > 0:
+				case resp.StatusCode == 200 && rep.Status == "ok":
+					oks.Add(1)
+				case resp.StatusCode == 503 && rep.Status == "fail" && len(rep.Failures) > 0:
+					fails.Add(1)
 				default:
 					t.Errorf("%s: %d %+v", path, resp.StatusCode, rep)
 				}
@@ -511,6 +524,7 @@ func TestProbesWhileRestarting(t *testing.T) {
 	probes.Wait()
 	close(done)
 	restarts.Wait()
+	t.Logf("%d probes passed, %d failed", oks.Load(), fails.Load())
 }
 
 // BenchmarkProbes measures a probe of a running tree of 1,000 services
