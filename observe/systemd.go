@@ -66,9 +66,12 @@ type Systemd struct {
 	// by a quarter of WATCHDOG_USEC, so that a check that passes leaves
 	// time to ping; a check that does not return within it must return
 	// an error (ctx's), and one that ignores ctx stops the pings, as a
-	// hang should. A panic counts as an error. Default: the root is
-	// Running (not crashed, not stopping) and its Healthcheck, if any,
-	// passes (service.CheckHealth).
+	// hang should. A panic counts as an error. Default: the liveness of
+	// /healthz (Healthy: the tree has not crashed to its root and runs no
+	// abandoned code) and, while the root is Running, the root's
+	// Healthcheck (service.CheckHealth), so a hung Healthcheck stops the
+	// pings. A child restarting or waiting out a backoff is live: the
+	// watchdog does not kill a process that is recovering.
 	Healthy func(ctx context.Context, root service.Service) error
 
 	mu  sync.Mutex
@@ -124,11 +127,18 @@ func (s *Systemd) healthy() func(context.Context, service.Service) error {
 	if s.Healthy != nil {
 		return s.Healthy
 	}
-	return defaultHealthy
+	return watchdogHealthy
 }
 
-// defaultHealthy passes when root is Running and its Healthcheck passes.
-func defaultHealthy(ctx context.Context, root service.Service) error {
+// watchdogHealthy is Healthy's default: the tree is live (Healthy, as
+// /healthz) and, while the root is Running, the root's Healthcheck passes.
+func watchdogHealthy(ctx context.Context, root service.Service) error {
+	if err := Healthy(ctx, root); err != nil {
+		return err
+	}
+	if root.State() != service.Running {
+		return nil // restarting: live, and nothing to ask
+	}
 	return service.CheckHealth(ctx, root)
 }
 

@@ -290,3 +290,16 @@ func (b *Base) callBounded(ctx context.Context, what string, fn hookFn, stop <-c
 	b.addStuck(name, c.done)
 	return fmt.Errorf("%w: %s did not return", ErrStopTimeout, name)
 }
+
+// Abandoned names the user code of s (not of its children) that a Stop, a
+// Start or CheckHealth stopped waiting for and that is still running, as
+// in ErrStopTimeout's errors ("app/db: OnStop", "app/db: task \"poll\"",
+// "app/db: Healthcheck (CheckHealth)"), or nil: what a liveness check
+// calls a hang. Safe while the tree runs; with nothing abandoned it costs
+// an atomic load. A nil s has none.
+func Abandoned(s Service) []string {
+	if isNil(s) {
+		return nil
+	}
+	return aliveNames(s.base().ownStuck())
+}

@@ -5,8 +5,20 @@
 //
 //	go run ./examples/daemon                  # stops by itself after 4 seconds
 //	go run ./examples/daemon -forever         # runs until SIGINT or SIGTERM (SIGUSR1: dump)
+//	go run ./examples/daemon -for=1m          # stops by itself after a minute
 //	go run ./examples/daemon -loglevel=debug  # also the routine lifecycle lines
 //	go run ./examples/daemon -logfile=d.log   # JSON lines appended to d.log
+//	go run ./examples/daemon -observe :8080   # serves the live page and the probes
+//
+// With -observe addr, the daemon serves the live page on http://addr/, the
+// probes /healthz and /readyz, and /debug/tree.json (.dot, .mmd) while it
+// runs (observe.Server); it then runs until SIGINT or SIGTERM, as with
+// -forever, unless -for limits it. Try curl -i localhost:8080/readyz while
+// the flaky worker crashes and restarts.
+//
+// Under systemd (the unit in examples/systemd) it also notifies READY=1,
+// STOPPING=1, STATUS= and the watchdog (observe.Systemd); elsewhere that
+// costs nothing.
 //
 // The exit code says how it ended (0 stopped, 1 crashed, 81 forced by a
 // second SIGINT/SIGTERM during the stop...): see the table in go doc
@@ -23,6 +35,7 @@ import (
 	"time"
 
 	"github.com/gomode/mode"
+	"github.com/gomode/mode/observe"
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/strategy"
 	"github.com/gomode/mode/supervisor"
@@ -93,6 +106,8 @@ func flaky(ctx context.Context) error {
 
 func main() {
 	forever := flag.Bool("forever", false, "run until SIGINT or SIGTERM instead of stopping after 4s")
+	limit := flag.Duration("for", 4*time.Second, "stop by itself after this long (0: run until SIGINT or SIGTERM)")
+	addr := flag.String("observe", "", "serve the live page and the health endpoints on this address (host:port) while running; implies -forever unless -for is given")
 	loglevel := flag.String("loglevel", "info", "lowest level logged: trace, debug, info, warn, error")
 	logfile := flag.String("logfile", "", "append the log to this file as JSON lines (default: stderr)")
 	flag.Parse()
@@ -119,10 +134,24 @@ func main() {
 	// ends it with exit code 1. Its logger (level and file from the flags)
 	// is every service's logger.
 	ctx := context.Background()
-	if !*forever {
+	limited := false
+	flag.Visit(func(f *flag.Flag) { limited = limited || f.Name == "for" })
+	if (*forever || *addr != "") && !limited {
+		*limit = 0
+	}
+	if *limit > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 4*time.Second)
+		ctx, cancel = context.WithTimeout(ctx, *limit)
 		defer cancel()
+	}
+	// Under systemd (Type=notify, see examples/systemd): READY=1,
+	// STATUS=, STOPPING=1, and WATCHDOG=1 while the tree is live.
+	// Outside systemd it does nothing.
+	ext := []mode.Extension{&observe.Systemd{}}
+	if *addr != "" {
+		// The page and probes, served from before the tree starts (readyz
+		// answers 503 until every service runs) until after it stops.
+		ext = append(ext, &observe.Server{Addr: *addr})
 	}
 	w := &mode.Worker{
 		Service:     root,
@@ -130,6 +159,7 @@ func main() {
 		LogFile:     *logfile,
 		StopTimeout: 5 * time.Second,
 		Ready:       func() { root.Log().Info().Int("pid", os.Getpid()).Msg("daemon running (kill -USR1 <pid> for a dump)") },
+		Extensions:  ext,
 	}
 	err := w.Run(ctx)
 	for _, c := range root.Children() {
