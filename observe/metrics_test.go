@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gomode/mode"
+	"github.com/gomode/mode/graph"
 	"github.com/gomode/mode/observe"
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/strategy"
@@ -428,6 +429,14 @@ func TestMetricsServicesByState(t *testing.T) {
 			c.Crash(errMetrics) // Temporary: not restarted, removed from the tree
 			waitFor(t, events, supervisor.ChildRemoved, "c")
 		}, want: states(0, 0, 3, 0, 0, 0)},
+		{name: "the root crashed", step: func(t *testing.T, sup *supervisor.Supervisor, c *service.FuncService, _ func()) {
+			start(t, sup, c, nil)
+			sup.Crash(errMetrics) // crashes the subtree
+			sup.Node().Walk(func(n *graph.Node, _ int) bool {
+				<-n.Value().(service.Service).Done()
+				return true
+			})
+		}, want: states(0, 0, 0, 0, 0, 4)},
 		{name: "stopped", step: func(t *testing.T, sup *supervisor.Supervisor, c *service.FuncService, _ func()) {
 			start(t, sup, c, nil)
 			if err := sup.Stop(context.Background()); err != nil {
@@ -580,7 +589,7 @@ func gaugeOf(t *testing.T, reg *prometheus.Registry, name, state string) float64
 // (run it with -race); once the storm is over the counters equal the
 // events a test observer counted.
 func TestMetricsStormScrapes(t *testing.T) {
-	const kids, crashers, scrapers, rounds = 8, 4, 3, 50
+	const kids, crashers, scrapers, rounds = 8, 4, 3, 200
 	sup := metricsSup(supervisor.Spec{MaxRestarts: 1 << 20, Window: time.Millisecond})
 	fs := make([]*service.FuncService, kids)
 	for i := range fs {
