@@ -46,7 +46,9 @@ var DefaultStopBuckets = []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5,
 // "Supervisor(root)/Supervisor(pool)/Conn"). Children of one parent that
 // share a Label share a path: their counters add up. The label set stays
 // bounded by the shape of the program (types and configured names), not by
-// the number of services, crash reasons or child IDs.
+// the number of services, crash reasons or child IDs: give services that
+// come and go (a pool's connections) one name, not a name each. Labels
+// that are not valid UTF-8 are mended with U+FFFD.
 //
 // Counted from the supervisors' events, as they happen (counters):
 //
@@ -80,7 +82,9 @@ var DefaultStopBuckets = []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5,
 // metrics show the attached trees as they are at the scrape.
 type Metrics struct {
 	// Namespace prefixes every metric name. Default: DefaultNamespace
-	// ("mode").
+	// ("mode"). One that makes invalid names (not UTF-8) makes the
+	// registration fail (prometheus.Registerer.Register's error); two
+	// Metrics on one registry need different namespaces.
 	Namespace string
 	// StopBuckets are the buckets of the stop duration histogram, in
 	// seconds. Default: DefaultStopBuckets.
@@ -298,7 +302,7 @@ func (m *Metrics) child(sv *supervisor.Supervisor, label string) *series {
 	}
 	m.mu.Unlock()
 	c := m.supOf(sv)
-	s := m.series(c.path + "/" + label)
+	s := m.series(c.path + "/" + strings.ToValidUTF8(label, "\uFFFD"))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c.kids[label] = s
@@ -356,10 +360,11 @@ func pathOf(n *graph.Node) string {
 	return b.String()
 }
 
-// nodeLabel is the Label of the service at n.
+// nodeLabel is the Label of the service at n, made valid UTF-8 (a
+// Prometheus label value must be).
 func nodeLabel(n *graph.Node) string {
 	if s, ok := n.Value().(service.Service); ok {
-		return s.Label()
+		return strings.ToValidUTF8(s.Label(), "\uFFFD")
 	}
 	return "?"
 }

@@ -1,6 +1,8 @@
 package observe
 
 import (
+	"strings"
+
 	"github.com/gomode/mode/graph"
 	"github.com/gomode/mode/service"
 	"github.com/prometheus/client_golang/prometheus"
@@ -110,7 +112,7 @@ func (t *treeReading) read(root service.Service) {
 		}
 		if tm, ok := s.(timed); ok {
 			for _, ts := range tm.Timers() {
-				t.addTimer(timerKey{paths[depth], ts.Name}, ts)
+				t.addTimer(timerKey{paths[depth], strings.ToValidUTF8(ts.Name, "\uFFFD")}, ts)
 			}
 		}
 		return true

@@ -683,3 +683,97 @@ func (c *counter) SupervisorEvent(_ *supervisor.Supervisor, e supervisor.Event) 
 		c.restarts.Add(1)
 	}
 }
+
+// TestMetricsHostile: what a careless application or a hostile tree
+// does to a Metrics.
+func TestMetricsHostile(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"names that are not UTF-8 are scraped, mended", func(t *testing.T) {
+			s := &ticking{every: time.Hour}
+			s.Configure(service.Config{Name: "bad\xffname", Logger: &metricsQuiet})
+			sup := metricsSup(supervisor.Spec{MaxRestarts: 100, Window: time.Hour})
+			if err := sup.Add(t.Context(), s); err != nil {
+				t.Fatal(err)
+			}
+			reg := attach(t, &observe.Metrics{}, sup)
+			events := tapEvents(t, sup)
+			if err := service.Start(t.Context(), sup); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = sup.Stop(context.Background()) }()
+			s.Crash(errMetrics)
+			waitFor(t, events, supervisor.ChildRestarted, "")
+			mfs, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, mf := range mfs {
+				if mf.GetName() == "mode_child_crashes_total" || mf.GetName() == "mode_timer_runs_total" {
+					if got := mf.GetMetric()[0].GetLabel()[0].GetValue(); got != "Supervisor(root)/ticking(bad\uFFFDname)" {
+						t.Errorf("%s: service %q", mf.GetName(), got)
+					}
+				}
+			}
+		}},
+		{"a namespace that is not UTF-8 fails the registration, not the scrape", func(t *testing.T) {
+			if err := prometheus.NewRegistry().Register(&observe.Metrics{Namespace: "\xff"}); err == nil {
+				t.Fatal("registered")
+			}
+		}},
+		{"two Metrics on one registry need two namespaces", func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(&observe.Metrics{})
+			if err := reg.Register(&observe.Metrics{}); err == nil {
+				t.Fatal("registered twice")
+			}
+			if err := reg.Register(&observe.Metrics{Namespace: "other"}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a Worker whose tree the application attached already fails to start", func(t *testing.T) {
+			sup := metricsSup(supervisor.Spec{})
+			m := &observe.Metrics{}
+			detach, err := m.Attach(sup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer detach()
+			w := mode.Worker{Service: sup, Logger: &metricsQuiet, Extensions: []mode.Extension{m}}
+			if err := w.Run(t.Context()); !errors.Is(err, observe.ErrAlreadyAttached) || mode.ExitCode(err) != mode.ExitStartFailed {
+				t.Fatalf("Run: %v (exit %d), want ErrAlreadyAttached, ExitStartFailed", err, mode.ExitCode(err))
+			}
+		}},
+		{"scrapes racing attaches and detaches", func(t *testing.T) {
+			sup := metricsSup(supervisor.Spec{})
+			if err := sup.Add(t.Context(), metricsIdle("a")); err != nil {
+				t.Fatal(err)
+			}
+			if err := service.Start(t.Context(), sup); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = sup.Stop(context.Background()) }()
+			m := &observe.Metrics{}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(m)
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for range 200 {
+					if d, err := m.Attach(sup); err == nil {
+						d()
+					}
+				}
+			})
+			for range 200 {
+				if _, err := reg.Gather(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wg.Wait()
+		}},
+	} {
+		t.Run(tc.name, tc.run)
+	}
+}
