@@ -28,17 +28,17 @@ import (
 // that the Metrics counted b.N restarts.
 func BenchmarkMetricsRestart(b *testing.B) {
 	b.Run("unobserved", func(b *testing.B) { benchMetricsRestart(b, nil, false) })
-	b.Run("noop-observer", func(b *testing.B) { benchMetricsRestart(b, noopObserver{}, false) })
+	b.Run("noop-observer", func(b *testing.B) { benchMetricsRestart(b, metricsNoop{}, false) })
 	b.Run("metrics", func(b *testing.B) { benchMetricsRestart(b, nil, true) })
 	b.Run("metrics+scrapes", func(b *testing.B) { benchMetricsRestart(b, nil, true, true) })
 }
 
-// noopObserver observes everything and does nothing.
-type noopObserver struct{}
+// metricsNoop observes everything and does nothing.
+type metricsNoop struct{}
 
-func (noopObserver) StateChanged(service.Service, service.State, service.State) {}
-func (noopObserver) SupervisorEvent(*supervisor.Supervisor, supervisor.Event)   {}
-func (noopObserver) Stopped(service.Service, time.Duration, error)              {}
+func (metricsNoop) StateChanged(service.Service, service.State, service.State) {}
+func (metricsNoop) SupervisorEvent(*supervisor.Supervisor, supervisor.Event)   {}
+func (metricsNoop) Stopped(service.Service, time.Duration, error)              {}
 
 func benchMetricsRestart(b *testing.B, other service.Observer, attached bool, scrapedOpt ...bool) {
 	scraped := len(scrapedOpt) > 0 && scrapedOpt[0]

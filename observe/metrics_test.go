@@ -41,13 +41,13 @@ func metricsIdle(name string) *service.FuncService {
 	return f
 }
 
-// tap is a test observer handing the supervisor events of a tree to a
+// metricsTap is a test observer handing the supervisor events of a tree to a
 // channel.
-type tap struct{ ch chan supervisor.Event }
+type metricsTap struct{ ch chan supervisor.Event }
 
-func (tap) StateChanged(service.Service, service.State, service.State) {}
+func (metricsTap) StateChanged(service.Service, service.State, service.State) {}
 
-func (t tap) SupervisorEvent(_ *supervisor.Supervisor, e supervisor.Event) {
+func (t metricsTap) SupervisorEvent(_ *supervisor.Supervisor, e supervisor.Event) {
 	select {
 	case t.ch <- e:
 	default:
@@ -55,10 +55,10 @@ func (t tap) SupervisorEvent(_ *supervisor.Supervisor, e supervisor.Event) {
 	}
 }
 
-// tapEvents attaches a tap to root until the test ends.
-func tapEvents(t *testing.T, root service.Service) <-chan supervisor.Event {
+// metricsTapEvents attaches a metricsTap to root until the test ends.
+func metricsTapEvents(t *testing.T, root service.Service) <-chan supervisor.Event {
 	t.Helper()
-	tp := tap{ch: make(chan supervisor.Event, 1024)}
+	tp := metricsTap{ch: make(chan supervisor.Event, 1024)}
 	detach, err := service.Observe(root, tp)
 	if err != nil {
 		t.Fatal(err)
@@ -67,8 +67,8 @@ func tapEvents(t *testing.T, root service.Service) <-chan supervisor.Event {
 	return tp.ch
 }
 
-// waitFor reads events until one of kind for child label comes.
-func waitFor(t *testing.T, ch <-chan supervisor.Event, kind supervisor.EventKind, label string) supervisor.Event {
+// metricsWaitFor reads events until one of kind for child label comes.
+func metricsWaitFor(t *testing.T, ch <-chan supervisor.Event, kind supervisor.EventKind, label string) supervisor.Event {
 	t.Helper()
 	watchdog := time.NewTimer(10 * time.Second)
 	defer watchdog.Stop()
@@ -84,9 +84,9 @@ func waitFor(t *testing.T, ch <-chan supervisor.Event, kind supervisor.EventKind
 	}
 }
 
-// attach attaches m to root and registers it on a fresh registry; both
+// metricsAttach attaches m to root and registers it on a fresh registry; both
 // undone when the test ends.
-func attach(t *testing.T, m *observe.Metrics, root service.Service) *prometheus.Registry {
+func metricsAttach(t *testing.T, m *observe.Metrics, root service.Service) *prometheus.Registry {
 	t.Helper()
 	detach, err := m.Attach(root)
 	if err != nil {
@@ -98,12 +98,12 @@ func attach(t *testing.T, m *observe.Metrics, root service.Service) *prometheus.
 	return reg
 }
 
-// metricLines renders the expected samples of one metric for
+// metricsLines renders the expected samples of one metric for
 // testutil.GatherAndCompare: lines are "labels value", labels in
 // Prometheus's text form without braces.
-func metricLines(name, typ string, lines ...string) string {
+func metricsLines(name, typ string, lines ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, helpOf[name], name, typ)
+	fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, metricsHelp[name], name, typ)
 	for _, l := range lines {
 		lbl, v, _ := strings.Cut(l, " ")
 		fmt.Fprintf(&b, "%s{%s} %s\n", name, lbl, v)
@@ -111,7 +111,7 @@ func metricLines(name, typ string, lines ...string) string {
 	return b.String()
 }
 
-var helpOf = map[string]string{
+var metricsHelp = map[string]string{
 	"mode_child_restarts_total":       "Children started again by their supervisor.",
 	"mode_child_crashes_total":        "Children that crashed, as their supervisor saw it.",
 	"mode_child_start_failures_total": "Restart attempts that failed to start the child.",
@@ -125,8 +125,8 @@ var helpOf = map[string]string{
 	"mode_timer_skipped_total":        "Timer slots passed over because a wake was late or a call overran, in the service's current run.",
 }
 
-// compare compares the named metrics gathered from reg with want.
-func compare(t *testing.T, reg *prometheus.Registry, want string, names ...string) {
+// metricsCompare compares the named metrics gathered from reg with want.
+func metricsCompare(t *testing.T, reg *prometheus.Registry, want string, names ...string) {
 	t.Helper()
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
@@ -170,22 +170,22 @@ func TestMetricsCrashes(t *testing.T) {
 				}
 			}
 			m := &observe.Metrics{}
-			reg := attach(t, m, sup)
-			events := tapEvents(t, sup)
+			reg := metricsAttach(t, m, sup)
+			events := metricsTapEvents(t, sup)
 			if err := service.Start(t.Context(), sup); err != nil {
 				t.Fatal(err)
 			}
 			for _, n := range tc.crashes {
 				kids[n].Crash(errMetrics)
-				waitFor(t, events, supervisor.ChildRestarted, n)
+				metricsWaitFor(t, events, supervisor.ChildRestarted, n)
 			}
 			// The stop is the barrier: every event has been counted.
 			if err := sup.Stop(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			compare(t, reg,
-				metricLines("mode_child_restarts_total", "counter", tc.restarts...)+
-					metricLines("mode_child_crashes_total", "counter", tc.crashed...),
+			metricsCompare(t, reg,
+				metricsLines("mode_child_restarts_total", "counter", tc.restarts...)+
+					metricsLines("mode_child_crashes_total", "counter", tc.crashed...),
 				"mode_child_restarts_total", "mode_child_crashes_total")
 		})
 	}
@@ -201,22 +201,22 @@ func TestMetricsEscalation(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &observe.Metrics{}
-	reg := attach(t, m, sup)
-	events := tapEvents(t, sup)
+	reg := metricsAttach(t, m, sup)
+	events := metricsTapEvents(t, sup)
 	if err := service.Start(t.Context(), sup); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
 		a.Crash(errMetrics)
-		waitFor(t, events, supervisor.ChildRestarted, "a")
+		metricsWaitFor(t, events, supervisor.ChildRestarted, "a")
 	}
 	a.Crash(errMetrics)
-	waitFor(t, events, supervisor.MaxRestartsExceeded, "")
+	metricsWaitFor(t, events, supervisor.MaxRestartsExceeded, "")
 	_ = sup.Stop(context.Background()) // the crash of the root: not this test's matter
-	compare(t, reg,
-		metricLines("mode_escalations_total", "counter", `service="Supervisor(root)" 1`, `service="Supervisor(root)/a" 0`)+
-			metricLines("mode_child_crashes_total", "counter", `service="Supervisor(root)" 0`, `service="Supervisor(root)/a" 3`)+
-			metricLines("mode_child_restarts_total", "counter", `service="Supervisor(root)" 0`, `service="Supervisor(root)/a" 2`),
+	metricsCompare(t, reg,
+		metricsLines("mode_escalations_total", "counter", `service="Supervisor(root)" 1`, `service="Supervisor(root)/a" 0`)+
+			metricsLines("mode_child_crashes_total", "counter", `service="Supervisor(root)" 0`, `service="Supervisor(root)/a" 3`)+
+			metricsLines("mode_child_restarts_total", "counter", `service="Supervisor(root)" 0`, `service="Supervisor(root)/a" 2`),
 		"mode_escalations_total", "mode_child_crashes_total", "mode_child_restarts_total")
 }
 
@@ -236,20 +236,20 @@ func TestMetricsNestedPath(t *testing.T) {
 		}
 	}
 	m := &observe.Metrics{}
-	reg := attach(t, m, root)
-	events := tapEvents(t, root)
+	reg := metricsAttach(t, m, root)
+	events := metricsTapEvents(t, root)
 	if err := service.Start(t.Context(), root); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range []*service.FuncService{w1, w2, w1} {
 		w.Crash(errMetrics)
-		waitFor(t, events, supervisor.ChildRestarted, "w")
+		metricsWaitFor(t, events, supervisor.ChildRestarted, "w")
 	}
 	if err := root.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	compare(t, reg,
-		metricLines("mode_child_restarts_total", "counter", `service="Supervisor(root)/Supervisor(pool)/w" 3`),
+	metricsCompare(t, reg,
+		metricsLines("mode_child_restarts_total", "counter", `service="Supervisor(root)/Supervisor(pool)/w" 3`),
 		"mode_child_restarts_total")
 }
 
@@ -266,32 +266,32 @@ func TestMetricsBackoff(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := &observe.Metrics{}
-		reg := attach(t, m, sup)
-		events := tapEvents(t, sup)
+		reg := metricsAttach(t, m, sup)
+		events := metricsTapEvents(t, sup)
 		if err := service.Start(t.Context(), sup); err != nil {
 			t.Fatal(err)
 		}
 		for range 3 { // delays 1s, 2s, 4s
 			a.Crash(errMetrics)
-			waitFor(t, events, supervisor.ChildRestarted, "a")
+			metricsWaitFor(t, events, supervisor.ChildRestarted, "a")
 		}
 		if err := sup.Stop(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		compare(t, reg,
-			metricLines("mode_backoff_waits_total", "counter", `service="Supervisor(root)/a" 3`)+
-				metricLines("mode_backoff_wait_seconds_total", "counter", `service="Supervisor(root)/a" 7`),
+		metricsCompare(t, reg,
+			metricsLines("mode_backoff_waits_total", "counter", `service="Supervisor(root)/a" 3`)+
+				metricsLines("mode_backoff_wait_seconds_total", "counter", `service="Supervisor(root)/a" 7`),
 			"mode_backoff_waits_total", "mode_backoff_wait_seconds_total")
 	})
 }
 
-// ticking is a service with one Every timer whose calls take work.
-type ticking struct {
+// metricsTicking is a service with one Every timer whose calls take work.
+type metricsTicking struct {
 	service.Base
 	every, work time.Duration
 }
 
-func (s *ticking) OnStart(context.Context) error {
+func (s *metricsTicking) OnStart(context.Context) error {
 	return s.Every(s.every, func(context.Context) error {
 		time.Sleep(s.work)
 		return nil
@@ -316,20 +316,20 @@ func TestMetricsTimers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := &ticking{every: time.Second, work: tc.work}
+				s := &metricsTicking{every: time.Second, work: tc.work}
 				s.Configure(service.Config{Name: "ticker", Logger: &metricsQuiet})
 				m := &observe.Metrics{}
-				reg := attach(t, m, s)
+				reg := metricsAttach(t, m, s)
 				if err := service.Start(t.Context(), s); err != nil {
 					t.Fatal(err)
 				}
 				time.Sleep(10*time.Second + 500*time.Millisecond)
 				synctest.Wait()
-				lbl := `service="ticking(ticker)",timer="tick" `
+				lbl := `service="metricsTicking(ticker)",timer="tick" `
 				cmpErr := testutil.GatherAndCompare(reg, strings.NewReader(
-					metricLines("mode_timer_runs_total", "counter", lbl+fmt.Sprint(tc.runs))+
-						metricLines("mode_timer_overlaps_total", "counter", lbl+fmt.Sprint(tc.overlaps))+
-						metricLines("mode_timer_skipped_total", "counter", lbl+fmt.Sprint(tc.skipped))),
+					metricsLines("mode_timer_runs_total", "counter", lbl+fmt.Sprint(tc.runs))+
+						metricsLines("mode_timer_overlaps_total", "counter", lbl+fmt.Sprint(tc.overlaps))+
+						metricsLines("mode_timer_skipped_total", "counter", lbl+fmt.Sprint(tc.skipped))),
 					"mode_timer_runs_total", "mode_timer_overlaps_total", "mode_timer_skipped_total")
 				if err := s.Stop(context.Background()); err != nil { // before failing: nothing outlives the bubble
 					t.Fatal(err)
@@ -342,16 +342,16 @@ func TestMetricsTimers(t *testing.T) {
 	}
 }
 
-// hungStop is a service whose OnStop hangs until released.
-type hungStop struct {
+// metricsHungStop is a service whose OnStop hangs until released.
+type metricsHungStop struct {
 	service.Base
 	release chan struct{}
 }
 
-func (s *hungStop) OnStop(context.Context) error { <-s.release; return nil }
+func (s *metricsHungStop) OnStop(context.Context) error { <-s.release; return nil }
 
-// gatherOne returns the one metric of family name gathered from reg.
-func gatherOne(t *testing.T, reg *prometheus.Registry, name string) *dto.Metric {
+// metricsGatherOne returns the one metric of family name gathered from reg.
+func metricsGatherOne(t *testing.T, reg *prometheus.Registry, name string) *dto.Metric {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -375,7 +375,7 @@ func gatherOne(t *testing.T, reg *prometheus.Registry, name string) *dto.Metric 
 // time, so the durations are exact).
 func TestMetricsStops(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := &hungStop{release: make(chan struct{})}
+		h := &metricsHungStop{release: make(chan struct{})}
 		h.Configure(service.Config{Name: "hung", Logger: &metricsQuiet})
 		sup := metricsSup(supervisor.Spec{})
 		for _, c := range []service.Service{metricsIdle("a"), h} {
@@ -384,7 +384,7 @@ func TestMetricsStops(t *testing.T) {
 			}
 		}
 		m := &observe.Metrics{StopBuckets: []float64{1, 5}}
-		reg := attach(t, m, sup)
+		reg := metricsAttach(t, m, sup)
 		if err := service.Start(t.Context(), sup); err != nil {
 			t.Fatal(err)
 		}
@@ -393,9 +393,9 @@ func TestMetricsStops(t *testing.T) {
 		}
 		close(h.release)
 		synctest.Wait()
-		compare(t, reg, metricLines("mode_stop_timeouts_total", "counter",
-			`service="Supervisor(root)" 1`, `service="Supervisor(root)/hungStop(hung)" 1`), "mode_stop_timeouts_total")
-		hist := gatherOne(t, reg, "mode_stop_duration_seconds").GetHistogram()
+		metricsCompare(t, reg, metricsLines("mode_stop_timeouts_total", "counter",
+			`service="Supervisor(root)" 1`, `service="Supervisor(root)/metricsHungStop(hung)" 1`), "mode_stop_timeouts_total")
+		hist := metricsGatherOne(t, reg, "mode_stop_duration_seconds").GetHistogram()
 		// Three stops: a at once, hung after its 3s (and a grace of a few
 		// milliseconds), the root after both.
 		if n, sum := hist.GetSampleCount(), hist.GetSampleSum(); n != 3 || sum < 6 || sum > 6.5 {
@@ -411,7 +411,7 @@ func TestMetricsStops(t *testing.T) {
 // each scrape.
 func TestMetricsServicesByState(t *testing.T) {
 	states := func(init, starting, running, stopping, shutdown, crashed int) string {
-		return metricLines("mode_services", "gauge",
+		return metricsLines("mode_services", "gauge",
 			fmt.Sprintf(`state="crashed" %d`, crashed), fmt.Sprintf(`state="init" %d`, init),
 			fmt.Sprintf(`state="running" %d`, running), fmt.Sprintf(`state="shutdown" %d`, shutdown),
 			fmt.Sprintf(`state="starting" %d`, starting), fmt.Sprintf(`state="stopping" %d`, stopping))
@@ -422,15 +422,15 @@ func TestMetricsServicesByState(t *testing.T) {
 		want string
 	}{
 		{name: "not started", step: func(*testing.T, *supervisor.Supervisor, *service.FuncService, func()) {}, want: states(4, 0, 0, 0, 0, 0)},
-		{name: "running", step: start, want: states(0, 0, 4, 0, 0, 0)},
+		{name: "running", step: metricsStart, want: states(0, 0, 4, 0, 0, 0)},
 		{name: "a child crashed for good", step: func(t *testing.T, sup *supervisor.Supervisor, c *service.FuncService, _ func()) {
-			events := tapEvents(t, sup)
-			start(t, sup, c, nil)
+			events := metricsTapEvents(t, sup)
+			metricsStart(t, sup, c, nil)
 			c.Crash(errMetrics) // Temporary: not restarted, removed from the tree
-			waitFor(t, events, supervisor.ChildRemoved, "c")
+			metricsWaitFor(t, events, supervisor.ChildRemoved, "c")
 		}, want: states(0, 0, 3, 0, 0, 0)},
 		{name: "the root crashed", step: func(t *testing.T, sup *supervisor.Supervisor, c *service.FuncService, _ func()) {
-			start(t, sup, c, nil)
+			metricsStart(t, sup, c, nil)
 			sup.Crash(errMetrics) // crashes the subtree
 			sup.Node().Walk(func(n *graph.Node, _ int) bool {
 				<-n.Value().(service.Service).Done()
@@ -438,13 +438,13 @@ func TestMetricsServicesByState(t *testing.T) {
 			})
 		}, want: states(0, 0, 0, 0, 0, 4)},
 		{name: "stopped", step: func(t *testing.T, sup *supervisor.Supervisor, c *service.FuncService, _ func()) {
-			start(t, sup, c, nil)
+			metricsStart(t, sup, c, nil)
 			if err := sup.Stop(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 		}, want: states(0, 0, 0, 0, 4, 0)},
 		{name: "detached", step: func(t *testing.T, sup *supervisor.Supervisor, c *service.FuncService, detach func()) {
-			start(t, sup, c, nil)
+			metricsStart(t, sup, c, nil)
 			detach()
 		}, want: states(0, 0, 0, 0, 0, 0)},
 	} {
@@ -468,14 +468,14 @@ func TestMetricsServicesByState(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(m)
 			tc.step(t, sup, c, detach)
-			compare(t, reg, tc.want, "mode_services")
+			metricsCompare(t, reg, tc.want, "mode_services")
 			_ = sup.Stop(context.Background())
 		})
 	}
 }
 
-// start starts sup (a step of TestMetricsServicesByState).
-func start(t *testing.T, sup *supervisor.Supervisor, _ *service.FuncService, _ func()) {
+// metricsStart starts sup (a step of TestMetricsServicesByState).
+func metricsStart(t *testing.T, sup *supervisor.Supervisor, _ *service.FuncService, _ func()) {
 	t.Helper()
 	if err := service.Start(t.Context(), sup); err != nil {
 		t.Fatal(err)
@@ -544,7 +544,7 @@ func TestMetricsWorker(t *testing.T) {
 	w := mode.Worker{
 		Service: sup, Logger: &metricsQuiet, Extensions: []mode.Extension{m},
 		Ready: func() {
-			running = gaugeOf(t, reg, "app_services", "running")
+			running = metricsGauge(t, reg, "app_services", "running")
 			cancel()
 		},
 	}
@@ -554,7 +554,7 @@ func TestMetricsWorker(t *testing.T) {
 	if running != 2 {
 		t.Fatalf("app_services{state=running} %v while running, want 2", running)
 	}
-	if got := gaugeOf(t, reg, "app_services", "shutdown"); got != 0 {
+	if got := metricsGauge(t, reg, "app_services", "shutdown"); got != 0 {
 		t.Fatalf("app_services{state=shutdown} %v after the run, want 0 (detached)", got)
 	}
 	if _, err := m.Attach(sup); err != nil { // detached at StepStopped
@@ -562,9 +562,9 @@ func TestMetricsWorker(t *testing.T) {
 	}
 }
 
-// gaugeOf returns the value of the sample of family name whose state
+// metricsGauge returns the value of the sample of family name whose state
 // label is state.
-func gaugeOf(t *testing.T, reg *prometheus.Registry, name, state string) float64 {
+func metricsGauge(t *testing.T, reg *prometheus.Registry, name, state string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -599,8 +599,8 @@ func TestMetricsStormScrapes(t *testing.T) {
 		}
 	}
 	m := &observe.Metrics{}
-	reg := attach(t, m, sup)
-	var counted counter
+	reg := metricsAttach(t, m, sup)
+	var counted metricsCounter
 	detach, err := service.Observe(sup, &counted)
 	if err != nil {
 		t.Fatal(err)
@@ -670,12 +670,12 @@ func TestMetricsStormScrapes(t *testing.T) {
 	}
 }
 
-// counter counts crash and restart events.
-type counter struct{ crashes, restarts atomic.Int64 }
+// metricsCounter counts crash and restart events.
+type metricsCounter struct{ crashes, restarts atomic.Int64 }
 
-func (*counter) StateChanged(service.Service, service.State, service.State) {}
+func (*metricsCounter) StateChanged(service.Service, service.State, service.State) {}
 
-func (c *counter) SupervisorEvent(_ *supervisor.Supervisor, e supervisor.Event) {
+func (c *metricsCounter) SupervisorEvent(_ *supervisor.Supervisor, e supervisor.Event) {
 	switch e.Kind {
 	case supervisor.ChildCrashed:
 		c.crashes.Add(1)
@@ -692,27 +692,27 @@ func TestMetricsHostile(t *testing.T) {
 		run  func(t *testing.T)
 	}{
 		{"names that are not UTF-8 are scraped, mended", func(t *testing.T) {
-			s := &ticking{every: time.Hour}
+			s := &metricsTicking{every: time.Hour}
 			s.Configure(service.Config{Name: "bad\xffname", Logger: &metricsQuiet})
 			sup := metricsSup(supervisor.Spec{MaxRestarts: 100, Window: time.Hour})
 			if err := sup.Add(t.Context(), s); err != nil {
 				t.Fatal(err)
 			}
-			reg := attach(t, &observe.Metrics{}, sup)
-			events := tapEvents(t, sup)
+			reg := metricsAttach(t, &observe.Metrics{}, sup)
+			events := metricsTapEvents(t, sup)
 			if err := service.Start(t.Context(), sup); err != nil {
 				t.Fatal(err)
 			}
 			defer func() { _ = sup.Stop(context.Background()) }()
 			s.Crash(errMetrics)
-			waitFor(t, events, supervisor.ChildRestarted, "")
+			metricsWaitFor(t, events, supervisor.ChildRestarted, "")
 			mfs, err := reg.Gather()
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, mf := range mfs {
 				if mf.GetName() == "mode_child_crashes_total" || mf.GetName() == "mode_timer_runs_total" {
-					if got := mf.GetMetric()[0].GetLabel()[0].GetValue(); got != "Supervisor(root)/ticking(bad\uFFFDname)" {
+					if got := mf.GetMetric()[0].GetLabel()[0].GetValue(); got != "Supervisor(root)/metricsTicking(bad\uFFFDname)" {
 						t.Errorf("%s: service %q", mf.GetName(), got)
 					}
 				}
