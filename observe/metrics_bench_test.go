@@ -2,6 +2,7 @@ package observe_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -121,6 +122,91 @@ func benchMetricsRestart(b *testing.B, other service.Observer, attached bool, sc
 			if mf.GetName() == "mode_child_restarts_total" {
 				if got := mf.GetMetric()[0].GetCounter().GetValue(); got != float64(b.N) {
 					b.Fatalf("counted %v restarts, want %d", got, b.N)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkMetricsCrashStorm measures a crash storm of 1,000 children of
+// one supervisor (all crash at once; an iteration ends when each has
+// entered its function again), side by side unobserved, with a no-op
+// observer and with a Metrics attached; ns/child divides an iteration by
+// the children.
+func BenchmarkMetricsCrashStorm(b *testing.B) {
+	b.Run("unobserved/N=1000", func(b *testing.B) { benchMetricsStorm(b, nil, false) })
+	b.Run("noop-observer/N=1000", func(b *testing.B) { benchMetricsStorm(b, metricsNoop{}, false) })
+	b.Run("metrics/N=1000", func(b *testing.B) { benchMetricsStorm(b, nil, true) })
+}
+
+func benchMetricsStorm(b *testing.B, other service.Observer, attached bool) {
+	const n = 1000
+	var entered sync.WaitGroup
+	var round atomic.Pointer[chan struct{}]
+	ch := make(chan struct{})
+	round.Store(&ch)
+	entered.Add(n)
+	body := func(ctx context.Context) error {
+		crash := *round.Load()
+		entered.Done()
+		select {
+		case <-crash:
+			return errMetrics
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	sup := metricsSup(supervisor.Spec{MaxRestarts: 1 << 30, Window: time.Millisecond})
+	for i := range n {
+		f := service.Func("child", body)
+		f.Configure(service.Config{Logger: &metricsQuiet})
+		if err := sup.Add(context.Background(), f, supervisor.ChildSpec{ID: strconv.Itoa(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m := &observe.Metrics{}
+	if attached {
+		detach, err := m.Attach(sup)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer detach()
+	}
+	if other != nil {
+		detach, err := service.Observe(sup, other)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer detach()
+	}
+	if err := service.Start(context.Background(), sup); err != nil {
+		b.Fatal(err)
+	}
+	entered.Wait()
+	b.ResetTimer()
+	for range b.N {
+		entered.Add(n)
+		next := make(chan struct{})
+		old := round.Swap(&next)
+		close(*old)
+		entered.Wait()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/child")
+	if err := sup.Stop(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if attached {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(m)
+		mfs, err := reg.Gather()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "mode_child_restarts_total" {
+				if got := mf.GetMetric()[0].GetCounter().GetValue(); got != float64(b.N*n) {
+					b.Fatalf("counted %v restarts, want %d", got, b.N*n)
 				}
 			}
 		}

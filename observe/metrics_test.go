@@ -777,3 +777,37 @@ func TestMetricsHostile(t *testing.T) {
 		t.Run(tc.name, tc.run)
 	}
 }
+
+// TestMetricsLint: the metrics follow Prometheus's naming conventions
+// (promlint), with every kind of series present.
+func TestMetricsLint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &metricsTicking{every: time.Second}
+		s.Configure(service.Config{Name: "ticker", Logger: &metricsQuiet})
+		sup := metricsSup(supervisor.Spec{MaxRestarts: 100, Window: time.Hour})
+		if err := sup.Add(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+		m := &observe.Metrics{}
+		metricsAttach(t, m, sup)
+		events := metricsTapEvents(t, sup)
+		if err := service.Start(t.Context(), sup); err != nil {
+			t.Fatal(err)
+		}
+		s.Crash(errMetrics)
+		metricsWaitFor(t, events, supervisor.ChildRestarted, "")
+		problems, err := testutil.CollectAndLint(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Errorf("%s: %s", p.Metric, p.Text)
+		}
+		if n := testutil.CollectAndCount(m, "mode_timer_runs_total", "mode_child_restarts_total", "mode_stop_duration_seconds"); n != 3 {
+			t.Errorf("%d series of the timer, the child and the stops, want 3", n)
+		}
+		if err := sup.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
