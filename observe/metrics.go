@@ -168,7 +168,9 @@ func (m *Metrics) init() {
 // Attach returns an error wrapping service.ErrNilService for a nil root,
 // and ErrAlreadyAttached when root, one of its ancestors or one of its
 // descendants is attached to m already (m would count their events
-// twice).
+// twice). The check is made at the call: a tree attached and then added
+// below another attached tree is counted twice; attach the top of the
+// tree, once.
 func (m *Metrics) Attach(root service.Service) (detach func(), err error) {
 	m.init()
 	p := &probe{m: m, root: root}
