@@ -21,4 +21,8 @@ var (
 	// ErrSystemdInUse is returned by Systemd.WorkerPhase at StepStarting
 	// when the Systemd already serves another Worker's run.
 	ErrSystemdInUse = errors.New("observe: Systemd already serves a running Worker")
+	// ErrAlreadyAttached is returned by Metrics.Attach for a tree that
+	// is, or overlaps, one the Metrics is attached to already: its events
+	// would be counted twice.
+	ErrAlreadyAttached = errors.New("observe: tree already attached")
 )
