@@ -1,6 +1,7 @@
 package service
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,11 +45,15 @@ type attachment struct {
 }
 
 // observers holds the attachments. n counts them: while it is zero a state
-// change costs one atomic load and nothing else.
+// change costs one atomic load and nothing else. The list is short (an
+// observer per tool: a page, metrics, a notifier), so a state change
+// compares each ancestor's node with each attachment's: no map, no type
+// assertion per level.
 var observers struct {
-	n  atomic.Int32
-	mu sync.Mutex                              // serialises writers of by
-	by atomic.Pointer[map[*Base][]*attachment] // copy on write
+	n     atomic.Int32
+	timed atomic.Int32                  // attachments of a StopObserver
+	mu    sync.Mutex                    // serialises writers of list
+	list  atomic.Pointer[[]*attachment] // copy on write
 }
 
 // Observe attaches o to s and to every service below it, those added
@@ -73,8 +78,11 @@ func Observe(s Service, o Observer) (detach func(), err error) {
 		return nil, errorf(ErrBadArgument, "Observe: nil observer")
 	}
 	a := &attachment{o: o, at: b}
-	editObservers(func(m map[*Base][]*attachment) { m[b] = append(m[b], a) })
+	editObservers(func(list []*attachment) []*attachment { return append(list, a) })
 	observers.n.Add(1)
+	if _, ok := o.(StopObserver); ok {
+		observers.timed.Add(1)
+	}
 	return func() { dropObserver(a) }, nil
 }
 
@@ -83,34 +91,25 @@ func dropObserver(a *attachment) {
 	if a.dropped.Swap(true) {
 		return
 	}
-	editObservers(func(m map[*Base][]*attachment) {
-		kept := make([]*attachment, 0, len(m[a.at]))
-		for _, x := range m[a.at] {
-			if x != a {
-				kept = append(kept, x)
-			}
-		}
-		if len(kept) == 0 {
-			delete(m, a.at)
-		} else {
-			m[a.at] = kept
-		}
+	editObservers(func(list []*attachment) []*attachment {
+		return slices.DeleteFunc(list, func(x *attachment) bool { return x == a })
 	})
 	observers.n.Add(-1)
+	if _, ok := a.o.(StopObserver); ok {
+		observers.timed.Add(-1)
+	}
 }
 
-// editObservers replaces the attachment map by an edited copy.
-func editObservers(edit func(map[*Base][]*attachment)) {
+// editObservers replaces the attachment list by an edited copy.
+func editObservers(edit func([]*attachment) []*attachment) {
 	observers.mu.Lock()
 	defer observers.mu.Unlock()
-	m := make(map[*Base][]*attachment)
-	if old := observers.by.Load(); old != nil {
-		for k, v := range *old {
-			m[k] = v
-		}
+	var list []*attachment
+	if old := observers.list.Load(); old != nil {
+		list = slices.Clone(*old)
 	}
-	edit(m)
-	observers.by.Store(&m)
+	list = edit(list)
+	observers.list.Store(&list)
 }
 
 // observed reports whether any observer is attached anywhere.
@@ -119,21 +118,16 @@ func observed() bool { return observers.n.Load() != 0 }
 // eachObserver calls fn with each observer attached to b or above it, from
 // the nearest up. A panicking observer is detached.
 func eachObserver(b *Base, fn func(Observer)) {
-	m := observers.by.Load()
-	if m == nil {
+	p := observers.list.Load()
+	if p == nil {
 		return
 	}
+	list := *p
 	for n := &b.node; n != nil; n = n.Parent() {
-		var at *Base
-		if n == &b.node {
-			at = b
-		} else if p, ok := n.Value().(Service); ok {
-			at = p.base()
-		} else {
-			continue
-		}
-		for _, a := range (*m)[at] {
-			callObserver(a, fn)
+		for _, a := range list {
+			if &a.at.node == n && !a.dropped.Load() {
+				callObserver(a, fn)
+			}
 		}
 	}
 }
@@ -161,36 +155,35 @@ func (b *Base) stateChanged(from, to State) {
 	if !observed() || from == to {
 		return
 	}
-	s, _ := b.node.Value().(Service)
-	if s == nil {
-		return
-	}
-	eachObserver(b, func(o Observer) { o.StateChanged(s, from, to) })
+	eachObserver(b, func(o Observer) {
+		if s, ok := b.node.Value().(Service); ok { // read only for a listener
+			o.StateChanged(s, from, to)
+		}
+	})
 }
 
 // stopped tells the observers that implement StopObserver that a stop of
 // b begun at began ended with err.
 func (b *Base) stopped(began time.Time, err error) {
-	if !observed() {
-		return
-	}
-	s, _ := b.node.Value().(Service)
-	if s == nil {
-		return
-	}
 	took := time.Since(began)
 	eachObserver(b, func(o Observer) {
 		if so, ok := o.(StopObserver); ok {
-			so.Stopped(s, took, err)
+			if s, ok := b.node.Value().(Service); ok {
+				so.Stopped(s, took, err)
+			}
 		}
 	})
 }
+
+// timeStops reports whether a stop must be timed: an attached observer
+// implements StopObserver.
+func timeStops() bool { return observers.timed.Load() != 0 }
 
 // EachObserver calls fn with each observer attached to s or above it, for
 // package supervisor's events. It does nothing, at the cost of one atomic
 // load, while no observer is attached anywhere.
 func EachObserver(_ seam.Token, s Service, fn func(Observer)) {
-	if !observed() || isNil(s) {
+	if !observed() || s == nil {
 		return
 	}
 	eachObserver(s.base(), fn)

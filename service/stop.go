@@ -209,7 +209,7 @@ type stopPlan struct {
 func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan stopPlan) error {
 	self, mach, cfg, hooks := v.self, v.mach, &v.cfg, v.hooks
 	var began time.Time // for the observers' Stopped
-	if observed() {
+	if timeStops() {
 		began = time.Now()
 	}
 	if !plan.hooks {
