@@ -3,6 +3,7 @@ package observe
 import (
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gomode/mode/service"
 	"github.com/rs/zerolog"
@@ -11,7 +12,7 @@ import (
 // Handler serves the live page and the endpoints of the tree under Root,
 // to be mounted on an application's own mux (or served by Server):
 //
-//	/                  the live page
+//	/                  the live page (its assets under /page/)
 //	/events            the page's server-sent events
 //	/healthz           liveness (JSON)
 //	/readyz            readiness (JSON)
@@ -30,16 +31,22 @@ type Handler struct {
 	// default. Served on an address that is not loopback, they also need
 	// Token.
 	Controls bool
-	// Token, when set, must be sent by control requests as
-	// "Authorization: Bearer <Token>".
+	// Token, when set, must be sent by every control request as
+	// "Authorization: Bearer <Token>" (compared in constant time). When it
+	// is empty, controls are served only on a loopback address. Control
+	// requests from another site's page (Sec-Fetch-Site, Origin) are
+	// refused either way.
 	Token string
+	// ControlTimeout bounds a control action (with the request's
+	// context). Default 30s.
+	ControlTimeout time.Duration
 	// Log receives a line for each control action, naming who asked.
 	// Default: Root's logger.
 	Log *zerolog.Logger
 
 	once sync.Once
 	mux  *http.ServeMux
-	live *live // the page's observer and event streams
+	live live // the page's observer and event streams
 }
 
 // ServeHTTP serves the routes listed on Handler.
@@ -51,6 +58,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) init() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{$}", h.servePage)
+	m.HandleFunc("GET /page/{file}", h.serveAsset)
 	m.HandleFunc("GET /events", h.serveEvents)
 	m.HandleFunc("GET /healthz", h.serveHealthz)
 	m.HandleFunc("GET /readyz", h.serveReadyz)
