@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gomode/mode/graph"
@@ -22,7 +22,7 @@ import (
 // where a node is
 //
 //	{"key": "n1a2b", "parent": "", "path": "root/db", "id": "db",
-//	 "label": "FuncService(db)", "name": "db", "type": "FuncService",
+//	 "label": "db", "name": "db", "type": "service.FuncService",
 //	 "state": "running", "restarts": 2, "flags": ["in-onstart"],
 //	 "tasks": ["fetch"], "timers": [{"name": "every 1s", "runs": 3, ...}],
 //	 "crash": {"reason": "boom", "at": "...", "count": 2},
@@ -241,7 +241,7 @@ func supervisorOf(sup *supervisor.Supervisor) *supJSON {
 func (sn *snapper) tree(s service.Service, path string) *nodeJSON {
 	n := sn.node(s)
 	n.Label, n.Name = s.Label(), s.ShortLabel()
-	n.Type = strings.TrimSuffix(n.Label, "("+n.Name+")")
+	n.Type = typeOf(s)
 	seg := n.Name
 	if ci, ok := sn.childInfo(s); ok {
 		n.ID, seg = ci.ID, ci.ID
@@ -259,6 +259,15 @@ func (sn *snapper) tree(s service.Service, path string) *nodeJSON {
 		}
 	}
 	return n
+}
+
+// typeOf names s's Go type, package-qualified ("supervisor.Supervisor").
+func typeOf(s service.Service) string {
+	t := reflect.TypeOf(s)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.String()
 }
 
 // serveTreeJSON serves the tree with live state (treeDoc).
