@@ -42,7 +42,8 @@ type live struct {
 	subs     map[*subscriber]struct{}
 	crashes  map[service.Service]crashRec
 	recent   []eventRec // the last maxEvents supervisor events
-	streams  sync.WaitGroup
+	streams  int           // serveEvents calls under way
+	idle     chan struct{} // closed when streams drops to 0 after Close
 }
 
 // crashRec is what the observer saw of a service's crashes.
@@ -231,16 +232,20 @@ func (l *live) subscribe(root service.Service) (*subscriber, <-chan struct{}, er
 		l.subs = map[*subscriber]struct{}{}
 	}
 	l.subs[sub] = struct{}{}
-	l.streams.Add(1)
+	l.streams++
 	return sub, l.doneLocked(), nil
 }
 
 // unsubscribe drops a stream.
 func (l *live) unsubscribe(sub *subscriber) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	delete(l.subs, sub)
-	l.mu.Unlock()
-	l.streams.Done()
+	l.streams--
+	if l.streams == 0 && l.idle != nil {
+		close(l.idle)
+		l.idle = nil
+	}
 }
 
 // take returns and clears sub's pending news.
@@ -291,7 +296,8 @@ func (l *live) recentEvents() []eventJSON {
 	return out
 }
 
-// close detaches the observer, ends the streams and waits for them.
+// close detaches the observer, ends the streams and waits for them, at
+// most writeTimeout and a second.
 func (l *live) close() {
 	l.mu.Lock()
 	if !l.closed {
@@ -301,13 +307,27 @@ func (l *live) close() {
 		}
 		close(l.doneLocked())
 	}
+	if l.streams > 0 && l.idle == nil {
+		l.idle = make(chan struct{})
+	}
+	idle := l.idle
 	l.mu.Unlock()
-	l.streams.Wait()
+	if idle == nil {
+		return
+	}
+	t := time.NewTimer(writeTimeout + time.Second)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	}
 }
 
 // Close detaches the handler from the tree, ends its event streams and
-// waits for them to return (a stream blocked writing to a client that
-// reads nothing returns within 10 seconds). Later requests for the page's
+// waits for them to return: at once, but for a stream blocked writing to
+// a client that reads nothing, which the write's 10-second deadline ends
+// (Close waits 11 seconds at most, in case the ResponseWriter has no
+// deadlines). Later requests for the page's
 // data get 503 Service Unavailable with ErrClosed. Close is safe to call
 // more than once and concurrently with requests; it returns nil.
 func (h *Handler) Close() error {
