@@ -41,7 +41,7 @@ type live struct {
 	done     chan struct{}
 	subs     map[*subscriber]struct{}
 	crashes  map[service.Service]crashRec
-	recent   []eventRec // the last maxEvents supervisor events
+	recent   []eventRec    // the last maxEvents supervisor events
 	streams  int           // serveEvents calls under way
 	idle     chan struct{} // closed when streams drops to 0 after Close
 }
