@@ -94,6 +94,10 @@ func rowJS(path string) string { return fmt.Sprintf("document.querySelector('%s'
 // work, and a screenshot is taken.
 func TestBrowser(t *testing.T) {
 	tt := startTree(t, 0)
+	const evil = `<img id="xss" src="x">` // a label is text, never HTML
+	if err := tt.root.Add(context.Background(), waitFunc(evil)); err != nil {
+		t.Fatal(err)
+	}
 	srv := serve(t, &observe.Handler{Root: tt.root, Controls: true})
 	off := serve(t, &observe.Handler{Root: tt.root})
 	ctx := newBrowser(t)
@@ -108,7 +112,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{"root": "running", "root/a": "running", "root/w": "running", "root/ticker": "running",
-		"root/inner": "running", "root/inner/c": "running", "root/inner/w": "running"}
+		"root/inner": "running", "root/inner/c": "running", "root/inner/w": "running", "root/" + evil: "running"}
 	if fmt.Sprint(states) != fmt.Sprint(want) {
 		t.Fatalf("drawn %v, want %v", states, want)
 	}
@@ -116,7 +120,10 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"Supervisor(root)", "one_for_one, restarts 0 of 1000000 in 1m0s", "timer tick: runs 0", "7 services"} {
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#xss').length`)); err != nil || n != 0 {
+		t.Fatalf("a label became HTML: %d %v", n, err)
+	}
+	for _, s := range []string{"Supervisor(root)", "one_for_one, restarts 0 of 1000000 in 1m0s", "timer tick: runs 0", "8 services · 8 running", evil} {
 		if !strings.Contains(text+document(t, ctx), s) {
 			t.Errorf("the page lacks %q", s)
 		}

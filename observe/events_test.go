@@ -8,11 +8,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gomode/mode/observe"
+	"github.com/gomode/mode/service"
 )
 
 // update is the data of an "update" event, as a client reads it.
@@ -221,5 +224,117 @@ func TestEventsSlowClient(t *testing.T) {
 		case <-ended:
 		}
 		break
+	}
+}
+
+// TestEventsPanic: a service that panics is shown crashed with the panic,
+// then restarted, like any crash.
+func TestEventsPanic(t *testing.T) {
+	tt := startTree(t, 0)
+	h := &observe.Handler{Root: tt.root}
+	srv := serve(t, h)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st := openStream(t, ctx, srv.URL)
+	fetchTree(t, srv.URL) // the stream is open: the next news is the panic
+	panicked := make(chan struct{})
+	p := service.Func("panicky", func(ctx context.Context) error {
+		select {
+		case <-panicked:
+			<-ctx.Done()
+			return nil
+		default:
+			close(panicked)
+			panic("kaboom")
+		}
+	})
+	p.Configure(quiet())
+	if err := tt.root.Add(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	var reason string
+	for reason == "" {
+		u, ok := st.nextUpdate(t)
+		if !ok {
+			t.Fatal("stream ended")
+		}
+		for _, e := range u.Events {
+			if e.Kind == "child crashed" && e.Child == "panicky" {
+				reason = e.Reason
+			}
+		}
+	}
+	if !strings.Contains(reason, "kaboom") {
+		t.Errorf("crash reason %q", reason)
+	}
+	waitFor(t, func() bool { return p.RestartCount() == 1 && p.State() == service.Running })
+	_, byPath := fetchTree(t, srv.URL)
+	if n := byPath["root/panicky"]; n == nil || n.Crash == nil || !strings.Contains(n.Crash.Reason, "kaboom") || n.Crash.Count != 1 {
+		t.Errorf("panicky in tree.json: %+v", n)
+	}
+}
+
+// TestEventsCloseRace: Close while streams open and close, tree.json is
+// read and the tree crashes: every request returns, and no stream
+// outlives Close.
+func TestEventsCloseRace(t *testing.T) {
+	tests := []struct {
+		name    string
+		streams int
+	}{{"no stream", 0}, {"one stream", 1}, {"many streams", 20}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tt := startTree(t, 10)
+			h := &observe.Handler{Root: tt.root}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			var wg sync.WaitGroup
+			for i := range tc.streams {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events", nil)
+					r, err := http.DefaultClient.Do(req)
+					if err != nil {
+						return
+					}
+					defer r.Body.Close()
+					if i%2 == 0 { // half read to the end, half leave early
+						_, _ = io.Copy(io.Discard, r.Body)
+					}
+				}()
+			}
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				for i := range 50 {
+					tt.svc["root/inner/x"+strconv.Itoa(i%10)].Crash(errors.New("storm"))
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				for range 10 {
+					r, err := http.Get(srv.URL + "/debug/tree.json")
+					if err == nil {
+						_, _ = io.Copy(io.Discard, r.Body)
+						r.Body.Close()
+					}
+				}
+			}()
+			closed := make(chan error, 2)
+			go func() { closed <- h.Close() }()
+			go func() { closed <- h.Close() }()
+			for range 2 {
+				if err := <-closed; err != nil {
+					t.Fatal(err)
+				}
+			}
+			wg.Wait() // every stream has ended without the ctx's deadline
+			if ctx.Err() != nil {
+				t.Fatal("streams outlived Close")
+			}
+		})
 	}
 }
