@@ -389,11 +389,16 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-gap.C:
 		}
+		u := h.update(sub)
+		if len(u.Nodes) == 0 && len(u.Events) == 0 && u.Dropped == 0 && !u.Reshape {
+			gap.Reset(0) // nothing sent: no pause owed
+			continue     // a wake for news an earlier update took
+		}
 		buf.Reset()
 		buf.WriteString("event: update\ndata: ")
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
-		if err := enc.Encode(h.update(sub)); err != nil {
+		if err := enc.Encode(u); err != nil {
 			return
 		}
 		buf.WriteString("\n") // Encode ended the data line; this ends the event
