@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gomode/mode/graph"
@@ -40,8 +41,9 @@ type live struct {
 	detach   func() // service.Observe's
 	done     chan struct{}
 	subs     map[*subscriber]struct{}
+	nsubs    atomic.Int32 // len(subs), read without mu
 	crashes  map[service.Service]crashRec
-	recent   []eventRec    // the last maxEvents supervisor events
+	recent   eventRing     // the last supervisor events
 	streams  int           // serveEvents calls under way
 	idle     chan struct{} // closed when streams drops to 0 after Close
 }
@@ -91,7 +93,7 @@ func (r eventRec) json() eventJSON {
 type subscriber struct {
 	wake    chan struct{} // capacity 1: a pending wake
 	dirty   map[service.Service]bool
-	events  []eventRec
+	events  eventRing
 	dropped int
 	reshape bool
 }
@@ -128,6 +130,8 @@ func (o observer) StateChanged(s service.Service, _, to service.State) {
 	var now time.Time
 	if to == service.Crashed {
 		now = time.Now()
+	} else if l.nsubs.Load() == 0 {
+		return // nothing to record, no stream to tell
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -151,12 +155,11 @@ func (o observer) SupervisorEvent(sup *supervisor.Supervisor, e supervisor.Event
 	r := eventRec{at: time.Now(), e: e}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.recent = appendBounded(l.recent, r)
+	l.recent.push(r)
 	for sub := range l.subs {
-		if len(sub.events) == maxEvents {
+		if sub.events.push(r) {
 			sub.dropped++
 		}
-		sub.events = appendBounded(sub.events, r)
 		if _, ok := sub.dirty[sup]; !ok {
 			sub.dirty[sup] = false
 		}
@@ -165,13 +168,32 @@ func (o observer) SupervisorEvent(sup *supervisor.Supervisor, e supervisor.Event
 	}
 }
 
-// appendBounded appends r, dropping the oldest beyond maxEvents.
-func appendBounded(rs []eventRec, r eventRec) []eventRec {
-	if len(rs) == maxEvents {
-		copy(rs, rs[1:])
-		rs = rs[:maxEvents-1]
+// eventRing holds the last maxEvents events. Its zero value is empty.
+type eventRing struct {
+	buf   [maxEvents]eventRec
+	first int // index of the oldest
+	n     int
+}
+
+// push adds r, dropping the oldest if full (and reporting it).
+func (g *eventRing) push(r eventRec) (dropped bool) {
+	if g.n == maxEvents {
+		g.buf[g.first] = r
+		g.first = (g.first + 1) % maxEvents
+		return true
 	}
-	return append(rs, r)
+	g.buf[(g.first+g.n)%maxEvents] = r
+	g.n++
+	return false
+}
+
+// list returns the events, oldest first.
+func (g *eventRing) list() []eventRec {
+	out := make([]eventRec, g.n)
+	for i := range out {
+		out[i] = g.buf[(g.first+i)%maxEvents]
+	}
+	return out
 }
 
 // poke wakes the stream's writer without waiting.
@@ -232,6 +254,7 @@ func (l *live) subscribe(root service.Service) (*subscriber, <-chan struct{}, er
 		l.subs = map[*subscriber]struct{}{}
 	}
 	l.subs[sub] = struct{}{}
+	l.nsubs.Store(int32(len(l.subs)))
 	l.streams++
 	return sub, l.doneLocked(), nil
 }
@@ -241,6 +264,7 @@ func (l *live) unsubscribe(sub *subscriber) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.subs, sub)
+	l.nsubs.Store(int32(len(l.subs)))
 	l.streams--
 	if l.streams == 0 && l.idle != nil {
 		close(l.idle)
@@ -252,8 +276,8 @@ func (l *live) unsubscribe(sub *subscriber) {
 func (l *live) take(sub *subscriber) (dirty map[service.Service]bool, events []eventRec, dropped int, reshape bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	dirty, events, dropped, reshape = sub.dirty, sub.events, sub.dropped, sub.reshape
-	sub.dirty, sub.events, sub.dropped, sub.reshape = make(map[service.Service]bool, len(dirty)), nil, 0, false
+	dirty, events, dropped, reshape = sub.dirty, sub.events.list(), sub.dropped, sub.reshape
+	sub.dirty, sub.events, sub.dropped, sub.reshape = make(map[service.Service]bool, len(dirty)), eventRing{}, 0, false
 	return
 }
 
@@ -287,7 +311,7 @@ func under(n, top *graph.Node) bool {
 // recentEvents returns the last supervisor events, oldest first.
 func (l *live) recentEvents() []eventJSON {
 	l.mu.Lock()
-	rs := append([]eventRec(nil), l.recent...)
+	rs := l.recent.list()
 	l.mu.Unlock()
 	out := make([]eventJSON, len(rs))
 	for i, r := range rs {
