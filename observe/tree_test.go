@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gomode/mode/observe"
+	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/supervisor"
 )
 
@@ -246,4 +247,27 @@ func TestTreeThousand(t *testing.T) {
 		t.Errorf("tree.json of 1,007 services took %v", took)
 	}
 	t.Logf("tree.json of 1,007 services: %v", took)
+}
+
+// tasky names its tasks as a service does that has a Tasks method.
+type tasky struct{ service.Base }
+
+func (*tasky) Tasks() []string { return []string{"fetch", "serve ×2"} }
+
+// TestTreeTasks: a service's tasks are listed when it names them.
+func TestTreeTasks(t *testing.T) {
+	tt := startTree(t, 0)
+	tk := &tasky{}
+	tk.Configure(named("tasky"))
+	if err := tt.root.Add(context.Background(), tk); err != nil {
+		t.Fatal(err)
+	}
+	srv := serve(t, &observe.Handler{Root: tt.root})
+	_, byPath := fetchTree(t, srv.URL)
+	if n := byPath["root/tasky"]; n == nil || strings.Join(n.Tasks, "|") != "fetch|serve ×2" {
+		t.Fatalf("tasks: %+v", n)
+	}
+	if n := byPath["root/a"]; n.Tasks != nil {
+		t.Errorf("a: tasks %q without a Tasks method", n.Tasks)
+	}
 }
