@@ -139,7 +139,8 @@ func TestBrowser(t *testing.T) {
 	toggle := row("root/inner") + " > .row > .toggle"
 	within(t, ctx, wait, "collapse", chromedp.Click(toggle),
 		chromedp.WaitNotVisible(row("root/inner/c")), chromedp.WaitNotVisible(row("root/inner/w")),
-		chromedp.WaitVisible(row("root/a")))
+		chromedp.WaitVisible(row("root/a")),
+		poll(rowJS("root/inner")+`.querySelector('.below').textContent === '2 below: 2 running'`))
 	// The filter finds a service inside the collapsed subtree, and hides
 	// those that do not match (but the ancestors).
 	within(t, ctx, wait, "filter", chromedp.SendKeys("#filter", "inner/w"),
@@ -156,6 +157,10 @@ func TestBrowser(t *testing.T) {
 		poll(w+`.dataset.state === "shutdown" && `+w+`.dataset.terminated === "true"`))
 	within(t, ctx, wait, "restart", chromedp.Click(row("root/inner/w")+` > .row button[data-action="restart"]`),
 		poll(w+`.dataset.state === "running" && `+w+`.dataset.terminated === "false"`))
+
+	if errs, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.errors || ''`)); err != nil || errs != "" {
+		t.Errorf("page script errors: %q (%v): %s", errs, err, document(t, ctx))
+	}
 
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
@@ -200,6 +205,9 @@ func TestBrowserThousand(t *testing.T) {
 		poll(`document.querySelectorAll('li.node').length === 1007`),
 		chromedp.WaitVisible(`#conn[data-conn="live"]`))
 	loaded := time.Since(start)
+	// A list of 1,002 children starts collapsed, its states summed up.
+	within(t, ctx, 30*time.Second, "collapsed", chromedp.WaitNotVisible(row("root/inner/x0")),
+		poll(rowJS("root/inner")+`.querySelector('.below').textContent === '1002 below: 1002 running'`))
 	within(t, ctx, 30*time.Second, "filter", chromedp.SendKeys("#filter", "x999"),
 		poll(`[...document.querySelectorAll('li.node')].filter(li => !li.hidden).length === 3`))
 	filtered := time.Since(start)

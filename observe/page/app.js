@@ -3,8 +3,17 @@
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
+  // A script error is shown, and counted on the body for tests.
+  const failed = (what) => {
+    document.body.dataset.errors = String(Number(document.body.dataset.errors || 0) + 1);
+    $('status').textContent = 'page error: ' + what;
+  };
+  window.addEventListener('error', (ev) => failed(ev.message));
+  window.addEventListener('unhandledrejection', (ev) => failed(String(ev.reason)));
   const rows = new Map(); // key -> {li, row, parts, data}
   const collapsed = new Set(); // paths of collapsed subtrees, kept across reloads
+  let seen = new Set(), seenNow = new Set(); // paths drawn before, and now
+  const bigList = 100; // more children than this start collapsed
   let doc = null; // the last tree.json
   let loading = false, again = false, queued = [];
   let filterTimer = 0;
@@ -66,8 +75,9 @@
       state: el('span', 'state'), restarts: el('span', 'restarts'), flags: el('span', 'flags'),
       crash: el('span', 'crash'), sup: el('span', 'sup'), tasks: el('span', 'tasks'), timers: el('span', 'timers'),
     };
+    parts.below = el('span', 'below');
     row.append(toggle, el('span', 'label', n.label), parts.state, parts.restarts, parts.flags,
-      parts.sup, parts.tasks, parts.timers, parts.crash, el('span', 'path', n.path));
+      parts.sup, parts.tasks, parts.timers, parts.crash, parts.below, el('span', 'path', n.path));
     if (doc.controls && parentIsSup && n.id) {
       for (const action of ['restart', 'terminate']) {
         const b = el('button', 'ctl', action);
@@ -77,6 +87,7 @@
       }
     }
     li.append(row);
+    seenNow.add(n.path);
     const e = { li, row, parts, toggle, data: { label: n.label, path: n.path } };
     rows.set(n.key, e);
     fill(e, n);
@@ -84,6 +95,8 @@
       const ul = el('ul');
       for (const k of kids) ul.append(build(k, !!n.supervisor));
       li.append(ul);
+      // The first time, a long list of children starts collapsed.
+      if (!seen.has(n.path) && kids.length > bigList) collapsed.add(n.path);
       if (collapsed.has(n.path)) setCollapsed(e, true);
     }
     return li;
@@ -93,13 +106,30 @@
     e.li.classList.toggle('collapsed', on);
     e.toggle.textContent = on ? '▸' : '▾';
     if (on) collapsed.add(e.data.path); else collapsed.delete(e.data.path);
+    summarize(e);
+  }
+
+  // stateCounts tells how many services are in each state: "3 running".
+  function stateCounts(lis) {
+    const by = {};
+    let n = 0;
+    for (const li of lis) { by[li.dataset.state] = (by[li.dataset.state] || 0) + 1; n++; }
+    return [n, Object.keys(by).sort().map((s) => by[s] + ' ' + s).join(' · ')];
+  }
+
+  // summarize shows, on a collapsed row, the states of the services below.
+  function summarize(e) {
+    const ul = e.li.querySelector(':scope > ul');
+    if (!ul || !e.li.classList.contains('collapsed')) { e.parts.below.textContent = ''; return; }
+    const [n, by] = stateCounts(ul.querySelectorAll('li.node'));
+    e.parts.below.textContent = n + ' below: ' + by;
+    e.li.dataset.belowCrashed = ul.querySelector('li.node[data-state="crashed"]') ? 'true' : 'false';
   }
 
   function counts() {
-    const by = {};
-    for (const e of rows.values()) by[e.li.dataset.state] = (by[e.li.dataset.state] || 0) + 1;
-    $('counts').textContent = rows.size + ' services' +
-      Object.keys(by).sort().map((s) => ' · ' + by[s] + ' ' + s).join('');
+    const [n, by] = stateCounts([...rows.values()].map((e) => e.li));
+    $('counts').textContent = n + ' services · ' + by;
+    for (const e of rows.values()) if (e.li.classList.contains('collapsed')) summarize(e);
   }
 
   // reload fetches the whole tree and draws it again.
@@ -111,8 +141,10 @@
       if (!r.ok) throw new Error('tree.json: ' + r.status);
       doc = await r.json();
       rows.clear();
+      seenNow = new Set();
       const tree = $('tree');
       tree.replaceChildren(build(doc.root, false));
+      seen = seenNow;
       $('root-name').textContent = doc.root.label;
       $('token-box').hidden = !doc.token_required;
       const evs = $('events');
