@@ -43,9 +43,11 @@ type live struct {
 	subs     map[*subscriber]struct{}
 	nsubs    atomic.Int32 // len(subs), read without mu
 	crashes  map[service.Service]crashRec
-	recent   eventRing     // the last supervisor events
-	streams  int           // serveEvents calls under way
-	idle     chan struct{} // closed when streams drops to 0 after Close
+	pruneAt  int             // len(crashes) that calls for a prune
+	root     service.Service // the tree observed, once attached
+	recent   eventRing       // the last supervisor events
+	streams  int             // serveEvents calls under way
+	idle     chan struct{}   // closed when streams drops to 0 after Close
 }
 
 // crashRec is what the observer saw of a service's crashes.
@@ -142,6 +144,9 @@ func (o observer) StateChanged(s service.Service, _, to service.State) {
 		}
 		r := l.crashes[s]
 		l.crashes[s] = crashRec{at: now, count: r.count + 1}
+		if len(l.crashes) >= l.pruneAt { // amortized: as many records as services, however many come and go
+			l.pruneLocked()
+		}
 	}
 	for sub := range l.subs {
 		sub.dirty[s] = sub.dirty[s] || crashed
@@ -222,7 +227,7 @@ func (l *live) attach(root service.Service) error {
 		return ErrClosed
 	}
 	if !l.attached {
-		l.attached = true
+		l.attached, l.root = true, root
 		l.detach, l.err = service.Observe(root, observer{l})
 		if l.err != nil {
 			l.err = fmt.Errorf("observe: %w", l.err)
@@ -284,18 +289,26 @@ func (l *live) take(sub *subscriber) (dirty map[service.Service]bool, events []e
 // crashCopy returns a copy of the crash records, first dropping those
 // of services no longer in root's tree (removed or replaced), so that the
 // records stay as many as the tree's services.
-func (l *live) crashCopy(root service.Service) map[service.Service]crashRec {
+func (l *live) crashCopy() map[service.Service]crashRec {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.pruneLocked()
 	m := make(map[service.Service]crashRec, len(l.crashes))
 	for s, r := range l.crashes {
-		if !under(s.Node(), root.Node()) {
-			delete(l.crashes, s)
-			continue
-		}
 		m[s] = r
 	}
 	return m
+}
+
+// pruneLocked drops the crash records of services no longer in the tree
+// (removed, or replaced). l.mu is held.
+func (l *live) pruneLocked() {
+	for s := range l.crashes {
+		if !under(s.Node(), l.root.Node()) {
+			delete(l.crashes, s)
+		}
+	}
+	l.pruneAt = 2*len(l.crashes) + 64
 }
 
 // under reports whether n is top or below it.
@@ -437,7 +450,7 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) update(sub *subscriber) updateJSON {
 	t := time.Now().UnixMicro()
 	dirty, events, dropped, reshape := h.live.take(sub)
-	sn := newSnapper(h.live.crashCopy(h.Root))
+	sn := newSnapper(h.live.crashCopy())
 	u := updateJSON{T: t, Nodes: make([]*nodeJSON, 0, len(dirty)), Dropped: dropped, Reshape: reshape}
 	for s, crashed := range dirty {
 		n := sn.node(s)

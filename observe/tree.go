@@ -276,7 +276,7 @@ func (h *Handler) serveTreeJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	at := time.Now().UTC()
-	sn := newSnapper(h.live.crashCopy(h.Root))
+	sn := newSnapper(h.live.crashCopy())
 	doc := treeDoc{
 		At:            at,
 		T:             at.UnixMicro(),
