@@ -3,6 +3,7 @@ package observe
 import (
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gomode/mode/service"
 	"github.com/rs/zerolog"
@@ -11,7 +12,7 @@ import (
 // Handler serves the live page and the endpoints of the tree under Root,
 // to be mounted on an application's own mux (or served by Server):
 //
-//	/                  the live page
+//	/                  the live page (its assets under /page/)
 //	/events            the page's server-sent events
 //	/healthz           liveness (JSON)
 //	/readyz            readiness (JSON)
@@ -20,9 +21,42 @@ import (
 //	/debug/tree.mmd    the same, in Mermaid
 //	/control/...       restart or terminate a child (off unless Controls)
 //
+// The page and its assets are embedded (no CDN, no build step) and use
+// relative URLs, so the handler can be mounted under a prefix with
+// http.StripPrefix.
+//
+// /debug/tree.json is one object: "at", "services" (their number),
+// "controls", "token_required", "events" (the last supervisor events) and
+// "root", a node: "key", "parent" (its key), "path" (names from the root,
+// a supervised child's being its child ID), "id" (its child ID), "label",
+// "name", "type", "state", "restarts", "flags", "tasks", "timers" (name,
+// workers, runs, failures, skipped, drifts, overlaps), "crash" (reason,
+// at, count), "supervisor" (strategy, restarts_used, max_restarts,
+// window, never_restart, info: its DumpInfo lines), "terminated",
+// "children". Empty fields are left out. The dot and Mermaid renderings
+// label each service with its label, state, restart count and flags.
+//
+// /events sends an "update" event, at most every 100ms while the tree
+// changes, whose data is {"t", "nodes": [nodes without path, names nor
+// children, for the services changed], "flash": [keys of those that
+// crashed], "events": [supervisor events], "dropped", "reshape": true when
+// services were removed}. What a stream has yet to send is bounded by the
+// tree's size and 64 events, however slowly its client reads; the tree's
+// goroutines never wait for it.
+//
+// POST /control/restart?id=... and /control/terminate?id=... restart
+// (Supervisor.RestartChild, or the child's own Restart if it runs) or
+// terminate (Supervisor.Terminate) the supervised child that id names
+// (its path, else its key, label, name or child ID if only one service
+// has it), answering {"action", "id", "ok", "error"}: 403 when Controls is
+// off or the request is not authorized (see Token), 404 for an unknown id
+// or action, 409 for an ambiguous id, a child not supervised or a
+// supervisor not running, 504 past ControlTimeout.
+//
 // Its zero value with Root set is ready; Root must be set before the first
-// request. Close it when done: it detaches from the tree and ends the
-// event streams.
+// request, which attaches the handler's observer to the tree
+// (service.Observe). Close it when done: it detaches from the tree and
+// ends the event streams. A Handler must not be copied after first use.
 type Handler struct {
 	// Root is the tree to show. Required.
 	Root service.Service
@@ -30,16 +64,22 @@ type Handler struct {
 	// default. Served on an address that is not loopback, they also need
 	// Token.
 	Controls bool
-	// Token, when set, must be sent by control requests as
-	// "Authorization: Bearer <Token>".
+	// Token, when set, must be sent by every control request as
+	// "Authorization: Bearer <Token>" (compared in constant time). When it
+	// is empty, controls are served only on a loopback address. Control
+	// requests from another site's page (Sec-Fetch-Site, Origin) are
+	// refused either way.
 	Token string
+	// ControlTimeout bounds a control action (with the request's
+	// context). Default 30s.
+	ControlTimeout time.Duration
 	// Log receives a line for each control action, naming who asked.
 	// Default: Root's logger.
 	Log *zerolog.Logger
 
 	once sync.Once
 	mux  *http.ServeMux
-	live *live // the page's observer and event streams
+	live live // the page's observer and event streams
 }
 
 // ServeHTTP serves the routes listed on Handler.
@@ -51,6 +91,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) init() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{$}", h.servePage)
+	m.HandleFunc("GET /page/{file}", h.serveAsset)
 	m.HandleFunc("GET /events", h.serveEvents)
 	m.HandleFunc("GET /healthz", h.serveHealthz)
 	m.HandleFunc("GET /readyz", h.serveReadyz)

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -21,24 +20,6 @@ import (
 
 // Hostile cases of Systemd: a misconfigured environment, crash storms, slow
 // stops, hung health checks, several runs. The harness is in systemd_test.go.
-
-// syncBuffer is a log sink for a test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestSystemdMisconfigured: what goes wrong with the environment or the
 // socket, and what the run makes of it.

@@ -107,7 +107,7 @@ func describe(s Service) string {
 func details(s Service) []string {
 	b := s.base()
 	var out []string
-	if names := b.taskNames(); len(names) > 0 {
+	if names := b.Tasks(); len(names) > 0 {
 		out = append(out, fmt.Sprintf("tasks (%d): %s", len(names), countedList(names)))
 	}
 	for _, t := range b.Timers() {
@@ -141,7 +141,12 @@ func dumperLines(d Dumper) (lines []string) {
 }
 
 // taskNames returns the names of the current run's live tasks, sorted.
-func (b *Base) taskNames() []string {
+// Tasks returns the names of the live tasks of b's current run (those
+// started with Go, timers, a Func's run, monitors and watchdogs), sorted,
+// a name once per task; nil when it has none. It takes b's lock briefly
+// and waits for nothing, so a status page or a dump can call it while
+// hooks hang.
+func (b *Base) Tasks() []string {
 	b.mu.Lock()
 	r := b.cur
 	b.mu.Unlock()

@@ -1,0 +1,200 @@
+package observe
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/supervisor"
+)
+
+// defaultControlTimeout bounds a control action when ControlTimeout is 0.
+const defaultControlTimeout = 30 * time.Second
+
+// controlJSON is the body of a control's answer:
+//
+//	{"action": "restart", "id": "root/db", "ok": true}
+//	{"action": "restart", "id": "db", "ok": false, "error": "..."}
+type controlJSON struct {
+	Action string `json:"action"`
+	ID     string `json:"id"`
+	OK     bool   `json:"ok"`
+	Error  string `json:"error,omitempty"`
+}
+
+// serveControl serves POST /control/restart?id=... and
+// /control/terminate?id=...: it restarts (RestartChild; a child that runs
+// is restarted by its own Restart) or terminates (Terminate) the
+// supervised child that id names: its path, key, label, name or child ID
+// (see treeDoc), the path first; any other must match one service only.
+// Each action, refused or performed, is logged with who asked.
+func (h *Handler) serveControl(w http.ResponseWriter, r *http.Request) {
+	ans := controlJSON{Action: r.PathValue("action"), ID: r.URL.Query().Get("id")}
+	code, err := h.control(r, ans.Action, ans.ID)
+	ans.OK = err == nil
+	if err != nil {
+		ans.Error = err.Error()
+	}
+	h.logControl(r, ans, code)
+	writeJSON(w, code, ans)
+}
+
+// control authorizes and performs one action, returning the status code.
+func (h *Handler) control(r *http.Request, action, id string) (int, error) {
+	if err := h.authorize(r); err != nil {
+		return http.StatusForbidden, err
+	}
+	if action != "restart" && action != "terminate" {
+		return http.StatusNotFound, fmt.Errorf("%w: %q", ErrUnknownAction, action)
+	}
+	if err := h.live.attach(h.Root); err != nil {
+		return http.StatusServiceUnavailable, err
+	}
+	s, sup, childID, err := h.find(id)
+	if err != nil {
+		switch {
+		case errors.Is(err, ErrNoService):
+			return http.StatusNotFound, err
+		default:
+			return http.StatusConflict, err
+		}
+	}
+	d := h.ControlTimeout
+	if d <= 0 {
+		d = defaultControlTimeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), d)
+	defer cancel()
+	if action == "terminate" {
+		err = sup.Terminate(ctx, childID)
+	} else if err = sup.RestartChild(ctx, childID); errors.Is(err, supervisor.ErrChildRunning) {
+		err = s.Restart(ctx)
+	}
+	switch {
+	case err == nil:
+		return http.StatusOK, nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, err
+	case errors.Is(err, supervisor.ErrNoChild):
+		return http.StatusNotFound, err
+	case errors.Is(err, supervisor.ErrNotRunning):
+		return http.StatusConflict, err
+	}
+	return http.StatusInternalServerError, err
+}
+
+// authorize refuses a control request unless Controls is set; from
+// another site's page (Sec-Fetch-Site, Origin); without the token when
+// Token is set; and off loopback when it is not.
+func (h *Handler) authorize(r *http.Request) error {
+	if !h.Controls {
+		return ErrControlsOff
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return fmt.Errorf("%w: request from a %s page", ErrUnauthorized, site)
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+			return fmt.Errorf("%w: request from the page of %s", ErrUnauthorized, o)
+		}
+	}
+	if h.Token != "" {
+		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+		want := sha256.Sum256([]byte("Bearer " + h.Token))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			return fmt.Errorf("%w: missing or wrong token", ErrUnauthorized)
+		}
+		return nil
+	}
+	if !loopback(r) {
+		return fmt.Errorf("%w: off loopback, controls need a Token", ErrUnauthorized)
+	}
+	return nil
+}
+
+// loopback reports whether the request came in on a loopback address of
+// the server (unknown: no).
+func loopback(r *http.Request) bool {
+	a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok || a == nil {
+		return false
+	}
+	host := a.String()
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// find returns the supervised child that id names, its supervisor and its
+// child ID.
+func (h *Handler) find(id string) (service.Service, *supervisor.Supervisor, string, error) {
+	if id == "" {
+		return nil, nil, "", fmt.Errorf("%w: empty id", ErrNoService)
+	}
+	sn := newSnapper(nil)
+	sn.byKey = map[string]service.Service{}
+	top := sn.tree(h.Root, "")
+	var byPath, other []*nodeJSON
+	var walk func(n *nodeJSON)
+	walk = func(n *nodeJSON) {
+		switch {
+		case n.Path == id:
+			byPath = append(byPath, n)
+		case n.Key == id || n.Label == id || n.Name == id || (n.ID != "" && n.ID == id):
+			other = append(other, n)
+		}
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(top)
+	match := byPath
+	if len(match) == 0 {
+		match = other
+	}
+	switch {
+	case len(match) == 0:
+		return nil, nil, "", fmt.Errorf("%w: %q", ErrNoService, id)
+	case len(match) > 1:
+		paths := make([]string, 0, len(match))
+		for _, n := range match {
+			paths = append(paths, n.Path)
+		}
+		return nil, nil, "", fmt.Errorf("%w: %q: %s", ErrAmbiguous, id, strings.Join(paths, ", "))
+	}
+	n := match[0]
+	s := sn.byKey[n.Key]
+	sup, _ := sn.byKey[n.Parent].(*supervisor.Supervisor)
+	if sup == nil || n.ID == "" {
+		return nil, nil, "", fmt.Errorf("%w: %s", ErrNotSupervised, n.Path)
+	}
+	return s, sup, n.ID, nil
+}
+
+// logControl logs a control action: who asked, what, and what came of it.
+func (h *Handler) logControl(r *http.Request, ans controlJSON, code int) {
+	l := h.Log
+	if l == nil && h.Root != nil {
+		l = h.Root.Log()
+	}
+	if l == nil {
+		return
+	}
+	ev, msg := l.Info(), "observe: control done"
+	if !ans.OK {
+		ev, msg = l.Warn().Str("error", ans.Error), "observe: control refused or failed"
+	}
+	ev.Str("action", ans.Action).Str("id", ans.ID).Int("status", code).
+		Str("remote", r.RemoteAddr).Str("user_agent", r.UserAgent()).Msg(msg)
+}
