@@ -3,14 +3,12 @@ package observe
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gomode/mode/graph"
 	"github.com/gomode/mode/service"
+
 	"github.com/gomode/mode/supervisor"
 )
 
@@ -30,25 +28,6 @@ const (
 	// dropped.
 	maxEvents = 64
 )
-
-// live is the handler's observer of the tree and its event streams. Its
-// zero value is ready; the observer is attached by the first request.
-type live struct {
-	mu       sync.Mutex
-	attached bool
-	closed   bool
-	err      error  // Observe's error: every request reports it
-	detach   func() // service.Observe's
-	done     chan struct{}
-	subs     map[*subscriber]struct{}
-	nsubs    atomic.Int32 // len(subs), read without mu
-	crashes  map[service.Service]crashRec
-	pruneAt  int             // len(crashes) that calls for a prune
-	root     service.Service // the tree observed, once attached
-	recent   eventRing       // the last supervisor events
-	streams  int             // serveEvents calls under way
-	idle     chan struct{}   // closed when streams drops to 0 after Close
-}
 
 // crashRec is what the observer saw of a service's crashes.
 type crashRec struct {
@@ -88,26 +67,17 @@ func (r eventRec) json() eventJSON {
 	return j
 }
 
-// subscriber is one event stream's pending news: the services changed
-// since its last update (true: crashed, to flash), the supervisor events,
-// and whether the tree's shape changed. It is bounded by the tree's size
-// and maxEvents however slowly the client reads.
-type subscriber struct {
-	wake    chan struct{} // capacity 1: a pending wake
-	dirty   map[service.Service]bool
-	events  eventRing
-	dropped int
-	reshape bool
-}
-
 // updateJSON is the data of an "update" event of the stream:
 //
 //	{"t": 1796148000000000, "nodes": [{node without path, names nor children}, ...],
 //	 "flash": ["<key>", ...], "events": [{event}, ...],
 //	 "dropped": 0, "reshape": false}
 //
-// flash names the services that crashed since the last update; dropped
-// counts the events left out because the client read too slowly; reshape
+// nodes are the services whose snapshot changed since the last update
+// (a service that crashed and was restarted in between is among them: its
+// restart count and crash changed); flash names those that crashed since
+// the last update; dropped counts the supervisor events left out because
+// more came between two updates than the handler keeps (64); reshape
 // says that services were removed: the page reloads the tree. The page
 // also reloads it when an update names a key it does not know (a service
 // added).
@@ -118,246 +88,6 @@ type updateJSON struct {
 	Events  []eventJSON `json:"events,omitempty"`
 	Dropped int         `json:"dropped,omitempty"`
 	Reshape bool        `json:"reshape,omitempty"`
-}
-
-// observer is what the handler attaches to its Root. Its calls never
-// block on anything but l.mu, held only for map updates.
-type observer struct{ l *live }
-
-var _ supervisor.EventObserver = observer{}
-
-// StateChanged marks s changed for every stream and records crashes.
-func (o observer) StateChanged(s service.Service, _, to service.State) {
-	l := o.l
-	var now time.Time
-	if to == service.Crashed {
-		now = time.Now()
-	} else if l.nsubs.Load() == 0 {
-		return // nothing to record, no stream to tell
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	crashed := to == service.Crashed
-	if crashed {
-		if l.crashes == nil {
-			l.crashes = map[service.Service]crashRec{}
-		}
-		r := l.crashes[s]
-		l.crashes[s] = crashRec{at: now, count: r.count + 1}
-		if len(l.crashes) >= l.pruneAt { // amortized: as many records as services, however many come and go
-			l.pruneLocked()
-		}
-	}
-	for sub := range l.subs {
-		sub.dirty[s] = sub.dirty[s] || crashed
-		sub.poke()
-	}
-}
-
-// SupervisorEvent marks sup changed for every stream and hands them e.
-func (o observer) SupervisorEvent(sup *supervisor.Supervisor, e supervisor.Event) {
-	l := o.l
-	r := eventRec{at: time.Now(), e: e}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.recent.push(r)
-	for sub := range l.subs {
-		if sub.events.push(r) {
-			sub.dropped++
-		}
-		if _, ok := sub.dirty[sup]; !ok {
-			sub.dirty[sup] = false
-		}
-		sub.reshape = sub.reshape || e.Kind == supervisor.ChildRemoved
-		sub.poke()
-	}
-}
-
-// eventRing holds the last maxEvents events. Its zero value is empty.
-type eventRing struct {
-	buf   [maxEvents]eventRec
-	first int // index of the oldest
-	n     int
-}
-
-// push adds r, dropping the oldest if full (and reporting it).
-func (g *eventRing) push(r eventRec) (dropped bool) {
-	if g.n == maxEvents {
-		g.buf[g.first] = r
-		g.first = (g.first + 1) % maxEvents
-		return true
-	}
-	g.buf[(g.first+g.n)%maxEvents] = r
-	g.n++
-	return false
-}
-
-// list returns the events, oldest first.
-func (g *eventRing) list() []eventRec {
-	out := make([]eventRec, g.n)
-	for i := range out {
-		out[i] = g.buf[(g.first+i)%maxEvents]
-	}
-	return out
-}
-
-// poke wakes the stream's writer without waiting.
-func (sub *subscriber) poke() {
-	select {
-	case sub.wake <- struct{}{}:
-	default:
-	}
-}
-
-// attach attaches the observer to root unless done, and reports whether
-// the handler is open and attached; else it writes the error to w.
-func (h *Handler) attach(w http.ResponseWriter) bool {
-	err := h.live.attach(h.Root)
-	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
-		return false
-	}
-	return true
-}
-
-func (l *live) attach(root service.Service) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return ErrClosed
-	}
-	if !l.attached {
-		l.attached, l.root = true, root
-		l.detach, l.err = service.Observe(root, observer{l})
-		if l.err != nil {
-			l.err = fmt.Errorf("observe: %w", l.err)
-		}
-	}
-	return l.err
-}
-
-// doneLocked returns the channel Close closes. l.mu is held.
-func (l *live) doneLocked() chan struct{} {
-	if l.done == nil {
-		l.done = make(chan struct{})
-	}
-	return l.done
-}
-
-// subscribe registers a stream, or returns ErrClosed.
-func (l *live) subscribe(root service.Service) (*subscriber, <-chan struct{}, error) {
-	if err := l.attach(root); err != nil {
-		return nil, nil, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return nil, nil, ErrClosed
-	}
-	sub := &subscriber{wake: make(chan struct{}, 1), dirty: map[service.Service]bool{}}
-	if l.subs == nil {
-		l.subs = map[*subscriber]struct{}{}
-	}
-	l.subs[sub] = struct{}{}
-	l.nsubs.Store(int32(len(l.subs)))
-	l.streams++
-	return sub, l.doneLocked(), nil
-}
-
-// unsubscribe drops a stream.
-func (l *live) unsubscribe(sub *subscriber) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.subs, sub)
-	l.nsubs.Store(int32(len(l.subs)))
-	l.streams--
-	if l.streams == 0 && l.idle != nil {
-		close(l.idle)
-		l.idle = nil
-	}
-}
-
-// take returns and clears sub's pending news.
-func (l *live) take(sub *subscriber) (dirty map[service.Service]bool, events []eventRec, dropped int, reshape bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	dirty, events, dropped, reshape = sub.dirty, sub.events.list(), sub.dropped, sub.reshape
-	sub.dirty, sub.events, sub.dropped, sub.reshape = make(map[service.Service]bool, len(dirty)), eventRing{}, 0, false
-	return
-}
-
-// crashCopy returns a copy of the crash records, first dropping those
-// of services no longer in root's tree (removed or replaced), so that the
-// records stay as many as the tree's services.
-func (l *live) crashCopy() map[service.Service]crashRec {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.pruneLocked()
-	m := make(map[service.Service]crashRec, len(l.crashes))
-	for s, r := range l.crashes {
-		m[s] = r
-	}
-	return m
-}
-
-// pruneLocked drops the crash records of services no longer in the tree
-// (removed, or replaced). l.mu is held.
-func (l *live) pruneLocked() {
-	for s := range l.crashes {
-		if !under(s.Node(), l.root.Node()) {
-			delete(l.crashes, s)
-		}
-	}
-	l.pruneAt = 2*len(l.crashes) + 64
-}
-
-// under reports whether n is top or below it.
-func under(n, top *graph.Node) bool {
-	for ; n != nil; n = n.Parent() {
-		if n == top {
-			return true
-		}
-	}
-	return false
-}
-
-// recentEvents returns the last supervisor events, oldest first.
-func (l *live) recentEvents() []eventJSON {
-	l.mu.Lock()
-	rs := l.recent.list()
-	l.mu.Unlock()
-	out := make([]eventJSON, len(rs))
-	for i, r := range rs {
-		out[i] = r.json()
-	}
-	return out
-}
-
-// close detaches the observer, ends the streams and waits for them, at
-// most writeTimeout and a second.
-func (l *live) close() {
-	l.mu.Lock()
-	if !l.closed {
-		l.closed = true
-		if l.detach != nil {
-			l.detach()
-		}
-		close(l.doneLocked())
-	}
-	if l.streams > 0 && l.idle == nil {
-		l.idle = make(chan struct{})
-	}
-	idle := l.idle
-	l.mu.Unlock()
-	if idle == nil {
-		return
-	}
-	t := time.NewTimer(writeTimeout + time.Second)
-	defer t.Stop()
-	select {
-	case <-idle:
-	case <-t.C:
-	}
 }
 
 // Close detaches the handler from the tree, ends its event streams and
@@ -397,6 +127,7 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush() == nil
 	}
+	h.scan(sub, nil) // what the page's tree.json, asked once the stream is open, shows or precedes
 	if !send([]byte(": stream of the tree's changes\nretry: 2000\n\n")) {
 		return
 	}
@@ -407,17 +138,19 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	ctx := r.Context()
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-done:
-			return
-		case <-ping.C:
-			if !send([]byte(": ping\n\n")) {
+		if h.live.sleep(sub) {
+			select {
+			case <-ctx.Done():
 				return
+			case <-done:
+				return
+			case <-ping.C:
+				if !send([]byte(": ping\n\n")) {
+					return
+				}
+				continue
+			case <-sub.wake:
 			}
-			continue
-		case <-sub.wake:
 		}
 		select { // pace: what changes meanwhile is sent with this
 		case <-ctx.Done():
@@ -426,10 +159,13 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-gap.C:
 		}
+		began := time.Now()
 		u := h.update(sub)
+		// The next look waits minGap, or ten times what this one took on
+		// a tree so large that a look takes more than a tenth of it.
+		gap.Reset(max(minGap, 10*time.Since(began)))
 		if len(u.Nodes) == 0 && len(u.Events) == 0 && u.Dropped == 0 && !u.Reshape {
-			gap.Reset(0) // nothing sent: no pause owed
-			continue     // a wake for news an earlier update took
+			continue // changes that show nowhere (a restart's steps, seen done)
 		}
 		buf.Reset()
 		buf.WriteString("event: update\ndata: ")
@@ -442,25 +178,61 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		if !send(buf.Bytes()) {
 			return
 		}
-		gap.Reset(minGap)
 	}
 }
 
-// update builds sub's next update from its pending news.
+// update builds sub's next update: the services whose snapshot differs
+// from the one it sent last, the supervisor events it has not sent.
 func (h *Handler) update(sub *subscriber) updateJSON {
-	t := time.Now().UnixMicro()
-	dirty, events, dropped, reshape := h.live.take(sub)
-	sn := newSnapper(h.live.crashCopy())
-	u := updateJSON{T: t, Nodes: make([]*nodeJSON, 0, len(dirty)), Dropped: dropped, Reshape: reshape}
-	for s, crashed := range dirty {
-		n := sn.node(s)
+	u := updateJSON{T: time.Now().UnixMicro(), Nodes: []*nodeJSON{}}
+	events, dropped, crashes := h.live.news(sub)
+	u.Dropped = dropped
+	u.Reshape = h.scan(sub, crashes, func(n *nodeJSON, crashed bool) {
 		u.Nodes = append(u.Nodes, n)
 		if crashed {
 			u.Flash = append(u.Flash, n.Key)
 		}
-	}
+	})
 	for _, r := range events {
 		u.Events = append(u.Events, r.json())
 	}
 	return u
+}
+
+// scan snapshots every service of the tree and calls changed (if not nil)
+// with each whose snapshot differs from what sub last sent (crashed: its
+// crash count grew), remembering the snapshots. It reports whether
+// services sub had sent are gone from the tree. crashes nil reads them.
+func (h *Handler) scan(sub *subscriber, crashes map[*graph.Node]crashRec, changed ...func(n *nodeJSON, crashed bool)) (gone bool) {
+	if crashes == nil {
+		crashes = h.live.crashCopy()
+	}
+	sn := newSnapper(crashes)
+	old := sub.sent
+	sub.sent = make(map[*graph.Node]sentNode, len(old))
+	var visit func(s service.Service)
+	visit = func(s service.Service) {
+		n := sn.node(s)
+		b, err := json.Marshal(n)
+		if err != nil {
+			return
+		}
+		key := s.Node()
+		prev, had := old[key]
+		cur := sentNode{json: b, crashes: crashes[key].count}
+		sub.sent[key] = cur
+		delete(old, key)
+		if len(changed) > 0 && (!had || !bytes.Equal(prev.json, b)) {
+			changed[0](n, cur.crashes > prev.crashes)
+		}
+		for _, c := range key.Children() {
+			if cs, ok := c.Value().(service.Service); ok {
+				visit(cs)
+			}
+		}
+	}
+	if h.Root != nil {
+		visit(h.Root)
+	}
+	return len(old) > 0
 }

@@ -112,13 +112,13 @@ type taskLister interface {
 // snapper builds nodeJSONs, caching each supervisor's children for one
 // snapshot.
 type snapper struct {
-	crashes map[service.Service]crashRec
+	crashes map[*graph.Node]crashRec
 	kids    map[*supervisor.Supervisor]map[service.Service]supervisor.ChildInfo
 	count   int
 	byKey   map[string]service.Service // when not nil, tree fills it
 }
 
-func newSnapper(crashes map[service.Service]crashRec) *snapper {
+func newSnapper(crashes map[*graph.Node]crashRec) *snapper {
 	return &snapper{crashes: crashes, kids: map[*supervisor.Supervisor]map[service.Service]supervisor.ChildInfo{}}
 }
 
@@ -196,7 +196,7 @@ func (sn *snapper) node(s service.Service) *nodeJSON {
 	if reason == nil && supervised {
 		reason = ci.LastReason
 	}
-	rec, seen := sn.crashes[s]
+	rec, seen := sn.crashes[s.Node()]
 	if reason != nil || seen {
 		c := &crashJSON{Count: rec.count}
 		if reason != nil {
