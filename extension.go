@@ -60,7 +60,10 @@ type Phase struct {
 // An error (or a panic) at StepStarting fails the run before the tree
 // starts: Run returns it (ExitStartFailed) after giving StepStopped to
 // the extensions that had started. At the other steps it is logged and
-// the run goes on.
+// the run goes on. One that ends Run's goroutine (runtime.Goexit, as
+// t.FailNow does) does not leave the tree running: as for Worker.Ready,
+// the tree is stopped (StepStopping, if not given yet) and StepStopped
+// given before the goroutine ends; Run does not return.
 type Extension interface {
 	WorkerPhase(ctx context.Context, p Phase) error
 }
@@ -71,7 +74,8 @@ type extensions struct {
 	list    []Extension
 	log     *zerolog.Logger
 	root    service.Service
-	started int // extensions whose StepStarting succeeded
+	started int  // extensions whose StepStarting succeeded
+	last    Step // the last step given (begun)
 }
 
 // starting gives StepStarting to each extension in order, stopping at the
@@ -89,6 +93,7 @@ func (x *extensions) starting(ctx context.Context) error {
 // step gives s (StepRunning, StepStopping) to the started extensions,
 // logging errors.
 func (x *extensions) step(ctx context.Context, s Step) {
+	x.last = s
 	for _, e := range x.list[:x.started] {
 		x.logged(e, s, x.call(ctx, e, s))
 	}

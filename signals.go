@@ -31,18 +31,46 @@ type runner struct {
 // run takes the extensions and the tree through their steps and returns
 // Run's error.
 func (r *runner) run(ctx context.Context) error {
-	defer func() { // deferred: also when Ready ends the goroutine (runtime.Goexit)
+	returned := false
+	defer func() { // deferred: also when Ready or an extension ends the goroutine (runtime.Goexit)
+		if !returned && !r.forced {
+			r.goexit(ctx)
+		}
 		if !r.forced {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.w.stopTimeout())
 			defer cancel()
 			r.ext.stopped(sctx)
 		}
 	}()
+	err := r.runSteps(ctx)
+	returned = true
+	return err
+}
+
+// runSteps starts the extensions, then runs the tree.
+func (r *runner) runSteps(ctx context.Context) error {
 	if err := r.ext.starting(ctx); err != nil {
 		logline.Err(r.log.Error, err, "start failed")
 		return withCode(ExitStartFailed, err)
 	}
 	return r.runTree(ctx)
+}
+
+// goexit stops the tree, if it runs, as Run's goroutine ends without
+// returning (Ready or an extension called runtime.Goexit, as t.FailNow
+// does): the tree must not outlive Run, nor StepStopped come before its
+// stop. The extensions get StepStopping first unless they had it.
+func (r *runner) goexit(ctx context.Context) {
+	if stillRunning(r.root) == nil {
+		return
+	}
+	r.log.Error().Msg("Run's goroutine ended (runtime.Goexit in Ready or an extension): stopping")
+	if r.ext.last < StepStopping {
+		r.ext.step(ctx, StepStopping)
+	}
+	if err := r.stop(ctx); err != nil {
+		logline.Err(r.log.Error, err, "stop did not finish cleanly")
+	}
 }
 
 // runTree takes the tree through its phases and returns Run's error.
@@ -165,10 +193,7 @@ func (r *runner) ready(ctx context.Context) (crash error) {
 			logline.Stack(r.log.Error(), pe.Stack).Err(crash).Msg("Ready panicked: stopping")
 		} else if !returned {
 			r.log.Error().Msg("Ready ended the goroutine (runtime.Goexit): stopping")
-			r.ext.step(ctx, StepStopping)
-			if err := r.stop(ctx); err != nil {
-				logline.Err(r.log.Error, err, "stop did not finish cleanly")
-			}
+			r.goexit(ctx)
 		}
 	}()
 	r.w.Ready()
