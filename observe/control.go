@@ -94,7 +94,8 @@ func (h *Handler) control(r *http.Request, action, id string) (int, error) {
 
 // authorize refuses a control request unless Controls is set; from
 // another site's page (Sec-Fetch-Site, Origin); without the token when
-// Token is set; and off loopback when it is not.
+// Token is set; and, when it is not, off loopback or with a Host header
+// that does not name loopback (DNS rebinding).
 func (h *Handler) authorize(r *http.Request) error {
 	if !h.Controls {
 		return ErrControlsOff
@@ -118,7 +119,26 @@ func (h *Handler) authorize(r *http.Request) error {
 	if !loopback(r) {
 		return fmt.Errorf("%w: off loopback, controls need a Token", ErrUnauthorized)
 	}
+	if !loopbackHost(r.Host) { // a page whose DNS name was rebound to 127.0.0.1
+		return fmt.Errorf("%w: Host %q is not a loopback name, controls need a Token", ErrUnauthorized, r.Host)
+	}
 	return nil
+}
+
+// loopbackHost reports whether host (a Host header, with or without a
+// port) names the loopback interface: localhost, a name under
+// .localhost, or a loopback IP. A browser sends the name it resolved, so
+// a page of another site rebound to 127.0.0.1 sends its own.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // loopback reports whether the request came in on a loopback address of

@@ -83,7 +83,7 @@ func TestControls(t *testing.T) {
 		{name: "loopback token set but missing", controls: true, token: "s3cret", local: loopbackAddr, action: "restart", id: "root/a", code: 403, err: "missing or wrong token"},
 		{name: "cross-site page", controls: true, local: loopbackAddr, header: map[string]string{"Sec-Fetch-Site": "cross-site"}, action: "restart", id: "root/a", code: 403, err: "cross-site"},
 		{name: "other origin", controls: true, local: loopbackAddr, header: map[string]string{"Origin": "http://evil.example"}, action: "restart", id: "root/a", code: 403, err: "evil.example"},
-		{name: "same origin", controls: true, local: loopbackAddr, header: map[string]string{"Origin": "http://example.com", "Sec-Fetch-Site": "same-origin"}, action: "restart", id: "root/a", code: 200},
+		{name: "same origin", controls: true, local: loopbackAddr, header: map[string]string{"Origin": "http://localhost:8080", "Sec-Fetch-Site": "same-origin"}, action: "restart", id: "root/a", code: 200},
 		{name: "by child ID", controls: true, local: loopbackAddr, action: "restart", id: "c", code: 200},
 		{name: "ambiguous name", controls: true, local: loopbackAddr, action: "restart", id: "w", code: 409, err: "root/w, root/inner/w"},
 		{name: "path of a duplicate", controls: true, local: loopbackAddr, action: "restart", id: "root/inner/w", code: 200},
@@ -100,6 +100,7 @@ func TestControls(t *testing.T) {
 			h := &observe.Handler{Root: tt.root, Controls: tc.controls, Token: tc.token, Log: &l}
 			defer h.Close()
 			req := httptest.NewRequest("POST", "/control/"+tc.action+"?id="+tc.id, nil)
+			req.Host = "localhost:8080" // as a browser on this machine sends it (see TestReviewControlsDNSRebinding)
 			req.RemoteAddr = "192.0.2.7:5555"
 			req.Header.Set("User-Agent", "control-test")
 			for k, v := range tc.header {

@@ -66,7 +66,9 @@ type Handler struct {
 	Controls bool
 	// Token, when set, must be sent by every control request as
 	// "Authorization: Bearer <Token>" (compared in constant time). When it
-	// is empty, controls are served only on a loopback address. Control
+	// is empty, controls are served only on a loopback address, to
+	// requests whose Host names it (localhost, a .localhost name or a
+	// loopback IP: a page rebound to 127.0.0.1 by its DNS is refused). Control
 	// requests from another site's page (Sec-Fetch-Site, Origin) are
 	// refused either way.
 	Token string
