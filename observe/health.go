@@ -135,7 +135,9 @@ func Liveness(ctx context.Context, root service.Service) Report {
 // Readiness checks that the tree under root is ready: every service
 // Running and its Healthcheck passing (service.CheckHealth, several at
 // once), and nothing hung (see Liveness). A service that is not Running is
-// reported and its subtree is not checked further. Children that are gone
+// reported and its subtree is not checked further; one that runs abandoned
+// code fails without its Healthcheck being called (a hung Healthcheck is
+// not called again beside itself at every probe). Children that are gone
 // for good do not count: a supervisor's child terminated by Terminate, or
 // a non-Permanent child that has exited (Shutdown).
 //
@@ -201,11 +203,15 @@ func (w *walker) live(root service.Service) {
 // CheckHealth.
 func (w *walker) ready(root service.Service) {
 	walk(root, func(s service.Service, path trail, st service.State) bool {
+		n := len(w.checks)
 		w.abandoned(s, path, st)
+		hung := len(w.checks) > n
 		switch st {
 		case service.Running:
 			w.add(path, st, "")
-			w.health[len(w.health)-1] = s
+			if !hung { // else it fails already; a hung Healthcheck is not called again beside itself
+				w.health[len(w.health)-1] = s
+			}
 			return true
 		case service.Crashed:
 			w.add(path, st, crashText(s))

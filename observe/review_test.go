@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gomode/mode/observe"
+	"github.com/gomode/mode/service"
 	"github.com/rs/zerolog"
 )
 
@@ -59,5 +62,41 @@ func TestReviewControlsDNSRebinding(t *testing.T) {
 			}
 			tt.waitRunning(t)
 		})
+	}
+}
+
+// A Healthcheck that hangs, ignoring its ctx, is abandoned by the first
+// readiness check. The checks that follow (a kubelet probes every few
+// seconds, for as long as the pod lives) must not call it again beside
+// the one still running: each call would be one more goroutine that never
+// ends. The service fails readiness (and liveness) while it hangs either
+// way.
+func TestReviewReadinessHungHealthcheck(t *testing.T) {
+	var calls atomic.Int32
+	gate := make(chan struct{})
+	p := newProbe("hangs")
+	p.health = func(context.Context) error {
+		calls.Add(1)
+		<-gate // ignores ctx, as hung code does
+		return nil
+	}
+	start(t, p)
+	t.Cleanup(func() { close(gate); waitNotAbandoned(t, p) })
+	h := &observe.Handler{Root: p}
+	defer h.Close()
+	const probes = 5
+	for i := range probes {
+		code, rep := get(t, h, "/readyz?timeout=5ms")
+		if code != http.StatusServiceUnavailable || len(rep.Failures) == 0 {
+			t.Fatalf("probe %d: %d %+v, want 503", i, code, rep)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+		if rep := observe.Readiness(ctx, p); rep.OK() {
+			t.Fatalf("Readiness passed: %+v", rep)
+		}
+		cancel()
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the hung Healthcheck was called %d times by %d probes, want once: %v", n, 2*probes, service.Abandoned(p))
 	}
 }
