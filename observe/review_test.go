@@ -1,16 +1,25 @@
 package observe_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gomode/mode"
 	"github.com/gomode/mode/observe"
 	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/supervisor"
 	"github.com/rs/zerolog"
 )
 
@@ -99,4 +108,101 @@ func TestReviewReadinessHungHealthcheck(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Errorf("the hung Healthcheck was called %d times by %d probes, want once: %v", n, 2*probes, service.Abandoned(p))
 	}
+}
+
+// A Server's StepStopped stops serving within its ctx (Server's doc), even
+// while an event stream is blocked writing to a client that reads nothing:
+// the Handler's Close waits up to the write's deadline for such a stream,
+// and the connections are cut only after it.
+func TestReviewServerStopWithinCtxWhileAStreamIsBlocked(t *testing.T) {
+	crash := make(chan struct{})
+	big := errors.New(strings.Repeat("x", 2<<20)) // an update carries it twice: more than the sockets buffer (~3MB)
+	f := service.Func("big", func(ctx context.Context) error {
+		select {
+		case <-crash:
+			return big
+		case <-ctx.Done():
+			return nil
+		}
+	})
+	nop := zerolog.Nop()
+	f.Configure(service.Config{Logger: &nop})
+	root := supervisor.New(supervisor.Spec{Service: quiet("root"), MaxRestarts: 100, Window: time.Minute})
+	if err := root.Add(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	start(t, root)
+	srv := &observe.Server{Addr: "127.0.0.1:0"}
+	ph := mode.Phase{Root: root, Log: &nop}
+	ph.Step = mode.StepStarting
+	if err := srv.WorkerPhase(context.Background(), ph); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop := func(d time.Duration) time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		began := time.Now()
+		ph.Step = mode.StepStopped
+		if err := srv.WorkerPhase(ctx, ph); err != nil {
+			t.Error(err)
+		}
+		stopped = true
+		return time.Since(began)
+	}
+	defer func() {
+		if !stopped {
+			stop(time.Minute)
+		}
+	}()
+	addr := srv.ListenAddr().String()
+
+	// A client that reads nothing, with a small receive buffer.
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	stalled, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	if _, err := io.WriteString(stalled, "GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// Once it has the stream's first comment, it has subscribed: the
+	// crash makes an update, whose write blocks.
+	br := bufio.NewReader(stalled)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, "retry:") {
+			break
+		}
+	}
+	close(crash)
+	deadline := time.Now().Add(time.Minute) // nothing tells when a write blocks: poll the stacks
+	for !streamBlockedWriting() {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream did not block writing")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if took := stop(200 * time.Millisecond); took > 3*time.Second {
+		t.Errorf("StepStopped with a 200ms ctx took %v", took)
+	}
+}
+
+// streamBlockedWriting reports whether an event stream's goroutine waits
+// for its connection to take what it writes.
+func streamBlockedWriting() bool {
+	buf := make([]byte, 1<<22)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "serveEvents") && strings.Contains(g, "waitWrite") {
+			return true
+		}
+	}
+	return false
 }

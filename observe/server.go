@@ -185,10 +185,16 @@ func (s *Server) stop(ctx context.Context) error {
 	if s.ln == nil {
 		return nil
 	}
-	err := s.h.Close() // first: the event streams would hold Shutdown up
+	// The Handler's Close ends the event streams, which would hold
+	// Shutdown up; it runs beside Shutdown, because it waits (up to the
+	// write deadline) for a stream blocked writing to a client that reads
+	// nothing, which only cutting the connection at ctx's end unblocks.
+	closed := make(chan error, 1)
+	go func() { closed <- s.h.Close() }()
 	if s.srv.Shutdown(ctx) != nil {
 		_ = s.srv.Close() // ctx ended: the connections left are cut
 	}
+	err := <-closed
 	<-s.done
 	// Closing the connections ended the requests' contexts; the Handler's
 	// routes return when theirs ends.
