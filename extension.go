@@ -49,10 +49,12 @@ type Phase struct {
 }
 
 // An Extension runs beside a Worker's tree, told of each step of the run
-// (a status page, a readiness notifier): WorkerPhase is called on Run's
-// goroutine at each Step, for each of Worker.Extensions in order (reverse
-// order for StepStopped). While it runs, signals wait: it must return
-// promptly. ctx bounds the call only: at StepStopped it is bounded by the
+// (a status page, a readiness notifier): WorkerPhase is called at each
+// Step, for each of Worker.Extensions in order (reverse order for
+// StepStopped), on Run's goroutine (StepStopped: on a goroutine Run joins,
+// while it listens to signals, so that a second stop signal exits at once
+// as during the tree's stop, abandoning it). At the other steps signals
+// wait while it runs: it must return promptly. ctx bounds the call only: at StepStopped it is bounded by the
 // Worker's StopTimeout, at the other steps it is Run's ctx. A goroutine
 // the extension starts is its own to end and join by the end of its
 // StepStopped.

@@ -2,8 +2,11 @@ package mode_test
 
 import (
 	"context"
+	"errors"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gomode/mode"
 	"github.com/gomode/mode/service"
@@ -53,5 +56,46 @@ func TestReviewExtensionGoexit(t *testing.T) {
 				t.Fatalf("StepStopped given while the tree was %v", probe.stoppedWith)
 			}
 		})
+	}
+}
+
+// slowStopExt waits at StepStopped until its ctx ends (a Server shutting
+// down while a client holds a request, a watchdog check that hangs).
+type slowStopExt struct{ entered chan struct{} }
+
+func (e *slowStopExt) WorkerPhase(ctx context.Context, p mode.Phase) error {
+	if p.Step == mode.StepStopped {
+		close(e.entered)
+		<-ctx.Done()
+	}
+	return nil
+}
+
+// A second stop signal exits at once (Worker.Signals), also while the
+// extensions are being stopped: StepStopped is part of the stop.
+func TestReviewSecondSignalDuringExtensionsStop(t *testing.T) {
+	w := quietWorker(idle())
+	w.StopTimeout = 20 * time.Second
+	ext := &slowStopExt{entered: make(chan struct{})}
+	w.Extensions = []mode.Extension{ext}
+	w.Ready = func() {
+		if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+			t.Error(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(context.Background()) }()
+	<-ext.entered
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, mode.ErrForcedExit) {
+			t.Errorf("Run: %v, want ErrForcedExit", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("a second signal during StepStopped did not end Run")
+		<-done
 	}
 }

@@ -30,21 +30,48 @@ type runner struct {
 
 // run takes the extensions and the tree through their steps and returns
 // Run's error.
-func (r *runner) run(ctx context.Context) error {
+func (r *runner) run(ctx context.Context) (err error) {
 	returned := false
 	defer func() { // deferred: also when Ready or an extension ends the goroutine (runtime.Goexit)
 		if !returned && !r.forced {
 			r.goexit(ctx)
 		}
 		if !r.forced {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.w.stopTimeout())
-			defer cancel()
-			r.ext.stopped(sctx)
+			if ferr := r.stopExtensions(ctx); ferr != nil {
+				err = ferr
+			}
 		}
 	}()
-	err := r.runSteps(ctx)
+	err = r.runSteps(ctx)
 	returned = true
 	return err
+}
+
+// stopExtensions gives StepStopped to the extensions that started, on a
+// goroutine, bounded by the stop timeout, and waits for it, dumping on
+// dump signals. It is part of the stop: on a second stop signal it returns
+// ErrForcedExit without waiting.
+func (r *runner) stopExtensions(ctx context.Context) error {
+	if r.ext.started == 0 {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.w.stopTimeout())
+	defer cancel() // after a forced exit, tells the abandoned extensions to hurry
+	done := make(chan struct{})
+	go func() { defer close(done); r.ext.stopped(sctx) }()
+	for {
+		select {
+		case <-done:
+			return nil
+		case sig := <-r.stopSig:
+			if r.signals++; r.signals > 1 {
+				return r.forceExit(sig, "the extensions' stop")
+			}
+			r.log.Info().Str("signal", sig.String()).Msg("signal while the extensions stop: stopping (send it again to exit at once)")
+		case <-r.dumpSig:
+			r.w.dump()
+		}
+	}
 }
 
 // runSteps starts the extensions, then runs the tree.

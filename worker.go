@@ -94,7 +94,8 @@ type Worker struct {
 //   - during the start, a stop signal (or ctx ending) cancels the start,
 //     which is rolled back; one that comes as the start completes stops
 //     the tree at once (Ready is not called);
-//   - during the stop (or that rollback), a second stop signal makes Run
+//   - during the stop (or that rollback, or the extensions'
+//     StepStopped), a second stop signal makes Run
 //     return at once with ErrForcedExit, after writing to DumpTo what is
 //     still running; the stop goes on, abandoned, on its own goroutine,
 //     and the process is expected to exit (Execute's caller, Main);
