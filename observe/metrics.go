@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -193,7 +192,7 @@ func (m *Metrics) Attach(root service.Service) (detach func(), err error) {
 
 // addRoot records p's root, refusing a root that overlaps one attached.
 func (m *Metrics) addRoot(p *probe) error {
-	if p.root == nil || reflect.ValueOf(p.root).IsNil() {
+	if isNilService(p.root) {
 		return fmt.Errorf("observe: Metrics.Attach: %w", service.ErrNilService)
 	}
 	n := p.root.Node()

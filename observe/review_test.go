@@ -206,3 +206,29 @@ func streamBlockedWriting() bool {
 	}
 	return false
 }
+
+// valueService is a Service that is not a pointer: a struct holding its
+// Base by pointer.
+type valueService struct{ *service.Base }
+
+// Attach takes any Service: one that is not a pointer is not nil, and
+// must not make it panic (reflect's IsNil on a struct).
+func TestReviewMetricsAttachValueService(t *testing.T) {
+	s := valueService{&service.Base{}}
+	s.Configure(quiet("value"))
+	m := &observe.Metrics{}
+	var detach func()
+	var err error
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				t.Fatalf("Attach panicked: %v", v)
+			}
+		}()
+		detach, err = m.Attach(s)
+	}()
+	if err != nil {
+		t.Fatalf("Attach: %v", err)
+	}
+	detach()
+}
