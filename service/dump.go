@@ -140,7 +140,6 @@ func dumperLines(d Dumper) (lines []string) {
 	return d.DumpInfo()
 }
 
-// taskNames returns the names of the current run's live tasks, sorted.
 // Tasks returns the names of the live tasks of b's current run (those
 // started with Go, timers, a Func's run, monitors and watchdogs), sorted,
 // a name once per task; nil when it has none. It takes b's lock briefly
