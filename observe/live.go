@@ -37,8 +37,8 @@ type live struct {
 	streams  int             // serveEvents calls under way
 	idle     chan struct{}   // closed when streams drops to 0 after Close
 
-	subs    atomic.Pointer[[]*subscriber] // copy on write, under mu
-	changes atomic.Uint64                 // state changes and events so far
+	subs atomic.Pointer[[]*subscriber] // copy on write, under mu
+	base time.Time                     // when it attached: now's origin
 
 	// Two locks of their own, so that the goroutine that crashes a
 	// service and the supervisor's, which reports it, do not wait for
@@ -52,11 +52,11 @@ type live struct {
 
 // subscriber is one event stream: its wake-up and what it sent last.
 type subscriber struct {
-	wake    chan struct{} // capacity 1: a pending wake
-	asleep  atomic.Bool   // the writer waits for wake: a change must send one
-	changes uint64        // live.changes when it last looked
-	events  uint64        // the events it has sent (eventRing.total)
-	sent    map[*graph.Node]sentNode
+	wake   chan struct{} // capacity 1: a pending wake
+	asleep atomic.Bool   // the writer waits for wake: a change must send one
+	dirty  atomic.Bool   // something changed since its last look
+	events uint64        // the events it has sent (eventRing.total)
+	sent   map[*graph.Node]sentNode
 }
 
 // sentNode is what a stream last sent of a service: the node's JSON and
@@ -77,7 +77,7 @@ var _ supervisor.EventObserver = observer{}
 func (o observer) StateChanged(s service.Service, _, to service.State) {
 	l := o.l
 	if to == service.Crashed {
-		now := time.Now()
+		now := l.stamp()
 		n := s.Node()
 		l.cmu.Lock()
 		if l.crashes == nil {
@@ -96,21 +96,56 @@ func (o observer) StateChanged(s service.Service, _, to service.State) {
 // SupervisorEvent records e and wakes the streams.
 func (o observer) SupervisorEvent(_ *supervisor.Supervisor, e supervisor.Event) {
 	l := o.l
-	r := eventRec{at: time.Now(), e: e}
+	r := eventRec{at: l.stamp(), e: e}
 	l.emu.Lock()
 	l.events.push(r)
 	l.emu.Unlock()
 	l.changed()
 }
 
-// changed counts a change and wakes the streams that sleep.
+// now is the time of a crash or an event: the wall time of attach plus
+// the monotonic time since, which reads one clock instead of two (the
+// wall clock's steps since attach do not show).
+func (l *live) now() time.Time {
+	if l.base.IsZero() { // not attached yet
+		return time.Now()
+	}
+	return l.base.Add(time.Since(l.base))
+}
+
+// stamp is the time of a crash or an event being recorded: now, unless a
+// stream is open. Then it is zero, and the stream's next update, which
+// the change wakes (at most minGap later), stamps it with its own time
+// (stamped): the page shows it at a tenth of a second, and a crash storm
+// with a page open reads no clock per crash.
+func (l *live) stamp() time.Time {
+	if p := l.subs.Load(); p != nil && len(*p) > 0 {
+		return time.Time{}
+	}
+	return l.now()
+}
+
+// stamped returns at, or now for a record not stamped yet.
+func stamped(at, now time.Time) time.Time {
+	if at.IsZero() {
+		return now
+	}
+	return at
+}
+
+// changed marks the streams dirty and wakes those that sleep. In a storm
+// it only reads: a stream already dirty is left as it is, so the
+// goroutines that change the tree do not fight over a cache line.
 func (l *live) changed() {
-	l.changes.Add(1)
 	subs := l.subs.Load()
 	if subs == nil {
 		return
 	}
 	for _, sub := range *subs {
+		if sub.dirty.Load() {
+			continue // marked, and woken if it slept
+		}
+		sub.dirty.Store(true)
 		if sub.asleep.Load() && sub.asleep.Swap(false) {
 			select {
 			case sub.wake <- struct{}{}:
@@ -138,7 +173,7 @@ func (l *live) attach(root service.Service) error {
 		return ErrClosed
 	}
 	if !l.attached {
-		l.attached, l.root = true, root
+		l.attached, l.root, l.base = true, root, time.Now()
 		l.detach, l.err = service.Observe(root, observer{l})
 		if l.err != nil {
 			l.err = fmt.Errorf("observe: %w", l.err)
@@ -203,7 +238,7 @@ func (l *live) editSubsLocked(edit func([]*subscriber) []*subscriber) {
 // one came since its last look (then it must not wait: false).
 func (l *live) sleep(sub *subscriber) bool {
 	sub.asleep.Store(true)
-	if l.changes.Load() != sub.changes {
+	if sub.dirty.Load() {
 		sub.asleep.Store(false)
 		return false
 	}
@@ -214,9 +249,9 @@ func (l *live) sleep(sub *subscriber) bool {
 // missed (more than the ring holds), and a copy of the crash records,
 // after noting how far it has looked.
 func (l *live) news(sub *subscriber) (events []eventRec, dropped int, crashes map[*graph.Node]crashRec) {
-	sub.changes = l.changes.Load() // before the reads: a later change wakes it again
+	sub.dirty.Store(false) // before the reads: a later change marks it again
 	l.emu.Lock()
-	events, dropped = l.events.since(sub.events)
+	events, dropped = l.events.since(sub.events, l.now())
 	sub.events = l.events.total
 	l.emu.Unlock()
 	return events, dropped, l.crashCopy()
@@ -226,9 +261,16 @@ func (l *live) news(sub *subscriber) (events []eventRec, dropped int, crashes ma
 // services no longer in root's tree (removed or replaced), so that the
 // records stay as many as the tree's services.
 func (l *live) crashCopy() map[*graph.Node]crashRec {
+	now := l.now()
 	l.cmu.Lock()
 	defer l.cmu.Unlock()
 	l.pruneLocked()
+	for n, r := range l.crashes {
+		if r.at.IsZero() {
+			r.at = now
+			l.crashes[n] = r
+		}
+	}
 	return maps.Clone(l.crashes)
 }
 
@@ -260,7 +302,7 @@ func under(n, top *graph.Node) bool {
 // recentEvents returns the last supervisor events, oldest first.
 func (l *live) recentEvents() []eventJSON {
 	l.emu.Lock()
-	rs, _ := l.events.since(0)
+	rs, _ := l.events.since(0, l.now())
 	l.emu.Unlock()
 	out := make([]eventJSON, len(rs))
 	for i, r := range rs {
@@ -311,14 +353,17 @@ func (g *eventRing) push(r eventRec) {
 
 // since returns the events pushed after the first n, oldest first, and
 // how many of those the ring no longer holds.
-func (g *eventRing) since(n uint64) (events []eventRec, dropped int) {
+// Records not stamped yet (see live.stamp) get now, kept.
+func (g *eventRing) since(n uint64, now time.Time) (events []eventRec, dropped int) {
 	first := n
 	if g.total > maxEvents && first < g.total-maxEvents {
 		first = g.total - maxEvents
 	}
 	dropped = int(first - n)
 	for i := first; i < g.total; i++ {
-		events = append(events, g.buf[i%maxEvents])
+		r := &g.buf[i%maxEvents]
+		r.at = stamped(r.at, now)
+		events = append(events, *r)
 	}
 	return events, dropped
 }
