@@ -58,8 +58,8 @@ func ExampleMetrics() {
 		}
 	}
 	// Output:
-	// mode_child_crashes_total{service="Supervisor(root)/worker"} 1
-	// mode_child_restarts_total{service="Supervisor(root)/worker"} 1
+	// mode_child_crashes_total{service="root/worker"} 1
+	// mode_child_restarts_total{service="root/worker"} 1
 	// mode_services{state="shutdown"} 2
 }
 

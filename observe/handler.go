@@ -27,8 +27,8 @@ import (
 //
 // /debug/tree.json is one object: "at", "services" (their number),
 // "controls", "token_required", "events" (the last supervisor events) and
-// "root", a node: "key", "parent" (its key), "path" (names from the root,
-// a supervised child's being its child ID), "id" (its child ID), "label",
+// "root", a node: "key", "parent" (its key), "path" (the ShortLabels from
+// the root, as everywhere in this package), "id" (its child ID), "label",
 // "name", "type", "state", "restarts", "flags", "tasks", "timers" (name,
 // workers, runs, failures, skipped, drifts, overlaps), "crash" (reason,
 // at, count), "supervisor" (strategy, restarts_used, max_restarts,

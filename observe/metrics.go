@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gomode/mode"
-	"github.com/gomode/mode/graph"
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/supervisor"
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,10 +38,10 @@ var DefaultStopBuckets = []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5,
 // for concurrent use.
 //
 // Its metrics, with the default namespace. A service is named, in the
-// service label, by its path: the Label of each service from the top of
-// its tree down to it, joined by "/" (for example
-// "Supervisor(root)/Supervisor(pool)/Conn"). Children of one parent that
-// share a Label share a path: their counters add up. The label set stays
+// service label, by its path: the ShortLabel of each service from the top
+// of its tree down to it, joined by "/" (for example "root/pool/conn"), as
+// the page, /readyz and pprof's mode.service label name it. Children of
+// one parent that share a name share a path: their counters add up. The label set stays
 // bounded by the shape of the program (types and configured names), not by
 // the number of services, crash reasons or child IDs: give services that
 // come and go (a pool's connections) one name, not a name each. Labels
@@ -270,13 +268,13 @@ func (p *probe) StateChanged(s service.Service, _, to service.State) {
 func (p *probe) SupervisorEvent(sv *supervisor.Supervisor, e supervisor.Event) {
 	switch e.Kind {
 	case supervisor.ChildRestarted:
-		p.m.child(sv, e.Label).restarts.Add(1)
+		p.m.child(sv, e).restarts.Add(1)
 	case supervisor.ChildCrashed:
-		p.m.child(sv, e.Label).crashes.Add(1)
+		p.m.child(sv, e).crashes.Add(1)
 	case supervisor.StartFailed:
-		p.m.child(sv, e.Label).startFailures.Add(1)
+		p.m.child(sv, e).startFailures.Add(1)
 	case supervisor.BackoffStarted:
-		s := p.m.child(sv, e.Label)
+		s := p.m.child(sv, e)
 		s.backoffs.Add(1)
 		s.backoffNanos.Add(int64(e.Delay))
 	case supervisor.MaxRestartsExceeded:
@@ -292,8 +290,11 @@ func (p *probe) Stopped(s service.Service, took time.Duration, err error) {
 	}
 }
 
-// child returns the series of sv's children labelled label.
-func (m *Metrics) child(sv *supervisor.Supervisor, label string) *series {
+// child returns the series of the child e names, found by its label (the
+// path of a child is its supervisor's and its ShortLabel: the same for
+// every child of one label).
+func (m *Metrics) child(sv *supervisor.Supervisor, e supervisor.Event) *series {
+	label := e.Label
 	m.mu.Lock()
 	if c := m.sups[sv]; c != nil {
 		if s := c.kids[label]; s != nil {
@@ -303,7 +304,11 @@ func (m *Metrics) child(sv *supervisor.Supervisor, label string) *series {
 	}
 	m.mu.Unlock()
 	c := m.supOf(sv)
-	s := m.series(c.path + "/" + strings.ToValidUTF8(label, "\uFFFD"))
+	name := label // a child already gone: its label
+	if cs := sv.Child(e.Child); cs != nil {
+		name = cs.ShortLabel()
+	}
+	s := m.series(c.path + "/" + validUTF8(name))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c.kids[label] = s
@@ -345,27 +350,4 @@ func (m *Metrics) series(path string) *series {
 		m.byPath[path] = s
 	}
 	return s
-}
-
-// pathOf returns the path of the service at n: the labels from the top of
-// its tree down to it, joined by "/".
-func pathOf(n *graph.Node) string {
-	up := n.Path()
-	var b strings.Builder
-	for i := len(up) - 1; i >= 0; i-- {
-		if b.Len() > 0 {
-			b.WriteByte('/')
-		}
-		b.WriteString(nodeLabel(up[i]))
-	}
-	return b.String()
-}
-
-// nodeLabel is the Label of the service at n, made valid UTF-8 (a
-// Prometheus label value must be).
-func nodeLabel(n *graph.Node) string {
-	if s, ok := n.Value().(service.Service); ok {
-		return strings.ToValidUTF8(s.Label(), "\uFFFD")
-	}
-	return "?"
 }

@@ -1,8 +1,6 @@
 package observe
 
 import (
-	"strings"
-
 	"github.com/gomode/mode/graph"
 	"github.com/gomode/mode/service"
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,7 +98,7 @@ func (t *treeReading) read(root service.Service) {
 	paths := []string{pathOf(top)} // paths[depth]: the path of the node met last at that depth
 	top.Walk(func(n *graph.Node, depth int) bool {
 		if depth > 0 {
-			path := paths[depth-1] + "/" + nodeLabel(n)
+			path := paths[depth-1] + "/" + nodeName(n)
 			paths = append(paths[:depth], path)
 		}
 		s, ok := n.Value().(service.Service)
@@ -112,7 +110,7 @@ func (t *treeReading) read(root service.Service) {
 		}
 		if tm, ok := s.(timed); ok {
 			for _, ts := range tm.Timers() {
-				t.addTimer(timerKey{paths[depth], strings.ToValidUTF8(ts.Name, "\uFFFD")}, ts)
+				t.addTimer(timerKey{paths[depth], validUTF8(ts.Name)}, ts)
 			}
 		}
 		return true

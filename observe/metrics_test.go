@@ -142,18 +142,18 @@ func TestMetricsCrashes(t *testing.T) {
 	}{
 		{
 			name: "one child thrice", crashes: []string{"a", "a", "a"},
-			restarts: []string{`service="Supervisor(root)/a" 3`},
-			crashed:  []string{`service="Supervisor(root)/a" 3`},
+			restarts: []string{`service="root/a" 3`},
+			crashed:  []string{`service="root/a" 3`},
 		},
 		{
 			name: "two children", crashes: []string{"a", "b", "a", "a", "b"},
-			restarts: []string{`service="Supervisor(root)/a" 3`, `service="Supervisor(root)/b" 2`},
-			crashed:  []string{`service="Supervisor(root)/a" 3`, `service="Supervisor(root)/b" 2`},
+			restarts: []string{`service="root/a" 3`, `service="root/b" 2`},
+			crashed:  []string{`service="root/a" 3`, `service="root/b" 2`},
 		},
 		{
 			name: "one for all", strategy: strategy.OneForAll, crashes: []string{"b", "b"},
-			restarts: []string{`service="Supervisor(root)/a" 2`, `service="Supervisor(root)/b" 2`},
-			crashed:  []string{`service="Supervisor(root)/a" 0`, `service="Supervisor(root)/b" 2`},
+			restarts: []string{`service="root/a" 2`, `service="root/b" 2`},
+			crashed:  []string{`service="root/a" 0`, `service="root/b" 2`},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,9 +209,9 @@ func TestMetricsEscalation(t *testing.T) {
 	metricsWaitFor(t, events, supervisor.MaxRestartsExceeded, "")
 	_ = sup.Stop(context.Background()) // the crash of the root: not this test's matter
 	metricsCompare(t, reg,
-		metricsLines("mode_escalations_total", "counter", `service="Supervisor(root)" 1`, `service="Supervisor(root)/a" 0`)+
-			metricsLines("mode_child_crashes_total", "counter", `service="Supervisor(root)" 0`, `service="Supervisor(root)/a" 3`)+
-			metricsLines("mode_child_restarts_total", "counter", `service="Supervisor(root)" 0`, `service="Supervisor(root)/a" 2`),
+		metricsLines("mode_escalations_total", "counter", `service="root" 1`, `service="root/a" 0`)+
+			metricsLines("mode_child_crashes_total", "counter", `service="root" 0`, `service="root/a" 3`)+
+			metricsLines("mode_child_restarts_total", "counter", `service="root" 0`, `service="root/a" 2`),
 		"mode_escalations_total", "mode_child_crashes_total", "mode_child_restarts_total")
 }
 
@@ -244,7 +244,7 @@ func TestMetricsNestedPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	metricsCompare(t, reg,
-		metricsLines("mode_child_restarts_total", "counter", `service="Supervisor(root)/Supervisor(pool)/w" 3`),
+		metricsLines("mode_child_restarts_total", "counter", `service="root/pool/w" 3`),
 		"mode_child_restarts_total")
 }
 
@@ -274,8 +274,8 @@ func TestMetricsBackoff(t *testing.T) {
 			t.Fatal(err)
 		}
 		metricsCompare(t, reg,
-			metricsLines("mode_backoff_waits_total", "counter", `service="Supervisor(root)/a" 3`)+
-				metricsLines("mode_backoff_wait_seconds_total", "counter", `service="Supervisor(root)/a" 7`),
+			metricsLines("mode_backoff_waits_total", "counter", `service="root/a" 3`)+
+				metricsLines("mode_backoff_wait_seconds_total", "counter", `service="root/a" 7`),
 			"mode_backoff_waits_total", "mode_backoff_wait_seconds_total")
 	})
 }

@@ -59,7 +59,7 @@ func TestMetricsTimers(t *testing.T) {
 				}
 				time.Sleep(10*time.Second + 500*time.Millisecond)
 				synctest.Wait()
-				lbl := `service="metricsTicking(ticker)",timer="tick" `
+				lbl := `service="ticker",timer="tick" `
 				cmpErr := testutil.GatherAndCompare(reg, strings.NewReader(
 					metricsLines("mode_timer_runs_total", "counter", lbl+fmt.Sprint(tc.runs))+
 						metricsLines("mode_timer_overlaps_total", "counter", lbl+fmt.Sprint(tc.overlaps))+
@@ -128,7 +128,7 @@ func TestMetricsStops(t *testing.T) {
 		close(h.release)
 		synctest.Wait()
 		metricsCompare(t, reg, metricsLines("mode_stop_timeouts_total", "counter",
-			`service="Supervisor(root)" 1`, `service="Supervisor(root)/metricsHungStop(hung)" 1`), "mode_stop_timeouts_total")
+			`service="root" 1`, `service="root/hung" 1`), "mode_stop_timeouts_total")
 		hist := metricsGatherOne(t, reg, "mode_stop_duration_seconds").GetHistogram()
 		// Three stops: a at once, hung after its 3s (and a grace of a few
 		// milliseconds), the root after both.

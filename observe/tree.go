@@ -32,8 +32,10 @@ import (
 //
 // key names the service for as long as it is in the tree (the page keys
 // its rows and the event stream's updates by it); path joins the names
-// from the root, a supervised child's segment being its child ID; id is
-// the child ID under its supervisor. Empty fields are left out.
+// (ShortLabels) from the root, as /readyz, the metrics and pprof's
+// mode.service label do (siblings of one name share it); id is the child
+// ID under its supervisor, which tells such siblings apart. Empty fields
+// are left out.
 type treeDoc struct {
 	At            time.Time   `json:"at"`
 	T             int64       `json:"t"` // At in microseconds since 1970, for the page
@@ -242,9 +244,9 @@ func (sn *snapper) tree(s service.Service, path string) *nodeJSON {
 	n := sn.node(s)
 	n.Label, n.Name = s.Label(), s.ShortLabel()
 	n.Type = typeOf(s)
-	seg := n.Name
+	seg := validUTF8(n.Name)
 	if ci, ok := sn.childInfo(s); ok {
-		n.ID, seg = ci.ID, ci.ID
+		n.ID = ci.ID
 	}
 	n.Path = seg
 	if sn.byKey != nil {
