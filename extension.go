@@ -54,8 +54,12 @@ type Phase struct {
 // StepStopped), on Run's goroutine (StepStopped: on a goroutine Run joins,
 // while it listens to signals, so that a second stop signal exits at once
 // as during the tree's stop, abandoning it). At the other steps signals
-// wait while it runs: it must return promptly. ctx bounds the call only: at StepStopped it is bounded by the
-// Worker's StopTimeout, at the other steps it is Run's ctx. A goroutine
+// wait while it runs: it must return promptly. ctx bounds the call only.
+// At StepStopping and StepStopped it carries the stop's deadline:
+// StopTimeout from when the stop began, shared with the tree's stop, so
+// that the whole stop fits the budget a process manager gives (StepStopped
+// gets at least a second, even when the tree's stop used it all). At the
+// other steps it is Run's ctx. A goroutine
 // the extension starts is its own to end and join by the end of its
 // StepStopped.
 //

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gomode/mode"
 	"github.com/gomode/mode/service"
@@ -147,5 +148,64 @@ func TestStepString(t *testing.T) {
 		if got := s.String(); got != want {
 			t.Errorf("%d: %q, want %q", int(s), got, want)
 		}
+	}
+}
+
+// deadlineExt records how long each step's ctx has left.
+type deadlineExt struct {
+	mu   sync.Mutex
+	left map[mode.Step]time.Duration
+}
+
+func (e *deadlineExt) WorkerPhase(ctx context.Context, p mode.Phase) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.left == nil {
+		e.left = map[mode.Step]time.Duration{}
+	}
+	if d, ok := ctx.Deadline(); ok {
+		e.left[p.Step] = time.Until(d)
+	} else {
+		e.left[p.Step] = -1
+	}
+	return nil
+}
+
+// slowStop is a root whose OnStop holds on until its budget ends.
+type slowStop struct{ service.Base }
+
+func (s *slowStop) OnStop(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// StepStopping, the tree's stop and StepStopped share one deadline:
+// StopTimeout from when the stop began; StepStopped gets at least a
+// second when the tree's stop used it all.
+func TestWorkerExtensionsShareTheStopBudget(t *testing.T) {
+	const budget = 1500 * time.Millisecond
+	cases := []struct {
+		name        string
+		root        service.Service
+		stoppedLeft [2]time.Duration // bounds of what StepStopped's ctx has left
+	}{
+		{"quick stop", service.Func("job", func(ctx context.Context) error { <-ctx.Done(); return nil }), [2]time.Duration{budget * 3 / 4, budget}},
+		{"stop uses it all", &slowStop{}, [2]time.Duration{time.Second / 2, time.Second}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l := zerolog.Nop()
+			tc.root.(interface{ Configure(service.Config) }).Configure(service.Config{Logger: &l})
+			e := &deadlineExt{}
+			w := quietWorker(tc.root)
+			w.StopTimeout = budget
+			w.Extensions = []mode.Extension{e}
+			ctx, cancel := context.WithCancel(testCtx(t))
+			w.Ready = cancel
+			_ = w.Run(ctx)
+			if d := e.left[mode.StepStopping]; d <= budget/2 || d > budget {
+				t.Errorf("StepStopping: %v left, want about %v", d, budget)
+			}
+			if d := e.left[mode.StepStopped]; d < tc.stoppedLeft[0] || d > tc.stoppedLeft[1] {
+				t.Errorf("StepStopped: %v left, want within %v", d, tc.stoppedLeft)
+			}
+		})
 	}
 }

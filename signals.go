@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/gomode/mode/graph"
 	"github.com/gomode/mode/internal/logline"
@@ -26,6 +27,37 @@ type runner struct {
 	signals int            // stop signals received so far
 	forced  bool           // Run returned on a second signal, abandoning the tree
 	ext     extensions
+	stopBy  time.Time // the stop's deadline, once it has begun (stopContext)
+}
+
+// minExtensionsStop is the least time StepStopped gets, even when the
+// tree's stop has used the whole budget: enough to close a listener.
+const minExtensionsStop = time.Second
+
+// stopContext returns a context carrying the stop's deadline: StopTimeout
+// from the first call, shared by StepStopping, the tree's stop and
+// StepStopped (which gets at least min), so that the whole stop fits the
+// budget a process manager gives (Kubernetes' grace period).
+func (r *runner) stopContext(ctx context.Context, min time.Duration) (context.Context, context.CancelFunc) {
+	if r.stopBy.IsZero() {
+		r.stopBy = time.Now().Add(r.w.stopTimeout())
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), maxTime(r.stopBy, time.Now().Add(min)))
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// stepStopping gives StepStopping to the extensions, under the stop's
+// deadline.
+func (r *runner) stepStopping(ctx context.Context) {
+	sctx, cancel := r.stopContext(ctx, 0)
+	defer cancel()
+	r.ext.step(sctx, StepStopping)
 }
 
 // run takes the extensions and the tree through their steps and returns
@@ -55,7 +87,7 @@ func (r *runner) stopExtensions(ctx context.Context) error {
 	if r.ext.started == 0 {
 		return nil
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.w.stopTimeout())
+	sctx, cancel := r.stopContext(ctx, minExtensionsStop)
 	defer cancel() // after a forced exit, tells the abandoned extensions to hurry
 	done := make(chan struct{})
 	go func() { defer close(done); r.ext.stopped(sctx) }()
@@ -93,7 +125,7 @@ func (r *runner) goexit(ctx context.Context) {
 	}
 	r.log.Error().Msg("Run's goroutine ended (runtime.Goexit in Ready or an extension): stopping")
 	if r.ext.last < StepStopping {
-		r.ext.step(ctx, StepStopping)
+		r.stepStopping(ctx)
 	}
 	if err := r.stop(ctx); err != nil {
 		logline.Err(r.log.Error, err, "stop did not finish cleanly")
@@ -117,7 +149,7 @@ func (r *runner) runTree(ctx context.Context) error {
 	} else if crash = r.ready(ctx); crash == nil {
 		crash = r.wait(ctx)
 	}
-	r.ext.step(ctx, StepStopping)
+	r.stepStopping(ctx)
 	stopErr := r.stop(ctx)
 	if r.forced {
 		return stopErr
@@ -259,7 +291,7 @@ func (r *runner) wait(ctx context.Context) error {
 // waits for it, dumping on dump signals. On a second stop signal it
 // returns ErrForcedExit without waiting.
 func (r *runner) stop(ctx context.Context) error {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.w.stopTimeout())
+	sctx, cancel := r.stopContext(ctx, 0)
 	defer cancel() // after a forced exit, tells the abandoned stop to hurry
 	done := make(chan error, 1)
 	go func() { done <- r.root.Stop(sctx) }()

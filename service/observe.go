@@ -63,9 +63,10 @@ var observers struct {
 // subtrees hears of the subtree's changes twice. Observe does not report
 // the states the services are in now: read them after it returns.
 //
-// detach is idempotent and safe for concurrent use; a call to o already
-// under way when detach is called may still end after it returns, but no
-// call begins after.
+// detach is idempotent and safe for concurrent use. It does not wait for
+// calls to o: one under way, or about to begin, when detach is called may
+// still run after it returns (so detach can be called from inside o);
+// calls stop promptly after.
 //
 // Observe returns ErrNilService for a nil s and ErrBadArgument for a nil
 // o.
