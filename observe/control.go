@@ -42,7 +42,7 @@ func (h *Handler) serveControl(w http.ResponseWriter, r *http.Request) {
 	code, err := h.control(r, ans.Action, ans.ID)
 	ans.OK = err == nil
 	if err != nil {
-		ans.Error = err.Error()
+		ans.Error = reasonText(err)
 	}
 	h.logControl(r, ans, code)
 	writeJSON(w, code, ans)

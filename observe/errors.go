@@ -31,6 +31,9 @@ var (
 	// ErrClosed: the Handler was closed; its page's data and event
 	// streams are no longer served.
 	ErrClosed = errors.New("observe: handler closed")
+	// ErrTooManyStreams: an event stream asked while 8 are already
+	// open: each costs the process a snapshot of the tree per update.
+	ErrTooManyStreams = errors.New("observe: too many event streams")
 	// ErrControlsOff: a control request while Handler.Controls is false.
 	ErrControlsOff = errors.New("observe: controls are off")
 	// ErrUnauthorized: a control request without the right token, or off

@@ -23,6 +23,10 @@ const (
 	// writeTimeout bounds each write to a stream: a client that reads
 	// nothing for that long loses its stream.
 	writeTimeout = 10 * time.Second
+	// maxStreams is the number of event streams (open pages) a Handler
+	// serves at once; another gets 503 with ErrTooManyStreams. Each costs
+	// the process at most 4% of a core (see serveEvents).
+	maxStreams = 8
 	// maxEvents is the number of supervisor events kept (the handler's
 	// recent ones, and those a stream has yet to send): older ones are
 	// dropped.
@@ -59,7 +63,7 @@ type eventJSON struct {
 func (r eventRec) json() eventJSON {
 	j := eventJSON{At: r.at.UTC(), Kind: r.e.Kind.String(), Supervisor: r.e.Supervisor, Child: r.e.Child, Restarts: r.e.RestartCount}
 	if r.e.Reason != nil {
-		j.Reason = r.e.Reason.Error()
+		j.Reason = reasonText(r.e.Reason)
 	}
 	if r.e.Delay > 0 {
 		j.Delay = r.e.Delay.String()

@@ -237,7 +237,7 @@ func (w *walker) checkHealth(ctx context.Context) {
 		wg.Go(func() {
 			for i := range next {
 				if err := service.CheckHealth(ctx, w.health[i]); err != nil {
-					w.checks[i].Error = err.Error()
+					w.checks[i].Error = reasonText(err)
 					w.checks[i].State = w.health[i].State().String()
 					w.failed[i] = true
 				}
@@ -272,7 +272,7 @@ func (w *walker) noRoot(ready bool) Report {
 // crashText is the error of a Crashed service.
 func crashText(s service.Service) string {
 	if r := s.CrashReason(); r != nil {
-		return "crashed: " + r.Error()
+		return "crashed: " + reasonText(r)
 	}
 	return "crashed"
 }

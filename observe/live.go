@@ -201,6 +201,9 @@ func (l *live) subscribe(root service.Service) (*subscriber, <-chan struct{}, er
 	if l.closed {
 		return nil, nil, ErrClosed
 	}
+	if p := l.subs.Load(); p != nil && len(*p) >= maxStreams {
+		return nil, nil, ErrTooManyStreams
+	}
 	l.emu.Lock()
 	sub := &subscriber{wake: make(chan struct{}, 1), events: l.events.total}
 	l.emu.Unlock()

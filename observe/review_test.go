@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -116,17 +117,12 @@ func TestReviewReadinessHungHealthcheck(t *testing.T) {
 // and the connections are cut only after it.
 func TestReviewServerStopWithinCtxWhileAStreamIsBlocked(t *testing.T) {
 	crash := make(chan struct{})
-	big := errors.New(strings.Repeat("x", 2<<20)) // an update carries it twice: more than the sockets buffer (~3MB)
-	f := service.Func("big", func(ctx context.Context) error {
-		select {
-		case <-crash:
-			return big
-		case <-ctx.Done():
-			return nil
-		}
-	})
+	// A service whose node is large: 1,500 tasks of 2 KB names (a crash
+	// reason would be cut to 1 KB), so that the update its restart makes is
+	// more than the sockets buffer (~3 MB).
+	f := &bigTasks{crash: crash}
 	nop := zerolog.Nop()
-	f.Configure(service.Config{Logger: &nop})
+	f.Configure(service.Config{Name: "big", Logger: &nop})
 	root := supervisor.New(supervisor.Spec{Service: quiet("root"), MaxRestarts: 100, Window: time.Minute})
 	if err := root.Add(context.Background(), f); err != nil {
 		t.Fatal(err)
@@ -231,4 +227,34 @@ func TestReviewMetricsAttachValueService(t *testing.T) {
 		t.Fatalf("Attach: %v", err)
 	}
 	detach()
+}
+
+// bigTasks runs 1,500 tasks with long names; one of them crashes the
+// service when crash is closed (once: its restart runs them again).
+type bigTasks struct {
+	service.Base
+	crash   chan struct{}
+	crashed atomic.Bool
+}
+
+func (b *bigTasks) OnStart(context.Context) error {
+	for i := range 1500 {
+		name := fmt.Sprintf("%04d-%s", i, strings.Repeat("t", 2000))
+		if err := b.Go(name, func(ctx context.Context) error {
+			if i == 0 {
+				select {
+				case <-b.crash:
+					if !b.crashed.Swap(true) {
+						return errors.New("boom")
+					}
+				case <-ctx.Done():
+				}
+			}
+			<-ctx.Done()
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

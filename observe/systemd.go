@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/gomode/mode"
@@ -396,12 +395,5 @@ func (r *sdRun) statusText(unhealthy error) string {
 // long, for a one-line STATUS=.
 func firstLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
-	if len(s) > 120 {
-		i := 120
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i--
-		}
-		s = s[:i] + "..."
-	}
-	return s
+	return clip(s, 120)
 }

@@ -202,7 +202,7 @@ func (sn *snapper) node(s service.Service) *nodeJSON {
 	if reason != nil || seen {
 		c := &crashJSON{Count: rec.count}
 		if reason != nil {
-			c.Reason = reason.Error()
+			c.Reason = reasonText(reason)
 		}
 		if seen {
 			at := rec.at
