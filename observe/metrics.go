@@ -65,6 +65,9 @@ var DefaultStopBuckets = []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5,
 // Read from the tree at each scrape:
 //
 //	mode_services{state}                   services of the attached trees in each state ("init", "starting", "running", "stopping", "shutdown", "crashed")
+//	mode_abandoned{service}                pieces of the service's code (hooks, tasks, health checks) that a stop, a start or a
+//	                                       health check gave up waiting for and that still run (service.Abandoned): a hang;
+//	                                       sent only for services that have some
 //	mode_timer_runs_total{service,timer}   calls of the timer's fn that returned (service.TimerStats.Runs)
 //	mode_timer_failures_total{service,timer} of which failed (Failures)
 //	mode_timer_skipped_total{service,timer}  slots passed over (Skipped)
@@ -115,7 +118,7 @@ type sup struct {
 
 type descs struct {
 	restarts, crashes, startFailures, backoffs, backoffSeconds, escalations *prometheus.Desc
-	stopTimeouts, services                                                  *prometheus.Desc
+	stopTimeouts, services, abandoned                                       *prometheus.Desc
 	timerRuns, timerFailures, timerSkipped, timerOverlaps, timerDrifts      *prometheus.Desc
 }
 
@@ -138,6 +141,7 @@ func (m *Metrics) init() {
 			escalations:    d("escalations_total", "Times the supervisor exceeded its restart intensity and gave up.", svc),
 			stopTimeouts:   d("stop_timeouts_total", "Stops of the service that ran out of budget and abandoned code still running.", svc),
 			services:       d("services", "Services of the attached trees in each state.", []string{"state"}),
+			abandoned:      d("abandoned", "Pieces of the service's code that a stop, a start or a health check gave up waiting for and that still run.", svc),
 			timerRuns:      d("timer_runs_total", "Calls of the timer's function that returned, in the service's current run.", tmr),
 			timerFailures:  d("timer_failures_total", "Calls of the timer's function that failed, in the service's current run.", tmr),
 			timerSkipped:   d("timer_skipped_total", "Timer slots passed over because a wake was late or a call overran, in the service's current run.", tmr),

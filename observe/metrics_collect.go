@@ -13,7 +13,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	d := &m.d
 	for _, x := range []*prometheus.Desc{
 		d.restarts, d.crashes, d.startFailures, d.backoffs, d.backoffSeconds, d.escalations,
-		d.stopTimeouts, d.services,
+		d.stopTimeouts, d.services, d.abandoned,
 		d.timerRuns, d.timerFailures, d.timerSkipped, d.timerOverlaps, d.timerDrifts,
 	} {
 		ch <- x
@@ -65,6 +65,9 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for st, n := range t.states {
 		ch <- prometheus.MustNewConstMetric(d.services, prometheus.GaugeValue, float64(n), service.State(st).String())
 	}
+	for _, k := range t.abandonedOrder {
+		ch <- prometheus.MustNewConstMetric(d.abandoned, prometheus.GaugeValue, float64(t.abandoned[k]), k)
+	}
 	for _, k := range t.order {
 		ts := t.timers[k]
 		counter(d.timerRuns, float64(ts.Runs), k.path, k.name)
@@ -85,6 +88,10 @@ type treeReading struct {
 	states [service.Crashed + 1]int
 	timers map[timerKey]*service.TimerStats
 	order  []timerKey
+	// abandoned counts the pieces of code abandoned and still running,
+	// by path, for the paths that have some.
+	abandoned      map[string]int
+	abandonedOrder []string
 }
 
 // timed is the optional Timers method every service has (service.Base).
@@ -107,6 +114,15 @@ func (t *treeReading) read(root service.Service) {
 		}
 		if st := s.State(); st >= 0 && int(st) < len(t.states) {
 			t.states[st]++
+		}
+		if a := service.Abandoned(s); len(a) > 0 {
+			if t.abandoned == nil {
+				t.abandoned = make(map[string]int)
+			}
+			if _, seen := t.abandoned[paths[depth]]; !seen {
+				t.abandonedOrder = append(t.abandonedOrder, paths[depth])
+			}
+			t.abandoned[paths[depth]] += len(a)
 		}
 		if tm, ok := s.(timed); ok {
 			for _, ts := range tm.Timers() {

@@ -115,6 +115,7 @@ var metricsHelp = map[string]string{
 	"mode_escalations_total":          "Times the supervisor exceeded its restart intensity and gave up.",
 	"mode_stop_timeouts_total":        "Stops of the service that ran out of budget and abandoned code still running.",
 	"mode_services":                   "Services of the attached trees in each state.",
+	"mode_abandoned":                  "Pieces of the service's code that a stop, a start or a health check gave up waiting for and that still run.",
 	"mode_timer_runs_total":           "Calls of the timer's function that returned, in the service's current run.",
 	"mode_timer_overlaps_total":       "Timer calls that ran longer than the interval, in the service's current run.",
 	"mode_timer_skipped_total":        "Timer slots passed over because a wake was late or a call overran, in the service's current run.",

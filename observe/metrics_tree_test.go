@@ -125,8 +125,14 @@ func TestMetricsStops(t *testing.T) {
 		if err := sup.Stop(context.Background()); !errors.Is(err, service.ErrStopTimeout) {
 			t.Fatalf("Stop: %v, want ErrStopTimeout", err)
 		}
+		// The hook the stop abandoned still runs: a hang, until it returns.
+		err := testutil.GatherAndCompare(reg, strings.NewReader(metricsLines("mode_abandoned", "gauge", `service="root/hung" 1`)), "mode_abandoned")
 		close(h.release)
+		if err != nil {
+			t.Fatal(err)
+		}
 		synctest.Wait()
+		metricsCompare(t, reg, "", "mode_abandoned")
 		metricsCompare(t, reg, metricsLines("mode_stop_timeouts_total", "counter",
 			`service="root" 1`, `service="root/hung" 1`), "mode_stop_timeouts_total")
 		hist := metricsGatherOne(t, reg, "mode_stop_duration_seconds").GetHistogram()
