@@ -17,12 +17,19 @@ import (
 
 // Health probes. Liveness asks "should this process be restarted?": only
 // when the tree has crashed to its root (a root crash ends a Worker's run,
-// so the process is on its way out) or user code hangs: a hook, task or
-// Healthcheck that a Stop, a Start or CheckHealth stopped waiting for and
-// that still runs (service.Abandoned). A child crashing and restarting
+// so the process is on its way out) or user code hangs: a hook or task
+// that a Stop or a Start stopped waiting for and that still runs, or a
+// Healthcheck still running ProbeHangAfter after a probe gave up on it
+// (service.Abandoned). A child crashing and restarting
 // below the root is the supervisors' business, not a liveness failure.
 // Readiness asks "should this process get traffic?": every service Running
 // and its Healthcheck passing, and nothing hung.
+
+// ProbeHangAfter is how long a Healthcheck that a probe gave up on
+// (slower than the probe's timeout) may go on running before liveness
+// calls it a hang. Until then it is slowness, a readiness failure: a slow
+// dependency must not get the process restarted.
+const ProbeHangAfter = time.Minute
 
 // DefaultProbeTimeout bounds a readiness check when the caller's ctx has
 // no earlier deadline (Readiness, and /readyz without ?timeout).
@@ -117,9 +124,11 @@ func Healthy(ctx context.Context, root service.Service) error {
 }
 
 // Liveness checks that the tree under root is live: root is not Crashed,
-// and no service of the tree runs user code abandoned by a Stop, a Start
-// or CheckHealth (service.Abandoned): a hook, task or Healthcheck that
-// outlived its budget and still runs is a hang. Starting, Stopping and
+// and no service of the tree runs user code abandoned by a Stop or a
+// Start (service.Abandoned): a hook or task that outlived its budget and
+// still runs is a hang, and so is a Healthcheck still running
+// ProbeHangAfter after a probe gave up on it (before that it is slow: a
+// readiness failure). Starting, Stopping and
 // crashed-and-restarting services below the root are live. It calls no
 // user code and does not wait; ctx is not used yet (liveness reads
 // snapshots only). A nil root fails.
@@ -177,10 +186,17 @@ func (w *walker) add(path trail, st service.State, err string) {
 	w.health = append(w.health, nil)
 }
 
-// abandoned adds a failure for each piece of s's abandoned user code.
-func (w *walker) abandoned(s service.Service, path trail, st service.State) {
-	for _, what := range service.Abandoned(s) {
-		w.add(path, st, "hung: abandoned, still running: "+what)
+// abandoned adds a failure for each piece of s's abandoned user code: for
+// liveness (live), only the hangs: what a Stop or a Start gave up on, and
+// a Healthcheck a probe gave up on once it has run for ProbeHangAfter.
+func (w *walker) abandoned(s service.Service, path trail, st service.State, live bool) {
+	for _, c := range service.Abandoned(s) {
+		switch {
+		case !c.Probe || c.For >= ProbeHangAfter:
+			w.add(path, st, "hung: abandoned, still running: "+c.What)
+		case !live:
+			w.add(path, st, "slow: still running after a probe gave up on it: "+c.What)
+		}
 	}
 }
 
@@ -191,7 +207,7 @@ func (w *walker) live(root service.Service) {
 		if s == root && st == service.Crashed {
 			w.add(path, st, crashText(s))
 		}
-		w.abandoned(s, path, st)
+		w.abandoned(s, path, st, true)
 		if len(w.checks) == n && !w.lean {
 			w.add(path, st, "")
 		}
@@ -204,7 +220,7 @@ func (w *walker) live(root service.Service) {
 func (w *walker) ready(root service.Service) {
 	walk(root, func(s service.Service, path trail, st service.State) bool {
 		n := len(w.checks)
-		w.abandoned(s, path, st)
+		w.abandoned(s, path, st, false)
 		hung := len(w.checks) > n
 		switch st {
 		case service.Running:

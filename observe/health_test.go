@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gomode/mode/observe"
@@ -292,7 +293,7 @@ func TestProbes(t *testing.T) {
 		live: 200, ready: 503,
 		readyFails: []failure{{"db", "stopping", "not running"}},
 	}, {
-		name: "hung healthcheck",
+		name: "slow healthcheck",
 		build: func(t *testing.T) (service.Service, func()) {
 			root := supervisor.New(supervisor.Spec{Service: quiet("root")})
 			db := newProbe("db")
@@ -312,10 +313,7 @@ func TestProbes(t *testing.T) {
 			return root, func() { close(gate); waitNotAbandoned(t, db) }
 		},
 		query: "?timeout=20ms",
-		live:  503,
-		liveFails: []failure{
-			{"root/db", "running", "hung: abandoned, still running: root/db: Healthcheck (CheckHealth)"},
-		},
+		live:  200, // slow, not hung yet: TestProbesHealthcheckHangsAfterAMinute
 		ready: 503,
 		readyFails: []failure{ // not called again beside itself (TestReviewReadinessHungHealthcheck)
 			{"root/db", "running", "Healthcheck (CheckHealth)"},
@@ -580,4 +578,54 @@ func BenchmarkHealthy(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// A Healthcheck a probe gave up on is slow (not ready, but live) until
+// it has run for ProbeHangAfter; then it is a hang (not live).
+func TestProbesHealthcheckHangsAfterAMinute(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		root := supervisor.New(supervisor.Spec{Service: quiet("root")})
+		db := newProbe("db")
+		gate := make(chan struct{})
+		db.health = func(context.Context) error { <-gate; return nil } // ignores ctx
+		if err := root.Add(context.Background(), db); err != nil {
+			t.Fatal(err)
+		}
+		start(t, root)
+		defer func() {
+			close(gate)
+			synctest.Wait()
+			if err := root.Stop(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if rep := observe.Readiness(ctx, root); rep.OK() || !strings.Contains(fmt.Sprint(rep.Failures), "healthcheck did not return") {
+			t.Fatalf("Readiness: %+v", rep)
+		}
+		steps := []struct {
+			after time.Duration
+			live  bool
+			text  string
+		}{
+			{0, true, "slow: still running after a probe gave up on it"},
+			{observe.ProbeHangAfter - 2*time.Second, true, "slow:"},
+			{2 * time.Second, false, "hung: abandoned, still running: root/db: Healthcheck (CheckHealth)"},
+		}
+		for i, st := range steps {
+			time.Sleep(st.after)
+			live := observe.Liveness(context.Background(), root)
+			if live.OK() != st.live {
+				t.Fatalf("step %d: Liveness %+v, want live %v", i, live, st.live)
+			}
+			ready := observe.Readiness(context.Background(), root)
+			if ready.OK() || !strings.Contains(fmt.Sprint(ready.Failures), st.text) && st.live {
+				t.Fatalf("step %d: Readiness %+v, want a failure %q", i, ready, st.text)
+			}
+			if !st.live && !strings.Contains(fmt.Sprint(live.Failures), st.text) {
+				t.Fatalf("step %d: Liveness %+v, want %q", i, live, st.text)
+			}
+		}
+	})
 }

@@ -181,8 +181,8 @@ func TestServerStopCutsRequests(t *testing.T) {
 		t.Errorf("Run: %v", err) // the check was not abandoned yet when the tree stopped
 	}
 	// The cut request's CheckHealth abandoned the hook, before Run returned.
-	if a := service.Abandoned(root); len(a) != 1 || !strings.Contains(a[0], "Healthcheck (CheckHealth)") {
-		t.Errorf("Abandoned: %q, want the Healthcheck", a)
+	if a := service.Abandoned(root); len(a) != 1 || !a[0].Probe || !strings.Contains(a[0].What, "Healthcheck (CheckHealth)") {
+		t.Errorf("Abandoned: %+v, want the Healthcheck, given up on by a probe", a)
 	}
 	if code := <-answered; code != 0 && code != 503 {
 		t.Errorf("the cut request got %d, want no answer or 503", code)

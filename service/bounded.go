@@ -21,8 +21,10 @@ import (
 // stuck is user code a Stop or a Start stopped waiting for: the tasks of
 // an abandoned run, or one abandoned hook call.
 type stuck struct {
-	what string          // "path: task \"x\"", "path: OnStop", ...
-	done <-chan struct{} // closed when it has returned
+	what  string          // "path: task \"x\"", "path: OnStop", ...
+	done  <-chan struct{} // closed when it has returned
+	since time.Time       // when it was given up on (the service's clock)
+	probe bool            // given up on by CheckHealth, not by a Stop or a Start
 }
 
 func (s *stuck) alive() bool {
@@ -34,13 +36,15 @@ func (s *stuck) alive() bool {
 	}
 }
 
-// addStuck remembers what, running until done is closed.
-// Entries of code that has returned since are dropped.
-func (b *Base) addStuck(what string, done <-chan struct{}) {
+// addStuck remembers what, running until done is closed; probe says
+// CheckHealth gave up on it. Entries of code that has returned since are
+// dropped.
+func (b *Base) addStuck(what string, done <-chan struct{}, probe bool) {
+	since := b.clock().Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pruneStuckLocked()
-	b.stuck = append(b.stuck, &stuck{what: what, done: done})
+	b.stuck = append(b.stuck, &stuck{what: what, done: done, since: since, probe: probe})
 	b.nstuck.Store(int32(len(b.stuck)))
 }
 
@@ -287,19 +291,46 @@ func (b *Base) callBounded(ctx context.Context, what string, fn hookFn, stop <-c
 		return c.err
 	}
 	name := pathOf(b) + ": " + what
-	b.addStuck(name, c.done)
+	b.addStuck(name, c.done, false)
 	return fmt.Errorf("%w: %s did not return", ErrStopTimeout, name)
 }
 
-// Abandoned names the user code of s (not of its children) that a Stop, a
-// Start or CheckHealth stopped waiting for and that is still running, as
-// in ErrStopTimeout's errors ("app/db: OnStop", "app/db: task \"poll\"",
-// "app/db: Healthcheck (CheckHealth)"), or nil: what a liveness check
-// calls a hang. Safe while the tree runs; with nothing abandoned it costs
-// an atomic load. A nil s has none.
-func Abandoned(s Service) []string {
+// AbandonedCall is user code of a service that a Stop, a Start or
+// CheckHealth gave up waiting for and that still runs.
+type AbandonedCall struct {
+	// What names it as ErrStopTimeout's errors do: "app/db: OnStop",
+	// "app/db: task \"poll\"", "app/db: Healthcheck (CheckHealth)".
+	What string
+	// Since is when it was given up on, by the service's clock, and For
+	// how long ago that was when Abandoned was called.
+	Since time.Time
+	For   time.Duration
+	// Probe: CheckHealth gave up on it (a Healthcheck slower than the
+	// probe's ctx), not a Stop or a Start. A slow dependency makes these;
+	// one that runs for long is a hang.
+	Probe bool
+}
+
+// Abandoned returns the user code of s (not of its children) that a
+// Stop, a Start or CheckHealth gave up waiting for and that still runs,
+// oldest first, or nil: what a liveness check calls a hang. Safe while the
+// tree runs; with nothing abandoned it costs an atomic load. A nil s has
+// none.
+func Abandoned(s Service) []AbandonedCall {
 	if isNil(s) {
 		return nil
 	}
-	return aliveNames(s.base().ownStuck())
+	b := s.base()
+	left := b.ownStuck()
+	if len(left) == 0 {
+		return nil
+	}
+	now := b.clock().Now()
+	var out []AbandonedCall
+	for _, st := range left {
+		if st.alive() {
+			out = append(out, AbandonedCall{What: st.what, Since: st.since, For: now.Sub(st.since), Probe: st.probe})
+		}
+	}
+	return out
 }

@@ -129,6 +129,6 @@ func (b *Base) checkBounded(hctx, ctx context.Context, hc Healthchecker) error {
 	}
 	// Remembered as stuck: the service's Stop names it while it runs, and
 	// a supervisor does not start the service again beside it.
-	b.addStuck(pathOf(b)+": Healthcheck (CheckHealth)", c.done)
+	b.addStuck(pathOf(b)+": Healthcheck (CheckHealth)", c.done, true)
 	return fmt.Errorf("healthcheck did not return: %w", ctx.Err())
 }

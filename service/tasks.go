@@ -225,7 +225,7 @@ func (r *run) join(ctx context.Context, budget func() time.Duration) error {
 		names[i] = fmt.Sprintf("%s: task %q", path, n)
 	}
 	list := strings.Join(names, ", ")
-	r.b.addStuck(list, idle)
+	r.b.addStuck(list, idle, false)
 	return fmt.Errorf("%w: still running: %s", ErrStopTimeout, list)
 }
 
