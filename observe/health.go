@@ -202,7 +202,8 @@ func (w *walker) abandoned(s service.Service, path trail, st service.State, live
 
 // live walks the tree for Liveness.
 func (w *walker) live(root service.Service) {
-	walk(root, func(s service.Service, path trail, st service.State) bool {
+	walkTree(root, goneChildren, func(s service.Service, path trail) bool {
+		st := s.State()
 		n := len(w.checks)
 		if s == root && st == service.Crashed {
 			w.add(path, st, crashText(s))
@@ -218,7 +219,8 @@ func (w *walker) live(root service.Service) {
 // ready walks the tree for Readiness, marking the Running services for
 // CheckHealth.
 func (w *walker) ready(root service.Service) {
-	walk(root, func(s service.Service, path trail, st service.State) bool {
+	walkTree(root, goneChildren, func(s service.Service, path trail) bool {
+		st := s.State()
 		n := len(w.checks)
 		w.abandoned(s, path, st, false)
 		hung := len(w.checks) > n
@@ -293,35 +295,6 @@ func crashText(s service.Service) string {
 	return "crashed"
 }
 
-// walk calls visit for root and, depth first, for each service below it
-// while visit returns true, with its path from root (valid during the
-// call) and its state. It
-// skips a supervisor's children that are gone for good (terminated, or
-// non-Permanent and exited).
-func walk(root service.Service, visit func(s service.Service, path trail, st service.State) bool) {
-	var rec func(s service.Service, path trail)
-	rec = func(s service.Service, path trail) {
-		if !visit(s, path, s.State()) {
-			return
-		}
-		gone := goneChildren(s)
-		for _, n := range s.Node().Children() {
-			c, ok := n.Value().(service.Service)
-			if !ok || isNilService(c) || gone[c] {
-				continue
-			}
-			rec(c, append(path, c.ShortLabel()))
-		}
-	}
-	rec(root, append(make(trail, 0, 16), root.ShortLabel()))
-}
-
-// trail is a service's path from the root, one ShortLabel a step. walk
-// reuses its array: String copies it out.
-type trail []string
-
-// String renders the path: "root/api/cache".
-func (t trail) String() string { return strings.Join(t, "/") }
 
 // childLister is a supervisor, as walk sees it.
 type childLister interface {

@@ -1,7 +1,6 @@
 package observe
 
 import (
-	"github.com/gomode/mode/graph"
 	"github.com/gomode/mode/service"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -94,39 +93,29 @@ type treeReading struct {
 	abandonedOrder []string
 }
 
-// timed is the optional Timers method every service has (service.Base).
-type timed interface {
-	Timers() []service.TimerStats
-}
-
 // read adds the tree under root.
 func (t *treeReading) read(root service.Service) {
-	top := root.Node()
-	paths := []string{pathOf(top)} // paths[depth]: the path of the node met last at that depth
-	top.Walk(func(n *graph.Node, depth int) bool {
-		if depth > 0 {
-			path := paths[depth-1] + "/" + nodeName(n)
-			paths = append(paths[:depth], path)
-		}
-		s, ok := n.Value().(service.Service)
-		if !ok {
-			return true
-		}
+	walkTree(root, nil, func(s service.Service, path trail) bool {
 		if st := s.State(); st >= 0 && int(st) < len(t.states) {
 			t.states[st]++
 		}
 		if a := service.Abandoned(s); len(a) > 0 {
+			p := path.String()
 			if t.abandoned == nil {
 				t.abandoned = make(map[string]int)
 			}
-			if _, seen := t.abandoned[paths[depth]]; !seen {
-				t.abandonedOrder = append(t.abandonedOrder, paths[depth])
+			if _, seen := t.abandoned[p]; !seen {
+				t.abandonedOrder = append(t.abandonedOrder, p)
 			}
-			t.abandoned[paths[depth]] += len(a)
+			t.abandoned[p] += len(a)
 		}
-		if tm, ok := s.(timed); ok {
+		if tm, ok := s.(timersOf); ok {
+			var p string
 			for _, ts := range tm.Timers() {
-				t.addTimer(timerKey{paths[depth], validUTF8(ts.Name)}, ts)
+				if p == "" {
+					p = path.String()
+				}
+				t.addTimer(timerKey{p, validUTF8(ts.Name)}, ts)
 			}
 		}
 		return true

@@ -7,6 +7,44 @@ import (
 	"github.com/gomode/mode/service"
 )
 
+// walkTree calls visit for root and, depth first, for each service below
+// a service whose visit returned true, with its path (pathOf's, as a
+// trail valid during the call). leave, if not nil, names the children of
+// a visited service to leave out (with their subtrees).
+func walkTree(root service.Service, leave func(parent service.Service) map[service.Service]bool, visit func(s service.Service, path trail) bool) {
+	var rec func(s service.Service, path trail)
+	rec = func(s service.Service, path trail) {
+		if !visit(s, path) {
+			return
+		}
+		var left map[service.Service]bool
+		if leave != nil {
+			left = leave(s)
+		}
+		for _, n := range s.Node().Children() {
+			c, ok := n.Value().(service.Service)
+			if !ok || isNilService(c) || left[c] {
+				continue
+			}
+			rec(c, append(path, validUTF8(c.ShortLabel())))
+		}
+	}
+	up := root.Node().Path() // root's node first, then its ancestors
+	path := make(trail, 0, len(up)+16)
+	for i := len(up) - 1; i > 0; i-- {
+		path = append(path, nodeName(up[i]))
+	}
+	// root by its ShortLabel: named even before it is handed over.
+	rec(root, append(path, validUTF8(root.ShortLabel())))
+}
+
+// trail is a service's path from the top of its tree, one ShortLabel a
+// step. walkTree reuses its array: String copies it out.
+type trail []string
+
+// String renders the path: "root/api/cache", as pathOf does.
+func (t trail) String() string { return strings.Join(t, "/") }
+
 // pathOf is the path of the service at n as every part of this package
 // shows it (the page, /readyz, the metrics' service label, systemd's
 // STATUS=), and as the core names it (pprof's mode.service label, the
