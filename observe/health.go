@@ -295,7 +295,6 @@ func crashText(s service.Service) string {
 	return "crashed"
 }
 
-
 // childLister is a supervisor, as walk sees it.
 type childLister interface {
 	Children() []supervisor.ChildInfo
