@@ -263,6 +263,15 @@ func (sn *snapper) tree(s service.Service, path string) *nodeJSON {
 	return n
 }
 
+// parentPath is the path of s's parent, "" for a root: the paths of a
+// Handler on a subtree start at the top of the whole tree, as pathOf's.
+func parentPath(s service.Service) string {
+	if p := s.Node().Parent(); p != nil {
+		return pathOf(p)
+	}
+	return ""
+}
+
 // typeOf names s's Go type, package-qualified ("supervisor.Supervisor").
 func typeOf(s service.Service) string {
 	t := reflect.TypeOf(s)
@@ -284,7 +293,7 @@ func (h *Handler) serveTreeJSON(w http.ResponseWriter, r *http.Request) {
 		T:             at.UnixMicro(),
 		Controls:      h.Controls,
 		TokenRequired: h.Controls && h.Token != "",
-		Root:          sn.tree(h.Root, ""),
+		Root:          sn.tree(h.Root, parentPath(h.Root)),
 		Events:        h.live.recentEvents(),
 	}
 	doc.Services = sn.count
