@@ -328,14 +328,18 @@ func (b *Base) Log() *zerolog.Logger {
 	return &c.l
 }
 
-// mundane logs a lifecycle line at the configured level. It checks the
-// level first, so a disabled logger costs an idle service nothing (the
-// per-service logger is built on first use only).
-func (b *Base) mundane(cfg *Config, msg string) {
-	if !b.enabled(cfg.LogLevel) {
-		return
+// lifecycleOn reports whether b's lifecycle lines (Starting, Started,
+// Stopping, Stopped) are written: a start and a stop check it once, so a
+// disabled logger costs a restart two checks and builds no per-service
+// logger (built on first use only).
+func (b *Base) lifecycleOn(cfg *Config) bool { return b.enabled(cfg.LogLevel) }
+
+// mundane logs a lifecycle line at the configured level, if on
+// (lifecycleOn).
+func (b *Base) mundane(on bool, cfg *Config, msg string) {
+	if on {
+		b.Log().WithLevel(cfg.LogLevel).Msg(msg)
 	}
-	b.Log().WithLevel(cfg.LogLevel).Msg(msg)
 }
 
 // enabled reports whether a line at lvl would be written, without

@@ -75,6 +75,9 @@ func (c *Config) shutdownTimeout() time.Duration {
 // validate reports negative durations, which are ErrBadArgument (zero means
 // the default or off).
 func (c *Config) validate() error {
+	if c.StopTimeout|c.ShutdownTimeout|c.MonitoringInterval|c.HeartbeatDeadline >= 0 {
+		return nil // none is negative (the sign bit of their OR): each start's case
+	}
 	for _, f := range []struct {
 		name string
 		d    time.Duration

@@ -387,7 +387,8 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 			return p, err
 		}
 	}
-	b.mundane(&v.cfg, "Starting")
+	lifecycle := b.lifecycleOn(&v.cfg)
+	b.mundane(lifecycle, &v.cfg, "Starting")
 	if hooks&hasOnStart != 0 {
 		r.phase.Store(phaseOnStart) // a child added now would be added again at each restart
 		err := h.call(b, "OnStart", onStartHook{self.(OnStarter)}.call)
@@ -446,7 +447,7 @@ func (b *Base) startSteps(ctx context.Context, r *run, v *view, first firstTimes
 	if err := r.abortReason(ctx); err != nil {
 		return p, err
 	}
-	b.mundane(&v.cfg, "Started")
+	b.mundane(lifecycle, &v.cfg, "Started")
 	if hooks&hasOnStarted != 0 {
 		r.phase.Store(phaseOnStarted) // like OnStart, it runs at each restart
 		err := h.call(b, "OnStarted", onStartedHook{self.(OnStartedHook)}.call)

@@ -239,7 +239,8 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan st
 		return b.callBounded(hookCtx(), name, fn, ctx.Done())
 	}
 
-	b.mundane(cfg, "Stopping")
+	lifecycle := b.lifecycleOn(cfg)
+	b.mundane(lifecycle, cfg, "Stopping")
 	if hooks&hasOnStop != 0 {
 		hook("OnStop", bounded("OnStop", self.(OnStopper).OnStop))
 	}
@@ -291,7 +292,7 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan st
 	r.fire(&r.ended)
 	b.stateChanged(from, to)
 	if !plan.rollback {
-		b.mundane(cfg, "Stopped")
+		b.mundane(lifecycle, cfg, "Stopped")
 	}
 	err := errors.Join(errs...)
 	if err != nil {
