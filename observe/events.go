@@ -86,7 +86,7 @@ func (r eventRec) json() eventJSON {
 // also reloads it when an update names a key it does not know (a service
 // added).
 type updateJSON struct {
-	T       int64       `json:"t"` // when it was taken, as treeDoc's
+	T       int64       `json:"t"` // when its look at the tree ended, in treeDoc's unit (treeDoc's is when it began)
 	Nodes   []*nodeJSON `json:"nodes"`
 	Flash   []string    `json:"flash,omitempty"`
 	Events  []eventJSON `json:"events,omitempty"`
@@ -189,7 +189,7 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 // update builds sub's next update: the services whose snapshot differs
 // from the one it sent last, the supervisor events it has not sent.
 func (h *Handler) update(sub *subscriber) updateJSON {
-	u := updateJSON{T: time.Now().UnixMicro(), Nodes: []*nodeJSON{}}
+	u := updateJSON{Nodes: []*nodeJSON{}}
 	events, dropped, crashes := h.live.news(sub)
 	u.Dropped = dropped
 	u.Reshape = h.scan(sub, crashes, func(n *nodeJSON, crashed bool) {
@@ -201,6 +201,10 @@ func (h *Handler) update(sub *subscriber) updateJSON {
 	for _, r := range events {
 		u.Events = append(u.Events, r.json())
 	}
+	// Once the look has ended: the page drops the updates older than the
+	// tree.json it drew, and a look that began before tree.json's and
+	// ended after it may hold a change tree.json missed.
+	u.T = time.Now().UnixMicro()
 	return u
 }
 

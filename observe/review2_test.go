@@ -3,15 +3,18 @@ package observe_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gomode/mode/observe"
 	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/supervisor"
 )
 
 // serveConns serves h like serve, and reports on closed each connection
@@ -95,3 +98,118 @@ func TestReview2CrashTimeAfterStreamEnds(t *testing.T) {
 	}
 }
 
+// hookSvc is a service whose Tasks calls hook (once armed): it runs in
+// the middle of a snapshot of the tree.
+type hookSvc struct {
+	service.Base
+	armed atomic.Bool
+	hook  func()
+}
+
+func (s *hookSvc) OnStart(context.Context) error { return nil }
+
+func (s *hookSvc) Tasks() []string {
+	if s.armed.CompareAndSwap(true, false) {
+		s.hook()
+	}
+	return nil
+}
+
+// flipSvc is a service whose task list the test sets.
+type flipSvc struct {
+	service.Base
+	tasks atomic.Pointer[[]string]
+}
+
+func (s *flipSvc) OnStart(context.Context) error { return nil }
+
+func (s *flipSvc) Tasks() []string {
+	if p := s.tasks.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// TestReview2UpdateTakenDuringTreeJSON: the page draws tree.json, then
+// applies the updates whose t is at or after tree.json's t, dropping older
+// ones as already drawn. An update whose look at the tree began before
+// tree.json's and ended after it can hold a change tree.json missed: its t
+// must not say it is older, or the change never reaches the page (the
+// stream does not send it again).
+func TestReview2UpdateTakenDuringTreeJSON(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	root := supervisor.New(supervisor.Spec{Service: named("root"), MaxRestarts: 1000, Window: time.Minute})
+	hk, fl := &hookSvc{}, &flipSvc{}
+	hk.Configure(named("hook"))
+	fl.Configure(named("flip"))
+	crasher := waitFunc("crasher")
+	for _, s := range []service.Service{hk, fl, crasher} { // looked at in this order
+		if err := root.Add(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start(t, root)
+	h := &observe.Handler{Root: root}
+	srv := serve(t, h)
+	st := openStream(t, ctx, srv.URL)
+
+	var doc struct {
+		T    int64
+		Root *treeNode
+	}
+	hk.hook = func() { // in the stream's look, after hook's snapshot, before flip's
+		r, err := http.Get(srv.URL + "/debug/tree.json")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer r.Body.Close()
+		if err := json.NewDecoder(r.Body).Decode(&doc); err != nil {
+			t.Error(err)
+		}
+		fl.tasks.Store(&[]string{"new"})
+	}
+	hk.armed.Store(true)
+	crasher.Crash(errors.New("wake the stream"))
+	for {
+		u, ok := st.nextUpdate(t)
+		if !ok {
+			t.Fatal("stream ended before flip's change was sent")
+		}
+		for _, n := range u.Nodes {
+			if n.Key != keyIn(doc.Root, "root/flip") || len(n.Tasks) == 0 {
+				continue
+			}
+			if len(keyNode(doc.Root, "root/flip").Tasks) != 0 {
+				t.Fatal("tree.json saw the change: the hook ran too late")
+			}
+			if u.T < doc.T {
+				t.Fatalf("the update with flip's change has t %d < tree.json's %d: the page drops it, and it is never sent again", u.T, doc.T)
+			}
+			return
+		}
+	}
+}
+
+func keyNode(n *treeNode, path string) *treeNode {
+	if n == nil {
+		return nil
+	}
+	if n.Path == path {
+		return n
+	}
+	for _, c := range n.Children {
+		if f := keyNode(c, path); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+func keyIn(n *treeNode, path string) string {
+	if f := keyNode(n, path); f != nil {
+		return f.Key
+	}
+	return ""
+}
