@@ -37,7 +37,8 @@ import (
 // label each service with its label, state, restart count and flags.
 //
 // /events sends an "update" event, at most every 100ms while the tree
-// changes, whose data is {"t", "nodes": [nodes without path, names nor
+// changes (and within 2s of what changes without a state change or a
+// supervisor event: a timer's runs, tasks, flags), whose data is {"t", "nodes": [nodes without path, names nor
 // children, for the services changed], "flash": [keys of those that
 // crashed], "events": [supervisor events], "dropped", "reshape": true when
 // services were removed}. What a stream has yet to send is bounded by the

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -212,4 +213,33 @@ func keyIn(n *treeNode, path string) string {
 		return f.Key
 	}
 	return ""
+}
+
+// TestReview2QuietChangeReachesPage: what changes without a state change
+// (a task started by a running service, a timer's runs, a flag) reached
+// the page only with the next state change of the tree, which in a quiet
+// tree never came: the page showed a timer's runs frozen.
+func TestReview2QuietChangeReachesPage(t *testing.T) {
+	tt := startTree(t, 0)
+	h := &observe.Handler{Root: tt.root}
+	srv := serve(t, h)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st := openStream(t, ctx, srv.URL)
+	_, byPath := fetchTree(t, srv.URL)
+	key := byPath["root/a"].Key
+	if err := tt.svc["root/a"].(*service.FuncService).Go("late", func(ctx context.Context) error { <-ctx.Done(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		u, ok := st.nextUpdate(t)
+		if !ok {
+			t.Fatal("the task started by a running service never reached the stream")
+		}
+		for _, n := range u.Nodes {
+			if n.Key == key && slices.Contains(n.Tasks, "late") {
+				return
+			}
+		}
+	}
 }
