@@ -115,7 +115,8 @@ func (l *live) now() time.Time {
 
 // stamp is the time of a crash or an event being recorded: now, unless a
 // stream is open. Then it is zero, and the stream's next update, which
-// the change wakes (at most minGap later), stamps it with its own time
+// the change wakes (minGap later, or 25 times its last look's cost, or
+// once a slow client has read the last one), stamps it with its own time
 // (stamped): the page shows it at a tenth of a second, and a crash storm
 // with a page open reads no clock per crash. A stream that ends stamps
 // what it had yet to (unsubscribe), so that no record waits for a later
