@@ -17,13 +17,13 @@ import (
 // live is the handler's observer of the tree and its event streams. Its
 // zero value is ready; the observer is attached by the first request.
 //
-// The engine's goroutines pay little for it: a state change bumps a
-// counter and wakes the streams that sleep (an atomic swap each); only a
+// The engine's goroutines pay little for it: a state change marks each
+// stream dirty (a load once it is) and wakes those that sleep; only a
 // crash (its time and count) and a supervisor event (kept in a ring of the
-// last maxEvents) take mu, for a map or ring update. A stream finds what
-// changed itself: at most every minGap, and only after a change, it
-// snapshots the tree and sends the services whose snapshot differs from
-// the one it sent last. So a crash storm costs the engine the same however
+// last maxEvents) take a lock, cmu or emu, for a map or ring update. A
+// stream finds what changed itself: at most every minGap after a change
+// (and every refresh when none is announced), it snapshots the tree and
+// sends the services whose snapshot differs from the one it sent last. So a crash storm costs the engine the same however
 // many pages are open, and what waits for a slow client is bounded by the
 // tree's size and maxEvents.
 type live struct {
