@@ -243,3 +243,34 @@ func TestReview2QuietChangeReachesPage(t *testing.T) {
 		}
 	}
 }
+
+// TestReview2SubtreeControlByPagePath: the page names the child to
+// restart or terminate by its path in tree.json, which for a Handler on a
+// subtree starts at the top of the whole tree; the controls resolved
+// paths from the Handler's Root, so the page's buttons answered 404.
+func TestReview2SubtreeControlByPagePath(t *testing.T) {
+	tt := startTree(t, 0)
+	h := &observe.Handler{Root: tt.inner, Controls: true}
+	defer h.Close()
+	tree := httptest.NewRecorder()
+	h.ServeHTTP(tree, httptest.NewRequest("GET", "/debug/tree.json", nil))
+	var doc treeDoc
+	if err := json.Unmarshal(tree.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	c := keyNode(doc.Root, "root/inner/c")
+	if c == nil {
+		t.Fatalf("no root/inner/c in %s", tree.Body)
+	}
+	for _, action := range []string{"terminate", "restart"} {
+		req := httptest.NewRequest("POST", "/control/"+action+"?id="+c.Path, nil)
+		req.Host = "localhost:8080"
+		req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, loopbackAddr))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			t.Errorf("%s %s (the page's path): %d %s", action, c.Path, w.Code, w.Body)
+		}
+	}
+	tt.waitRunning(t)
+}
