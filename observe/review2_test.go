@@ -274,3 +274,51 @@ func TestReview2SubtreeControlByPagePath(t *testing.T) {
 	}
 	tt.waitRunning(t)
 }
+
+// TestReview2StreamCap: a Handler serves 8 streams; the 9th gets 503 with
+// ErrTooManyStreams; a stream whose client goes away frees its place.
+func TestReview2StreamCap(t *testing.T) {
+	tt := startTree(t, 0)
+	h := &observe.Handler{Root: tt.root}
+	srv, closed := serveConns(t, h)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ends := make([]context.CancelFunc, 8)
+	for i := range ends {
+		var sctx context.Context
+		sctx, ends[i] = context.WithCancel(ctx)
+		openStreamOwnConn(t, sctx, srv.URL)
+	}
+	ninth := func() (int, string) {
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events", nil)
+		r, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		if r.StatusCode != 200 {
+			var e struct{ Error string }
+			_ = json.NewDecoder(r.Body).Decode(&e)
+			return r.StatusCode, e.Error
+		}
+		return 200, ""
+	}
+	for range 3 { // refused, and refusing does not count
+		if code, msg := ninth(); code != 503 || msg != observe.ErrTooManyStreams.Error() {
+			t.Fatalf("9th stream: %d %q, want 503 %q", code, msg, observe.ErrTooManyStreams)
+		}
+	}
+	ends[3]()
+	for { // the refused ones' connections close too: wait for the stream's place
+		select {
+		case <-closed:
+		case <-ctx.Done():
+			t.Fatal("no stream ended")
+		}
+		if code, _ := ninth(); code == 200 {
+			break
+		}
+	}
+}
