@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -320,5 +321,30 @@ func TestReview2StreamCap(t *testing.T) {
 		if code, _ := ninth(); code == 200 {
 			break
 		}
+	}
+}
+
+// TestReview2ReasonCutInvalidUTF8: a crash reason cut to 1 KiB lost all
+// its text when the bytes at the cut were not UTF-8 (a binary response
+// body): the cut looked back for a rune's start down to the first byte.
+func TestReview2ReasonCutInvalidUTF8(t *testing.T) {
+	ev := make(chan struct{}, 8)
+	sup := supervisor.New(supervisor.Spec{Service: quiet("root"), OnEvent: func(e supervisor.Event) {
+		if e.Kind == supervisor.ChildRestarted {
+			ev <- struct{}{}
+		}
+	}})
+	f := waitFunc("f")
+	if err := sup.Add(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	start(t, sup)
+	f.Crash(errors.New("bad response: " + strings.Repeat("\x80", 2000)))
+	<-ev
+	srv := serve(t, &observe.Handler{Root: sup})
+	_, byPath := fetchTree(t, srv.URL)
+	n := byPath["root/f"]
+	if n == nil || n.Crash == nil || !strings.HasPrefix(n.Crash.Reason, "bad response: ") || len(n.Crash.Reason) > 4*1024 {
+		t.Fatalf("root/f's crash: %+v", n.Crash)
 	}
 }
