@@ -348,3 +348,41 @@ func TestReview2ReasonCutInvalidUTF8(t *testing.T) {
 		t.Fatalf("root/f's crash: %+v", n.Crash)
 	}
 }
+
+// TestReview2CrashDuringLook: a service crashes while a stream's look at
+// the tree runs, after that look has read it: the crash and the restart
+// reach the stream by the next look.
+func TestReview2CrashDuringLook(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	root := supervisor.New(supervisor.Spec{Service: named("root"), MaxRestarts: 1000, Window: time.Minute})
+	victim, hk, crasher := waitFunc("victim"), &hookSvc{}, waitFunc("crasher")
+	hk.Configure(named("hook"))
+	for _, s := range []service.Service{victim, hk, crasher} { // looked at in this order
+		if err := root.Add(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start(t, root)
+	h := &observe.Handler{Root: root}
+	srv := serve(t, h)
+	st := openStream(t, ctx, srv.URL)
+	_, byPath := fetchTree(t, srv.URL)
+	key := byPath["root/victim"].Key
+	hk.hook = func() { victim.Crash(errors.New("during the look")) }
+	hk.armed.Store(true)
+	crasher.Crash(errors.New("wake the stream"))
+	flashed := false
+	for {
+		u, ok := st.nextUpdate(t)
+		if !ok {
+			t.Fatalf("stream ended before the victim's crash and restart were sent (flashed %v)", flashed)
+		}
+		flashed = flashed || slices.Contains(u.Flash, key)
+		for _, n := range u.Nodes {
+			if n.Key == key && n.State == "running" && n.Restarts == 1 && n.Crash != nil && n.Crash.Count == 1 && flashed {
+				return
+			}
+		}
+	}
+}
