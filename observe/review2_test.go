@@ -386,3 +386,36 @@ func TestReview2CrashDuringLook(t *testing.T) {
 		}
 	}
 }
+
+// TestReview2SubtreePathsAgree: a Handler on a subtree names each service
+// the same way in tree.json, /readyz and /healthz.
+func TestReview2SubtreePathsAgree(t *testing.T) {
+	tt := startTree(t, 0)
+	h := &observe.Handler{Root: tt.inner}
+	defer h.Close()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/debug/tree.json", nil))
+	var doc treeDoc
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var tree []string
+	var walk func(n *treeNode)
+	walk = func(n *treeNode) {
+		tree = append(tree, n.Path)
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(doc.Root)
+	for _, ep := range []string{"/readyz?verbose", "/healthz?verbose"} {
+		_, rep := get(t, h, ep)
+		var got []string
+		for _, c := range rep.Services {
+			got = append(got, c.Service)
+		}
+		if !slices.Equal(got, tree) {
+			t.Errorf("%s names %v, tree.json %v", ep, got, tree)
+		}
+	}
+}
