@@ -419,3 +419,41 @@ func TestReview2SubtreePathsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestReview2NoZeroTimes: under a crash storm, with streams opening and
+// closing, neither tree.json nor a stream shows a crash or an event with
+// the zero time (a record left for a stream to stamp).
+func TestReview2NoZeroTimes(t *testing.T) {
+	tt := startTree(t, 0)
+	h := &observe.Handler{Root: tt.root}
+	srv := serve(t, h)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	storm, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c := tt.svc["root/inner/c"].(*service.FuncService)
+		for storm.Err() == nil {
+			c.Crash(errors.New("storm"))
+			time.Sleep(time.Millisecond) // a storm, not a spin
+		}
+	}()
+	const zero = "0001-01-01"
+	for i := range 10 {
+		sctx, end := context.WithCancel(ctx)
+		st := openStream(t, sctx, srv.URL)
+		if i%2 == 0 {
+			if _, data, ok := st.next(); !ok || strings.Contains(data, zero) {
+				t.Errorf("stream: %v %s", ok, data)
+			}
+		}
+		end()
+		_, body := fetchURL(t, srv.URL+"/debug/tree.json")
+		if strings.Contains(body, zero) {
+			t.Fatalf("tree.json shows the zero time: %s", body)
+		}
+	}
+	stop()
+	<-done
+}
