@@ -44,7 +44,7 @@ import (
 // services were removed}. What a stream has yet to send is bounded by the
 // tree's size and 64 events, however slowly its client reads; the tree's
 // goroutines never wait for it. A Handler serves 8 streams at once (503
-// with ErrTooManyStreams beyond), each costing the process at most about
+// with ErrTooManyStreams beyond; the page tries again 3s later), each costing the process at most about
 // 4% of a core however fast the tree changes. Error texts (crash reasons,
 // failures) are cut to 1 KiB.
 //
