@@ -51,7 +51,9 @@ type Worker struct {
 	Logger *zerolog.Logger
 
 	// StopTimeout bounds the final Stop of the tree: it is the deadline of
-	// the root's Stop, and every level below takes the smaller of its own
+	// the root's Stop, counted from when the stop begins and shared with
+	// the Extensions' StepStopping and StepStopped (which gets at least a
+	// second, even past it), and every level below takes the smaller of its own
 	// timeout (service.Config.StopTimeout, a supervisor child's shutdown
 	// timeout) and what remains, so the whole stop returns by it even when
 	// user code hangs (what it abandons is named in the error). Default

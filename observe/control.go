@@ -164,7 +164,7 @@ func (h *Handler) find(id string) (service.Service, *supervisor.Supervisor, stri
 	}
 	sn := newSnapper(nil)
 	sn.byKey = map[string]service.Service{}
-	top := sn.tree(h.Root, "")
+	top := sn.tree(h.Root, parentPath(h.Root)) // paths as tree.json gives them to the page
 	var byPath, other []*nodeJSON
 	var walk func(n *nodeJSON)
 	walk = func(n *nodeJSON) {

@@ -17,6 +17,11 @@ const (
 	// minGap is the least time between two updates of a stream: changes
 	// within it are sent together.
 	minGap = 100 * time.Millisecond
+	// refresh is the time between a quiet stream's looks at the tree:
+	// what changes without a state change or a supervisor event (a
+	// timer's runs, a task a running service starts, a flag, a
+	// supervisor's intensity as its window slides) wakes nobody.
+	refresh = 2 * time.Second
 	// keepAlive is the time between comments sent on an idle stream, so
 	// that a client gone away is noticed.
 	keepAlive = 15 * time.Second
@@ -86,7 +91,7 @@ func (r eventRec) json() eventJSON {
 // also reloads it when an update names a key it does not know (a service
 // added).
 type updateJSON struct {
-	T       int64       `json:"t"` // when it was taken, as treeDoc's
+	T       int64       `json:"t"` // when its look at the tree ended, in treeDoc's unit (treeDoc's is when it began)
 	Nodes   []*nodeJSON `json:"nodes"`
 	Flash   []string    `json:"flash,omitempty"`
 	Events  []eventJSON `json:"events,omitempty"`
@@ -108,7 +113,9 @@ func (h *Handler) Close() error {
 
 // serveEvents streams the tree's changes as server-sent events: an
 // "update" event (updateJSON) at most every minGap while something
-// changes, a comment every keepAlive while nothing does. It returns when
+// changes, a comment every keepAlive while nothing does. A quiet tree is
+// looked at every refresh, for what changes without telling (timers,
+// tasks, flags). It returns when
 // the request's context ends, the client stops reading, or the handler is
 // closed.
 func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
@@ -137,6 +144,8 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	ping := time.NewTicker(keepAlive)
 	defer ping.Stop()
+	quiet := time.NewTicker(refresh)
+	defer quiet.Stop()
 	gap := time.NewTimer(0)
 	defer gap.Stop()
 	var buf bytes.Buffer
@@ -154,6 +163,7 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 				}
 				continue
 			case <-sub.wake:
+			case <-quiet.C: // a look for what changes unannounced
 			}
 		}
 		select { // pace: what changes meanwhile is sent with this
@@ -189,7 +199,7 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 // update builds sub's next update: the services whose snapshot differs
 // from the one it sent last, the supervisor events it has not sent.
 func (h *Handler) update(sub *subscriber) updateJSON {
-	u := updateJSON{T: time.Now().UnixMicro(), Nodes: []*nodeJSON{}}
+	u := updateJSON{Nodes: []*nodeJSON{}}
 	events, dropped, crashes := h.live.news(sub)
 	u.Dropped = dropped
 	u.Reshape = h.scan(sub, crashes, func(n *nodeJSON, crashed bool) {
@@ -201,6 +211,10 @@ func (h *Handler) update(sub *subscriber) updateJSON {
 	for _, r := range events {
 		u.Events = append(u.Events, r.json())
 	}
+	// Once the look has ended: the page drops the updates older than the
+	// tree.json it drew, and a look that began before tree.json's and
+	// ended after it may hold a change tree.json missed.
+	u.T = time.Now().UnixMicro()
 	return u
 }
 

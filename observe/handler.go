@@ -37,13 +37,14 @@ import (
 // label each service with its label, state, restart count and flags.
 //
 // /events sends an "update" event, at most every 100ms while the tree
-// changes, whose data is {"t", "nodes": [nodes without path, names nor
+// changes (and within 2s of what changes without a state change or a
+// supervisor event: a timer's runs, tasks, flags), whose data is {"t", "nodes": [nodes without path, names nor
 // children, for the services changed], "flash": [keys of those that
 // crashed], "events": [supervisor events], "dropped", "reshape": true when
 // services were removed}. What a stream has yet to send is bounded by the
 // tree's size and 64 events, however slowly its client reads; the tree's
 // goroutines never wait for it. A Handler serves 8 streams at once (503
-// with ErrTooManyStreams beyond), each costing the process at most about
+// with ErrTooManyStreams beyond; the page tries again 3s later), each costing the process at most about
 // 4% of a core however fast the tree changes. Error texts (crash reasons,
 // failures) are cut to 1 KiB.
 //

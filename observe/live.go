@@ -17,13 +17,13 @@ import (
 // live is the handler's observer of the tree and its event streams. Its
 // zero value is ready; the observer is attached by the first request.
 //
-// The engine's goroutines pay little for it: a state change bumps a
-// counter and wakes the streams that sleep (an atomic swap each); only a
+// The engine's goroutines pay little for it: a state change marks each
+// stream dirty (a load once it is) and wakes those that sleep; only a
 // crash (its time and count) and a supervisor event (kept in a ring of the
-// last maxEvents) take mu, for a map or ring update. A stream finds what
-// changed itself: at most every minGap, and only after a change, it
-// snapshots the tree and sends the services whose snapshot differs from
-// the one it sent last. So a crash storm costs the engine the same however
+// last maxEvents) take a lock, cmu or emu, for a map or ring update. A
+// stream finds what changed itself: at most every minGap after a change
+// (and every refresh when none is announced), it snapshots the tree and
+// sends the services whose snapshot differs from the one it sent last. So a crash storm costs the engine the same however
 // many pages are open, and what waits for a slow client is bounded by the
 // tree's size and maxEvents.
 type live struct {
@@ -77,9 +77,9 @@ var _ supervisor.EventObserver = observer{}
 func (o observer) StateChanged(s service.Service, _, to service.State) {
 	l := o.l
 	if to == service.Crashed {
-		now := l.stamp()
 		n := s.Node()
 		l.cmu.Lock()
+		now := l.stamp() // under cmu: see unsubscribe
 		if l.crashes == nil {
 			l.crashes = map[*graph.Node]crashRec{}
 		}
@@ -96,8 +96,8 @@ func (o observer) StateChanged(s service.Service, _, to service.State) {
 // SupervisorEvent records e and wakes the streams.
 func (o observer) SupervisorEvent(_ *supervisor.Supervisor, e supervisor.Event) {
 	l := o.l
-	r := eventRec{at: l.stamp(), e: e}
 	l.emu.Lock()
+	r := eventRec{at: l.stamp(), e: e} // under emu: see unsubscribe
 	l.events.push(r)
 	l.emu.Unlock()
 	l.changed()
@@ -115,9 +115,13 @@ func (l *live) now() time.Time {
 
 // stamp is the time of a crash or an event being recorded: now, unless a
 // stream is open. Then it is zero, and the stream's next update, which
-// the change wakes (at most minGap later), stamps it with its own time
+// the change wakes (minGap later, or 25 times its last look's cost, or
+// once a slow client has read the last one), stamps it with its own time
 // (stamped): the page shows it at a tenth of a second, and a crash storm
-// with a page open reads no clock per crash.
+// with a page open reads no clock per crash. A stream that ends stamps
+// what it had yet to (unsubscribe), so that no record waits for a later
+// reader's time. Called under cmu or emu: a record made as the last
+// stream ends is stamped either here or by that stream.
 func (l *live) stamp() time.Time {
 	if p := l.subs.Load(); p != nil && len(*p) > 0 {
 		return time.Time{}
@@ -212,13 +216,27 @@ func (l *live) subscribe(root service.Service) (*subscriber, <-chan struct{}, er
 	return sub, l.doneLocked(), nil
 }
 
-// unsubscribe drops a stream.
+// unsubscribe drops a stream, and stamps the records made while it was
+// open that no stream has stamped yet (see stamp): once the last stream
+// is gone, nobody would until a later reader, with its own, later time.
 func (l *live) unsubscribe(sub *subscriber) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.editSubsLocked(func(subs []*subscriber) []*subscriber {
 		return slices.DeleteFunc(subs, func(x *subscriber) bool { return x == sub })
 	})
+	now := l.now()
+	l.cmu.Lock()
+	for n, r := range l.crashes {
+		if r.at.IsZero() {
+			r.at = now
+			l.crashes[n] = r
+		}
+	}
+	l.cmu.Unlock()
+	l.emu.Lock()
+	l.events.stamp(now)
+	l.emu.Unlock()
 	l.streams--
 	if l.streams == 0 && l.idle != nil {
 		close(l.idle)
@@ -369,4 +387,12 @@ func (g *eventRing) since(n uint64, now time.Time) (events []eventRec, dropped i
 		events = append(events, *r)
 	}
 	return events, dropped
+}
+
+// stamp gives now to the records held not stamped yet.
+func (g *eventRing) stamp(now time.Time) {
+	for i := range min(g.total, maxEvents) {
+		r := &g.buf[i]
+		r.at = stamped(r.at, now)
+	}
 }

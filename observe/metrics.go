@@ -65,9 +65,10 @@ var DefaultStopBuckets = []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5,
 // Read from the tree at each scrape:
 //
 //	mode_services{state}                   services of the attached trees in each state ("init", "starting", "running", "stopping", "shutdown", "crashed")
-//	mode_abandoned{service}                pieces of the service's code (hooks, tasks, health checks) that a stop, a start or a
-//	                                       health check gave up waiting for and that still run (service.Abandoned): a hang;
-//	                                       sent only for services that have some
+//	mode_abandoned{service}                calls of the service's code that a stop, a start or a health check gave up waiting
+//	                                       for and that still run (service.Abandoned): a hook, a Healthcheck, or the tasks
+//	                                       of a run, counted once together; a hang (a Healthcheck a probe gave up on: slowness,
+//	                                       until it has run observe.ProbeHangAfter); sent only for services that have some
 //	mode_timer_runs_total{service,timer}   calls of the timer's fn that returned (service.TimerStats.Runs)
 //	mode_timer_failures_total{service,timer} of which failed (Failures)
 //	mode_timer_skipped_total{service,timer}  slots passed over (Skipped)

@@ -23,7 +23,9 @@ func clip(s string, n int) string {
 		return s
 	}
 	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
+	// Back to the start of the rune at n, at most UTFMax-1 bytes: bytes
+	// that are not UTF-8 (a binary body) are cut where they are.
+	for i > 0 && i > n-(utf8.UTFMax-1) && !utf8.RuneStart(s[i]) {
 		i--
 	}
 	return s[:i] + "..."

@@ -253,15 +253,23 @@
   });
 
   const conn = $('conn');
-  const es = new EventSource('events');
-  es.addEventListener('open', () => {
-    conn.dataset.conn = 'live';
-    conn.textContent = 'live';
-    reload(); // (again) after a reconnection: updates may have been missed
-  });
-  es.addEventListener('error', () => {
-    conn.dataset.conn = 'down';
-    conn.textContent = 'reconnecting';
-  });
-  es.addEventListener('update', (ev) => apply(JSON.parse(ev.data)));
+  // connect opens the event stream. A browser retries a stream whose
+  // connection failed, but gives up for good on an answer other than 200
+  // (503: the handler serves too many streams, or is closed): then the
+  // page opens another, a few seconds later.
+  function connect() {
+    const es = new EventSource('events');
+    es.addEventListener('open', () => {
+      conn.dataset.conn = 'live';
+      conn.textContent = 'live';
+      reload(); // (again) after a reconnection: updates may have been missed
+    });
+    es.addEventListener('error', () => {
+      conn.dataset.conn = 'down';
+      conn.textContent = 'reconnecting';
+      if (es.readyState === EventSource.CLOSED) setTimeout(connect, 3000);
+    });
+    es.addEventListener('update', (ev) => apply(JSON.parse(ev.data)));
+  }
+  connect();
 })();
