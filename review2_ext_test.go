@@ -53,3 +53,48 @@ func TestReview2StopBudgetEdges(t *testing.T) {
 		})
 	}
 }
+
+// A start cancelled by a signal counts the stop's budget from the signal:
+// StepStopped after the rollback gets what remains of it (at least a
+// second), not a fresh one.
+func TestCancelledStartSharesTheStopBudget(t *testing.T) {
+	const budget = 1500 * time.Millisecond
+	l := zerolog.Nop()
+	root := &startUntilCancelled{started: make(chan struct{})}
+	root.Configure(service.Config{Logger: &l, StopTimeout: time.Second})
+	child := &stopUntilBudget{}
+	child.Configure(service.Config{Logger: &l})
+	if err := root.AddDependency(child); err != nil {
+		t.Fatal(err)
+	}
+	e := &deadlineExt{}
+	w := quietWorker(root)
+	w.StopTimeout = budget
+	w.Extensions = []mode.Extension{e}
+	ctx, cancel := context.WithCancel(testCtx(t))
+	go func() { <-root.started; cancel() }()
+	_ = w.Run(ctx) // the rollback runs out of its second: ErrStopTimeout
+	// The rollback took its second: StepStopped has the rest of the 1.5s,
+	// raised to a second, not 1.5s afresh.
+	if d := e.left[mode.StepStopped]; d < 500*time.Millisecond || d > 1100*time.Millisecond {
+		t.Errorf("StepStopped: %v left, want about a second", d)
+	}
+}
+
+// startUntilCancelled's OnStarted (after its children started) holds until
+// its ctx ends (a signal).
+type startUntilCancelled struct {
+	service.Base
+	started chan struct{}
+}
+
+func (s *startUntilCancelled) OnStarted(ctx context.Context) error {
+	close(s.started)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// stopUntilBudget's OnStop holds until its budget ends.
+type stopUntilBudget struct{ service.Base }
+
+func (s *stopUntilBudget) OnStop(ctx context.Context) error { <-ctx.Done(); return nil }

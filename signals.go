@@ -39,9 +39,7 @@ const minExtensionsStop = time.Second
 // StepStopped (which gets at least min), so that the whole stop fits the
 // budget a process manager gives (Kubernetes' grace period).
 func (r *runner) stopContext(ctx context.Context, min time.Duration) (context.Context, context.CancelFunc) {
-	if r.stopBy.IsZero() {
-		r.stopBy = time.Now().Add(r.w.stopTimeout())
-	}
+	r.stopBegins()
 	return context.WithDeadline(context.WithoutCancel(ctx), maxTime(r.stopBy, time.Now().Add(min)))
 }
 
@@ -50,6 +48,15 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// stopBegins sets the stop's deadline, unless set: StopTimeout from now.
+// A stop asked during the start (its rollback, then StepStopped) counts
+// from the asking.
+func (r *runner) stopBegins() {
+	if r.stopBy.IsZero() {
+		r.stopBy = time.Now().Add(r.w.stopTimeout())
+	}
 }
 
 // stepStopping gives StepStopping to the extensions, under the stop's
@@ -188,12 +195,14 @@ func (r *runner) start(ctx context.Context) (asked bool, err error) {
 		case <-ctxDone:
 			ctxDone = nil
 			asked = true
+			r.stopBegins()
 			r.log.Info().Msg("context done during the start: cancelling the start")
 		case sig := <-r.stopSig:
 			if r.signals++; r.signals > 1 {
 				return asked, r.forceExit(sig, "start")
 			}
 			asked = true
+			r.stopBegins()
 			r.log.Info().Str("signal", sig.String()).Msg("signal during the start: cancelling the start (send it again to exit at once)")
 			cancel()
 		case <-r.dumpSig:

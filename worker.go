@@ -59,7 +59,9 @@ type Worker struct {
 	// user code hangs (what it abandons is named in the error). Default
 	// DefaultStopTimeout (30s, Kubernetes' default grace period); negative
 	// is ErrBadConfig. The rollback of a start cancelled by a signal is
-	// bounded by the root's own service.Config.StopTimeout instead. A
+	// bounded by the root's own service.Config.StopTimeout instead; the
+	// extensions' StepStopped that follows it has what remains of
+	// StopTimeout counted from the signal (at least a second). A
 	// root supervisor that gives up stops its children itself first, each
 	// within its shutdown timeout, as OTP's do; the Worker's stop begins
 	// once it has reported the crash.
