@@ -135,13 +135,17 @@ func eachObserver(b *Base, fn func(Observer)) {
 
 // callObserver calls fn with a's observer, detaching it if it panics.
 func callObserver(a *attachment, fn func(Observer)) {
-	defer func() {
-		if v := recover(); v != nil {
-			dropObserver(a)
-			a.at.Log().Error().Str("observer", typeName(a.o)).Interface("panic", v).Msg("observer panicked: detached")
-		}
-	}()
+	defer a.recoverPanic()
 	fn(a.o)
+}
+
+// recoverPanic, deferred around a call to a's observer, detaches it if
+// the call panicked.
+func (a *attachment) recoverPanic() {
+	if v := recover(); v != nil {
+		dropObserver(a)
+		a.at.Log().Error().Str("observer", typeName(a.o)).Interface("panic", v).Msg("observer panicked: detached")
+	}
 }
 
 // setStateLocked moves b to state to and returns the state it left, for
@@ -156,8 +160,12 @@ func (b *Base) stateChanged(from, to State) {
 	if !observed() || from == to {
 		return
 	}
+	var s Service // read once, and only for a listener
 	eachObserver(b, func(o Observer) {
-		if s, ok := b.node.Value().(Service); ok { // read only for a listener
+		if s == nil {
+			s, _ = b.node.Value().(Service)
+		}
+		if s != nil {
 			o.StateChanged(s, from, to)
 		}
 	})
