@@ -56,6 +56,9 @@ func (r *rlTimed) OnStart(ctx context.Context) error {
 	}
 	return r.Go("watched", func(ctx context.Context) error {
 		w, err := service.Watch(ctx, "watched", time.Hour)
+		if errors.Is(err, service.ErrStopping) {
+			return nil // stopped (terminated) before the task got this far
+		}
 		if err != nil {
 			return err
 		}
