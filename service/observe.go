@@ -160,32 +160,15 @@ func (b *Base) stateChanged(from, to State) {
 	if !observed() || from == to {
 		return
 	}
-	// eachObserver's loop, without its closure: the hottest path.
-	p := observers.list.Load()
-	if p == nil {
-		return
-	}
 	var s Service // read once, and only for a listener
-	for n := &b.node; n != nil; n = n.Parent() {
-		for _, a := range *p {
-			if &a.at.node != n || a.dropped.Load() {
-				continue
-			}
-			if s == nil {
-				if s, _ = b.node.Value().(Service); s == nil {
-					return
-				}
-			}
-			a.stateChanged(s, from, to)
+	eachObserver(b, func(o Observer) {
+		if s == nil {
+			s, _ = b.node.Value().(Service)
 		}
-	}
-}
-
-// stateChanged calls a's observer's StateChanged, detaching it if it
-// panics.
-func (a *attachment) stateChanged(s Service, from, to State) {
-	defer a.recoverPanic()
-	a.o.StateChanged(s, from, to)
+		if s != nil {
+			o.StateChanged(s, from, to)
+		}
+	})
 }
 
 // stopped tells the observers that implement StopObserver that a stop of
