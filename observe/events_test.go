@@ -347,7 +347,7 @@ func TestEventsCloseRace(t *testing.T) {
 // page's event stream open and read.
 func BenchmarkRestartObserved(b *testing.B) {
 	const storm = 20
-	for _, mode := range []string{"unobserved", "noop-observer", "attached", "page-open"} {
+	for _, mode := range []string{"unobserved", "noop-observer", "attached", "page-open", "idle-stream"} {
 		b.Run(mode, func(b *testing.B) {
 			restarted := make(chan struct{}, storm)
 			spec := supervisor.Spec{Service: named("bench"), MaxRestarts: 1 << 30, Window: time.Minute,
@@ -379,6 +379,26 @@ func BenchmarkRestartObserved(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer detach()
+			case "idle-stream":
+				// The control: an HTTP server with an open stream that
+				// sends nothing, no observer: what a live connection costs
+				// the process's scheduler (netpoll), whoever serves it.
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.WriteHeader(http.StatusOK)
+					w.(http.Flusher).Flush()
+					<-r.Context().Done()
+				}))
+				defer func() { cancel(); srv.Close() }() // the stream ends before the server closes
+				req, err := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				wg.Add(1)
+				go func() { defer wg.Done(); defer r.Body.Close(); _, _ = io.Copy(io.Discard, r.Body) }()
 			case "attached", "page-open":
 				h := &observe.Handler{Root: sup}
 				srv := httptest.NewServer(h)
