@@ -344,7 +344,8 @@ func TestEventsCloseRace(t *testing.T) {
 // storm: each op crashes 20 of its 1,000 children at once and waits for
 // their restarts. Unobserved; with an observer that does nothing (the
 // core's cost); with the handler attached and no page open; with the
-// page's event stream open and read.
+// page's event stream open and read; and, as a control, with an HTTP
+// stream open and no observer (idle-stream).
 func BenchmarkRestartObserved(b *testing.B) {
 	const storm = 20
 	for _, mode := range []string{"unobserved", "noop-observer", "attached", "page-open", "idle-stream"} {
