@@ -94,23 +94,9 @@ func (r *runner) stopExtensions(ctx context.Context) error {
 	if r.ext.started == 0 {
 		return nil
 	}
-	sctx, cancel := r.stopContext(ctx, minExtensionsStop)
-	defer cancel() // after a forced exit, tells the abandoned extensions to hurry
-	done := make(chan struct{})
-	go func() { defer close(done); r.ext.stopped(sctx) }()
-	for {
-		select {
-		case <-done:
-			return nil
-		case sig := <-r.stopSig:
-			if r.signals++; r.signals > 1 {
-				return r.forceExit(sig, "the extensions' stop")
-			}
-			r.log.Info().Str("signal", sig.String()).Msg("signal while the extensions stop: stopping (send it again to exit at once)")
-		case <-r.dumpSig:
-			r.w.dump()
-		}
-	}
+	return r.stopping(ctx, minExtensionsStop, "the extensions' stop",
+		"signal while the extensions stop: stopping (send it again to exit at once)",
+		func(sctx context.Context) error { r.ext.stopped(sctx); return nil })
 }
 
 // runSteps starts the extensions, then runs the tree.
@@ -300,19 +286,32 @@ func (r *runner) wait(ctx context.Context) error {
 // waits for it, dumping on dump signals. On a second stop signal it
 // returns ErrForcedExit without waiting.
 func (r *runner) stop(ctx context.Context) error {
-	sctx, cancel := r.stopContext(ctx, 0)
+	return r.stopping(ctx, 0, "stop",
+		"signal during the stop: already stopping (send it again to exit at once)", r.root.Stop)
+}
+
+// stopping runs fn on a goroutine under the stop's deadline (at least min
+// from now) and waits for it, dumping on dump signals and logging note on
+// a first stop signal. On a second one it returns ErrForcedExit naming
+// what as still running, without waiting.
+func (r *runner) stopping(ctx context.Context, min time.Duration, what, note string, fn func(context.Context) error) error {
+	sctx, cancel := r.stopContext(ctx, min)
 	defer cancel() // after a forced exit, tells the abandoned stop to hurry
 	done := make(chan error, 1)
-	go func() { done <- r.root.Stop(sctx) }()
+	go func() {
+		var err error
+		defer func() { done <- err }() // deferred: also when fn ends the goroutine (runtime.Goexit)
+		err = fn(sctx)
+	}()
 	for {
 		select {
 		case err := <-done:
 			return err
 		case sig := <-r.stopSig:
 			if r.signals++; r.signals > 1 {
-				return r.forceExit(sig, "stop")
+				return r.forceExit(sig, what)
 			}
-			r.log.Info().Str("signal", sig.String()).Msg("signal during the stop: already stopping (send it again to exit at once)")
+			r.log.Info().Str("signal", sig.String()).Msg(note)
 		case <-r.dumpSig:
 			r.w.dump()
 		}

@@ -329,21 +329,22 @@ func liveLabel(n *graph.Node) string {
 
 // serveTreeDot serves the tree in Graphviz dot, with live state.
 func (h *Handler) serveTreeDot(w http.ResponseWriter, r *http.Request) {
-	if !h.attach(w) {
-		return
-	}
-	w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte(graph.DOT(h.Root.Node(), liveLabel)))
+	h.serveRendering(w, "text/vnd.graphviz; charset=utf-8", graph.DOT)
 }
 
 // serveTreeMermaid serves the tree as a Mermaid flowchart, with live
 // state.
 func (h *Handler) serveTreeMermaid(w http.ResponseWriter, r *http.Request) {
+	h.serveRendering(w, "text/plain; charset=utf-8", graph.Mermaid)
+}
+
+// serveRendering serves the tree drawn by render, each service labelled
+// with its live state (liveLabel).
+func (h *Handler) serveRendering(w http.ResponseWriter, contentType string, render func(*graph.Node, func(*graph.Node) string) string) {
 	if !h.attach(w) {
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte(graph.Mermaid(h.Root.Node(), liveLabel)))
+	_, _ = w.Write([]byte(render(h.Root.Node(), liveLabel)))
 }
