@@ -227,12 +227,7 @@ func (l *live) unsubscribe(sub *subscriber) {
 	})
 	now := l.now()
 	l.cmu.Lock()
-	for n, r := range l.crashes {
-		if r.at.IsZero() {
-			r.at = now
-			l.crashes[n] = r
-		}
-	}
+	l.stampCrashesLocked(now)
 	l.cmu.Unlock()
 	l.emu.Lock()
 	l.events.stamp(now)
@@ -286,13 +281,19 @@ func (l *live) crashCopy() map[*graph.Node]crashRec {
 	l.cmu.Lock()
 	defer l.cmu.Unlock()
 	l.pruneLocked()
+	l.stampCrashesLocked(now)
+	return maps.Clone(l.crashes)
+}
+
+// stampCrashesLocked gives now to the crash records not stamped yet (see
+// stamp). l.cmu is held.
+func (l *live) stampCrashesLocked(now time.Time) {
 	for n, r := range l.crashes {
 		if r.at.IsZero() {
 			r.at = now
 			l.crashes[n] = r
 		}
 	}
-	return maps.Clone(l.crashes)
 }
 
 // pruneLocked drops the crash records of services no longer in the tree
