@@ -153,20 +153,27 @@ func (w *Worker) Run(ctx context.Context) error {
 	return r.run(ctx)
 }
 
+// isNilPointer reports whether v holds a nil pointer (a typed nil, which
+// an interface's == nil does not catch).
+func isNilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
 // check reports bad configuration before anything is opened or started,
 // and returns the log level to use.
 func (w *Worker) check() (zerolog.Level, error) {
 	if w.Service == nil {
 		return 0, ErrNoService
 	}
-	if v := reflect.ValueOf(w.Service); v.Kind() == reflect.Pointer && v.IsNil() {
+	if isNilPointer(w.Service) {
 		return 0, fmt.Errorf("%w (a nil %T)", ErrNoService, w.Service)
 	}
 	if w.StopTimeout < 0 {
 		return 0, fmt.Errorf("%w: StopTimeout %v is negative", ErrBadConfig, w.StopTimeout)
 	}
 	for i, e := range w.Extensions {
-		if v := reflect.ValueOf(e); e == nil || (v.Kind() == reflect.Pointer && v.IsNil()) {
+		if e == nil || isNilPointer(e) {
 			return 0, fmt.Errorf("%w (Extensions[%d])", ErrNilExtension, i)
 		}
 	}
