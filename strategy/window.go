@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"math"
+	"sort"
 	"time"
 )
 
@@ -14,13 +15,15 @@ import (
 //
 // Use [NewWindow]; the zero Window is also usable and applies the default
 // Intensity (DefaultMaxRestarts in DefaultWindow). Memory is a ring of at
-// most MaxRestarts+1 timestamps, grown on demand. A Window is not safe for
+// most MaxRestarts+1 timestamps (8 bytes each, which the garbage collector
+// does not scan), grown on demand. A Window is not safe for
 // concurrent use.
 type Window struct {
-	in   Intensity // normalized; zero until first use by a zero Window
-	buf  []time.Time
-	head int // index of the oldest timestamp in buf
-	n    int // number of timestamps held
+	in   Intensity       // normalized; zero until first use by a zero Window
+	base time.Time       // the first timestamp held since the ring was last empty
+	buf  []time.Duration // the timestamps held, as offsets from base
+	head int             // index of the oldest timestamp in buf
+	n    int             // number of timestamps held
 }
 
 // NewWindow returns an empty Window enforcing in (normalized), or the
@@ -54,22 +57,19 @@ func (w *Window) Allow(now time.Time) bool {
 }
 
 // Len returns the number of recorded restarts that count at now. It does
-// not change the window.
+// not change the window, and it takes O(log n) for n timestamps held: a
+// binary search of the ring, whose timestamps are in the order recorded
+// (a supervisor under a crash storm with a large MaxRestarts holds
+// hundreds of thousands, and reports Len under its lock).
 func (w *Window) Len(now time.Time) int {
-	count := 0
-	for i := w.n - 1; i >= 0; i-- {
-		if now.Sub(w.at(i)) >= w.in.Window {
-			break
-		}
-		count++
-	}
-	return count
+	d := now.Sub(w.base)
+	old := sort.Search(w.n, func(i int) bool { return d-w.at(i) < w.in.Window })
+	return w.n - old
 }
 
 // Reset forgets every recorded restart (a restarted supervisor starts with
 // an empty window). It keeps the limit and the allocated ring.
 func (w *Window) Reset() {
-	clear(w.buf)
 	w.head, w.n = 0, 0
 }
 
@@ -80,15 +80,15 @@ func (w *Window) init() {
 	}
 }
 
-// at returns the i-th oldest timestamp held.
-func (w *Window) at(i int) time.Time {
+// at returns the i-th oldest timestamp held, as an offset from base.
+func (w *Window) at(i int) time.Duration {
 	return w.buf[(w.head+i)%len(w.buf)]
 }
 
 // expire drops the timestamps that no longer count at now.
 func (w *Window) expire(now time.Time) {
-	for w.n > 0 && now.Sub(w.buf[w.head]) >= w.in.Window {
-		w.buf[w.head] = time.Time{}
+	d := now.Sub(w.base)
+	for w.n > 0 && d-w.buf[w.head] >= w.in.Window {
 		w.head = (w.head + 1) % len(w.buf)
 		w.n--
 	}
@@ -97,6 +97,9 @@ func (w *Window) expire(now time.Time) {
 // push appends t, growing the ring up to MaxRestarts+1 entries and then
 // overwriting the oldest.
 func (w *Window) push(t time.Time) {
+	if w.n == 0 {
+		w.base = t
+	}
 	limit := w.in.MaxRestarts
 	if limit < math.MaxInt {
 		limit++
@@ -109,13 +112,13 @@ func (w *Window) push(t time.Time) {
 			w.n--
 		}
 	}
-	w.buf[(w.head+w.n)%len(w.buf)] = t
+	w.buf[(w.head+w.n)%len(w.buf)] = t.Sub(w.base)
 	w.n++
 }
 
 // grow moves the held timestamps, oldest first, into a ring of size size.
 func (w *Window) grow(size int) {
-	buf := make([]time.Time, size)
+	buf := make([]time.Duration, size)
 	for i := range w.n {
 		buf[i] = w.at(i)
 	}

@@ -172,3 +172,44 @@ func TestNewWindowErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestWindowLenMatchesCount checks Len's binary search against a count of
+// the timestamps held, on rings that have wrapped (the oldest overwritten)
+// and rings that have not, with repeated timestamps, at every moment
+// around each timestamp.
+func TestWindowLenMatchesCount(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		max    int
+		pushes []int // ms, in order
+	}{
+		{"empty", 3, nil},
+		{"one", 3, []int{10}},
+		{"not wrapped", 9, []int{0, 5, 5, 100, 700, 999, 1000}},
+		{"wrapped", 4, []int{0, 100, 200, 300, 400, 500, 600, 650, 650, 1300}},
+		{"wrapped twice", 2, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 1005, 1006}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := NewWindow(Intensity{MaxRestarts: tt.max, Window: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, at := range tt.pushes {
+				w.Allow(ms(at))
+			}
+			for _, at := range tt.pushes {
+				for _, now := range []int{at - 1, at, at + 1, at + 999, at + 1000, at + 1001} {
+					want := 0
+					for i := range w.n {
+						if ms(now).Sub(w.base.Add(w.at(i))) < time.Second {
+							want++
+						}
+					}
+					if got := w.Len(ms(now)); got != want {
+						t.Errorf("Len(%dms) = %d, want %d", now, got, want)
+					}
+				}
+			}
+		})
+	}
+}
