@@ -162,7 +162,7 @@ func (h *Handler) find(id string) (service.Service, *supervisor.Supervisor, stri
 	if id == "" {
 		return nil, nil, "", fmt.Errorf("%w: empty id", ErrNoService)
 	}
-	sn := newSnapper(nil)
+	sn := newSnapper(nil, time.Time{})
 	sn.byKey = map[string]service.Service{}
 	top := sn.tree(h.Root, parentPath(h.Root)) // paths as tree.json gives them to the page
 	var byPath, other []*nodeJSON

@@ -17,6 +17,10 @@ const (
 	// minGap is the least time between two updates of a stream: changes
 	// within it are sent together.
 	minGap = 100 * time.Millisecond
+	// pace is how many times a stream's last look (and the encoding of
+	// its update) it waits before the next, when that is longer than
+	// minGap: 50 makes a stream cost at most 2% of a core.
+	pace = 50
 	// refresh is the time between a quiet stream's looks at the tree:
 	// what changes without a state change or a supervisor event (a
 	// timer's runs, a task a running service starts, a flag, a
@@ -30,7 +34,7 @@ const (
 	writeTimeout = 10 * time.Second
 	// maxStreams is the number of event streams (open pages) a Handler
 	// serves at once; another gets 503 with ErrTooManyStreams. Each costs
-	// the process at most 4% of a core (see serveEvents).
+	// the process at most 2% of a core (see serveEvents).
 	maxStreams = 8
 	// maxEvents is the number of supervisor events kept (the handler's
 	// recent ones, and those a stream has yet to send): older ones are
@@ -40,14 +44,14 @@ const (
 
 // crashRec is what the observer saw of a service's crashes.
 type crashRec struct {
-	at    time.Time
+	at    moment // of the last one
 	count int64
 }
 
 // eventRec is a supervisor event as the observer got it: its reason is
 // formatted when it is sent, not on the engine's goroutine.
 type eventRec struct {
-	at time.Time
+	at moment
 	e  supervisor.Event
 }
 
@@ -65,8 +69,9 @@ type eventJSON struct {
 	Delay      string    `json:"delay,omitempty"`
 }
 
-func (r eventRec) json() eventJSON {
-	j := eventJSON{At: r.at.UTC(), Kind: r.e.Kind.String(), Supervisor: r.e.Supervisor, Child: r.e.Child, Restarts: r.e.RestartCount}
+// json is r for the page; base is the handler's attach time.
+func (r eventRec) json(base time.Time) eventJSON {
+	j := eventJSON{At: r.at.time(base).UTC(), Kind: r.e.Kind.String(), Supervisor: r.e.Supervisor, Child: r.e.Child, Restarts: r.e.RestartCount}
 	if r.e.Reason != nil {
 		j.Reason = reasonText(r.e.Reason)
 	}
@@ -91,12 +96,12 @@ func (r eventRec) json() eventJSON {
 // also reloads it when an update names a key it does not know (a service
 // added).
 type updateJSON struct {
-	T       int64       `json:"t"` // when its look at the tree ended, in treeDoc's unit (treeDoc's is when it began)
-	Nodes   []*nodeJSON `json:"nodes"`
-	Flash   []string    `json:"flash,omitempty"`
-	Events  []eventJSON `json:"events,omitempty"`
-	Dropped int         `json:"dropped,omitempty"`
-	Reshape bool        `json:"reshape,omitempty"`
+	T       int64             `json:"t"`     // when its look at the tree ended, in treeDoc's unit (treeDoc's is when it began)
+	Nodes   []json.RawMessage `json:"nodes"` // nodeJSONs, as scan marshalled them
+	Flash   []string          `json:"flash,omitempty"`
+	Events  []eventJSON       `json:"events,omitempty"`
+	Dropped int               `json:"dropped,omitempty"`
+	Reshape bool              `json:"reshape,omitempty"`
 }
 
 // Close detaches the handler from the tree, ends its event streams and
@@ -175,22 +180,22 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		began := time.Now()
 		u := h.update(sub)
-		// The next look waits minGap, or 25 times what this one took: a
-		// stream costs the process at most 4% of a core, however large
-		// the tree and however fast it changes.
-		gap.Reset(max(minGap, 25*time.Since(began)))
-		if len(u.Nodes) == 0 && len(u.Events) == 0 && u.Dropped == 0 && !u.Reshape {
-			continue // changes that show nowhere (a restart's steps, seen done)
+		empty := len(u.Nodes) == 0 && len(u.Events) == 0 && u.Dropped == 0 && !u.Reshape
+		if !empty { // else: changes that show nowhere (a restart's steps, seen done)
+			buf.Reset()
+			buf.WriteString("event: update\ndata: ")
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(u); err != nil {
+				return
+			}
+			buf.WriteString("\n") // Encode ended the data line; this ends the event
 		}
-		buf.Reset()
-		buf.WriteString("event: update\ndata: ")
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(u); err != nil {
-			return
-		}
-		buf.WriteString("\n") // Encode ended the data line; this ends the event
-		if !send(buf.Bytes()) {
+		// The next look waits minGap, or pace times what this one and
+		// its encoding took: a stream costs the process at most 2% of a
+		// core, however large the tree and however fast it changes.
+		gap.Reset(max(minGap, pace*time.Since(began)))
+		if !empty && !send(buf.Bytes()) {
 			return
 		}
 	}
@@ -199,17 +204,17 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 // update builds sub's next update: the services whose snapshot differs
 // from the one it sent last, the supervisor events it has not sent.
 func (h *Handler) update(sub *subscriber) updateJSON {
-	u := updateJSON{Nodes: []*nodeJSON{}}
+	u := updateJSON{Nodes: []json.RawMessage{}}
 	events, dropped, crashes := h.live.news(sub)
 	u.Dropped = dropped
-	u.Reshape = h.scan(sub, crashes, func(n *nodeJSON, crashed bool) {
-		u.Nodes = append(u.Nodes, n)
+	u.Reshape = h.scan(sub, crashes, func(n *nodeJSON, b []byte, crashed bool) {
+		u.Nodes = append(u.Nodes, b)
 		if crashed {
 			u.Flash = append(u.Flash, n.Key)
 		}
 	})
 	for _, r := range events {
-		u.Events = append(u.Events, r.json())
+		u.Events = append(u.Events, r.json(h.live.clock.base))
 	}
 	// Once the look has ended: the page drops the updates older than the
 	// tree.json it drew, and a look that began before tree.json's and
@@ -219,14 +224,15 @@ func (h *Handler) update(sub *subscriber) updateJSON {
 }
 
 // scan snapshots every service of the tree and calls changed (if not nil)
-// with each whose snapshot differs from what sub last sent (crashed: its
-// crash count grew), remembering the snapshots. It reports whether
+// with each whose snapshot differs from what sub last sent (b: the
+// snapshot marshalled; crashed: its crash count grew), remembering the
+// snapshots. It reports whether
 // services sub had sent are gone from the tree. crashes nil reads them.
-func (h *Handler) scan(sub *subscriber, crashes map[*graph.Node]crashRec, changed ...func(n *nodeJSON, crashed bool)) (gone bool) {
+func (h *Handler) scan(sub *subscriber, crashes map[*graph.Node]crashRec, changed ...func(n *nodeJSON, b []byte, crashed bool)) (gone bool) {
 	if crashes == nil {
 		crashes = h.live.crashCopy()
 	}
-	sn := newSnapper(crashes)
+	sn := newSnapper(crashes, h.live.clock.base)
 	old := sub.sent
 	sub.sent = make(map[*graph.Node]sentNode, len(old))
 	var visit func(s service.Service)
@@ -242,7 +248,7 @@ func (h *Handler) scan(sub *subscriber, crashes map[*graph.Node]crashRec, change
 		sub.sent[key] = cur
 		delete(old, key)
 		if len(changed) > 0 && (!had || !bytes.Equal(prev.json, b)) {
-			changed[0](n, cur.crashes > prev.crashes)
+			changed[0](n, b, cur.crashes > prev.crashes)
 		}
 		for _, c := range key.Children() {
 			if cs, ok := c.Value().(service.Service); ok {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/gomode/mode/observe"
 	"github.com/gomode/mode/service"
-	"github.com/gomode/mode/supervisor"
 )
 
 // update is the data of an "update" event, as a client reads it.
@@ -339,97 +338,3 @@ func TestEventsCloseRace(t *testing.T) {
 		})
 	}
 }
-
-// BenchmarkRestartObserved measures a supervisor's restarts under a crash
-// storm: each op crashes 20 of its 1,000 children at once and waits for
-// their restarts. Unobserved; with an observer that does nothing (the
-// core's cost); with the handler attached and no page open; with the
-// page's event stream open and read; and, as a control, with an HTTP
-// stream open and no observer (idle-stream).
-func BenchmarkRestartObserved(b *testing.B) {
-	const storm = 20
-	for _, mode := range []string{"unobserved", "noop-observer", "attached", "page-open", "idle-stream"} {
-		b.Run(mode, func(b *testing.B) {
-			restarted := make(chan struct{}, storm)
-			spec := supervisor.Spec{Service: named("bench"), MaxRestarts: 1 << 30, Window: time.Minute,
-				OnEvent: func(e supervisor.Event) {
-					if e.Kind == supervisor.ChildRestarted {
-						restarted <- struct{}{}
-					}
-				}}
-			sup := supervisor.New(spec)
-			kids := make([]*service.FuncService, 1000)
-			for i := range kids {
-				kids[i] = waitFunc("x" + strconv.Itoa(i))
-				if err := sup.Add(context.Background(), kids[i]); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if err := service.Start(context.Background(), sup); err != nil {
-				b.Fatal(err)
-			}
-			defer sup.Stop(context.Background())
-			ctx, cancel := context.WithCancel(context.Background())
-			var wg sync.WaitGroup
-			defer wg.Wait()
-			defer cancel()
-			switch mode {
-			case "noop-observer":
-				detach, err := service.Observe(sup, noop{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer detach()
-			case "idle-stream":
-				// The control: an HTTP server with an open stream that
-				// sends nothing, no observer: what a live connection costs
-				// the process's scheduler (netpoll), whoever serves it.
-				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					w.WriteHeader(http.StatusOK)
-					w.(http.Flusher).Flush()
-					<-r.Context().Done()
-				}))
-				defer func() { cancel(); srv.Close() }() // the stream ends before the server closes
-				req, err := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				r, err := http.DefaultClient.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				wg.Add(1)
-				go func() { defer wg.Done(); defer r.Body.Close(); _, _ = io.Copy(io.Discard, r.Body) }()
-			case "attached", "page-open":
-				h := &observe.Handler{Root: sup}
-				srv := httptest.NewServer(h)
-				defer srv.Close()
-				defer h.Close()
-				if mode == "attached" {
-					fetchTree(b, srv.URL)
-					break
-				}
-				st := openStream(b, ctx, srv.URL)
-				wg.Add(1)
-				go func() { defer wg.Done(); _, _ = io.Copy(io.Discard, st.body) }()
-			}
-			crash := errors.New("storm")
-			b.ResetTimer()
-			for n := range b.N {
-				for i := range storm {
-					kids[(n*storm+i)%len(kids)].Crash(crash)
-				}
-				for range storm {
-					<-restarted
-				}
-			}
-			b.StopTimer()
-		})
-	}
-}
-
-// noop is an observer that does nothing: the core's cost of observing.
-type noop struct{}
-
-func (noop) StateChanged(service.Service, service.State, service.State) {}
-func (noop) SupervisorEvent(*supervisor.Supervisor, supervisor.Event)   {}

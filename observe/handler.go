@@ -38,15 +38,20 @@ import (
 //
 // /events sends an "update" event, at most every 100ms while the tree
 // changes (and within 2s of what changes without a state change or a
-// supervisor event: a timer's runs, tasks, flags), whose data is {"t", "nodes": [nodes without path, names nor
-// children, for the services changed], "flash": [keys of those that
-// crashed], "events": [supervisor events], "dropped", "reshape": true when
-// services were removed}. What a stream has yet to send is bounded by the
-// tree's size and 64 events, however slowly its client reads; the tree's
-// goroutines never wait for it. A Handler serves 8 streams at once (503
-// with ErrTooManyStreams beyond; the page tries again 3s later), each costing the process at most about
-// 4% of a core however fast the tree changes. Error texts (crash reasons,
-// failures) are cut to 1 KiB.
+// supervisor event: a timer's runs, tasks, flags), whose data is {"t",
+// "nodes": [nodes without path, names nor children, for the services
+// changed], "flash": [keys of those that crashed], "events": [supervisor
+// events], "dropped", "reshape": true when services were removed}. What a
+// stream has yet to send is bounded by the tree's size and 64 events,
+// however slowly its client reads; the tree's goroutines never wait for
+// it. A Handler serves 8 streams at once (503 with ErrTooManyStreams
+// beyond; the page tries again 3s later), each costing the process at most
+// about 2% of a core however fast the tree changes: a stream waits 50
+// times as long as its last look at the tree took before the next, when
+// that is longer than 100ms. Error texts (crash reasons, failures) are cut
+// to 1 KiB. The times of crashes and events are read from a clock the
+// handler reads every 10ms while they come (the engine's goroutines read
+// none), so each is at most about 10ms early.
 //
 // POST /control/restart?id=... and /control/terminate?id=... restart
 // (Supervisor.RestartChild, or the child's own Restart if it runs) or

@@ -20,12 +20,13 @@ import (
 // The engine's goroutines pay little for it: a state change marks each
 // stream dirty (a load once it is) and wakes those that sleep; only a
 // crash (its time and count) and a supervisor event (kept in a ring of the
-// last maxEvents) take a lock, cmu or emu, for a map or ring update. A
-// stream finds what changed itself: at most every minGap after a change
-// (and every refresh when none is announced), it snapshots the tree and
-// sends the services whose snapshot differs from the one it sent last. So a crash storm costs the engine the same however
-// many pages are open, and what waits for a slow client is bounded by the
-// tree's size and maxEvents.
+// last maxEvents) take a lock, cmu or emu, for a map or ring update, and
+// their time is the coarse clock's (no clock read). A stream finds what
+// changed itself: at most every minGap after a change (and every refresh
+// when none is announced), it snapshots the tree and sends the services
+// whose snapshot differs from the one it sent last. So a crash storm costs
+// the engine the same however many pages are open, and what waits for a
+// slow client is bounded by the tree's size and maxEvents.
 type live struct {
 	mu       sync.Mutex
 	attached bool
@@ -37,8 +38,8 @@ type live struct {
 	streams  int             // serveEvents calls under way
 	idle     chan struct{}   // closed when streams drops to 0 after Close
 
-	subs atomic.Pointer[[]*subscriber] // copy on write, under mu
-	base time.Time                     // when it attached: now's origin
+	subs  atomic.Pointer[[]*subscriber] // copy on write, under mu
+	clock coarseClock                   // its base is when it attached
 
 	// Two locks of their own, so that the goroutine that crashes a
 	// service and the supervisor's, which reports it, do not wait for
@@ -79,7 +80,7 @@ func (o observer) StateChanged(s service.Service, _, to service.State) {
 	if to == service.Crashed {
 		n := s.Node()
 		l.cmu.Lock()
-		now := l.stamp() // under cmu: see unsubscribe
+		now := l.clock.read()
 		if l.crashes == nil {
 			l.crashes = map[*graph.Node]crashRec{}
 		}
@@ -97,44 +98,9 @@ func (o observer) StateChanged(s service.Service, _, to service.State) {
 func (o observer) SupervisorEvent(_ *supervisor.Supervisor, e supervisor.Event) {
 	l := o.l
 	l.emu.Lock()
-	r := eventRec{at: l.stamp(), e: e} // under emu: see unsubscribe
-	l.events.push(r)
+	l.events.push(eventRec{at: l.clock.read(), e: e})
 	l.emu.Unlock()
 	l.changed()
-}
-
-// now is the time of a crash or an event: the wall time of attach plus
-// the monotonic time since, which reads one clock instead of two (the
-// wall clock's steps since attach do not show).
-func (l *live) now() time.Time {
-	if l.base.IsZero() { // not attached yet
-		return time.Now()
-	}
-	return l.base.Add(time.Since(l.base))
-}
-
-// stamp is the time of a crash or an event being recorded: now, unless a
-// stream is open. Then it is zero, and the stream's next update, which
-// the change wakes (minGap later, or 25 times its last look's cost, or
-// once a slow client has read the last one), stamps it with its own time
-// (stamped): the page shows it at a tenth of a second, and a crash storm
-// with a page open reads no clock per crash. A stream that ends stamps
-// what it had yet to (unsubscribe), so that no record waits for a later
-// reader's time. Called under cmu or emu: a record made as the last
-// stream ends is stamped either here or by that stream.
-func (l *live) stamp() time.Time {
-	if p := l.subs.Load(); p != nil && len(*p) > 0 {
-		return time.Time{}
-	}
-	return l.now()
-}
-
-// stamped returns at, or now for a record not stamped yet.
-func stamped(at, now time.Time) time.Time {
-	if at.IsZero() {
-		return now
-	}
-	return at
 }
 
 // changed marks the streams dirty and wakes those that sleep. In a storm
@@ -177,7 +143,7 @@ func (l *live) attach(root service.Service) error {
 		return ErrClosed
 	}
 	if !l.attached {
-		l.attached, l.root, l.base = true, root, time.Now()
+		l.attached, l.root, l.clock.base = true, root, time.Now()
 		l.detach, l.err = service.Observe(root, observer{l})
 		if l.err != nil {
 			l.err = fmt.Errorf("observe: %w", l.err)
@@ -216,22 +182,13 @@ func (l *live) subscribe(root service.Service) (*subscriber, <-chan struct{}, er
 	return sub, l.doneLocked(), nil
 }
 
-// unsubscribe drops a stream, and stamps the records made while it was
-// open that no stream has stamped yet (see stamp): once the last stream
-// is gone, nobody would until a later reader, with its own, later time.
+// unsubscribe drops a stream.
 func (l *live) unsubscribe(sub *subscriber) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.editSubsLocked(func(subs []*subscriber) []*subscriber {
 		return slices.DeleteFunc(subs, func(x *subscriber) bool { return x == sub })
 	})
-	now := l.now()
-	l.cmu.Lock()
-	l.stampCrashesLocked(now)
-	l.cmu.Unlock()
-	l.emu.Lock()
-	l.events.stamp(now)
-	l.emu.Unlock()
 	l.streams--
 	if l.streams == 0 && l.idle != nil {
 		close(l.idle)
@@ -267,7 +224,7 @@ func (l *live) sleep(sub *subscriber) bool {
 func (l *live) news(sub *subscriber) (events []eventRec, dropped int, crashes map[*graph.Node]crashRec) {
 	sub.dirty.Store(false) // before the reads: a later change marks it again
 	l.emu.Lock()
-	events, dropped = l.events.since(sub.events, l.now())
+	events, dropped = l.events.since(sub.events)
 	sub.events = l.events.total
 	l.emu.Unlock()
 	return events, dropped, l.crashCopy()
@@ -277,23 +234,10 @@ func (l *live) news(sub *subscriber) (events []eventRec, dropped int, crashes ma
 // services no longer in root's tree (removed or replaced), so that the
 // records stay as many as the tree's services.
 func (l *live) crashCopy() map[*graph.Node]crashRec {
-	now := l.now()
 	l.cmu.Lock()
 	defer l.cmu.Unlock()
 	l.pruneLocked()
-	l.stampCrashesLocked(now)
 	return maps.Clone(l.crashes)
-}
-
-// stampCrashesLocked gives now to the crash records not stamped yet (see
-// stamp). l.cmu is held.
-func (l *live) stampCrashesLocked(now time.Time) {
-	for n, r := range l.crashes {
-		if r.at.IsZero() {
-			r.at = now
-			l.crashes[n] = r
-		}
-	}
 }
 
 // pruneLocked drops the crash records of services no longer in the tree
@@ -324,17 +268,17 @@ func under(n, top *graph.Node) bool {
 // recentEvents returns the last supervisor events, oldest first.
 func (l *live) recentEvents() []eventJSON {
 	l.emu.Lock()
-	rs, _ := l.events.since(0, l.now())
+	rs, _ := l.events.since(0)
 	l.emu.Unlock()
 	out := make([]eventJSON, len(rs))
 	for i, r := range rs {
-		out[i] = r.json()
+		out[i] = r.json(l.clock.base)
 	}
 	return out
 }
 
-// close detaches the observer, ends the streams and waits for them, at
-// most writeTimeout and a second.
+// close detaches the observer, stops its clock, ends the streams and
+// waits for them, at most writeTimeout and a second.
 func (l *live) close() {
 	l.mu.Lock()
 	if !l.closed {
@@ -349,6 +293,7 @@ func (l *live) close() {
 	}
 	idle := l.idle
 	l.mu.Unlock()
+	l.clock.stop()
 	if idle == nil {
 		return
 	}
@@ -375,25 +320,14 @@ func (g *eventRing) push(r eventRec) {
 
 // since returns the events pushed after the first n, oldest first, and
 // how many of those the ring no longer holds.
-// Records not stamped yet (see live.stamp) get now, kept.
-func (g *eventRing) since(n uint64, now time.Time) (events []eventRec, dropped int) {
+func (g *eventRing) since(n uint64) (events []eventRec, dropped int) {
 	first := n
 	if g.total > maxEvents && first < g.total-maxEvents {
 		first = g.total - maxEvents
 	}
 	dropped = int(first - n)
 	for i := first; i < g.total; i++ {
-		r := &g.buf[i%maxEvents]
-		r.at = stamped(r.at, now)
-		events = append(events, *r)
+		events = append(events, g.buf[i%maxEvents])
 	}
 	return events, dropped
-}
-
-// stamp gives now to the records held not stamped yet.
-func (g *eventRing) stamp(now time.Time) {
-	for i := range min(g.total, maxEvents) {
-		r := &g.buf[i]
-		r.at = stamped(r.at, now)
-	}
 }

@@ -95,7 +95,9 @@ func TestReview2CrashTimeAfterStreamEnds(t *testing.T) {
 	if c == nil || c.At == nil {
 		t.Fatalf("no crash time: %+v", c)
 	}
-	if c.At.Before(before.Add(-time.Millisecond)) || c.At.After(after.Add(10*time.Millisecond)) {
+	// The handler's clock is coarse: a record's time is at most a tick
+	// (10 ms) early, a little more when the timer runs late.
+	if c.At.Before(before.Add(-50*time.Millisecond)) || c.At.After(after.Add(10*time.Millisecond)) {
 		t.Errorf("crash at %v, made between %v and %v (the stream ended by then)", c.At, before, after)
 	}
 }

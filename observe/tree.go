@@ -115,13 +115,14 @@ type taskLister interface {
 // snapshot.
 type snapper struct {
 	crashes map[*graph.Node]crashRec
+	base    time.Time // the handler's attach time: what the crashes' moments count from
 	kids    map[*supervisor.Supervisor]map[service.Service]supervisor.ChildInfo
 	count   int
 	byKey   map[string]service.Service // when not nil, tree fills it
 }
 
-func newSnapper(crashes map[*graph.Node]crashRec) *snapper {
-	return &snapper{crashes: crashes, kids: map[*supervisor.Supervisor]map[service.Service]supervisor.ChildInfo{}}
+func newSnapper(crashes map[*graph.Node]crashRec, base time.Time) *snapper {
+	return &snapper{crashes: crashes, base: base, kids: map[*supervisor.Supervisor]map[service.Service]supervisor.ChildInfo{}}
 }
 
 // keyOf names n for the page.
@@ -205,7 +206,7 @@ func (sn *snapper) node(s service.Service) *nodeJSON {
 			c.Reason = reasonText(reason)
 		}
 		if seen {
-			at := rec.at
+			at := rec.at.time(sn.base)
 			c.At = &at
 		}
 		n.Crash = c
@@ -287,7 +288,7 @@ func (h *Handler) serveTreeJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	at := time.Now().UTC()
-	sn := newSnapper(h.live.crashCopy())
+	sn := newSnapper(h.live.crashCopy(), h.live.clock.base)
 	doc := treeDoc{
 		At:            at,
 		T:             at.UnixMicro(),
