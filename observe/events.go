@@ -233,8 +233,10 @@ func (h *Handler) scan(sub *subscriber, crashes map[*graph.Node]crashRec, change
 		crashes = h.live.crashCopy()
 	}
 	sn := newSnapper(crashes, h.live.clock.base)
-	old := sub.sent
-	sub.sent = make(map[*graph.Node]sentNode, len(old))
+	if sub.sent == nil {
+		sub.sent = map[*graph.Node]sentNode{}
+	}
+	sub.looks++
 	var visit func(s service.Service)
 	visit = func(s service.Service) {
 		n := sn.node(s)
@@ -243,10 +245,9 @@ func (h *Handler) scan(sub *subscriber, crashes map[*graph.Node]crashRec, change
 			return
 		}
 		key := s.Node()
-		prev, had := old[key]
-		cur := sentNode{json: b, crashes: crashes[key].count}
+		prev, had := sub.sent[key]
+		cur := sentNode{json: b, crashes: crashes[key].count, look: sub.looks}
 		sub.sent[key] = cur
-		delete(old, key)
 		if len(changed) > 0 && (!had || !bytes.Equal(prev.json, b)) {
 			changed[0](n, b, cur.crashes > prev.crashes)
 		}
@@ -259,5 +260,11 @@ func (h *Handler) scan(sub *subscriber, crashes map[*graph.Node]crashRec, change
 	if h.Root != nil {
 		visit(h.Root)
 	}
-	return len(old) > 0
+	for key, sent := range sub.sent {
+		if sent.look != sub.looks {
+			delete(sub.sent, key)
+			gone = true
+		}
+	}
+	return gone
 }

@@ -58,13 +58,15 @@ type subscriber struct {
 	dirty  atomic.Bool   // something changed since its last look
 	events uint64        // the events it has sent (eventRing.total)
 	sent   map[*graph.Node]sentNode
+	looks  uint64 // scans of the tree made for it
 }
 
 // sentNode is what a stream last sent of a service: the node's JSON and
-// the crashes counted then.
+// the crashes counted then, as of the stream's look that last saw it.
 type sentNode struct {
 	json    []byte
 	crashes int64
+	look    uint64 // subscriber.looks then: an older one, and it is gone
 }
 
 // observer is what the handler attaches to its Root. Its calls never

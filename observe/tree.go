@@ -116,13 +116,13 @@ type taskLister interface {
 type snapper struct {
 	crashes map[*graph.Node]crashRec
 	base    time.Time // the handler's attach time: what the crashes' moments count from
-	kids    map[*supervisor.Supervisor]map[service.Service]supervisor.ChildInfo
+	kids    map[*supervisor.Supervisor]kids
 	count   int
 	byKey   map[string]service.Service // when not nil, tree fills it
 }
 
 func newSnapper(crashes map[*graph.Node]crashRec, base time.Time) *snapper {
-	return &snapper{crashes: crashes, base: base, kids: map[*supervisor.Supervisor]map[service.Service]supervisor.ChildInfo{}}
+	return &snapper{crashes: crashes, base: base, kids: map[*supervisor.Supervisor]kids{}}
 }
 
 // keyOf names n for the page.
@@ -138,39 +138,32 @@ func (sn *snapper) childInfo(s service.Service) (supervisor.ChildInfo, bool) {
 	if !ok {
 		return supervisor.ChildInfo{}, false
 	}
-	m, ok := sn.kids[sup]
+	k, ok := sn.kids[sup]
 	if !ok {
-		m = childrenOf(sup)
-		sn.kids[sup] = m
+		k = childrenOf(sup)
+		sn.kids[sup] = k
 	}
-	ci, ok := m[s]
-	return ci, ok
+	i, ok := k.index[s]
+	if !ok {
+		return supervisor.ChildInfo{}, false
+	}
+	return k.infos[i], true
 }
 
-// childrenOf maps sup's children to their ChildInfo: by label, and by ID
-// for labels that several children share.
-func childrenOf(sup *supervisor.Supervisor) map[service.Service]supervisor.ChildInfo {
-	infos := sup.Children()
-	byLabel := make(map[string]int, len(infos))
-	unique := make(map[string]supervisor.ChildInfo, len(infos))
-	for _, ci := range infos {
-		byLabel[ci.Label]++
-		unique[ci.Label] = ci
+// kids is a supervisor's children as one snapshot saw them.
+type kids struct {
+	infos []supervisor.ChildInfo
+	index map[service.Service]int // into infos
+}
+
+// childrenOf reads sup's children.
+func childrenOf(sup *supervisor.Supervisor) kids {
+	k := kids{infos: sup.Children()}
+	k.index = make(map[service.Service]int, len(k.infos))
+	for i, ci := range k.infos {
+		k.index[ci.Service] = i
 	}
-	m := make(map[service.Service]supervisor.ChildInfo, len(infos))
-	for _, n := range sup.Node().Children() {
-		if s, ok := n.Value().(service.Service); ok && byLabel[s.Label()] == 1 {
-			m[s] = unique[s.Label()]
-		}
-	}
-	for _, ci := range infos {
-		if byLabel[ci.Label] > 1 {
-			if s := sup.Child(ci.ID); s != nil {
-				m[s] = ci
-			}
-		}
-	}
-	return m
+	return k
 }
 
 // node is the shallow snapshot of s (no path, names nor children).

@@ -274,7 +274,7 @@ func TestReplacement(t *testing.T) {
 		t.Fatalf("current instance: %v restarts=%d", cur.State(), cur.RestartCount())
 	}
 	info := s.Children()
-	if info[1].ID != "w" || info[1].RestartCount != 2 {
+	if info[1].ID != "w" || info[1].RestartCount != 2 || info[1].Service != service.Service(cur) {
 		t.Fatalf("Children: %+v", info)
 	}
 	if first.State() != service.Shutdown || first.Node().Parent() != nil {

@@ -194,7 +194,10 @@ func (s *Supervisor) find(match func(*child) bool) *child {
 
 // ChildInfo is a snapshot of one child.
 type ChildInfo struct {
-	ID           string
+	ID string
+	// Service is the service under ID when the snapshot was taken (after
+	// a Replacement, the fresh one), as Child(ID) returns it.
+	Service      service.Service
 	Label        string
 	State        service.State
 	RestartCount int // restarts of this ID under this supervisor
@@ -208,17 +211,15 @@ type ChildInfo struct {
 func (s *Supervisor) Children() []ChildInfo {
 	s.mu.Lock()
 	out := make([]ChildInfo, len(s.children))
-	svcs := make([]service.Service, len(s.children))
 	for i, c := range s.children {
-		svcs[i] = c.svc
 		out[i] = ChildInfo{
-			ID: c.ID(), RestartCount: c.restartCount(),
+			ID: c.ID(), Service: c.svc, RestartCount: c.restartCount(),
 			LastReason: c.lastReason, Restart: c.spec.Restart, Terminated: c.terminated,
 		}
 	}
 	s.mu.Unlock()
-	for i, svc := range svcs { // the services' own locks: outside the supervisor's
-		out[i].Label, out[i].State = svc.Label(), svc.State()
+	for i := range out { // the services' own locks: outside the supervisor's
+		out[i].Label, out[i].State = out[i].Service.Label(), out[i].Service.State()
 	}
 	return out
 }
