@@ -204,8 +204,9 @@
 //
 // Observe attaches an Observer to a service and everything below it
 // (children added later included): it hears of each state change
-// (StateChanged), and, through optional interfaces, of each stop's
-// duration and outcome (StopObserver) and of the supervisors' events
+// (StateChanged), or of those to the states it names (StateFilter), and,
+// through optional interfaces, of each stop's duration and outcome
+// (StopObserver) and of the supervisors' events
 // (supervisor.EventObserver). The calls come synchronously from the
 // goroutine that made the change, with no lock held: an observer must not
 // block, nor call into the tree; it hands the news on (a non-blocking

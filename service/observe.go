@@ -22,8 +22,8 @@ import (
 // arrives: to, not s.State(), is the state the change reached. A panic in
 // StateChanged is recovered and detaches the observer.
 //
-// An Observer may also implement StopObserver, and supervisor's
-// EventObserver.
+// An Observer may also implement StateFilter, StopObserver, and
+// supervisor's EventObserver.
 type Observer interface {
 	StateChanged(s Service, from, to State)
 }
@@ -37,11 +37,44 @@ type StopObserver interface {
 	Stopped(s Service, took time.Duration, err error)
 }
 
+// StateFilter is an optional capability of an Observer: the states it
+// hears of. Observe asks once; StateChanged is then called only for the
+// changes to one of them, and a change to another costs the observer
+// nothing (the engine tests a bit). Without it, an Observer hears of every
+// change. It does not filter the other calls (StopObserver's, and
+// EventObserver's).
+//
+// A restart makes five changes (to Crashed, Stopping, Shutdown, Starting
+// and Running): an observer that wants only where services end up (say
+// Running, Crashed and Shutdown) skips two in five.
+type StateFilter interface {
+	ObservedStates() []State
+}
+
 // attachment is one Observe call.
 type attachment struct {
 	o       Observer
 	at      *Base
+	states  uint32      // a bit per State it hears of (StateFilter)
 	dropped atomic.Bool // by detach or by a panic, whichever came first
+}
+
+// allStates is the states of an Observer that is no StateFilter.
+const allStates = ^uint32(0)
+
+// statesOf returns the bits of the states o hears of.
+func statesOf(o Observer) uint32 {
+	f, ok := o.(StateFilter)
+	if !ok {
+		return allStates
+	}
+	var bits uint32
+	for _, st := range f.ObservedStates() {
+		if st >= 0 && int(st) < len(stateNames) {
+			bits |= 1 << st
+		}
+	}
+	return bits
 }
 
 // observers holds the attachments. n counts them: while it is zero a state
@@ -78,7 +111,7 @@ func Observe(s Service, o Observer) (detach func(), err error) {
 	if isNil(o) {
 		return nil, errorf(ErrBadArgument, "Observe: nil observer")
 	}
-	a := &attachment{o: o, at: b}
+	a := &attachment{o: o, at: b, states: statesOf(o)}
 	editObservers(func(list []*attachment) []*attachment { return append(list, a) })
 	observers.n.Add(1)
 	if _, ok := o.(StopObserver); ok {
@@ -113,12 +146,16 @@ func editObservers(edit func([]*attachment) []*attachment) {
 	observers.list.Store(&list)
 }
 
+// anyState is eachObserver's to for a call that is no state change.
+const anyState State = -1
+
 // observed reports whether any observer is attached anywhere.
 func observed() bool { return observers.n.Load() != 0 }
 
 // eachObserver calls fn with each observer attached to b or above it, from
-// the nearest up. A panicking observer is detached.
-func eachObserver(b *Base, fn func(Observer)) {
+// the nearest up, that hears of a change to state to (for a state change;
+// anyState for the other calls). A panicking observer is detached.
+func eachObserver(b *Base, to State, fn func(Observer)) {
 	p := observers.list.Load()
 	if p == nil {
 		return
@@ -126,7 +163,7 @@ func eachObserver(b *Base, fn func(Observer)) {
 	list := *p
 	for n := &b.node; n != nil; n = n.Parent() {
 		for _, a := range list {
-			if &a.at.node == n && !a.dropped.Load() {
+			if &a.at.node == n && (to == anyState || a.states&(1<<to) != 0) && !a.dropped.Load() {
 				callObserver(a, fn)
 			}
 		}
@@ -161,7 +198,7 @@ func (b *Base) stateChanged(from, to State) {
 		return
 	}
 	var s Service // read once, and only for a listener
-	eachObserver(b, func(o Observer) {
+	eachObserver(b, to, func(o Observer) {
 		if s == nil {
 			s, _ = b.node.Value().(Service)
 		}
@@ -175,7 +212,7 @@ func (b *Base) stateChanged(from, to State) {
 // b begun at began ended with err.
 func (b *Base) stopped(began time.Time, err error) {
 	took := time.Since(began)
-	eachObserver(b, func(o Observer) {
+	eachObserver(b, anyState, func(o Observer) {
 		if so, ok := o.(StopObserver); ok {
 			if s, ok := b.node.Value().(Service); ok {
 				so.Stopped(s, took, err)
@@ -195,5 +232,5 @@ func EachObserver(_ seam.Token, s Service, fn func(Observer)) {
 	if !observed() || s == nil {
 		return
 	}
-	eachObserver(s.base(), fn)
+	eachObserver(s.base(), anyState, fn)
 }

@@ -284,3 +284,53 @@ func TestObserveCostsUnobservedTreeNothing(t *testing.T) {
 }
 
 type plainService struct{ service.Base }
+
+// filtered is a changes that hears of the given states only.
+type filtered struct {
+	changes
+	states []service.State
+}
+
+func (f *filtered) ObservedStates() []service.State { return f.states }
+
+var _ service.StateFilter = (*filtered)(nil)
+
+// A StateFilter hears of the changes to the states it names and of no
+// other; states out of range are ignored; its Stopped calls are not
+// filtered. It is asked once, at Observe.
+func TestObserveStateFilter(t *testing.T) {
+	cases := []struct {
+		name   string
+		states []service.State
+		want   string // root's changes over a start, a restart and a stop
+	}{
+		{"all states", []service.State{service.Init, service.Starting, service.Running, service.Stopping, service.Shutdown, service.Crashed},
+			"init>starting starting>running running>stopping stopping>shutdown shutdown>starting starting>running running>stopping stopping>shutdown"},
+		{"where services end up", []service.State{service.Running, service.Shutdown},
+			"starting>running stopping>shutdown starting>running stopping>shutdown"},
+		{"out of range ignored", []service.State{-1, 6, 31, 32, 1 << 20, service.Stopping},
+			"running>stopping running>stopping"},
+		{"none", nil, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := bg(t)
+			root, _ := tree(t, &recorder{})
+			f := &filtered{states: slices.Clone(tc.states)}
+			detach, err := service.Observe(root, f)
+			must(t, err)
+			defer detach()
+			clear(f.states) // asked once: a later change of mind has no effect
+			must(t, service.Start(ctx, root))
+			must(t, root.Restart(ctx))
+			must(t, root.Stop(ctx))
+			seen, stops := f.take()
+			if got := of("root", seen); got != tc.want {
+				t.Errorf("root:\n got: %s\nwant: %s", got, tc.want)
+			}
+			if of("root", stops) != "false false" { // the restart's stop and the Stop
+				t.Errorf("Stopped calls: %v", stops)
+			}
+		})
+	}
+}
