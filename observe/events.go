@@ -19,8 +19,9 @@ const (
 	minGap = 100 * time.Millisecond
 	// pace is how many times a stream's last look (and the encoding of
 	// its update) it waits before the next, when that is longer than
-	// minGap: 50 makes a stream cost at most 2% of a core.
-	pace = 50
+	// minGap and shorter than refresh: 100 makes a stream cost at most 1%
+	// of a core.
+	pace = 100
 	// refresh is the time between a quiet stream's looks at the tree:
 	// what changes without a state change or a supervisor event (a
 	// timer's runs, a task a running service starts, a flag, a
@@ -34,7 +35,7 @@ const (
 	writeTimeout = 10 * time.Second
 	// maxStreams is the number of event streams (open pages) a Handler
 	// serves at once; another gets 503 with ErrTooManyStreams. Each costs
-	// the process at most 2% of a core (see serveEvents).
+	// the process at most 1% of a core (see serveEvents).
 	maxStreams = 8
 	// maxEvents is the number of supervisor events kept (the handler's
 	// recent ones, and those a stream has yet to send): older ones are
@@ -192,9 +193,12 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 			buf.WriteString("\n") // Encode ended the data line; this ends the event
 		}
 		// The next look waits minGap, or pace times what this one and
-		// its encoding took: a stream costs the process at most 2% of a
-		// core, however large the tree and however fast it changes.
-		gap.Reset(max(minGap, pace*time.Since(began)))
+		// its encoding took, but no more than refresh: a stream costs the
+		// process at most 1% of a core however fast the tree changes,
+		// unless a look takes more than refresh/pace (20ms: a tree of
+		// tens of thousands of services), and the page lags by at most
+		// refresh.
+		gap.Reset(min(refresh, max(minGap, pace*time.Since(began))))
 		if !empty && !send(buf.Bytes()) {
 			return
 		}
@@ -226,8 +230,8 @@ func (h *Handler) update(sub *subscriber) updateJSON {
 // scan snapshots every service of the tree and calls changed (if not nil)
 // with each whose snapshot differs from what sub last sent (b: the
 // snapshot marshalled; crashed: its crash count grew), remembering the
-// snapshots. It reports whether
-// services sub had sent are gone from the tree. crashes nil reads them.
+// snapshots. It reports whether services sub had sent are gone from the
+// tree. crashes nil reads them.
 func (h *Handler) scan(sub *subscriber, crashes map[*graph.Node]crashRec, changed ...func(n *nodeJSON, b []byte, crashed bool)) (gone bool) {
 	if crashes == nil {
 		crashes = h.live.crashCopy()

@@ -338,3 +338,62 @@ func TestEventsCloseRace(t *testing.T) {
 		})
 	}
 }
+
+// slowStart is a service whose OnStart waits for release (or its ctx).
+type slowStart struct {
+	service.Base
+	release chan struct{}
+}
+
+func (s *slowStart) OnStart(ctx context.Context) error {
+	select {
+	case <-s.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestEventsStateBetween: the handler hears only of the states services
+// end up in (service.StateFilter), so a service that stays Starting wakes
+// no stream; the next look for what changes unannounced (every 2s) shows
+// it, and its Running, once released, is pushed.
+func TestEventsStateBetween(t *testing.T) {
+	tt := startTree(t, 0)
+	h := &observe.Handler{Root: tt.root}
+	srv := serve(t, h)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st := openStream(t, ctx, srv.URL)
+	s := &slowStart{release: make(chan struct{})}
+	s.Configure(named("slow"))
+	added := make(chan error, 1)
+	go func() { added <- tt.inner.Add(ctx, s) }()
+	var key string
+	for key == "" { // the tree shows it once it is added
+		_, byPath := fetchTree(t, srv.URL)
+		if n := byPath["root/inner/slow"]; n != nil {
+			key = n.Key
+		}
+	}
+	waitFor := func(state string) {
+		t.Helper()
+		for {
+			u, ok := st.nextUpdate(t)
+			if !ok {
+				t.Fatalf("the stream ended before slow was %s", state)
+			}
+			for _, n := range u.Nodes {
+				if n.Key == key && n.State == state {
+					return
+				}
+			}
+		}
+	}
+	waitFor("starting")
+	close(s.release)
+	if err := <-added; err != nil {
+		t.Fatal(err)
+	}
+	waitFor("running")
+}

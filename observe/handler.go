@@ -38,7 +38,8 @@ import (
 //
 // /events sends an "update" event, at most every 100ms while the tree
 // changes (and within 2s of what changes without a state change or a
-// supervisor event: a timer's runs, tasks, flags), whose data is {"t",
+// supervisor event: a timer's runs, tasks, flags, and a service that stays
+// Starting or Stopping, states a restart passes through), whose data is {"t",
 // "nodes": [nodes without path, names nor children, for the services
 // changed], "flash": [keys of those that crashed], "events": [supervisor
 // events], "dropped", "reshape": true when services were removed}. What a
@@ -46,9 +47,13 @@ import (
 // however slowly its client reads; the tree's goroutines never wait for
 // it. A Handler serves 8 streams at once (503 with ErrTooManyStreams
 // beyond; the page tries again 3s later), each costing the process at most
-// about 2% of a core however fast the tree changes: a stream waits 50
+// about 1% of a core however fast the tree changes: a stream waits 100
 // times as long as its last look at the tree took before the next, when
-// that is longer than 100ms. Error texts (crash reasons, failures) are cut
+// that is longer than 100ms, and at most 2s (a look at 1,000 services
+// takes about a millisecond on an idle core: their page updates every
+// 0.1s, and every few tenths of a second under a crash storm; a tree
+// whose look takes more than 20ms is looked at every 2s, at more than 1%
+// of a core). Error texts (crash reasons, failures) are cut
 // to 1 KiB. The times of crashes and events are read from a clock the
 // handler reads every 10ms while they come (the engine's goroutines read
 // none), so each is at most about 10ms early.

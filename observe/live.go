@@ -74,7 +74,17 @@ type sentNode struct {
 // event.
 type observer struct{ l *live }
 
-var _ supervisor.EventObserver = observer{}
+var (
+	_ supervisor.EventObserver = observer{}
+	_ service.StateFilter      = observer{}
+)
+
+// ObservedStates is where services end up: a change to Starting or
+// Stopping, which a restart passes through, wakes no stream (a service
+// that stays there shows at the next refresh).
+func (observer) ObservedStates() []service.State {
+	return []service.State{service.Init, service.Running, service.Shutdown, service.Crashed}
+}
 
 // StateChanged counts the change, records a crash, and wakes the streams.
 func (o observer) StateChanged(s service.Service, _, to service.State) {

@@ -256,6 +256,11 @@ type probe struct {
 	root service.Service
 }
 
+var _ service.StateFilter = (*probe)(nil)
+
+// ObservedStates is Shutdown: the only change StateChanged acts on.
+func (*probe) ObservedStates() []service.State { return []service.State{service.Shutdown} }
+
 // StateChanged drops the path cache of a supervisor that has stopped (it
 // may be gone for good; a restarted one fills it again).
 func (p *probe) StateChanged(s service.Service, _, to service.State) {

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -77,55 +76,14 @@ func (st *stormTree) storms(n int) {
 // core's cost); with the handler attached and no page open; with the
 // page's event stream open and read; and, as a control, with an HTTP
 // stream open and no observer (idle-stream). Each variant in a process of
-// its own is what storm-rounds.sh compares; BenchmarkStormPaired compares
+// its own is what storm-rounds.sh compares; BenchmarkStormRounds compares
 // them within one process.
 func BenchmarkRestartObserved(b *testing.B) {
 	for _, mode := range []string{"unobserved", "noop-observer", "attached", "page-open", "idle-stream"} {
 		b.Run(mode, func(b *testing.B) {
 			st := newStormTree(b)
-			ctx, cancel := context.WithCancel(context.Background())
-			var wg sync.WaitGroup
-			defer wg.Wait()
-			defer cancel()
-			switch mode {
-			case "noop-observer":
-				detach, err := service.Observe(st.sup, noop{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer detach()
-			case "idle-stream":
-				// The control: an HTTP server with an open stream that
-				// sends nothing, no observer: what a live connection costs
-				// the process's scheduler (netpoll), whoever serves it.
-				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					w.WriteHeader(http.StatusOK)
-					w.(http.Flusher).Flush()
-					<-r.Context().Done()
-				}))
-				defer func() { cancel(); srv.Close() }() // the stream ends before the server closes
-				req, err := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				r, err := http.DefaultClient.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				wg.Add(1)
-				go func() { defer wg.Done(); defer r.Body.Close(); _, _ = io.Copy(io.Discard, r.Body) }()
-			case "attached", "page-open":
-				h := &observe.Handler{Root: st.sup}
-				srv := httptest.NewServer(h)
-				defer srv.Close()
-				defer h.Close()
-				if mode == "attached" {
-					fetchTree(b, srv.URL)
-					break
-				}
-				s := openStream(b, ctx, srv.URL)
-				wg.Add(1)
-				go func() { defer wg.Done(); _, _ = io.Copy(io.Discard, s.body) }()
+			if mode != "unobserved" {
+				defer observeAs(b, mode, st.sup)()
 			}
 			b.ResetTimer()
 			st.storms(b.N)
@@ -134,84 +92,107 @@ func BenchmarkRestartObserved(b *testing.B) {
 	}
 }
 
-// BenchmarkStormPaired compares restarts under a crash storm with and
-// without observing, in one process and on one tree, so that what differs
+// BenchmarkStormRounds compares restarts under a crash storm observed and
+// unobserved, in one process and on one tree, so that what differs
 // between processes (the heap's layout, where the scheduler puts the
-// goroutines, the machine's load at that second) does not enter the
-// ratio. Each of its b.N pairs times a block of storm ops unobserved and
-// a block observed, in an order that turns from pair to pair; before each
-// block, untimed ops let the tree (and the page, for page-open: its first
-// look at the tree) settle. It reports the median of the pairs' ratios,
-// observed to unobserved ("x-unobserved"), and their quartiles.
+// goroutines) does not enter the ratios. Each of its b.N rounds times a
+// block of storm ops in each variant, in an order that turns from round to
+// round; before each block, untimed ops let the tree (and the page: its
+// first look at the tree) settle. For each observed variant it reports
+// the median of its ratios to the unobserved block of the same round
+// ("<variant>-x"), and for page-open their quartiles too.
 //
-// Observed is: noop-observer, an observer that does nothing (the core's
-// dispatch); attached, a Handler attached, no page open; page-open, a
-// Handler with its event stream open and read to the end. Each block
-// attaches a new Handler and closes it after.
+// The variants: unobserved; noop-observer, an observer that does nothing
+// (the core's dispatch); attached, a Handler attached, no page open;
+// page-open, a Handler with its event stream open and read to the end.
+// Each block attaches a new Handler and closes it after.
 //
-//	go test -run '^$' -bench StormPaired -benchtime 60x
-func BenchmarkStormPaired(b *testing.B) {
+//	go test -run '^$' -bench StormRounds -benchtime 40x
+func BenchmarkStormRounds(b *testing.B) {
 	const block, settle = 4000, 1000 // storm ops timed per block (about a quarter of a second), and untimed before it
-	for _, mode := range []string{"noop-observer", "attached", "page-open"} {
-		b.Run(mode, func(b *testing.B) {
-			st := newStormTree(b)
-			timed := func(observed bool) time.Duration {
-				if observed {
-					defer observeAs(b, mode, st.sup)()
-				}
-				st.storms(settle)
-				t0 := time.Now()
-				st.storms(block)
-				return time.Since(t0)
-			}
-			ratios := make([]float64, b.N)
-			var totalOn, totalOff time.Duration
-			b.ResetTimer()
-			for i := range b.N {
-				var off, on time.Duration
-				if i%2 == 0 {
-					off, on = timed(false), timed(true)
-				} else {
-					on, off = timed(true), timed(false)
-				}
-				ratios[i] = float64(on) / float64(off)
-				totalOn += on
-				totalOff += off
-			}
-			b.StopTimer()
-			slices.Sort(ratios)
-			q := func(f float64) float64 { return ratios[int(f*float64(len(ratios)-1)+0.5)] }
-			b.ReportMetric(q(0.5), "x-unobserved")
-			b.ReportMetric(q(0.25), "q1")
-			b.ReportMetric(q(0.75), "q3")
-			b.ReportMetric(float64(totalOn)/float64(totalOff), "x-total")
-			b.ReportMetric(float64(totalOn.Nanoseconds())/float64(b.N*block), "observed-ns/storm")
-			b.ReportMetric(0, "ns/op") // an op is a pair of blocks: its time means nothing
-		})
+	variants := []string{"unobserved", "noop-observer", "attached", "page-open", "idle-stream"}
+	st := newStormTree(b)
+	timed := func(mode string) time.Duration {
+		if mode != "unobserved" {
+			defer observeAs(b, mode, st.sup)()
+		}
+		st.storms(settle)
+		t0 := time.Now()
+		st.storms(block)
+		return time.Since(t0)
 	}
+	ratios := make(map[string][]float64)
+	b.ResetTimer()
+	for r := range b.N {
+		took := make(map[string]time.Duration)
+		for k := range variants {
+			v := variants[(r+k)%len(variants)]
+			took[v] = timed(v)
+		}
+		for _, v := range variants[1:] {
+			ratios[v] = append(ratios[v], float64(took[v])/float64(took["unobserved"]))
+		}
+	}
+	b.StopTimer()
+	q := func(rs []float64, f float64) float64 { return rs[int(f*float64(len(rs)-1)+0.5)] }
+	// The page's observing alone: page-open to idle-stream, each round
+	// (before the sorts below, which lose the rounds).
+	var own []float64
+	for r := range ratios["page-open"] {
+		own = append(own, ratios["page-open"][r]/ratios["idle-stream"][r])
+	}
+	slices.Sort(own)
+	b.ReportMetric(q(own, 0.5), "page-open/idle-stream")
+	for _, v := range variants[1:] {
+		slices.Sort(ratios[v])
+		b.ReportMetric(q(ratios[v], 0.5), v+"-x")
+	}
+	b.ReportMetric(q(ratios["page-open"], 0.25), "page-open-q1")
+	b.ReportMetric(q(ratios["page-open"], 0.75), "page-open-q3")
+	b.ReportMetric(0, "ns/op") // an op is a round of blocks: its time means nothing
 }
 
-// observeAs observes sup as mode says (see BenchmarkStormPaired) and
-// returns what ends it.
+// observeAs observes sup as mode says and returns what ends it:
+// noop-observer, an observer that does nothing (the core's dispatch);
+// attached, a Handler attached, no page open; page-open, a Handler with its
+// event stream open and read to the end; idle-stream, the control, an HTTP
+// server with an open stream that sends nothing and no observer (what a
+// live connection costs the process's scheduler, whoever serves it).
 func observeAs(b *testing.B, mode string, sup *supervisor.Supervisor) (end func()) {
-	if mode == "noop-observer" {
+	var h http.Handler
+	switch mode {
+	case "noop-observer":
 		detach, err := service.Observe(sup, noop{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		return detach
+	case "idle-stream":
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		})
+	default:
+		h = &observe.Handler{Root: sup}
 	}
-	h := &observe.Handler{Root: sup}
 	srv := httptest.NewServer(h)
+	closeHandler := func() {
+		if oh, ok := h.(*observe.Handler); ok {
+			_ = oh.Close()
+		}
+		srv.Close()
+	}
 	if mode == "attached" {
 		fetchTree(b, srv.URL)
-		return func() { h.Close(); srv.Close() }
+		return closeHandler
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := openStream(b, ctx, srv.URL)
 	done := make(chan struct{})
 	go func() { defer close(done); _, _ = io.Copy(io.Discard, s.body) }()
-	return func() { cancel(); <-done; h.Close(); srv.Close() }
+	return func() { cancel(); <-done; closeHandler() }
 }
 
 // noop is an observer that does nothing: the core's cost of observing.

@@ -2,7 +2,6 @@ package observe
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -125,8 +124,12 @@ func newSnapper(crashes map[*graph.Node]crashRec, base time.Time) *snapper {
 	return &snapper{crashes: crashes, base: base, kids: map[*supervisor.Supervisor]kids{}}
 }
 
-// keyOf names n for the page.
-func keyOf(n *graph.Node) string { return fmt.Sprintf("%p", n) }
+// keyOf names n for the page: its address, as %p prints it (without
+// fmt, which took a sixth of a look at the tree).
+func keyOf(n *graph.Node) string {
+	var b [18]byte
+	return string(strconv.AppendUint(append(b[:0], "0x"...), uint64(reflect.ValueOf(n).Pointer()), 16))
+}
 
 // childInfo returns s's ChildInfo under its parent supervisor, if any.
 func (sn *snapper) childInfo(s service.Service) (supervisor.ChildInfo, bool) {
