@@ -42,7 +42,9 @@ type StopObserver interface {
 // changes to one of them, and a change to another costs the observer
 // nothing (the engine tests a bit). Without it, an Observer hears of every
 // change. It does not filter the other calls (StopObserver's, and
-// EventObserver's).
+// EventObserver's). States out of range are ignored; a panic in
+// ObservedStates is recovered, and Observe returns it as an error,
+// attaching nothing.
 //
 // A restart makes five changes (to Crashed, Stopping, Shutdown, Starting
 // and Running): an observer that wants only where services end up (say
@@ -62,19 +64,24 @@ type attachment struct {
 // allStates is the states of an Observer that is no StateFilter.
 const allStates = ^uint32(0)
 
-// statesOf returns the bits of the states o hears of.
-func statesOf(o Observer) uint32 {
+// statesOf returns the bits of the states o hears of, or an error if its
+// ObservedStates panicked.
+func statesOf(o Observer) (bits uint32, err error) {
 	f, ok := o.(StateFilter)
 	if !ok {
-		return allStates
+		return allStates, nil
 	}
-	var bits uint32
+	defer func() {
+		if v := recover(); v != nil {
+			bits, err = 0, errorf(ErrBadArgument, "Observe: %s.ObservedStates: %w", typeName(o), newPanicError(v))
+		}
+	}()
 	for _, st := range f.ObservedStates() {
 		if st >= 0 && int(st) < len(stateNames) {
 			bits |= 1 << st
 		}
 	}
-	return bits
+	return bits, nil
 }
 
 // observers holds the attachments. n counts them: while it is zero a state
@@ -102,7 +109,8 @@ var observers struct {
 // calls stop promptly after.
 //
 // Observe returns ErrNilService for a nil s and ErrBadArgument for a nil
-// o.
+// o, or for a StateFilter whose ObservedStates panics (the error also
+// wraps the *PanicError; nothing is attached).
 func Observe(s Service, o Observer) (detach func(), err error) {
 	b, err := baseOf(s)
 	if err != nil {
@@ -111,7 +119,11 @@ func Observe(s Service, o Observer) (detach func(), err error) {
 	if isNil(o) {
 		return nil, errorf(ErrBadArgument, "Observe: nil observer")
 	}
-	a := &attachment{o: o, at: b, states: statesOf(o)}
+	states, err := statesOf(o)
+	if err != nil {
+		return nil, err
+	}
+	a := &attachment{o: o, at: b, states: states}
 	editObservers(func(list []*attachment) []*attachment { return append(list, a) })
 	observers.n.Add(1)
 	if _, ok := o.(StopObserver); ok {
