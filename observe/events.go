@@ -22,6 +22,11 @@ const (
 	// minGap and shorter than refresh: 100 makes a stream cost at most 1%
 	// of a core.
 	pace = 100
+	// minPace is how many times a stream's last look it waits at least,
+	// refresh or not: a stream costs at most 4% of a core however large
+	// the tree (a look that takes more than refresh/minPace, 80ms, makes
+	// the page lag more than refresh).
+	minPace = 25
 	// refresh is the time between a quiet stream's looks at the tree:
 	// what changes without a state change or a supervisor event (a
 	// timer's runs, a task a running service starts, a flag, a
@@ -35,7 +40,8 @@ const (
 	writeTimeout = 10 * time.Second
 	// maxStreams is the number of event streams (open pages) a Handler
 	// serves at once; another gets 503 with ErrTooManyStreams. Each costs
-	// the process at most 1% of a core (see serveEvents).
+	// the process at most 1% of a core, 4% on a tree a look at which takes
+	// more than 20ms (see serveEvents).
 	maxStreams = 8
 	// maxEvents is the number of supervisor events kept (the handler's
 	// recent ones, and those a stream has yet to send): older ones are
@@ -197,8 +203,10 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		// process at most 1% of a core however fast the tree changes,
 		// unless a look takes more than refresh/pace (20ms: a tree of
 		// tens of thousands of services), and the page lags by at most
-		// refresh.
-		gap.Reset(min(refresh, max(minGap, pace*time.Since(began))))
+		// refresh. It waits minPace times what they took in any case: at
+		// most 4% of a core however large the tree.
+		took := time.Since(began)
+		gap.Reset(max(minGap, min(refresh, pace*took), minPace*took))
 		if !empty && !send(buf.Bytes()) {
 			return
 		}

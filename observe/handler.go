@@ -53,7 +53,8 @@ import (
 // takes about a millisecond on an idle core: their page updates every
 // 0.1s, and every few tenths of a second under a crash storm; a tree
 // whose look takes more than 20ms is looked at every 2s, at more than 1%
-// of a core). Error texts (crash reasons, failures) are cut
+// of a core, and one whose look takes more than 80ms every 25 times its
+// look, at 4%). Error texts (crash reasons, failures) are cut
 // to 1 KiB. The times of crashes and events are read from a clock the
 // handler reads every 10ms while they come (the engine's goroutines read
 // none), so each is at most about 10ms early.

@@ -238,3 +238,61 @@ func TestReview13CloseDuringStorm(t *testing.T) {
 		})
 	}
 }
+
+// slowLook is a service whose Tasks takes look: a stand-in for a tree
+// so large that a look at it takes that long. It records when it is
+// called.
+type slowLook struct {
+	service.Base
+	look  time.Duration
+	mu    sync.Mutex
+	calls []time.Time
+}
+
+func (s *slowLook) OnStart(context.Context) error { return nil }
+
+func (s *slowLook) Tasks() []string {
+	s.mu.Lock()
+	s.calls = append(s.calls, time.Now())
+	s.mu.Unlock()
+	time.Sleep(s.look)
+	return nil
+}
+
+// TestReview13HugeTreeCostBounded: a stream whose look at the tree takes
+// long (here 150ms, as a look at a tree of about 130,000 services does)
+// waits at least 25 times as long before the next (at most 4% of a core,
+// as before the 2s cap on the wait), even on a quiet tree, which is
+// looked at every 2s for what changes unannounced: with the cap alone, 8
+// pages on a tree whose look takes a second would keep 4 cores busy.
+func TestReview13HugeTreeCostBounded(t *testing.T) {
+	t.Parallel()
+	const look = 150 * time.Millisecond
+	sup := supervisor.New(supervisor.Spec{Service: named("sup")})
+	s := &slowLook{look: look}
+	s.Configure(named("slow"))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := sup.Add(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := service.Start(ctx, sup); err != nil {
+		t.Fatal(err)
+	}
+	defer sup.Stop(context.Background())
+	h := &observe.Handler{Root: sup}
+	srv := serve(t, h)
+	openStream(t, ctx, srv.URL)
+	time.Sleep(6500 * time.Millisecond)
+	s.mu.Lock()
+	calls := s.calls
+	s.mu.Unlock()
+	if len(calls) < 2 {
+		t.Fatalf("%d looks in 6.5s", len(calls))
+	}
+	for i := 2; i < len(calls); i++ { // calls[0]: the look as the stream opens
+		if gap := calls[i].Sub(calls[i-1]); gap < 25*look {
+			t.Errorf("looks of %v %v apart: more than 4%% of a core (looks at %v)", look, gap, calls)
+		}
+	}
+}
