@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -241,10 +242,11 @@ func TestReview13CloseDuringStorm(t *testing.T) {
 
 // slowLook is a service whose Tasks takes look: a stand-in for a tree
 // so large that a look at it takes that long. It records when it is
-// called.
+// called, and closes third at the third call.
 type slowLook struct {
 	service.Base
 	look  time.Duration
+	third chan struct{}
 	mu    sync.Mutex
 	calls []time.Time
 }
@@ -254,8 +256,11 @@ func (s *slowLook) OnStart(context.Context) error { return nil }
 func (s *slowLook) Tasks() []string {
 	s.mu.Lock()
 	s.calls = append(s.calls, time.Now())
+	if len(s.calls) == 3 {
+		close(s.third)
+	}
 	s.mu.Unlock()
-	time.Sleep(s.look)
+	time.Sleep(s.look) // the look's cost: what the stream paces itself by
 	return nil
 }
 
@@ -269,7 +274,7 @@ func TestReview13HugeTreeCostBounded(t *testing.T) {
 	t.Parallel()
 	const look = 150 * time.Millisecond
 	sup := supervisor.New(supervisor.Spec{Service: named("sup")})
-	s := &slowLook{look: look}
+	s := &slowLook{look: look, third: make(chan struct{})}
 	s.Configure(named("slow"))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -283,13 +288,14 @@ func TestReview13HugeTreeCostBounded(t *testing.T) {
 	h := &observe.Handler{Root: sup}
 	srv := serve(t, h)
 	openStream(t, ctx, srv.URL)
-	time.Sleep(6500 * time.Millisecond)
-	s.mu.Lock()
-	calls := s.calls
-	s.mu.Unlock()
-	if len(calls) < 2 {
-		t.Fatalf("%d looks in 6.5s", len(calls))
+	select { // the look as the stream opens, the quiet one 2s later, and the next
+	case <-s.third:
+	case <-ctx.Done():
+		t.Fatal("fewer than 3 looks in 20s")
 	}
+	s.mu.Lock()
+	calls := slices.Clone(s.calls)
+	s.mu.Unlock()
 	for i := 2; i < len(calls); i++ { // calls[0]: the look as the stream opens
 		if gap := calls[i].Sub(calls[i-1]); gap < 25*look {
 			t.Errorf("looks of %v %v apart: more than 4%% of a core (looks at %v)", look, gap, calls)
