@@ -62,20 +62,7 @@ func benchMetricsRestart(b *testing.B, other service.Observer, attached bool, sc
 	m := &observe.Metrics{}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m)
-	if attached {
-		detach, err := m.Attach(sup)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer detach()
-	}
-	if other != nil {
-		detach, err := service.Observe(sup, other)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer detach()
-	}
+	defer observeBench(b, sup, m, attached, other)()
 	stop := make(chan struct{})
 	var scraper sync.WaitGroup
 	if scraped {
@@ -114,17 +101,7 @@ func benchMetricsRestart(b *testing.B, other service.Observer, attached bool, sc
 		b.Fatalf("%d runs, want %d", got, b.N+1)
 	}
 	if attached {
-		mfs, err := reg.Gather()
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, mf := range mfs {
-			if mf.GetName() == "mode_child_restarts_total" {
-				if got := mf.GetMetric()[0].GetCounter().GetValue(); got != float64(b.N) {
-					b.Fatalf("counted %v restarts, want %d", got, b.N)
-				}
-			}
-		}
+		wantRestarts(b, reg, b.N)
 	}
 }
 
@@ -165,20 +142,7 @@ func benchMetricsStorm(b *testing.B, other service.Observer, attached bool) {
 		}
 	}
 	m := &observe.Metrics{}
-	if attached {
-		detach, err := m.Attach(sup)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer detach()
-	}
-	if other != nil {
-		detach, err := service.Observe(sup, other)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer detach()
-	}
+	defer observeBench(b, sup, m, attached, other)()
 	if err := service.Start(context.Background(), sup); err != nil {
 		b.Fatal(err)
 	}
@@ -199,15 +163,46 @@ func benchMetricsStorm(b *testing.B, other service.Observer, attached bool) {
 	if attached {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(m)
-		mfs, err := reg.Gather()
+		wantRestarts(b, reg, b.N*n)
+	}
+}
+
+// observeBench attaches m to sup if attached, and other if not nil, and
+// returns what detaches them.
+func observeBench(b *testing.B, sup *supervisor.Supervisor, m *observe.Metrics, attached bool, other service.Observer) (detach func()) {
+	var undo []func()
+	if attached {
+		d, err := m.Attach(sup)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, mf := range mfs {
-			if mf.GetName() == "mode_child_restarts_total" {
-				if got := mf.GetMetric()[0].GetCounter().GetValue(); got != float64(b.N*n) {
-					b.Fatalf("counted %v restarts, want %d", got, b.N*n)
-				}
+		undo = append(undo, d)
+	}
+	if other != nil {
+		d, err := service.Observe(sup, other)
+		if err != nil {
+			b.Fatal(err)
+		}
+		undo = append(undo, d)
+	}
+	return func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+}
+
+// wantRestarts fails b unless reg's mode_child_restarts_total is want.
+func wantRestarts(b *testing.B, reg *prometheus.Registry, want int) {
+	b.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "mode_child_restarts_total" {
+			if got := mf.GetMetric()[0].GetCounter().GetValue(); got != float64(want) {
+				b.Fatalf("counted %v restarts, want %d", got, want)
 			}
 		}
 	}
