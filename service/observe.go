@@ -237,6 +237,11 @@ func (b *Base) stopped(began time.Time, err error) {
 // implements StopObserver.
 func timeStops() bool { return observers.timed.Load() != 0 }
 
+// Observed reports whether an observer is attached anywhere, at the cost
+// of one atomic load. It is for package supervisor, which builds an event
+// only when someone may hear it.
+func Observed(_ seam.Token) bool { return observed() }
+
 // EachObserver calls fn with each observer attached to s or above it, for
 // package supervisor's events. It does nothing, at the cost of one atomic
 // load, while no observer is attached anywhere.

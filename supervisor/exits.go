@@ -37,7 +37,6 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 	if crash != nil {
 		c.lastReason = crash
 	}
-	label := c.svc.Label()
 	s.mu.Unlock()
 	kind := strategy.Normal
 	if crash != nil {
@@ -50,14 +49,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		// restart at once as its first step.
 		s.reportStopErr(c, s.stopChild(ls, c, ls.quiet))
 	}
-	if crash != nil {
-		// The crash itself is logged at Error by the child that crashed.
-		s.Log().Debug().Err(crash).Str("child", c.ID()).Msg("Child crashed")
-		s.emit(Event{Kind: ChildCrashed, Child: c.ID(), Label: label, Reason: crash, RestartCount: c.restartCount()})
-	} else {
-		s.Log().Info().Str("child", c.ID()).Msg("Child exited")
-		s.emit(Event{Kind: ChildExited, Child: c.ID(), Label: label, RestartCount: c.restartCount()})
-	}
+	s.exited(c, crash)
 	if ls.halted() {
 		return // OnEvent crashed the supervisor
 	}
@@ -90,6 +82,24 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 	}
 	if len(act.restart) > 0 {
 		s.schedule(ls, act.restart, c)
+	}
+}
+
+// exited logs and emits the exit of c (a crash when crash is set). The
+// crash itself is logged at Error by the child that crashed. The line and
+// the event are made only when written or heard: a restart nobody watches
+// formats nothing.
+func (s *Supervisor) exited(c *child, crash error) {
+	kind, e, msg := ChildExited, s.Log().Info(), "Child exited"
+	if crash != nil {
+		kind, e, msg = ChildCrashed, s.Log().Debug().Err(crash), "Child crashed"
+	}
+	if e.Enabled() {
+		e.Str("child", c.ID()).Msg(msg)
+	}
+	if s.listened() {
+		svc, _ := c.current()
+		s.emit(Event{Kind: kind, Child: c.ID(), Label: svc.Label(), Reason: crash, RestartCount: c.restartCount()})
 	}
 }
 

@@ -130,10 +130,14 @@ func (s *Supervisor) replace(ls *loopState, c *child, ctx context.Context) error
 func (s *Supervisor) restarted(c *child) {
 	c.ended = false // runs again: a significant child has not ended
 	c.restarts.Add(1)
-	svc, _ := c.current()
-	logline.Dur(s.Log().Info().Str("child", c.ID()).Int("restarts", c.restartCount()), "delay", c.delay).Msg("Restarted child")
+	if e := s.Log().Info(); e.Enabled() {
+		logline.Dur(e.Str("child", c.ID()).Int("restarts", c.restartCount()), "delay", c.delay).Msg("Restarted child")
+	}
 	c.delay = 0
-	s.emit(Event{Kind: ChildRestarted, Child: c.ID(), Label: svc.Label(), RestartCount: c.restartCount()})
+	if s.listened() { // the event is made only when someone may hear it
+		svc, _ := c.current()
+		s.emit(Event{Kind: ChildRestarted, Child: c.ID(), Label: svc.Label(), RestartCount: c.restartCount()})
+	}
 }
 
 // reportStopErr reports what a stop of c the supervisor made for a restart

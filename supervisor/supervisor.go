@@ -239,6 +239,12 @@ func (s *Supervisor) Child(id string) service.Service {
 // user code: it runs with no lock held, a call it makes back into the
 // supervisor is queued (see Add), and a panic in it crashes the
 // supervisor.
+// listened reports whether an event would reach anyone (Spec.OnEvent, an
+// observer): the restart path builds its events only then.
+func (s *Supervisor) listened() bool {
+	return s.spec.OnEvent != nil || service.Observed(seam.Token{})
+}
+
 func (s *Supervisor) emit(e Event) {
 	if s.spec.OnEvent != nil {
 		e.Supervisor = s.ShortLabel()
