@@ -82,6 +82,10 @@ const (
 	hasOnShutdown
 	hasOnRestart
 	hasHealthcheck
+	// Not a hook (Dump lists hookLabels only): the value has a
+	// supervisor's machinery (machineryOf), which starts and stops its
+	// children.
+	hasMachinery
 )
 
 // hookLabels names the hooks in bit order (hasDependencies first), as Dump
@@ -119,6 +123,9 @@ func hooksOf(s Service) hookSet {
 	}
 	if _, ok := s.(Healthchecker); ok {
 		h |= hasHealthcheck
+	}
+	if machineryOf(s) != nil {
+		h |= hasMachinery
 	}
 	return h
 }

@@ -54,9 +54,13 @@ type labelSet struct {
 }
 
 // labelLink is one service of a path as it was when the path was built:
-// its node and the names it had then.
+// its node, its Base (nil for a node without a service) and the names it
+// had then. A node is part of one Base for life (Base embeds it), so a
+// link with a Base reads the names from it, without asking the node for
+// its value.
 type labelLink struct {
 	node  *graph.Node
+	base  *Base
 	names *labels
 }
 
@@ -83,7 +87,14 @@ func (ls *labelSet) valid(b *Base) bool {
 	n := &b.node
 	for i := range ls.depth {
 		l := ls.link(i)
-		if n != l.node || labelNamesOf(n) != l.names {
+		if n != l.node {
+			return false
+		}
+		if l.base != nil {
+			if l.base.labels.Load() != l.names {
+				return false
+			}
+		} else if labelNamesOf(n) != nil { // a service has taken the node
 			return false
 		}
 		n = n.Parent()
@@ -103,9 +114,9 @@ func (b *Base) profileLabels() *labelSet {
 	for n := &b.node; n != nil; n = n.Parent() {
 		link := labelLink{node: n}
 		if s, ok := n.Value().(Service); ok {
-			sb := s.base()
-			sb.names()
-			link.names = sb.labels.Load()
+			link.base = s.base()
+			link.base.names()
+			link.names = link.base.labels.Load()
 		}
 		if ls.depth < len(ls.chain) {
 			ls.chain[ls.depth] = link

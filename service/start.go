@@ -39,8 +39,11 @@ type view struct {
 
 // viewLocked takes b's view, without its children. b.mu is held.
 func (b *Base) viewLocked() view {
-	self := b.selfLocked()
-	return view{self: self, mach: machineryOf(self), cfg: b.cfg, hooks: b.hooks}
+	v := view{self: b.selfLocked(), cfg: b.cfg, hooks: b.hooks}
+	if b.hooks&hasMachinery != 0 {
+		v.mach = machineryOf(v.self)
+	}
+	return v
 }
 
 // stopViewLocked takes the view a Stop of b reads. b.mu is held.

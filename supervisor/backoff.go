@@ -26,7 +26,7 @@ type waitGroup struct {
 // times, in start order, so a dependency still starts before what
 // depends on it.
 func (s *Supervisor) schedule(ls *loopState, group []*child, cause *child) {
-	if !s.spec.Backoff.Enabled() {
+	if !s.backs {
 		s.restartGroup(ls, group)
 		return
 	}

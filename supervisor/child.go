@@ -82,6 +82,11 @@ func (c *child) RestartChild(ctx context.Context) error {
 
 func (c *child) restartCount() int { return int(c.restarts.Load()) }
 
+// own returns the child's current service and handle without the lock:
+// for the supervisor's goroutine only (the holder of a loopState), which is
+// the one writer of svc and h.
+func (c *child) own() (service.Service, seam.Handle) { return c.svc, c.h }
+
 // current returns the child's current service and handle.
 func (c *child) current() (service.Service, seam.Handle) {
 	c.sup.mu.Lock()

@@ -16,7 +16,7 @@ func (s *Supervisor) handleExit(ls *loopState, c *child) {
 	if ls.halted() {
 		return
 	}
-	_, h := c.current()
+	_, h := c.own()
 	e := h.Exit()
 	if !e.Ended || e.Run <= c.handled {
 		return
@@ -43,7 +43,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		kind = strategy.Crash
 	}
 	act, err := s.decide(c, kind, final)
-	if len(act.stop) == 0 && (len(act.restart) == 0 || s.spec.Backoff.Enabled()) {
+	if len(act.stop) == 0 && (len(act.restart) == 0 || s.backs) {
 		// The ended run is cleaned up first, so that whoever reads the
 		// event finds the child down. A group stops it in its place, a
 		// restart at once as its first step.
@@ -90,9 +90,10 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 // the event are made only when written or heard: a restart nobody watches
 // formats nothing.
 func (s *Supervisor) exited(c *child, crash error) {
-	kind, e, msg := ChildExited, s.Log().Info(), "Child exited"
+	l := s.Log()
+	kind, e, msg := ChildExited, l.Info(), "Child exited"
 	if crash != nil {
-		kind, e, msg = ChildCrashed, s.Log().Debug().Err(crash), "Child crashed"
+		kind, e, msg = ChildCrashed, l.Debug().Err(crash), "Child crashed"
 	}
 	if e.Enabled() {
 		e.Str("child", c.ID()).Msg(msg)

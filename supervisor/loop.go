@@ -156,7 +156,7 @@ func (m machinery) Start(ctx context.Context) error {
 	// No goroutine of an earlier run is left: the goroutine's state is
 	// this call's to reset.
 	s.window, s.now, s.waiting = w, clock.Stopwatch(clk), nil
-	if s.spec.Backoff.Enabled() {
+	if s.backs {
 		s.rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
 	if s.wake == nil {
@@ -303,7 +303,7 @@ func (s *Supervisor) startAll(ls *loopState, ctx context.Context) error {
 		if skip {
 			continue
 		}
-		_, h := c.current()
+		_, h := c.own()
 		ls.doing(opStart, c)
 		if err := h.Start(ctx, ls.quiet, c.shutdown(ls.remaining(ctx))); err != nil {
 			s.undoStart(ls, started)
@@ -355,7 +355,7 @@ func (s *Supervisor) stopAll(ls *loopState) error {
 // what remains of ctx and of Stop's budget); the run it stops counts as
 // handled, so an exit it had queued does not set the strategy off again.
 func (s *Supervisor) stopChild(ls *loopState, c *child, ctx context.Context) error {
-	_, h := c.current()
+	_, h := c.own()
 	ls.doing(opStop, c)
 	// ls.quiet is marked already (and a Value lookup on it allocates).
 	if ctx != ls.quiet && !seam.Marked(ctx, &s.owner) { // a request's ctx: mark it for the child's hooks

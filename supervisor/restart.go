@@ -44,7 +44,7 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 		if ls.halted() { // the supervisor stops: it stops the rest
 			return
 		}
-		if errors.Is(ferr, service.ErrStopTimeout) && !s.spec.Backoff.Enabled() {
+		if errors.Is(ferr, service.ErrStopTimeout) && !s.backs {
 			// A task of its last run is still alive after the child's
 			// shutdown timeout: retrying at once cannot help.
 			s.giveUp(ls, failed, ferr)
@@ -73,7 +73,7 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 		for _, i := range plan.Restart {
 			group = append(group, kids[i])
 		}
-		if s.spec.Backoff.Enabled() {
+		if s.backs {
 			s.schedule(ls, group, failed)
 			return
 		}
@@ -97,7 +97,7 @@ func (s *Supervisor) restartOne(ls *loopState, c *child) (bool, error) {
 	if c.spec.Replacement != nil {
 		return true, s.replace(ls, c, ls.ctx)
 	}
-	_, h := c.current()
+	_, h := c.own()
 	stopErr, err := h.Restart(ls.quiet, ls.ctx, ls.quiet, c.shutdown(ls.remaining(ls.ctx)))
 	s.reportStopErr(c, stopErr)
 	return true, err

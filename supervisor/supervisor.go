@@ -24,6 +24,7 @@ import (
 type Supervisor struct {
 	service.Base
 	spec  Spec
+	backs bool          // spec.Backoff.Enabled(), asked at every exit
 	owner seam.Owner    // names this supervisor's goroutine in ctx marks
 	gid   atomic.Uint64 // the ID of its goroutine while one runs (seam.Goid), else 0
 
@@ -52,7 +53,7 @@ type Supervisor struct {
 // New returns a supervisor configured by spec. An invalid spec is reported
 // by Start (and by spec.Validate).
 func New(spec Spec) *Supervisor {
-	s := &Supervisor{spec: spec}
+	s := &Supervisor{spec: spec, backs: spec.Backoff.Enabled()}
 	s.Configure(spec.Service)
 	return s
 }
