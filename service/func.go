@@ -54,6 +54,11 @@ func (r *run) launchFunc(f *FuncService) {
 	}
 	*t = task{name: f.typeLabel(), fn: f.fn, kind: funcTask}
 	if r.addTask(t) == nil { // else stopped before fn could start
+		// A function waits on ctx.Done(): its channel is made here, on
+		// the starter's stack, not on the new goroutine's 2 KiB one,
+		// which the allocator's slow path (a span refill now and then)
+		// would overflow, costing a stack copy.
+		r.ctx.Done()
 		go runTasks(t)
 	}
 }
