@@ -342,6 +342,11 @@ func (b *Base) mundane(on bool, cfg *Config, msg string) {
 	}
 }
 
+// LogEnabled reports whether b writes lines at lvl, without building its
+// logger. It is for package supervisor, which makes a line's fields only
+// then; its argument cannot be made elsewhere.
+func LogEnabled(_ seam.Token, b *Base, lvl zerolog.Level) bool { return b.enabled(lvl) }
+
 // enabled reports whether a line at lvl would be written, without
 // building the service's logger.
 func (b *Base) enabled(lvl zerolog.Level) bool {

@@ -88,7 +88,7 @@ func (b *Base) restart(stopCtx, ctx, values context.Context, lim time.Duration, 
 				by = stopBySup
 			}
 			r, from = b.beginStopLocked(by)
-			v = b.stopViewLocked()
+			b.stopViewLocked(&v)
 		}
 		b.mu.Unlock()
 		if r != nil {
@@ -97,26 +97,31 @@ func (b *Base) restart(stopCtx, ctx, values context.Context, lim time.Duration, 
 		if inside {
 			dctx := detached(ctx)
 			v := v // a copy made only here: the closure must not move v to the heap
-			go func() { b.labelGoroutine("Restart"); _, _ = b.finishRestart(dctx, dctx, nil, r, t, v, lim, byParent) }()
+			go func() { b.labelGoroutine("Restart"); _, _ = b.finishRestart(dctx, dctx, nil, r, t, &v, lim, byParent) }()
 			return nil, nil
 		}
-		return b.finishRestart(stopCtx, ctx, values, r, t, v, lim, byParent)
+		return b.finishRestart(stopCtx, ctx, values, r, t, &v, lim, byParent)
 	}
 }
 
-func (b *Base) finishRestart(stopCtx, ctx, values context.Context, r *run, t *transition, v view, lim time.Duration, byParent bool) (stopErr, err error) {
-	cfg := b.Config()
+// finishRestart is the rest of a restart, once begun; v is the stop's
+// view (empty when restarting from Shutdown, with r nil).
+func (b *Base) finishRestart(stopCtx, ctx, values context.Context, r *run, t *transition, v *view, lim time.Duration, byParent bool) (stopErr, err error) {
+	cfg := &v.cfg // the configuration when the restart began...
 	if r != nil {
-		stopErr = b.stopSteps(stopCtx, r, &v, newLimit(stopCtx, &cfg, lim), stopPlan{hooks: true, mach: true, kids: v.kids})
+		stopErr = b.stopSteps(stopCtx, r, v, newLimit(stopCtx, cfg, lim), stopPlan{hooks: true, mach: true, kids: v.kids})
+	} else {
+		c := b.Config() // ...or, from Shutdown (no stop: no view), now
+		cfg = &c
 	}
 	if byParent {
-		if err := b.waitStuck(ctx, &cfg, lim); err != nil {
+		if err := b.waitStuck(ctx, cfg, lim); err != nil {
 			err = fmt.Errorf("%s: restart: %w", b.Label(), err)
 			b.endTransition(t, err)
 			return stopErr, err
 		}
 	}
-	err = b.resetAndNotify(ctx, &cfg)
+	err = b.resetAndNotify(ctx, cfg)
 	if err == nil && t.stopAsked.Load() {
 		err = fmt.Errorf("%s: restart: %w", b.Label(), ErrStopped) // a Stop came meanwhile
 	}

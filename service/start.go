@@ -37,22 +37,21 @@ type view struct {
 	kids  []Service // a Stop's children, in the order added
 }
 
-// viewLocked takes b's view, without its children. b.mu is held.
-func (b *Base) viewLocked() view {
-	v := view{self: b.selfLocked(), cfg: b.cfg, hooks: b.hooks}
+// viewLocked takes b's view into v, without its children (a view is
+// filled in place: it is large to copy). b.mu is held.
+func (b *Base) viewLocked(v *view) {
+	v.self, v.cfg, v.hooks, v.mach, v.kids = b.selfLocked(), b.cfg, b.hooks, nil, nil
 	if b.hooks&hasMachinery != 0 {
 		v.mach = machineryOf(v.self)
 	}
-	return v
 }
 
-// stopViewLocked takes the view a Stop of b reads. b.mu is held.
-func (b *Base) stopViewLocked() view {
-	v := b.viewLocked()
+// stopViewLocked takes the view a Stop of b reads into v. b.mu is held.
+func (b *Base) stopViewLocked(v *view) {
+	b.viewLocked(v)
 	if v.mach == nil { // else the machinery stops them
 		v.kids = b.childrenLocked()
 	}
-	return v
 }
 
 // newTransitionLocked returns a transition of the given kind, not ended:
@@ -199,7 +198,8 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 	if t.stopAsked.Load() { // a Stop came during the restart that began this start
 		r.stopped.Store(true)
 	}
-	v := b.viewLocked()
+	var v view
+	b.viewLocked(&v)
 	first := firstTimes{deps: !b.depsDone, ok: b.firstOK}
 	err := v.cfg.validate()
 	if err == nil {

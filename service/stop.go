@@ -123,7 +123,8 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		t := b.newTransitionLocked(transStop)
 		b.trans = t
 		r, from := b.beginStopLocked(by)
-		v := b.stopViewLocked()
+		var v view
+		b.stopViewLocked(&v)
 		b.mu.Unlock()
 		b.stateChanged(from, Stopping)
 		if inside {

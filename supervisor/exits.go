@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/gomode/mode/strategy"
+	"github.com/rs/zerolog"
 	"github.com/thejerf/suture/v4"
 )
 
@@ -50,8 +51,8 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		s.reportStopErr(c, s.stopChild(ls, c, ls.quiet))
 	}
 	s.exited(c, crash)
-	if ls.halted() {
-		return // OnEvent crashed the supervisor
+	if s.listened() && ls.halted() {
+		return // OnEvent crashed the supervisor (a Stop is seen when the restart begins)
 	}
 	if errors.Is(crash, suture.ErrTerminateSupervisorTree) {
 		s.giveUp(ls, c, crash)
@@ -90,13 +91,12 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 // the event are made only when written or heard: a restart nobody watches
 // formats nothing.
 func (s *Supervisor) exited(c *child, crash error) {
-	l := s.Log()
-	kind, e, msg := ChildExited, l.Info(), "Child exited"
+	kind, lvl, msg := ChildExited, zerolog.InfoLevel, "Child exited"
 	if crash != nil {
-		kind, e, msg = ChildCrashed, l.Debug().Err(crash), "Child crashed"
+		kind, lvl, msg = ChildCrashed, zerolog.DebugLevel, "Child crashed"
 	}
-	if e.Enabled() {
-		e.Str("child", c.ID()).Msg(msg)
+	if s.logs(lvl) {
+		s.Log().WithLevel(lvl).Err(crash).Str("child", c.ID()).Msg(msg)
 	}
 	if s.listened() {
 		svc, _ := c.current()

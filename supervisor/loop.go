@@ -387,7 +387,7 @@ func (s *Supervisor) drain(ls *loopState) {
 			return
 		}
 		for i, it := range q {
-			if ls.ctx.Err() != nil { // Stop: run answers what is left
+			if i > 0 && ls.ctx.Err() != nil { // Stop: run answers what is left
 				s.mu.Lock()
 				s.queue = append(slices.Clone(q[i:]), s.queue...)
 				s.mu.Unlock()

@@ -130,8 +130,8 @@ func (s *Supervisor) replace(ls *loopState, c *child, ctx context.Context) error
 func (s *Supervisor) restarted(c *child) {
 	c.ended = false // runs again: a significant child has not ended
 	c.restarts.Add(1)
-	if e := s.Log().Info(); e.Enabled() {
-		logline.Dur(e.Str("child", c.ID()).Int("restarts", c.restartCount()), "delay", c.delay).Msg("Restarted child")
+	if s.logs(zerolog.InfoLevel) {
+		logline.Dur(s.Log().Info().Str("child", c.ID()).Int("restarts", c.restartCount()), "delay", c.delay).Msg("Restarted child")
 	}
 	c.delay = 0
 	if s.listened() { // the event is made only when someone may hear it

@@ -12,6 +12,7 @@ import (
 	"github.com/gomode/mode/internal/seam"
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/strategy"
+	"github.com/rs/zerolog"
 )
 
 // Supervisor is a service whose children are restarted when they crash or
@@ -240,6 +241,12 @@ func (s *Supervisor) Child(id string) service.Service {
 // user code: it runs with no lock held, a call it makes back into the
 // supervisor is queued (see Add), and a panic in it crashes the
 // supervisor.
+// logs reports whether the supervisor writes lines at lvl: the restart
+// path makes a line's fields only then.
+func (s *Supervisor) logs(lvl zerolog.Level) bool {
+	return service.LogEnabled(seam.Token{}, &s.Base, lvl)
+}
+
 // listened reports whether an event would reach anyone (Spec.OnEvent, an
 // observer): the restart path builds its events only then.
 func (s *Supervisor) listened() bool {
