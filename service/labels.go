@@ -5,6 +5,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gomode/mode/graph"
 	"github.com/gomode/mode/internal/seam"
@@ -47,10 +48,16 @@ type labelSet struct {
 	depth int
 	path  string
 
+	first atomic.Pointer[taskLabels] // &task0 once set, read without the lock
 	mu    sync.Mutex
-	name0 string          // the first task name...
-	ctx0  context.Context // ...and its context
-	tasks map[string]context.Context
+	task0 taskLabels                 // the first task's, written once, before first
+	tasks map[string]context.Context // the others'
+}
+
+// taskLabels is a task name and its label context.
+type taskLabels struct {
+	name string
+	ctx  context.Context
 }
 
 // labelLink is one service of a path as it was when the path was built:
@@ -153,18 +160,19 @@ func shortOf(l *labels) string {
 
 // task returns the label context of the task named name.
 func (ls *labelSet) task(name string) context.Context {
+	if f := ls.first.Load(); f != nil && f.name == name {
+		return f.ctx // a Func's restart: its one task
+	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	if ls.ctx0 != nil && ls.name0 == name {
-		return ls.ctx0
-	}
 	if ctx, ok := ls.tasks[name]; ok {
 		return ctx
 	}
 	ctx := sharedLabels.get(ls.path, name)
 	switch {
-	case ls.ctx0 == nil:
-		ls.name0, ls.ctx0 = name, ctx
+	case ls.first.Load() == nil:
+		ls.task0 = taskLabels{name: name, ctx: ctx}
+		ls.first.Store(&ls.task0)
 	case len(ls.tasks) < maxLabelledTasks:
 		if ls.tasks == nil {
 			ls.tasks = make(map[string]context.Context)
