@@ -59,7 +59,7 @@ func (r *run) launchFunc(f *FuncService) {
 		// which the allocator's slow path (a span refill now and then)
 		// would overflow, costing a stack copy.
 		r.ctx.Done()
-		go runTasks(t)
+		launch(t)
 	}
 }
 

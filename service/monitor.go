@@ -33,7 +33,7 @@ func (b *Base) startMonitors(r *run, cfg *Config, self Service, hooks hookSet) e
 		if err := r.addTask(t); err != nil {
 			return err
 		}
-		go runTasks(t)
+		launch(t)
 	}
 	if d := cfg.HeartbeatDeadline; d > 0 {
 		x, err := r.extras()
@@ -48,7 +48,7 @@ func (b *Base) startMonitors(r *run, cfg *Config, self Service, hooks hookSet) e
 		if err := r.addTask(t); err != nil {
 			return err
 		}
-		go runTasks(t)
+		launch(t)
 	}
 	return nil
 }

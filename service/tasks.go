@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -17,10 +18,11 @@ type task struct {
 	name       string
 	fn         func(ctx context.Context) error
 	kind       taskKind
-	wake       error     // a crash to report up once the task is unregistered
-	exit       bool      // a Func's normal exit to report to its supervisor, likewise
-	prev, next *task     // the run's list of live tasks
-	failure    taskError // the crash reason made from its error (no allocation of its own)
+	wake       error           // a crash to report up once the task is unregistered
+	exit       bool            // a Func's normal exit to report to its supervisor, likewise
+	prev, next *task           // the run's list of live tasks
+	failure    taskError       // the crash reason made from its error (no allocation of its own)
+	labels     context.Context // its pprof labels (launch)
 }
 
 // taskKind says what a task's result means.
@@ -57,7 +59,7 @@ func (b *Base) Go(name string, fn func(ctx context.Context) error) error {
 	if err := r.addTask(t); err != nil {
 		return fmt.Errorf("%s: Go(%q): %w", b.Label(), name, err)
 	}
-	go runTasks(t)
+	launch(t)
 	return nil
 }
 
@@ -93,10 +95,19 @@ func (r *run) addTask(t *task) error {
 	return nil
 }
 
-// runTasks is the body of a task's goroutine: it runs task t, registered
-// on its run, and handles its result.
+// launch starts the goroutine of task t, registered on its run. Its pprof
+// label context is found here, on the caller's stack: at a service's
+// first start, building it runs deep and allocates, and the new
+// goroutine's small stack would have to grow for it.
+func launch(t *task) {
+	t.labels = t.r.b.profileLabels().task(t.name)
+	go runTasks(t)
+}
+
+// runTasks is the body of a task's goroutine: it runs task t and handles
+// its result.
 func runTasks(t *task) {
-	t.r.b.labelGoroutine(t.name)
+	pprof.SetGoroutineLabels(t.labels)
 	t.r.runTask(t)
 }
 

@@ -313,7 +313,7 @@ func (b *Base) startTimer(cfg timerConfig, plan firePlan, fn func(context.Contex
 	x.timers = append(x.timers, tm)
 	x.mu.Unlock()
 	for _, t := range tasks {
-		go runTasks(t)
+		launch(t)
 	}
 	return nil
 }

@@ -99,7 +99,7 @@ func Watch(ctx context.Context, name string, deadline time.Duration) (*Watchdog,
 		x.unwatch(w)
 		return fail(err)
 	}
-	go runTasks(t)
+	launch(t)
 	return w, nil
 }
 
