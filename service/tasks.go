@@ -190,12 +190,19 @@ func (r *run) doneTask(t *task) {
 	}
 }
 
-// close stops registration and returns a channel closed once no task is
-// left (nil if none is left already).
-func (r *run) closeTasks() <-chan struct{} {
+// closeTasks stops registration and reports whether a task is left.
+func (r *run) closeTasks() (live bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed = true
+	return r.live > 0
+}
+
+// idleCh returns a channel closed once no task is left (nil if none is
+// left already). Registration is closed.
+func (r *run) idleCh() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.live == 0 {
 		return nil
 	}
@@ -210,11 +217,13 @@ func (r *run) closeTasks() <-chan struct{} {
 // is abandoned and the error names every task left, with the service's
 // path.
 func (r *run) join(ctx context.Context, budget func() time.Duration) error {
-	idle := r.closeTasks()
-	if idle != nil {
+	var idle <-chan struct{}
+	if r.closeTasks() {
 		// Tasks that honour their ctx return as soon as they run: let
-		// them run before arming a timer for the budget.
+		// them run before making a channel to wait on and arming a timer
+		// for the budget.
 		runtime.Gosched()
+		idle = r.idleCh()
 	}
 	if idle == nil || waitClosed(ctx, r.b.clock(), idle, budget(), r.b, r, waitTasks) {
 		return nil
