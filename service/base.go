@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/gomode/mode/diag"
 	"github.com/gomode/mode/graph"
@@ -278,28 +277,13 @@ func labelOf(s Service, name string) string {
 	return t + "(" + name + ")"
 }
 
+// typeName is v's name for labels: a Func's own label, else its Go type's
+// name (found once per type, infoOf).
 func typeName(v any) string {
 	if n, ok := v.(interface{ typeLabel() string }); ok {
 		return n.typeLabel()
 	}
-	t := reflect.TypeOf(v)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if name := t.Name(); name != "" {
-		return name
-	}
-	// An unnamed type (an anonymous struct embedding Base): as %T spells
-	// it, bounded, so that no label (nor a child's automatic ID) is empty.
-	s := t.String()
-	if len(s) > maxUnnamedLabel {
-		cut := maxUnnamedLabel
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
+	return infoOf(v).name
 }
 
 // maxUnnamedLabel bounds the label made from an unnamed type, whose

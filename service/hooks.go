@@ -95,10 +95,11 @@ var hookLabels = [...]string{
 	"OnStop", "OnShutdown", "OnRestart", "Healthcheck",
 }
 
-// hooksOf finds the hooks s implements. Plain type assertions: the runtime
-// caches them per type, so a handover costs a few nanoseconds here
-// (reflect's Implements, or a table of closures, costs several times more).
-func hooksOf(s Service) hookSet {
+// hooksOf returns the hooks s implements, found once per type (infoOf).
+func hooksOf(s Service) hookSet { return infoOf(s).hooks }
+
+// findHooks finds the hooks s implements, with plain type assertions.
+func findHooks(s Service) hookSet {
 	var h hookSet
 	if _, ok := s.(Dependent); ok {
 		h |= hasDependencies

@@ -38,12 +38,12 @@ type child struct {
 	// Guarded by sup.mu (written by the supervisor's goroutine).
 	svc        service.Service
 	h          seam.Handle
-	nested     bool  // svc is a supervisor
-	terminated bool  // kept down by Terminate
-	pending    bool  // an exit is queued
-	gone       bool  // no longer a child
-	ended      bool  // significant child ended on its own (owned by the goroutine, sits here to pack)
-	lastReason error // of the last crash
+	terminated bool        // kept down by Terminate
+	pending    bool        // an exit is queued
+	gone       bool        // no longer a child
+	ended      bool        // significant child ended on its own (owned by the goroutine, sits here to pack)
+	nested     atomic.Bool // svc is a supervisor (set with svc, read without the lock; sits here to pack)
+	lastReason error       // of the last crash
 
 	// Owned by the supervisor's goroutine.
 	handled uint64 // the run whose exit was handled (seam.Exit.Run)
@@ -104,10 +104,7 @@ func (c *child) shutdown(rem time.Duration) time.Duration {
 		d = c.sup.spec.ShutdownTimeout
 	}
 	if d == 0 {
-		c.sup.mu.Lock()
-		nested := c.nested
-		c.sup.mu.Unlock()
-		if nested {
+		if c.nested.Load() {
 			return rem
 		}
 		d = DefaultChildShutdown
@@ -133,7 +130,8 @@ func isSupervisor(svc service.Service) bool {
 // It returns the label an automatic ID is made from, or "" when the child
 // has an ID (its spec's, else its configured name).
 func (s *Supervisor) newChild(svc service.Service, h seam.Handle, cs ChildSpec) (c *child, auto string, err error) {
-	c = &child{sup: s, svc: svc, h: h, spec: cs, nested: isSupervisor(svc)}
+	c = &child{sup: s, svc: svc, h: h, spec: cs}
+	c.nested.Store(isSupervisor(svc))
 	if c.spec.ID == "" {
 		c.spec.ID = configuredName(svc)
 	}

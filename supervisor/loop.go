@@ -296,6 +296,7 @@ func (s *Supervisor) run(ls *loopState, startCtx context.Context, reply chan<- e
 func (s *Supervisor) startAll(ls *loopState, ctx context.Context) error {
 	kids := s.snapshot()
 	var started []*child
+	_, bounded := ctx.Deadline() // else each start's budget is read only once Stop has begun
 	for _, c := range kids {
 		s.mu.Lock()
 		skip := c.terminated
@@ -305,7 +306,11 @@ func (s *Supervisor) startAll(ls *loopState, ctx context.Context) error {
 		}
 		_, h := c.own()
 		ls.doing(opStart, c)
-		if err := h.Start(ctx, ls.quiet, c.shutdown(ls.remaining(ctx))); err != nil {
+		rem := time.Duration(-1)
+		if bounded || ls.stopAt.Load() != 0 {
+			rem = ls.remaining(ctx)
+		}
+		if err := h.Start(ctx, ls.quiet, c.shutdown(rem)); err != nil {
 			s.undoStart(ls, started)
 			return err // the child's error names it
 		}

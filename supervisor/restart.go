@@ -121,7 +121,8 @@ func (s *Supervisor) replace(ls *loopState, c *child, ctx context.Context) error
 		return err
 	}
 	s.mu.Lock()
-	c.svc, c.h, c.nested, c.handled = fresh, fh, isSupervisor(fresh), 0
+	c.svc, c.h, c.handled = fresh, fh, 0
+	c.nested.Store(isSupervisor(fresh))
 	s.mu.Unlock()
 	return fh.Start(ctx, nil, c.shutdown(ls.remaining(ctx)))
 }
