@@ -254,9 +254,12 @@ func (m machinery) Stop(ctx context.Context, budget time.Duration) error {
 func (s *Supervisor) run(ls *loopState, startCtx context.Context, reply chan<- error) {
 	defer close(ls.done)
 	service.LabelGoroutine(seam.Token{}, &s.Base, "supervisor")
-	g := seam.Goid()
-	s.gid.Store(g)
-	defer s.gid.CompareAndSwap(g, 0)
+	named := seam.NameGoroutine(seam.Goid(), s.Node())
+	s.named.Store(named)
+	defer func() {
+		s.named.CompareAndSwap(named, nil)
+		named.Done()
+	}()
 	reply <- s.startAll(ls, startCtx)
 	for ls.ctx.Err() == nil {
 		ls.doing(opWaiting, nil)

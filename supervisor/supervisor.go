@@ -25,9 +25,9 @@ import (
 type Supervisor struct {
 	service.Base
 	spec  Spec
-	backs bool          // spec.Backoff.Enabled(), asked at every exit
-	owner seam.Owner    // names this supervisor's goroutine in ctx marks
-	gid   atomic.Uint64 // the ID of its goroutine while one runs (seam.Goid), else 0
+	backs bool                       // spec.Backoff.Enabled(), asked at every exit
+	owner seam.Owner                 // names this supervisor's goroutine in ctx marks
+	named atomic.Pointer[seam.Named] // its goroutine, named in the seam while one runs
 
 	mu          sync.Mutex            // guards the fields below; never held while user code runs
 	children    []*child              // in start order
@@ -271,8 +271,8 @@ func (s *Supervisor) callback(fn func()) (perr error) {
 	// (to its very end): callbacks run on it, but for the events of the
 	// caller's own Remove or Terminate before the supervisor starts, when
 	// naming it does no harm.
-	if g := s.gid.Load(); g != 0 {
-		defer seam.EnterCallback(g, s.Node()).Exit()
+	if nm := s.named.Load(); nm != nil {
+		defer nm.Enter().Exit()
 	}
 	if !s.spec.PassThroughPanics {
 		defer func() {

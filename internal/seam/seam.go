@@ -13,7 +13,7 @@
 // made outside this module.
 //
 // Besides types, it keeps one piece of state: which goroutines run a
-// supervisor's callback right now ([EnterCallback]), so that a call made
+// supervisor's callback right now ([Named.Enter]), so that a call made
 // from one can be told apart from any other caller.
 package seam
 
@@ -199,50 +199,64 @@ func CopyMarks(dst, src context.Context) context.Context {
 
 // Callbacks a supervisor runs on its own goroutine (OnEvent, a
 // Replacement) get no ctx to carry a Mark, so the goroutine is named
-// instead: while one runs, the supervisor's node is recorded here under its
-// goroutine's ID. A call that would stop or restart that supervisor, or a
-// service above it, must not wait for it: that stop waits for the
-// goroutine the call is made on.
+// instead: a supervisor's goroutine is recorded here under its ID, with
+// the supervisor's node, for as long as it runs ([NameGoroutine]), and
+// counts the callbacks it runs now ([Named.Enter]). A call that would stop
+// or restart that supervisor, or a service above it, must not wait for it:
+// that stop waits for the goroutine the call is made on.
 var callbacks struct {
-	n  atomic.Int32 // len(at): nothing to look up when zero
+	n  atomic.Int32 // callbacks running now, anywhere: nothing to look up when zero
 	mu sync.Mutex
-	at map[uint64]*graph.Node
+	at map[uint64]*Named
 }
 
-// EnterCallback records that goroutine g (see Goid), the goroutine of the
-// supervisor whose node is n, runs a callback; call Exit on what it
-// returns when the callback returns. (The supervisor reads its goroutine's
-// ID once per run: Goid walks the stack, far too slow for every event.)
-func EnterCallback(g uint64, n *graph.Node) CallbackEntry {
+// Named is a supervisor's goroutine, named by NameGoroutine.
+type Named struct {
+	g      uint64
+	node   *graph.Node
+	active atomic.Int32 // callbacks it runs now (nested ones included)
+}
+
+// NameGoroutine records goroutine g (see Goid) as the goroutine of the
+// supervisor whose node is n; call Done on what it returns before the
+// goroutine returns. (The supervisor reads its goroutine's ID once per
+// run: Goid walks the stack, far too slow for every event.)
+func NameGoroutine(g uint64, n *graph.Node) *Named {
+	nm := &Named{g: g, node: n}
 	callbacks.mu.Lock()
 	defer callbacks.mu.Unlock()
 	if callbacks.at == nil {
-		callbacks.at = make(map[uint64]*graph.Node)
+		callbacks.at = make(map[uint64]*Named)
 	}
-	if _, nested := callbacks.at[g]; nested {
-		return CallbackEntry{}
-	}
-	callbacks.at[g] = n
-	callbacks.n.Add(1)
-	return CallbackEntry{g: g, made: true}
+	callbacks.at[g] = nm
+	return nm
 }
 
-// CallbackEntry is what EnterCallback recorded (nothing for a nested
-// callback, which the outer one covers). A value, not a func: a supervisor
-// enters one per event.
-type CallbackEntry struct {
-	g    uint64
-	made bool
-}
-
-// Exit removes the entry.
-func (e CallbackEntry) Exit() {
-	if !e.made {
-		return
-	}
+// Done removes the name.
+func (nm *Named) Done() {
 	callbacks.mu.Lock()
 	defer callbacks.mu.Unlock()
-	delete(callbacks.at, e.g)
+	if callbacks.at[nm.g] == nm {
+		delete(callbacks.at, nm.g)
+	}
+}
+
+// Enter records that the named goroutine runs a callback now; call Exit
+// on what it returns when the callback returns. Two atomic additions, no
+// lock: a supervisor enters one per event.
+func (nm *Named) Enter() CallbackEntry {
+	nm.active.Add(1)
+	callbacks.n.Add(1)
+	return CallbackEntry{nm}
+}
+
+// CallbackEntry is what Enter recorded. A value, not a func: a supervisor
+// enters one per event.
+type CallbackEntry struct{ nm *Named }
+
+// Exit ends the callback Enter recorded.
+func (e CallbackEntry) Exit() {
+	e.nm.active.Add(-1)
 	callbacks.n.Add(-1)
 }
 
@@ -254,8 +268,12 @@ func CallbackNode() *graph.Node {
 	}
 	g := Goid()
 	callbacks.mu.Lock()
-	defer callbacks.mu.Unlock()
-	return callbacks.at[g]
+	nm := callbacks.at[g]
+	callbacks.mu.Unlock()
+	if nm == nil || nm.active.Load() == 0 {
+		return nil
+	}
+	return nm.node
 }
 
 // Under reports whether node at is n or one of n's descendants.

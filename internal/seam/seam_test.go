@@ -51,7 +51,12 @@ func TestCallbacks(t *testing.T) {
 	if seam.CallbackNode() != nil {
 		t.Fatal("a callback before any")
 	}
-	entry := seam.EnterCallback(seam.Goid(), &sup)
+	named := seam.NameGoroutine(seam.Goid(), &sup)
+	defer named.Done()
+	if seam.CallbackNode() != nil {
+		t.Fatal("a named goroutine is taken for a callback's before it enters one")
+	}
+	entry := named.Enter()
 	if got := seam.CallbackNode(); got != &sup {
 		t.Fatalf("CallbackNode = %p, want the supervisor's %p", got, &sup)
 	}
@@ -70,7 +75,7 @@ func TestCallbacks(t *testing.T) {
 	}
 	// A nested callback (an event emitted from a callback) leaves the
 	// outer one's entry in place.
-	seam.EnterCallback(seam.Goid(), &other).Exit()
+	named.Enter().Exit()
 	if got := seam.CallbackNode(); got != &sup {
 		t.Fatalf("after a nested callback, CallbackNode = %p, want %p", got, &sup)
 	}
