@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -143,4 +144,82 @@ func (s *syncBuf) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestReview14OnEventCrashHaltsRestart: an OnEvent that panics on the
+// crash event crashes the supervisor, and the crashed child is not
+// restarted (nor given up on), with or without a backoff, a Replacement,
+// one-for-all; an observer attached or not.
+func TestReview14OnEventCrashHaltsRestart(t *testing.T) {
+	cases := []struct {
+		name string
+		spec supervisor.Spec
+		cs   supervisor.ChildSpec
+		on   supervisor.EventKind
+	}{
+		{"crash", supervisor.Spec{}, supervisor.ChildSpec{}, supervisor.ChildCrashed},
+		{"crash/backoff", supervisor.Spec{Backoff: strategy.Backoff{Min: time.Millisecond}}, supervisor.ChildSpec{}, supervisor.ChildCrashed},
+		{"crash/one-for-all", supervisor.Spec{Strategy: strategy.OneForAll}, supervisor.ChildSpec{}, supervisor.ChildCrashed},
+		{"crash/replacement", supervisor.Spec{}, supervisor.ChildSpec{Replacement: func() service.Service { return newWorker("c") }}, supervisor.ChildCrashed},
+		{"crash/never", supervisor.Spec{NeverRestart: true}, supervisor.ChildSpec{}, supervisor.ChildCrashed},
+		{"exit/temporary", supervisor.Spec{}, supervisor.ChildSpec{Restart: strategy.Temporary}, supervisor.ChildExited},
+	}
+	for _, tc := range cases {
+		for _, observed := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/observed=%v", tc.name, observed), func(t *testing.T) {
+				ctx := bg(t)
+				var mu sync.Mutex
+				var kinds []supervisor.EventKind
+				spec := tc.spec
+				var buf syncBuf
+				lg := zerolog.New(&buf).Level(zerolog.ErrorLevel)
+				spec.Service = service.Config{Name: "sup", Logger: &lg}
+				spec.OnEvent = func(e supervisor.Event) {
+					mu.Lock()
+					kinds = append(kinds, e.Kind)
+					mu.Unlock()
+					if e.Kind == tc.on {
+						panic("OnEvent")
+					}
+				}
+				sup := supervisor.New(spec)
+				if observed {
+					detach, err := service.Observe(sup, nopEventObserver{})
+					must(t, err)
+					defer detach()
+				}
+				c := newWorker("c")
+				must(t, sup.Add(ctx, c, tc.cs))
+				must(t, sup.Add(ctx, newWorker("d")))
+				must(t, service.Start(ctx, sup))
+				if tc.on == supervisor.ChildExited {
+					must(t, c.Stop(ctx))
+				} else {
+					c.Crash(errBoom)
+				}
+				for sup.State() == service.Running {
+					time.Sleep(time.Millisecond)
+				}
+				_ = sup.Stop(ctx)
+				mu.Lock()
+				defer mu.Unlock()
+				for _, k := range kinds {
+					if k == supervisor.ChildRestarted || k == supervisor.MaxRestartsExceeded || k == supervisor.ChildRemoved {
+						t.Errorf("event %v after OnEvent crashed the supervisor (events %v)", k, kinds)
+					}
+				}
+				if strings.Contains(buf.String(), "Giving up") {
+					t.Errorf("gave up: %s", buf.String())
+				}
+				for _, ci := range sup.Children() {
+					if ci.RestartCount != 0 {
+						t.Errorf("child %s restarted %d times", ci.ID, ci.RestartCount)
+					}
+				}
+				if !strings.Contains(fmt.Sprint(sup.CrashReason()), "OnEvent") {
+					t.Errorf("crash reason %v", sup.CrashReason())
+				}
+			})
+		}
+	}
 }
