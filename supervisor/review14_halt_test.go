@@ -46,7 +46,7 @@ func (s *slowStopper) OnStop(context.Context) error {
 type nopEventObserver struct{}
 
 func (nopEventObserver) StateChanged(service.Service, service.State, service.State) {}
-func (nopEventObserver) SupervisorEvent(*supervisor.Supervisor, supervisor.Event)  {}
+func (nopEventObserver) SupervisorEvent(*supervisor.Supervisor, supervisor.Event)   {}
 
 // TestReview14StopDuringCrashCleanup: a Stop of the supervisor that arrives
 // while its goroutine stops a crashed child (the cleanup before the
