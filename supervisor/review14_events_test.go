@@ -132,14 +132,14 @@ func TestReview14EventsAndLogs(t *testing.T) {
 	}
 	for sname, sc := range scenarios {
 		for _, repl := range []bool{false, true} {
-			for _, mode := range []string{"OnEvent", "observer", "debug", "info", "none"} {
+			for _, mode := range []string{"OnEvent", "observer", "debug", "info", "ctx-debug", "none"} {
 				name := fmt.Sprintf("%s/replacement=%v/%s", sname, repl, mode)
 				t.Run(name, func(t *testing.T) {
 					ctx := bg(t)
 					tr := &transcript{}
 					lvl := zerolog.WarnLevel
 					switch mode {
-					case "debug":
+					case "debug", "ctx-debug":
 						lvl = zerolog.DebugLevel
 					case "info":
 						lvl = zerolog.InfoLevel
@@ -148,6 +148,11 @@ func TestReview14EventsAndLogs(t *testing.T) {
 					spec := supervisor.Spec{Strategy: sc.strategy, MaxRestarts: 100, Service: service.Config{Name: "sup", Logger: &lg}}
 					if mode == "OnEvent" {
 						spec.OnEvent = tr.event
+					}
+					startCtx := ctx
+					if mode == "ctx-debug" { // no Logger: the start ctx's
+						spec.Service.Logger = nil
+						startCtx = service.WithLogger(ctx, &lg)
 					}
 					sup := supervisor.New(spec)
 					if mode == "observer" {
@@ -162,7 +167,7 @@ func TestReview14EventsAndLogs(t *testing.T) {
 						}
 						must(t, sup.Add(ctx, newWorker(id), cs))
 					}
-					must(t, service.Start(ctx, sup))
+					must(t, service.Start(startCtx, sup))
 					defer func() { must(t, sup.Stop(ctx)) }()
 
 					sup.Child("a").(*worker).Crash(fmt.Errorf("a: %w", errBoom))
@@ -174,7 +179,7 @@ func TestReview14EventsAndLogs(t *testing.T) {
 					switch mode {
 					case "OnEvent", "observer":
 						want = sc.events
-					case "debug":
+					case "debug", "ctx-debug":
 						want = sc.logs
 					case "info":
 						for _, l := range sc.logs {
