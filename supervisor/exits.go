@@ -51,8 +51,11 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		s.reportStopErr(c, s.stopChild(ls, c, ls.quiet))
 	}
 	s.exited(c, crash)
-	if s.listened() && ls.halted() {
-		return // OnEvent crashed the supervisor (a Stop is seen when the restart begins)
+	if ls.halted() {
+		// OnEvent crashed the supervisor, or a Stop came while the
+		// crashed child was stopped: the supervisor's stop takes over (no
+		// give-up, no removal), whether or not anyone listened.
+		return
 	}
 	if errors.Is(crash, suture.ErrTerminateSupervisorTree) {
 		s.giveUp(ls, c, crash)

@@ -237,10 +237,6 @@ func (s *Supervisor) Child(id string) service.Service {
 	return nil
 }
 
-// emit sends e to Spec.OnEvent, filling the supervisor's label. OnEvent is
-// user code: it runs with no lock held, a call it makes back into the
-// supervisor is queued (see Add), and a panic in it crashes the
-// supervisor.
 // logs reports whether the supervisor writes lines at lvl: the restart
 // path makes a line's fields only then.
 func (s *Supervisor) logs(lvl zerolog.Level) bool {
@@ -253,6 +249,10 @@ func (s *Supervisor) listened() bool {
 	return s.spec.OnEvent != nil || service.Observed(seam.Token{})
 }
 
+// emit sends e to Spec.OnEvent, filling the supervisor's label. OnEvent is
+// user code: it runs with no lock held, a call it makes back into the
+// supervisor is queued (see Add), and a panic in it crashes the
+// supervisor.
 func (s *Supervisor) emit(e Event) {
 	if s.spec.OnEvent != nil {
 		e.Supervisor = s.ShortLabel()
