@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -90,25 +91,23 @@ func (b *Base) ownStuck() []*stuck {
 	return append([]*stuck(nil), b.stuck...)
 }
 
-// aliveNames names those of left still running.
-func aliveNames(left []*stuck) []string {
-	var names []string
-	for _, s := range left {
-		if s.alive() {
-			names = append(names, s.what)
-		}
-	}
-	return names
-}
-
 // stuckError is the error of a Stop of a service that is not running
 // while user code abandoned by an earlier Stop or Start of its subtree
 // still runs: nothing outlives a Stop unless its error says so.
 // It gives that code abandonGrace (at most lim, when lim ≥ 0) to return
 // first.
 func (b *Base) stuckError(lim time.Duration) error {
-	left := b.stuckTree()
-	if len(left) == 0 {
+	if names := graceRunning(b.stuckTree(), lim); len(names) > 0 {
+		return fmt.Errorf("%w: %s: abandoned earlier, still running: %s", ErrStopTimeout, b.Label(), strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// graceRunning gives the pieces of left still alive abandonGrace (at most
+// lim, when lim ≥ 0) to return, and names those still running then: a
+// piece whose code is returning right now is not reported.
+func graceRunning(left []*stuck, lim time.Duration) []string {
+	if !slices.ContainsFunc(left, (*stuck).alive) {
 		return nil
 	}
 	grace := abandonGrace
@@ -117,10 +116,7 @@ func (b *Base) stuckError(lim time.Duration) error {
 	}
 	t := time.NewTimer(grace)
 	defer t.Stop()
-	if names := stillRunning(left, t.C, nil); len(names) > 0 {
-		return fmt.Errorf("%w: %s: abandoned earlier, still running: %s", ErrStopTimeout, b.Label(), strings.Join(names, ", "))
-	}
-	return nil
+	return stillRunning(left, t.C, nil)
 }
 
 // waitStuck waits (within the stop budget of cfg and lim, or until ctx

@@ -185,7 +185,7 @@ func (b *Base) finishStop(ctx context.Context, r *run, t *transition, v view, by
 	earlier := b.ownStuck() // abandoned during the run (CheckHealth), not by this stop
 	plan := stopPlan{hooks: true, mach: true, kids: v.kids, nested: by != stopExternal}
 	err := b.stopSteps(ctx, r, &v, newLimit(ctx, &v.cfg, lim), plan)
-	if names := aliveNames(earlier); len(names) > 0 {
+	if names := graceRunning(earlier, lim); len(names) > 0 {
 		err = errors.Join(err, fmt.Errorf("%w: %s: abandoned earlier, still running: %s", ErrStopTimeout, b.Label(), strings.Join(names, ", ")))
 	}
 	b.endTransition(t, err)
