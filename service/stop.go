@@ -50,7 +50,11 @@ const (
 //
 // Stop returns errors.Join of hook, closer, child and late task errors, a
 // timed-out SetShutdown wait (ErrShutdownTimeout) and ErrStopTimeout, wrapped
-// with the label; never the crash reason.
+// with the label; never the crash reason. User code abandoned earlier in
+// the run (a Healthcheck CheckHealth gave up on, a hook a Restart gave up
+// on) and still running when the steps are done is named too, as
+// "abandoned earlier, still running", after a grace of a few milliseconds
+// for code that is returning right then.
 //
 // Stop is idempotent and safe from any goroutine. On a service never
 // started (Init) or already stopped (Shutdown) it returns nil at once,
