@@ -28,6 +28,13 @@ func (j *jsonLines) Write(p []byte) (int, error) {
 	return j.buf.Write(p)
 }
 
+// String returns what was written so far.
+func (j *jsonLines) String() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.buf.String()
+}
+
 // with returns the decoded lines with message msg.
 func (j *jsonLines) with(t *testing.T, msg string) []map[string]any {
 	t.Helper()

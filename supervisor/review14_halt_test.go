@@ -1,7 +1,6 @@
 package supervisor_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -81,7 +80,7 @@ func TestReview14StopDuringCrashCleanup(t *testing.T) {
 		for _, l := range listeners {
 			t.Run(sc.name+"/"+l, func(t *testing.T) {
 				ctx := bg(t)
-				var buf syncBuf
+				var buf jsonLines
 				lg := zerolog.New(&buf).Level(zerolog.ErrorLevel)
 				spec := sc.spec
 				spec.Service = service.Config{Name: "sup", Logger: &lg}
@@ -128,24 +127,6 @@ func TestReview14StopDuringCrashCleanup(t *testing.T) {
 	}
 }
 
-// syncBuf is a bytes.Buffer safe for concurrent writers (a logger's).
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestReview14OnEventCrashHaltsRestart: an OnEvent that panics on the
 // crash event crashes the supervisor, and the crashed child is not
 // restarted (nor given up on), with or without a backoff, a Replacement,
@@ -171,7 +152,7 @@ func TestReview14OnEventCrashHaltsRestart(t *testing.T) {
 				var mu sync.Mutex
 				var kinds []supervisor.EventKind
 				spec := tc.spec
-				var buf syncBuf
+				var buf jsonLines
 				lg := zerolog.New(&buf).Level(zerolog.ErrorLevel)
 				spec.Service = service.Config{Name: "sup", Logger: &lg}
 				spec.OnEvent = func(e supervisor.Event) {
