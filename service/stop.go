@@ -188,9 +188,17 @@ func (b *Base) beginStopLocked(by stopBy) (r *run, from State) {
 func (b *Base) finishStop(ctx context.Context, r *run, t *transition, v view, by stopBy, lim time.Duration) error {
 	earlier := b.ownStuck() // abandoned during the run (CheckHealth), not by this stop
 	plan := stopPlan{hooks: true, mach: true, kids: v.kids, nested: by != stopExternal}
-	err := b.stopSteps(ctx, r, &v, newLimit(ctx, &v.cfg, lim), plan)
-	if names := graceRunning(earlier, lim); len(names) > 0 {
-		err = errors.Join(err, fmt.Errorf("%w: %s: abandoned earlier, still running: %s", ErrStopTimeout, b.Label(), strings.Join(names, ", ")))
+	l := newLimit(ctx, &v.cfg, lim)
+	if len(earlier) > 0 {
+		// The grace below is part of this Stop's budget: count it from
+		// now, so that what the steps leave bounds it.
+		l.remaining()
+	}
+	err := b.stopSteps(ctx, r, &v, l, plan)
+	if len(earlier) > 0 {
+		if names := graceRunning(earlier, l.remaining()); len(names) > 0 {
+			err = errors.Join(err, fmt.Errorf("%w: %s: abandoned earlier, still running: %s", ErrStopTimeout, b.Label(), strings.Join(names, ", ")))
+		}
 	}
 	b.endTransition(t, err)
 	if by == stopExternal {
