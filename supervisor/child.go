@@ -189,17 +189,22 @@ func configuredName(svc service.Service) string {
 }
 
 // drop removes c from the children and detaches it (c is stopped); onLoop:
-// called on the supervisor's goroutine.
-func (s *Supervisor) drop(c *child, onLoop bool) {
+// called on the supervisor's goroutine, which emits ChildRemoved at once.
+// Otherwise (a request its caller performs) it returns that event, for
+// the caller to emit once the request has ended.
+func (s *Supervisor) drop(c *child, onLoop bool) (e Event, later bool) {
 	s.mu.Lock()
 	s.forgetLocked(c)
 	svc, h := c.svc, c.h
 	s.mu.Unlock()
 	_ = s.self().Detach(h)
-	if onLoop { // backoffs belong to the goroutine
-		s.unwait(c)
+	e = Event{Kind: ChildRemoved, Child: c.ID(), Label: svc.Label(), RestartCount: c.restartCount()}
+	if !onLoop {
+		return e, true
 	}
-	s.emit(Event{Kind: ChildRemoved, Child: c.ID(), Label: svc.Label(), RestartCount: c.restartCount()})
+	s.unwait(c) // backoffs belong to the goroutine
+	s.emit(e)
+	return Event{}, false
 }
 
 // isNil reports whether v is nil or a typed nil pointer.

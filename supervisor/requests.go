@@ -47,6 +47,10 @@ type request struct {
 
 	reply   chan error  // nil when nobody waits (queued from inside)
 	dropped atomic.Bool // the caller gave up waiting
+
+	// removed is the ChildRemoved event of a request its caller performs
+	// (see direct), emitted once the request has ended.
+	removed *Event
 }
 
 func (r *request) name() string {
@@ -101,8 +105,16 @@ func (s *Supervisor) submit(ctx context.Context, req *request) error {
 		// goroutine's start waits for it (see machinery.Start).
 		s.directs++
 		s.mu.Unlock()
-		defer s.directDone()
-		return s.direct(req)
+		err := func() error {
+			defer s.directDone()
+			return s.direct(req)
+		}()
+		if req.removed != nil {
+			// Only now, the request ended: OnEvent may start the
+			// supervisor, whose start waits for such requests to end.
+			s.emit(*req.removed)
+		}
+		return err
 	}
 	if queued {
 		req.ctx = context.WithoutCancel(ctx)
@@ -306,7 +318,9 @@ func (s *Supervisor) takeDown(req *request, onLoop bool, stop func() error) erro
 	}
 	err := stop()
 	if req.kind == reqRemove || c.spec.Restart == strategy.Temporary {
-		s.drop(c, onLoop)
+		if e, later := s.drop(c, onLoop); later {
+			req.removed = &e
+		}
 	}
 	return err
 }

@@ -76,9 +76,10 @@ type Spec struct {
 	// program instead of becoming crash reasons (for debugging).
 	PassThroughPanics bool
 	// OnEvent, if set, receives every Event, on the supervisor's goroutine
-	// (or, before it runs, Add's caller). It should not block; a call back
-	// into the supervisor is queued (see Add); a panic crashes the
-	// supervisor.
+	// (or, while it does not run, on the goroutine of the Remove or
+	// Terminate that removed a child, once that request is done). It should
+	// not block; a call back into the supervisor is queued (see Add); a
+	// panic crashes the supervisor.
 	OnEvent func(Event)
 }
 
