@@ -239,7 +239,7 @@ func timeStops() bool { return observers.timed.Load() != 0 }
 
 // Observed reports whether an observer is attached anywhere, at the cost
 // of one atomic load. It is for package supervisor, which builds an event
-// only when someone may hear it.
+// only when someone may hear it; its argument cannot be made elsewhere.
 func Observed(_ seam.Token) bool { return observed() }
 
 // EachObserver calls fn with each observer attached to s or above it, for
