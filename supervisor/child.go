@@ -38,12 +38,11 @@ type child struct {
 	// Guarded by sup.mu (written by the supervisor's goroutine).
 	svc        service.Service
 	h          seam.Handle
-	terminated bool        // kept down by Terminate
-	pending    bool        // an exit is queued
-	gone       bool        // no longer a child
-	ended      bool        // significant child ended on its own (owned by the goroutine, sits here to pack)
-	nested     atomic.Bool // svc is a supervisor (set with svc, read without the lock; sits here to pack)
-	lastReason error       // of the last crash
+	pending    bool          // an exit is queued
+	gone       bool          // no longer a child
+	ended      bool          // significant child ended on its own (owned by the goroutine, sits here to pack)
+	flags      atomic.Uint32 // flagNested, flagTerminated: written under the lock, read without it (sits here to pack)
+	lastReason error         // of the last crash
 
 	// Owned by the supervisor's goroutine.
 	handled uint64 // the run whose exit was handled (seam.Exit.Run)
@@ -54,6 +53,26 @@ type child struct {
 }
 
 var _ seam.Supervisor = (*child)(nil)
+
+// A child's flags, read without the lock by the supervisor's goroutine (a
+// start and a restart ask both).
+const (
+	flagNested     uint32 = 1 << iota // svc is a supervisor (set with svc)
+	flagTerminated                    // kept down by Terminate
+)
+
+// is reports whether flag f is set.
+func (c *child) is(f uint32) bool { return c.flags.Load()&f != 0 }
+
+// set sets or clears flag f. Written under the supervisor's lock (with svc,
+// or by Terminate and a manual restart).
+func (c *child) set(f uint32, on bool) {
+	if on {
+		c.flags.Or(f)
+	} else {
+		c.flags.And(^f)
+	}
+}
 
 // Exited queues the child's exit and wakes the supervisor's goroutine: a
 // non-blocking send on a one-slot channel, so wakeups are never lost nor
@@ -104,7 +123,7 @@ func (c *child) shutdown(rem time.Duration) time.Duration {
 		d = c.sup.spec.ShutdownTimeout
 	}
 	if d == 0 {
-		if c.nested.Load() {
+		if c.is(flagNested) {
 			return rem
 		}
 		d = DefaultChildShutdown
@@ -131,7 +150,7 @@ func isSupervisor(svc service.Service) bool {
 // has an ID (its spec's, else its configured name).
 func (s *Supervisor) newChild(svc service.Service, h seam.Handle, cs ChildSpec) (c *child, auto string, err error) {
 	c = &child{sup: s, svc: svc, h: h, spec: cs}
-	c.nested.Store(isSupervisor(svc))
+	c.set(flagNested, isSupervisor(svc))
 	if c.spec.ID == "" {
 		c.spec.ID = configuredName(svc)
 	}

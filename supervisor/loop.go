@@ -301,10 +301,7 @@ func (s *Supervisor) startAll(ls *loopState, ctx context.Context) error {
 	var started []*child
 	_, bounded := ctx.Deadline() // else each start's budget is read only once Stop has begun
 	for _, c := range kids {
-		s.mu.Lock()
-		skip := c.terminated
-		s.mu.Unlock()
-		if skip {
+		if c.is(flagTerminated) {
 			continue
 		}
 		_, h := c.own()
@@ -376,39 +373,40 @@ func (s *Supervisor) stopChild(ls *loopState, c *child, ctx context.Context) err
 	return err
 }
 
-// drain handles the queue, in order, until it is empty: every exit,
-// request and ended backoff that arrived before it returns.
+// drain handles the queue, in order: every exit, request and ended
+// backoff that arrived before it took the batch. What arrives meanwhile
+// has poked the goroutine (every enqueue does), so the goroutine's next
+// select drains it at once; drain need not look again (a lock section
+// less per wakeup).
 func (s *Supervisor) drain(ls *loopState) {
-	for ls.ctx.Err() == nil {
-		s.mu.Lock()
-		// Swap the queue with the batch last handled, so that a steady
-		// stream of crashes allocates nothing here.
-		q := s.queue
-		s.queue, s.spare = s.spare[:0], q
-		for _, it := range q {
-			if it.exit != nil {
-				it.exit.pending = false
-			}
+	if ls.ctx.Err() != nil {
+		return // Stop: run answers what is left
+	}
+	s.mu.Lock()
+	// Swap the queue with the batch last handled, so that a steady stream
+	// of crashes allocates nothing here.
+	q := s.queue
+	s.queue, s.spare = s.spare[:0], q
+	for _, it := range q {
+		if it.exit != nil {
+			it.exit.pending = false
 		}
-		s.mu.Unlock()
-		if len(q) == 0 {
+	}
+	s.mu.Unlock()
+	for i, it := range q {
+		if i > 0 && ls.ctx.Err() != nil { // Stop: run answers what is left
+			s.mu.Lock()
+			s.queue = append(slices.Clone(q[i:]), s.queue...)
+			s.mu.Unlock()
 			return
 		}
-		for i, it := range q {
-			if i > 0 && ls.ctx.Err() != nil { // Stop: run answers what is left
-				s.mu.Lock()
-				s.queue = append(slices.Clone(q[i:]), s.queue...)
-				s.mu.Unlock()
-				return
-			}
-			switch {
-			case it.exit != nil:
-				s.handleExit(ls, it.exit)
-			case it.req != nil:
-				s.handle(ls, it.req)
-			case it.due != nil:
-				s.due(ls, it.due)
-			}
+		switch {
+		case it.exit != nil:
+			s.handleExit(ls, it.exit)
+		case it.req != nil:
+			s.handle(ls, it.req)
+		case it.due != nil:
+			s.due(ls, it.due)
 		}
 	}
 }

@@ -310,7 +310,7 @@ func (s *Supervisor) takeDown(req *request, onLoop bool, stop func() error) erro
 	c := req.c
 	if req.kind == reqTerminate {
 		s.mu.Lock()
-		c.terminated = true
+		c.set(flagTerminated, true)
 		s.mu.Unlock()
 		if onLoop {
 			s.unwait(c)
@@ -371,7 +371,7 @@ func (s *Supervisor) addRunning(ls *loopState, req *request) error {
 // longer terminated nor waiting out a backoff.
 func (s *Supervisor) manualRestart(ls *loopState, c *child, ctx context.Context) error {
 	s.mu.Lock()
-	c.terminated = false
+	c.set(flagTerminated, false)
 	s.mu.Unlock()
 	s.unwait(c)
 	ls.doing(opRestart, c)

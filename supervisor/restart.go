@@ -87,10 +87,7 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 // reported back; what the stop half returns is reported, not a failure.
 // It reports false, and does nothing, for a terminated child.
 func (s *Supervisor) restartOne(ls *loopState, c *child) (bool, error) {
-	s.mu.Lock()
-	terminated := c.terminated
-	s.mu.Unlock()
-	if terminated {
+	if c.is(flagTerminated) {
 		return false, nil
 	}
 	ls.doing(opRestart, c)
@@ -122,7 +119,7 @@ func (s *Supervisor) replace(ls *loopState, c *child, ctx context.Context) error
 	}
 	s.mu.Lock()
 	c.svc, c.h, c.handled = fresh, fh, 0
-	c.nested.Store(isSupervisor(fresh))
+	c.set(flagNested, isSupervisor(fresh))
 	s.mu.Unlock()
 	return fh.Start(ctx, nil, c.shutdown(ls.remaining(ctx)))
 }

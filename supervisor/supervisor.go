@@ -216,7 +216,7 @@ func (s *Supervisor) Children() []ChildInfo {
 	for i, c := range s.children {
 		out[i] = ChildInfo{
 			ID: c.ID(), Service: c.svc, RestartCount: c.restartCount(),
-			LastReason: c.lastReason, Restart: c.spec.Restart, Terminated: c.terminated,
+			LastReason: c.lastReason, Restart: c.spec.Restart, Terminated: c.is(flagTerminated),
 		}
 	}
 	s.mu.Unlock()
