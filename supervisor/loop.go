@@ -66,15 +66,26 @@ const (
 
 var opNames = [...]string{"waiting", "starting the children", "the start of ", "the stop of ", "the restart of ", "the Replacement of "}
 
-// doing records what the goroutine does now (c: the child concerned).
+// doing records what the goroutine does now (c: the child concerned; an
+// op without a child leaves the last one, which busyWith then ignores).
+// Each store is a locked instruction: a value that does not change is not
+// stored again.
 func (ls *loopState) doing(o op, c *child) {
-	ls.busy.Store(int32(o))
-	ls.busyOn.Store(c)
+	if op(ls.busy.Load()) != o {
+		ls.busy.Store(int32(o))
+	}
+	if c != nil && ls.busyOn.Load() != c {
+		ls.busyOn.Store(c)
+	}
 }
 
 // busyWith says what the goroutine is doing.
 func (ls *loopState) busyWith() string {
-	o, c := op(ls.busy.Load()), ls.busyOn.Load()
+	o := op(ls.busy.Load())
+	if o == opWaiting || o == opStartAll {
+		return opNames[o]
+	}
+	c := ls.busyOn.Load()
 	if c == nil {
 		return opNames[o]
 	}
