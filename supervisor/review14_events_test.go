@@ -34,6 +34,15 @@ func (tr *transcript) get() []string {
 	return slices.Clone(tr.lines)
 }
 
+// waitLines waits (10 s at most) until n lines are in.
+func (tr *transcript) waitLines(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(tr.get()) < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func (tr *transcript) event(e supervisor.Event) {
 	switch e.Kind {
 	case supervisor.ChildCrashed, supervisor.ChildExited, supervisor.ChildRestarted:
@@ -188,6 +197,10 @@ func TestReview14EventsAndLogs(t *testing.T) {
 							}
 						}
 					}
+					// A restart's count is visible before its event and log
+					// line are made (restarted: the count, then the line,
+					// then the event): wait for the lines too.
+					tr.waitLines(t, len(want))
 					if got := tr.get(); !slices.Equal(got, want) {
 						t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 					}
