@@ -286,10 +286,6 @@ func typeName(v any) string {
 	return infoOf(v).name
 }
 
-// maxUnnamedLabel bounds the label made from an unnamed type, whose
-// spelling lists every field.
-const maxUnnamedLabel = 64
-
 // Log returns the service's logger, with service=<ShortLabel> on every
 // line. Its lines go to, in this order:
 //

@@ -54,3 +54,7 @@ func spelledName(t reflect.Type) string {
 	}
 	return s
 }
+
+// maxUnnamedLabel bounds the label made from an unnamed type, whose
+// spelling lists every field.
+const maxUnnamedLabel = 64

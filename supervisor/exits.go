@@ -102,7 +102,7 @@ func (s *Supervisor) exited(c *child, crash error) {
 		s.Log().WithLevel(lvl).Err(crash).Str("child", c.ID()).Msg(msg)
 	}
 	if s.listened() {
-		svc, _ := c.current()
+		svc, _ := c.own()
 		s.emit(Event{Kind: kind, Child: c.ID(), Label: svc.Label(), Reason: crash, RestartCount: c.restartCount()})
 	}
 }

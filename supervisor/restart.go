@@ -133,7 +133,7 @@ func (s *Supervisor) restarted(c *child) {
 	}
 	c.delay = 0
 	if s.listened() { // the event is made only when someone may hear it
-		svc, _ := c.current()
+		svc, _ := c.own()
 		s.emit(Event{Kind: ChildRestarted, Child: c.ID(), Label: svc.Label(), RestartCount: c.restartCount()})
 	}
 }
