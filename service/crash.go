@@ -108,15 +108,16 @@ func (b *Base) markCrashed(r *run, reason error) bool {
 		b.mu.Unlock()
 		return false
 	}
-	crashed, abort := false, false
+	// The reason and runHalted are set in one locked instruction; the run
+	// is cancelled (cancelRun) once b.mu is released.
+	crashed, cancel := false, false
 	switch b.State() {
 	case Running:
-		if r.setReason(reason) {
+		if crashed, cancel = r.setReason(reason, true); crashed {
 			b.setStateLocked(Crashed)
-			crashed = true
 		}
 	case Starting:
-		abort = r.setReason(reason) // the start sees it and rolls back
+		_, cancel = r.setReason(reason, true) // the start sees it and rolls back
 	case Stopping:
 		if r.crashReason() == nil { // a crashed run being stopped has its reason already
 			r.mu.Lock()
@@ -125,13 +126,12 @@ func (b *Base) markCrashed(r *run, reason error) bool {
 		}
 	}
 	b.mu.Unlock()
+	if cancel {
+		r.cancelRun(reason)
+	}
 	if !crashed {
-		if abort {
-			r.stop(reason)
-		}
 		return false
 	}
-	r.stop(reason)
 	b.stateChanged(Running, Crashed)
 	for _, k := range kids {
 		k.b.markCrashed(k.r, reason)
@@ -171,7 +171,7 @@ func (b *Base) childRuns() []childRun {
 // news: the unit was stopped or restarted since, and marking its current
 // run would crash a later generation with it.
 func (b *Base) escalate(r *run, reason error) {
-	if r.byParent.Load() {
+	if r.has(runByParent) {
 		return
 	}
 	top := b

@@ -74,11 +74,14 @@ func (r *run) funcExit(t *task, err error) {
 		r.taskFailed(t, &t.failure) // no new crash once stopped or crashed
 		return
 	}
-	if r.stopped.Load() || r.crashReason() != nil {
+	if r.has(runStopped) || r.crashReason() != nil {
 		return
 	}
-	r.final.Store(err != nil)
-	r.exited.Store(true)
+	f := runExited
+	if err != nil {
+		f |= runFinal
+	}
+	r.set(f)
 	if r.b.link.Load() != nil {
 		t.exit = true // runTask reports it once the task is unregistered
 		return

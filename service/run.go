@@ -22,28 +22,41 @@ type run struct {
 	done   chan struct{} // made only when Done is asked before the run began; else ctx.Done()
 	num    uint64        // the run's number (Base.runs when it began)
 
-	// The crash reason: the first setReason claims reasonState (0 → 1),
-	// writes reasonVal, then publishes it (2). No allocation per crash.
-	reasonVal   error
-	halted      atomic.Bool // stop has run
-	stopped     atomic.Bool // Stop cancelled this run: later errors are no crash
-	byParent    atomic.Bool // its supervisor or an ancestor stopped it: not an exit
-	exited      atomic.Bool // it ended on its own without a crash (a normal exit)
-	final       atomic.Bool // that exit asked not to be restarted
-	abandoned   atomic.Bool // Stop gave up on the tasks still running
-	phase       startPhase  // how far the start got (phaseEarly, phaseOnStart, phaseKids)
-	closed      bool        // no more tasks or closers; guarded by mu (here: no padding)
-	reasonState atomic.Int32
+	reasonVal error      // the crash reason, published by runReasonSet (see setReason)
+	flags     atomic.Uint32 // the run's runXxx flags, one word: a stop sets several in one locked instruction
+	phase     startPhase    // how far the start got (phaseEarly, phaseOnStart, phaseKids)
 
-	live     int32                     // live tasks; guarded by mu
+	// tasks counts the live tasks, with tasksClosed (no more tasks or
+	// closers) and tasksFn (the Func's task is live) in one word: a Func's
+	// task is registered and unregistered without r.mu (see addTask).
+	tasks atomic.Int32
+
 	ended    event                     // the run is over (stop finished or rolled back)
 	running  event                     // the start completed
 	extra    atomic.Pointer[runExtras] // timers, heartbeat, exit stack, late errors: made on first use
-	mu       sync.Mutex                // guards the fields below (and live)
-	tasks    *task                     // live tasks, newest first
+	mu       sync.Mutex                // guards the fields below
+	list     *task                     // live tasks but the Func's, newest first
 	idle     chan struct{}             // closed when closed && no task left
 	shutdown event                     // SetShutdown was called
 }
+
+// The run's flags (run.flags).
+const (
+	runHalted      uint32 = 1 << iota // stop has run: the ctx is cancelled, or is about to be by the setter
+	runStopped                        // Stop cancelled this run: later errors are no crash
+	runByParent                       // its supervisor or an ancestor stopped it: not an exit
+	runExited                         // it ended on its own without a crash (a normal exit)
+	runFinal                          // that exit asked not to be restarted
+	runAbandoned                      // Stop gave up on the tasks still running
+	runReasonClaimed                  // a crash reason is being recorded
+	runReasonSet                      // the crash reason is published in reasonVal
+)
+
+// has reports whether any of the flags f is set.
+func (r *run) has(f uint32) bool { return r.flags.Load()&f != 0 }
+
+// set sets the flags f.
+func (r *run) set(f uint32) { r.flags.Or(f) }
 
 // runExtras is the state of a run that only some services need, made on
 // first use (run.extra), so that a run stays small: an idle service holds
@@ -150,10 +163,24 @@ func (c *runBase) Value(key any) any {
 // stop cancels the run with cause and closes done. Idempotent: the first
 // call does it (a flag, not a sync.Once: this runs at the bottom of a
 // crashing task's stack, where every frame counts toward stack growth).
-func (r *run) stop(cause error) {
-	if !r.halted.CompareAndSwap(false, true) {
+func (r *run) stop(cause error) { r.halt(0, cause) }
+
+// halt sets the flags f and runHalted; if runHalted was not set yet, it
+// cancels the run with cause and closes done. One locked instruction, none
+// when the run is halted already and f is set.
+func (r *run) halt(f uint32, cause error) {
+	f |= runHalted
+	if r.flags.Load()&f == f {
 		return
 	}
+	if r.flags.Or(f)&runHalted == 0 {
+		r.cancelRun(cause)
+	}
+}
+
+// cancelRun cancels the run with cause and closes done: for the one that
+// set runHalted.
+func (r *run) cancelRun(cause error) {
 	if r.cancel != nil {
 		r.cancel(cause)
 	}
@@ -219,25 +246,32 @@ func (r *run) fire(e *event) {
 // crashReason returns the recorded crash reason or nil.
 // A reason still being recorded reads as nil: the read comes before it.
 func (r *run) crashReason() error {
-	if r.reasonState.Load() == reasonSet {
+	if r.has(runReasonSet) {
 		return r.reasonVal
 	}
 	return nil
 }
 
-const (
-	reasonClaimed = 1
-	reasonSet     = 2
-)
-
-// setReason records err if no reason is recorded yet; reports whether it did.
-func (r *run) setReason(err error) bool {
-	if !r.reasonState.CompareAndSwap(0, reasonClaimed) {
-		return false
+// setReason records err if no reason is recorded yet; reports whether it
+// did. With halt, it also sets runHalted in the same locked instruction
+// (when the run is not halted already) and reports that in cancel: the
+// caller must then cancelRun(err) itself.
+func (r *run) setReason(err error, halt bool) (set, cancel bool) {
+	for {
+		old := r.flags.Load()
+		if old&runReasonClaimed != 0 {
+			return false, false
+		}
+		f := old | runReasonClaimed
+		if halt {
+			f |= runHalted
+		}
+		if r.flags.CompareAndSwap(old, f) {
+			r.reasonVal = err
+			r.set(runReasonSet)
+			return true, halt && old&runHalted == 0
+		}
 	}
-	r.reasonVal = err
-	r.reasonState.Store(reasonSet)
-	return true
 }
 
 // markedBy returns the run that marked ctx, or nil.
@@ -268,7 +302,7 @@ func insideOf(ctx context.Context, b *Base) bool {
 func (r *run) pushExit(fn func() error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
+	if r.tasks.Load()&tasksClosed != 0 {
 		return ErrStopping
 	}
 	x, _ := r.extras()

@@ -121,8 +121,8 @@ func (h *handle) Exit() seam.Exit {
 		e.Ended, e.Reason = true, reason
 		return e
 	}
-	if r.exited.Load() && !r.byParent.Load() {
-		e.Ended, e.Final = true, r.final.Load()
+	if r.has(runExited) && !r.has(runByParent) {
+		e.Ended, e.Final = true, r.has(runFinal)
 	}
 	return e
 }

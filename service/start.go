@@ -196,7 +196,7 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 	r.begin(ctx, values)
 	from := b.setStateLocked(Starting)
 	if t.stopAsked.Load() { // a Stop came during the restart that began this start
-		r.stopped.Store(true)
+		r.set(runStopped)
 	}
 	var v view
 	b.viewLocked(&v)
@@ -262,7 +262,7 @@ func (r *run) abortReason(ctx context.Context) error {
 	if reason := r.crashReason(); reason != nil {
 		return reason
 	}
-	if r.stopped.Load() {
+	if r.has(runStopped) {
 		return ErrStopped
 	}
 	return ctx.Err()
@@ -481,9 +481,8 @@ func startKids(ctx context.Context, r *run, mach seam.Machinery, kids []Service,
 // budget, not by the start ctx, which may have expired. The state goes
 // back to Init.
 func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause error, lim time.Duration) {
-	r.setReason(cause) // why this run ended (WaitStarted reports it)
-	r.stopped.Store(true)
-	r.stop(cause)
+	r.setReason(cause, false) // why this run ended (WaitStarted reports it)
+	r.halt(runStopped, cause)
 	kids := p.started
 	if p.kidsOn && v.mach == nil {
 		// Children added and started at run time since the children step

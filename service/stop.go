@@ -99,7 +99,7 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 			done := t.waitCh()
 			switch {
 			case st == Starting:
-				b.cur.stopped.Store(true)
+				b.cur.set(runStopped)
 				b.cur.stop(ErrStopped)
 			case t.kind == transRestart: // between its stop half and its start
 				t.stopAsked.Store(true)
@@ -174,14 +174,14 @@ func (b *Base) beginStopLocked(by stopBy) (r *run, from State) {
 		b.pruneStuckLocked()
 	}
 	r = b.cur
-	r.stopped.Store(true)
+	f := runStopped
 	if by != stopExternal {
-		r.byParent.Store(true)
+		f |= runByParent
 	} else if r.crashReason() == nil {
-		r.exited.Store(true)
+		f |= runExited
 	}
 	from = b.setStateLocked(Stopping)
-	r.stop(ErrStopped)
+	r.halt(f, ErrStopped) // the flags and the cancellation: one locked instruction
 	return r, from
 }
 
@@ -475,10 +475,7 @@ func (b *Base) clock() clock.Clock {
 // liveTaskNames names the run's tasks still running, sorted.
 func (r *run) liveTaskNames() []string {
 	r.mu.Lock()
-	names := make([]string, 0, r.live)
-	for t := r.tasks; t != nil; t = t.next {
-		names = append(names, t.name)
-	}
+	names := r.liveNamesLocked()
 	r.mu.Unlock()
 	slices.Sort(names)
 	return names

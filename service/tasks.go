@@ -78,21 +78,47 @@ func (b *Base) runForTasks() (*run, error) {
 	}
 }
 
-// addTask registers t on the run, unless the run is closed. Registration
-// and the join share r.mu, so no task slips past the join.
+// The task word (run.tasks): the live tasks, counted in the low bits.
+const (
+	tasksClosed int32 = 1 << 30 // no more tasks or closers
+	tasksFn     int32 = 1 << 29 // the Func's task is live
+	tasksCount  int32 = tasksFn - 1
+)
+
+// addTask registers t on the run, unless the run is closed. The join closes
+// the run (closeTasks) and counts the live tasks in the same word, so no
+// task slips past it. A Func's task (r.fnTask) is only counted, with one
+// locked instruction; any other is also listed, under r.mu, for the names
+// of what a Stop abandons.
 func (r *run) addTask(t *task) error {
+	t.r = r
+	if t == r.fnTask {
+		return r.count(1 | tasksFn)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
-		return ErrStopping
+	if err := r.count(1); err != nil {
+		return err
 	}
-	t.r, t.next = r, r.tasks
-	if r.tasks != nil {
-		r.tasks.prev = t
+	t.next = r.list
+	if r.list != nil {
+		r.list.prev = t
 	}
-	r.tasks = t
-	r.live++
+	r.list = t
 	return nil
+}
+
+// count adds n to the task word unless the run is closed.
+func (r *run) count(n int32) error {
+	for {
+		old := r.tasks.Load()
+		if old&tasksClosed != 0 {
+			return ErrStopping
+		}
+		if r.tasks.CompareAndSwap(old, old+n) {
+			return nil
+		}
+	}
 }
 
 // launch starts the goroutine of task t, registered on its run. Its pprof
@@ -127,7 +153,7 @@ func (r *run) runTask(t *task) {
 		err = t.fn(r.ctx)
 	}()
 	switch {
-	case err == nil && r.abandoned.Load():
+	case err == nil && r.has(runAbandoned):
 		r.b.Log().Warn().Str("task", t.name).Msg("task of an abandoned run returned late")
 	case t.kind == funcTask:
 		r.funcExit(t, err)
@@ -155,9 +181,9 @@ func (r *run) runTask(t *task) {
 // logs it when the run was abandoned.
 func (r *run) taskFailed(t *task, err error) {
 	switch {
-	case r.abandoned.Load():
+	case r.has(runAbandoned):
 		r.b.Log().Warn().Err(err).Str("task", t.name).Msg("task of an abandoned run returned late")
-	case r.stopped.Load():
+	case r.has(runStopped):
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrStopped) {
 			return // the stop's own cause, passed back up
 		}
@@ -173,18 +199,33 @@ func (r *run) taskFailed(t *task, err error) {
 
 // doneTask unregisters t, closing idle when the run is closed and empty.
 func (r *run) doneTask(t *task) {
+	if t == r.fnTask {
+		if r.tasks.Add(-(1|tasksFn)) == tasksClosed {
+			r.closeIdle()
+		}
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if t.prev != nil {
 		t.prev.next = t.next
 	} else {
-		r.tasks = t.next
+		r.list = t.next
 	}
 	if t.next != nil {
 		t.next.prev = t.prev
 	}
-	r.live--
-	if r.closed && r.live == 0 && r.idle != nil {
+	if r.tasks.Add(-1) == tasksClosed && r.idle != nil {
+		close(r.idle)
+		r.idle = nil
+	}
+}
+
+// closeIdle closes idle if a join made it: the last task is gone.
+func (r *run) closeIdle() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.idle != nil {
 		close(r.idle)
 		r.idle = nil
 	}
@@ -192,24 +233,37 @@ func (r *run) doneTask(t *task) {
 
 // closeTasks stops registration and reports whether a task is left.
 func (r *run) closeTasks() (live bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.closed = true
-	return r.live > 0
+	return r.tasks.Or(tasksClosed)&tasksCount > 0
 }
 
 // idleCh returns a channel closed once no task is left (nil if none is
-// left already). Registration is closed.
+// left already). Registration is closed. The last task's doneTask sees the
+// word go to tasksClosed after idleCh read it under r.mu, or before: then
+// idleCh reads no task left.
 func (r *run) idleCh() <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.live == 0 {
+	if r.tasks.Load()&tasksCount == 0 {
 		return nil
 	}
 	if r.idle == nil {
 		r.idle = make(chan struct{})
 	}
 	return r.idle
+}
+
+// liveNamesLocked returns the names of the live tasks, unsorted. r.mu is
+// held.
+func (r *run) liveNamesLocked() []string {
+	w := r.tasks.Load()
+	names := make([]string, 0, w&tasksCount)
+	if w&tasksFn != 0 {
+		names = append(names, r.fnTask.name)
+	}
+	for t := r.list; t != nil; t = t.next {
+		names = append(names, t.name)
+	}
+	return names
 }
 
 // join waits for the run's tasks, at most budget() on b's clock or until
@@ -229,15 +283,12 @@ func (r *run) join(ctx context.Context, budget func() time.Duration) error {
 		return nil
 	}
 	r.mu.Lock()
-	if r.live == 0 {
+	if r.tasks.Load()&tasksCount == 0 {
 		r.mu.Unlock()
 		return nil
 	}
-	r.abandoned.Store(true)
-	names := make([]string, 0, r.live)
-	for t := r.tasks; t != nil; t = t.next {
-		names = append(names, t.name)
-	}
+	r.set(runAbandoned)
+	names := r.liveNamesLocked()
 	r.mu.Unlock()
 	path := pathOf(r.b) // takes the services' locks: never under r.mu
 	sort.Strings(names)

@@ -43,7 +43,7 @@ func (b *Base) WaitUntilStopped(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if reason := r.crashReason(); reason != nil && !r.stopped.Load() {
+	if reason := r.crashReason(); reason != nil && !r.has(runStopped) {
 		return reason // crashed, not being stopped (a rollback records its cause too)
 	}
 	select {
