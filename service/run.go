@@ -22,7 +22,7 @@ type run struct {
 	done   chan struct{} // made only when Done is asked before the run began; else ctx.Done()
 	num    uint64        // the run's number (Base.runs when it began)
 
-	reasonVal error      // the crash reason, published by runReasonSet (see setReason)
+	reasonVal error         // the crash reason, published by runReasonSet (see setReason)
 	flags     atomic.Uint32 // the run's runXxx flags, one word: a stop sets several in one locked instruction
 	phase     startPhase    // how far the start got (phaseEarly, phaseOnStart, phaseKids)
 
@@ -42,14 +42,14 @@ type run struct {
 
 // The run's flags (run.flags).
 const (
-	runHalted      uint32 = 1 << iota // stop has run: the ctx is cancelled, or is about to be by the setter
-	runStopped                        // Stop cancelled this run: later errors are no crash
-	runByParent                       // its supervisor or an ancestor stopped it: not an exit
-	runExited                         // it ended on its own without a crash (a normal exit)
-	runFinal                          // that exit asked not to be restarted
-	runAbandoned                      // Stop gave up on the tasks still running
-	runReasonClaimed                  // a crash reason is being recorded
-	runReasonSet                      // the crash reason is published in reasonVal
+	runHalted        uint32 = 1 << iota // stop has run: the ctx is cancelled, or is about to be by the setter
+	runStopped                          // Stop cancelled this run: later errors are no crash
+	runByParent                         // its supervisor or an ancestor stopped it: not an exit
+	runExited                           // it ended on its own without a crash (a normal exit)
+	runFinal                            // that exit asked not to be restarted
+	runAbandoned                        // Stop gave up on the tasks still running
+	runReasonClaimed                    // a crash reason is being recorded
+	runReasonSet                        // the crash reason is published in reasonVal
 )
 
 // has reports whether any of the flags f is set.

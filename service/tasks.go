@@ -200,7 +200,7 @@ func (r *run) taskFailed(t *task, err error) {
 // doneTask unregisters t, closing idle when the run is closed and empty.
 func (r *run) doneTask(t *task) {
 	if t == r.fnTask {
-		if r.tasks.Add(-(1|tasksFn)) == tasksClosed {
+		if r.tasks.Add(-(1 | tasksFn)) == tasksClosed {
 			r.closeIdle()
 		}
 		return
