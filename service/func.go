@@ -47,19 +47,31 @@ var errFinal = errors.New("mode: final exit")
 // fn is the run, not part of the start, so whatever it returns takes
 // effect on a running service and a Start never fails because fn ended
 // quickly.
-func (r *run) launchFunc(f *FuncService) {
+func (r *run) launchFunc(f *FuncService) { r.goFunc(r.funcTask(f)) }
+
+// funcTask readies the task of f's function, its pprof labels included
+// (found here, holding no lock: see launch).
+func (r *run) funcTask(f *FuncService) *task {
 	t := r.fnTask // made with the run (newRun)
 	if t == nil { // the run was made before the handover
 		t = new(task)
 	}
 	*t = task{name: f.typeLabel(), fn: f.fn, kind: funcTask}
-	if r.addTask(t) == nil { // else stopped before fn could start
+	t.labels = r.b.profileLabels().task(t.name)
+	return t
+}
+
+// goFunc registers t, the function's task (funcTask), and starts its
+// goroutine, unless the run was stopped before fn could start. It takes
+// no lock of b's: startRun may call it holding b.mu.
+func (r *run) goFunc(t *task) {
+	if r.addTask(t) == nil {
 		// A function waits on ctx.Done(): its channel is made here, on
 		// the starter's stack, not on the new goroutine's 2 KiB one,
 		// which the allocator's slow path (a span refill now and then)
 		// would overflow, costing a stack copy.
 		r.ctx.Done()
-		launch(t)
+		go runTasks(t)
 	}
 }
 

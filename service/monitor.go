@@ -16,10 +16,14 @@ import (
 // OnStart and the machinery, before the children; Stop joins it like any
 // task. Both act only while the service is Running.
 
+// monitored reports whether a run under cfg has a monitor: a
+// healthcheck or heartbeat loop.
+func (c *Config) monitored() bool { return c.MonitoringInterval > 0 || c.HeartbeatDeadline > 0 }
+
 // startMonitors starts the monitoring tasks of run r that cfg asks for
 // (Config.validate has refused negative values already).
 func (b *Base) startMonitors(r *run, cfg *Config, self Service, hooks hookSet) error {
-	if cfg.MonitoringInterval <= 0 && cfg.HeartbeatDeadline <= 0 {
+	if !cfg.monitored() {
 		return nil
 	}
 	clk := clock.Or(cfg.Clock)

@@ -34,13 +34,16 @@ type view struct {
 	mach  seam.Machinery
 	cfg   Config
 	hooks hookSet
-	kids  []Service // a Stop's children, in the order added
+	kids  []Service // a Stop's children, in the order added; a Start's, if kidsRead
+	// kidsRead: the Start's children step began in the section that began
+	// the Start (see startRun), with kids read then.
+	kidsRead bool
 }
 
 // viewLocked takes b's view into v, without its children (a view is
 // filled in place: it is large to copy). b.mu is held.
 func (b *Base) viewLocked(v *view) {
-	v.self, v.cfg, v.hooks, v.mach, v.kids = b.selfLocked(), b.cfg, b.hooks, nil, nil
+	v.self, v.cfg, v.hooks, v.mach, v.kids, v.kidsRead = b.selfLocked(), b.cfg, b.hooks, nil, nil, false
 	if b.hooks&hasMachinery != 0 {
 		v.mach = machineryOf(v.self)
 	}
@@ -157,15 +160,18 @@ func (b *Base) start(ctx, values context.Context, byParent bool, lim time.Durati
 	t := b.newTransitionLocked(transStart)
 	b.trans = t
 	b.mu.Unlock()
-	err := b.startRun(ctx, values, t, lim, byParent)
-	b.endTransition(t, err)
-	return err
+	return b.startRun(ctx, values, t, lim, byParent, nil)
 }
 
 // endTransition publishes the result of t and lets waiters look again.
 func (b *Base) endTransition(t *transition, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.endLocked(t, err)
+}
+
+// endLocked is endTransition with b.mu held.
+func (b *Base) endLocked(t *transition, err error) {
 	t.err, t.ended = err, true
 	if b.trans == t {
 		b.trans = nil
@@ -178,13 +184,14 @@ func (b *Base) endTransition(t *transition, err error) {
 }
 
 // startRun makes a new run and takes it to Running, or rolls it back to
-// Init. The caller holds the transition. A Func's function is launched
-// last. values, if not nil, is what the run takes its values from (see
+// Init, then ends the transition t, which the caller holds, with its error
+// joined to stopErr (a restart's stop half's errors). A Func's function is
+// launched last. values, if not nil, is what the run takes its values from (see
 // run.begin). Its error is "<Label>: start: <why>", or "<Label>: <why>"
 // when nested: the start is a step of its parent's start or its
 // supervisor's restart, which says the operation once (and just <why> when
 // that names the service already).
-func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Duration, nested bool) error {
+func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Duration, nested bool, stopErr error) error {
 	b.mu.Lock()
 	r := b.cur
 	if r == nil || r.ctx != nil {
@@ -204,8 +211,18 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 	err := v.cfg.validate()
 	if err == nil {
 		b.depsDone = true
+		if v.hooks&(hasDependencies|hasOnFirstStart|hasOnStart) == 0 && !v.cfg.monitored() {
+			// No user code runs before the children step: it begins here,
+			// in this section, not in one of its own.
+			r.phase.Store(phaseKids)
+			v.kids, v.kidsRead = b.childrenLocked(), true
+		}
 	}
 	b.mu.Unlock()
+	if from == Stopping { // a restart's stop half left it (stopPlan.keep)
+		b.stateChanged(Stopping, Shutdown)
+		from = Shutdown
+	}
 	b.stateChanged(from, Starting)
 	b.startLogger(ctx)
 
@@ -224,28 +241,49 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 		if x := r.extra.Load(); x != nil {
 			x.startOver() // before Running: no watch loop sees Running with a beat older than it
 		}
+		// Without observers, the section that makes the service Running
+		// also launches a Func's function and ends the transition (one
+		// section instead of three). With observers, they are told of
+		// Running before the function can run, and so before its exit or
+		// crash: it is launched after, and the transition ends last.
+		quiet := !observed()
+		f, _ := v.self.(*FuncService)
+		var ft *task
+		if f != nil && quiet {
+			ft = r.funcTask(f)
+		}
 		b.mu.Lock()
 		err = r.abortReason(ctx)
 		if err == nil {
 			b.setStateLocked(Running)
+			if quiet {
+				if ft != nil {
+					r.goFunc(ft)
+				}
+				b.endLocked(t, stopErr)
+			}
 			b.mu.Unlock()
 			r.fire(&r.running)
 			b.stateChanged(Starting, Running)
-			if f, ok := v.self.(*FuncService); ok {
-				r.launchFunc(f)
+			if !quiet {
+				if f != nil {
+					r.launchFunc(f)
+				}
+				b.endTransition(t, stopErr)
 			}
 			return nil
 		}
 		b.mu.Unlock()
 	}
 	b.rollback(ctx, r, &v, p, err, lim)
-	if nested {
-		if namesItself(err, b) { // its own crash reason, say a supervisor's
-			return err
-		}
-		return fmt.Errorf("%s: %w", b.Label(), err)
+	switch {
+	case !nested:
+		err = fmt.Errorf("%s: start: %w", b.Label(), err)
+	case !namesItself(err, b): // else its own crash reason, say a supervisor's
+		err = fmt.Errorf("%s: %w", b.Label(), err)
 	}
-	return fmt.Errorf("%s: start: %w", b.Label(), err)
+	b.endTransition(t, errors.Join(stopErr, err))
+	return err
 }
 
 // namesItself reports whether err's text begins with b's label or short
@@ -416,10 +454,13 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 	}
 	// The children step begins: from now on AddDependency refuses, so the
 	// children read here are all there are (one section for both).
-	b.mu.Lock()
-	r.phase.Store(phaseKids)
-	kids := b.childrenLocked()
-	b.mu.Unlock()
+	kids := v.kids
+	if !v.kidsRead {
+		b.mu.Lock()
+		r.phase.Store(phaseKids)
+		kids = b.childrenLocked()
+		b.mu.Unlock()
+	}
 	p.kidsOn = true
 	if mach != nil || len(kids) > 0 {
 		if err := startKids(ctx, r, mach, kids, &p); err != nil {

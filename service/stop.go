@@ -213,6 +213,9 @@ func (b *Base) finishStop(ctx context.Context, r *run, t *transition, v view, by
 type stopPlan struct {
 	hooks, mach, rollback bool
 	nested                bool // a step of its parent's (or supervisor's) stop
+	// keep: a restart's start follows, whose first section sets the state
+	// (see finishRestart): the state stays Stopping.
+	keep bool
 	kids                  []Service
 }
 
@@ -292,16 +295,20 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan st
 		r.mu.Unlock()
 	}
 
-	to := Shutdown
+	from, to := Stopping, Shutdown
 	if plan.rollback {
 		to = Init
 	}
-	b.mu.Lock()
-	from := b.setStateLocked(to)
-	if plan.rollback {
-		b.cur = newRun(b) // Done is open again: the service is ready to start
+	if !plan.keep {
+		b.mu.Lock()
+		from = b.setStateLocked(to)
+		if plan.rollback {
+			b.cur = newRun(b) // Done is open again: the service is ready to start
+		}
+		b.mu.Unlock()
+	} else {
+		to = Stopping // the start half says Shutdown (see startRun)
 	}
-	b.mu.Unlock()
 	r.fire(&r.ended)
 	b.stateChanged(from, to)
 	if !plan.rollback {
