@@ -216,7 +216,7 @@ type stopPlan struct {
 	// keep: a restart's start follows, whose first section sets the state
 	// (see finishRestart): the state stays Stopping.
 	keep bool
-	kids                  []Service
+	kids []Service
 }
 
 // stopSteps runs the steps of Stop for run r, with the view taken when the
