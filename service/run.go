@@ -22,7 +22,7 @@ type run struct {
 	done   chan struct{} // made only when Done is asked before the run began; else ctx.Done()
 	num    uint64        // the run's number (Base.runs when it began)
 
-	reasonVal error         // the crash reason, published by runReasonSet (see setReason)
+	reasonVal error         // the crash reason, published by runReasonSet (see setReason); written under Base.mu
 	flags     atomic.Uint32 // the run's runXxx flags, one word: a stop sets several in one locked instruction
 	phase     startPhase    // how far the start got (phaseEarly, phaseOnStart, phaseKids)
 
@@ -42,14 +42,13 @@ type run struct {
 
 // The run's flags (run.flags).
 const (
-	runHalted        uint32 = 1 << iota // stop has run: the ctx is cancelled, or is about to be by the setter
-	runStopped                          // Stop cancelled this run: later errors are no crash
-	runByParent                         // its supervisor or an ancestor stopped it: not an exit
-	runExited                           // it ended on its own without a crash (a normal exit)
-	runFinal                            // that exit asked not to be restarted
-	runAbandoned                        // Stop gave up on the tasks still running
-	runReasonClaimed                    // a crash reason is being recorded
-	runReasonSet                        // the crash reason is published in reasonVal
+	runHalted    uint32 = 1 << iota // stop has run: the ctx is cancelled, or is about to be by the setter
+	runStopped                      // Stop cancelled this run: later errors are no crash
+	runByParent                     // its supervisor or an ancestor stopped it: not an exit
+	runExited                       // it ended on its own without a crash (a normal exit)
+	runFinal                        // that exit asked not to be restarted
+	runAbandoned                    // Stop gave up on the tasks still running
+	runReasonSet                    // the crash reason is published in reasonVal
 )
 
 // has reports whether any of the flags f is set.
@@ -244,7 +243,6 @@ func (r *run) fire(e *event) {
 }
 
 // crashReason returns the recorded crash reason or nil.
-// A reason still being recorded reads as nil: the read comes before it.
 func (r *run) crashReason() error {
 	if r.has(runReasonSet) {
 		return r.reasonVal
@@ -253,22 +251,23 @@ func (r *run) crashReason() error {
 }
 
 // setReason records err if no reason is recorded yet; reports whether it
-// did. With halt, it also sets runHalted in the same locked instruction
-// (when the run is not halted already) and reports that in cancel: the
-// caller must then cancelRun(err) itself.
+// did. b.mu is held: every writer of reasonVal holds it, so reasonVal is
+// written before the claim, and one locked instruction claims and
+// publishes it. With halt, that instruction also sets runHalted (when the
+// run is not halted already) and reports so in cancel: the caller must
+// then cancelRun(err) itself.
 func (r *run) setReason(err error, halt bool) (set, cancel bool) {
 	for {
 		old := r.flags.Load()
-		if old&runReasonClaimed != 0 {
+		if old&runReasonSet != 0 {
 			return false, false
 		}
-		f := old | runReasonClaimed
+		r.reasonVal = err
+		f := old | runReasonSet
 		if halt {
 			f |= runHalted
 		}
 		if r.flags.CompareAndSwap(old, f) {
-			r.reasonVal = err
-			r.set(runReasonSet)
 			return true, halt && old&runHalted == 0
 		}
 	}

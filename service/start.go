@@ -522,7 +522,9 @@ func startKids(ctx context.Context, r *run, mach seam.Machinery, kids []Service,
 // budget, not by the start ctx, which may have expired. The state goes
 // back to Init.
 func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause error, lim time.Duration) {
+	b.mu.Lock()
 	r.setReason(cause, false) // why this run ended (WaitStarted reports it)
+	b.mu.Unlock()
 	r.halt(runStopped, cause)
 	kids := p.started
 	if p.kidsOn && v.mach == nil {
