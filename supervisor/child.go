@@ -39,9 +39,8 @@ type child struct {
 	svc        service.Service
 	h          seam.Handle
 	pending    bool          // an exit is queued
-	gone       bool          // no longer a child
 	ended      bool          // significant child ended on its own (owned by the goroutine, sits here to pack)
-	flags      atomic.Uint32 // flagNested, flagTerminated: written under the lock, read without it (sits here to pack)
+	flags      atomic.Uint32 // flagNested, flagTerminated, flagGone: written under the lock, read without it (sits here to pack)
 	lastReason error         // of the last crash
 
 	// Owned by the supervisor's goroutine.
@@ -59,6 +58,7 @@ var _ seam.Supervisor = (*child)(nil)
 const (
 	flagNested     uint32 = 1 << iota // svc is a supervisor (set with svc)
 	flagTerminated                    // kept down by Terminate
+	flagGone                          // no longer a child
 )
 
 // is reports whether flag f is set.
@@ -80,7 +80,7 @@ func (c *child) set(f uint32, on bool) {
 func (c *child) Exited() {
 	s := c.sup
 	s.mu.Lock()
-	if !c.pending && !c.gone {
+	if !c.pending && !c.is(flagGone) {
 		c.pending = true
 		s.queue = append(s.queue, item{exit: c})
 	}
@@ -190,7 +190,7 @@ func (s *Supervisor) forgetLocked(c *child) {
 		}
 	}
 	s.dropIDLocked(c)
-	c.gone = true
+	c.set(flagGone, true)
 }
 
 // configuredName is the name configured on svc (Config.Name, or the name

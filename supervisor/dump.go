@@ -76,3 +76,24 @@ func (s *Supervisor) allow() bool {
 	defer s.mu.Unlock()
 	return s.window.Allow(at)
 }
+
+// record records the exit of c, before anything is done about it: its
+// crash reason (if crash is set) for Children, and, when the exit counts
+// toward the intensity, a restart in the window, as allow does (OTP adds
+// the restart before its stops); it reports whether that restart is
+// allowed. One section for both.
+func (s *Supervisor) record(c *child, crash error, counts bool) bool {
+	if crash == nil && !counts {
+		return true
+	}
+	var at time.Time
+	if counts {
+		at = s.now()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if crash != nil {
+		c.lastReason = crash
+	}
+	return !counts || s.window.Allow(at)
+}

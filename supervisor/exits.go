@@ -30,20 +30,15 @@ func (s *Supervisor) handleExit(ls *loopState, c *child) {
 // normal; final: not to be restarted) means, and does it: stop, remove,
 // restart (now or after a backoff), or give up.
 func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool) {
-	s.mu.Lock()
-	if c.gone {
-		s.mu.Unlock()
+	if c.is(flagGone) {
 		return
 	}
-	if crash != nil {
-		c.lastReason = crash
-	}
-	s.mu.Unlock()
 	kind := strategy.Normal
 	if crash != nil {
 		kind = strategy.Crash
 	}
 	act, err := s.decide(c, kind, final)
+	allowed := s.record(c, crash, act.counts)
 	if len(act.stop) == 0 && (len(act.restart) == 0 || s.backs) {
 		// The ended run is cleaned up first, so that whoever reads the
 		// event finds the child down. A group stops it in its place, a
@@ -65,7 +60,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		s.giveUp(ls, c, err)
 		return
 	}
-	if act.counts && !s.allow() {
+	if !allowed {
 		reason := crash
 		if reason == nil {
 			reason = fmt.Errorf("%s: exited normally", c.ID())

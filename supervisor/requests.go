@@ -255,14 +255,9 @@ func (s *Supervisor) handle(ls *loopState, req *request) {
 		return
 	}
 	c := req.c
-	if c != nil {
-		s.mu.Lock()
-		gone := c.gone
-		s.mu.Unlock()
-		if gone {
-			s.answer(req, ErrNoChild)
-			return
-		}
+	if c != nil && c.is(flagGone) {
+		s.answer(req, ErrNoChild)
+		return
 	}
 	switch req.kind {
 	case reqAdd:

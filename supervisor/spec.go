@@ -46,9 +46,12 @@ type Spec struct {
 	// Strategy decides which children restart together. Default OneForOne.
 	Strategy strategy.Strategy
 	// MaxRestarts restarts are allowed within Window (sliding; a group
-	// restart counts once, each failed start attempt once more). The
-	// restart that would exceed it is refused: the supervisor stops its
-	// children and crashes with ErrMaxRestarts. Defaults: 3 in 5s.
+	// restart counts once, each failed start attempt once more). A restart
+	// is counted when the exit that calls for it is handled, before the
+	// stops it needs (as OTP's add_restart); a failed attempt when it
+	// fails. The restart that would exceed it is refused: the supervisor
+	// stops its children and crashes with ErrMaxRestarts. Defaults: 3 in
+	// 5s.
 	MaxRestarts int
 	// Window is the intensity window. Default 5s.
 	Window time.Duration
