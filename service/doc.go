@@ -63,7 +63,11 @@
 // get the run context, also cancelled when the start ctx ends before the
 // start does, so a hook waiting on a slow dependency ends when the caller
 // gives up; if the hook ignores it, Start returns anyway (the hook is
-// abandoned, as above) once the start ctx has ended. OnStop, OnShutdown
+// abandoned, as above) once the start ctx has ended. The hook's ctx then
+// ends with the start ctx's error (context.DeadlineExceeded when its
+// deadline passed, context.Canceled when it was cancelled), and so does
+// Start's error: errors.Is(err, context.DeadlineExceeded) tells a start
+// that ran out of time, for a child's start and a supervisor's too. OnStop, OnShutdown
 // and OnRestart get a context that the stop does not cancel, with the
 // caller's values, ending with the budget. Every task and hook context is
 // marked with its service, so Stop and Restart called from inside the

@@ -106,7 +106,10 @@ const (
 // Start began is undone in reverse: children started are stopped and reset
 // to Init, tasks are cancelled and joined, the exit stack runs. The state
 // goes back to Init, so Start may be tried again, and the error, wrapped
-// with the service's label, is returned.
+// with the service's label, is returned. When ctx ends during the start,
+// the error matches ctx's error: errors.Is(err, context.DeadlineExceeded)
+// when its deadline passed (the start hooks' ctx ends with that error
+// too), errors.Is(err, context.Canceled) when it was cancelled.
 //
 // Start returns ErrNilService for a nil s, ErrAlreadyStarted unless s is in
 // state Init, ErrTwoOwners if s's Base was handed over under another value.
@@ -368,7 +371,9 @@ func (b *Base) dropAddedSince(ctx context.Context, self Service, machined bool, 
 
 // startHooks makes the ctx of a start's hooks on first use: the run's ctx
 // (marked with the run), also cancelled if the start ctx ends before the
-// start does, with the start ctx's supervisor marks.
+// start does, with the start ctx's supervisor marks. It then ends with the
+// start ctx's error: context.DeadlineExceeded when its deadline passed
+// (see hookctx.go), so the hook and the caller of Start both see it.
 type startHooks struct {
 	start context.Context
 	r     *run
@@ -378,15 +383,25 @@ type startHooks struct {
 
 func (h *startHooks) call(b *Base, what string, fn hookFn) error {
 	if h.ctx == nil {
-		hctx, cancel := context.WithCancel(seam.CopyMarks(h.r.ctx, h.start))
-		after := context.AfterFunc(h.start, cancel)
-		h.ctx, h.stop = hctx, after
+		base := seam.CopyMarks(h.r.ctx, h.start)
+		if _, ok := h.start.Deadline(); ok { // it ends with DeadlineExceeded: see hookctx.go
+			h.ctx, h.stop = newDeadlineHookCtx(base, h.start)
+		} else {
+			hctx, cancel := context.WithCancel(base)
+			after := context.AfterFunc(h.start, cancel)
+			h.ctx, h.stop = hctx, after
+		}
 	}
 	call := b.callHook // a start ctx that cannot end bounds nothing
 	if h.start.Done() != nil {
 		call = func(ctx context.Context, fn hookFn) error { return b.callBounded(ctx, what, fn, nil) }
 	}
 	if err := call(h.ctx, fn); err != nil {
+		if end := h.start.Err(); end != nil && errors.Is(err, ErrStopTimeout) && !errors.Is(err, end) {
+			// Abandoned (it ignored its ctx) because the start ctx ended:
+			// say why, as the caller checks (errors.Is(err, ctx.Err())).
+			return fmt.Errorf("%s: %w: %w", what, end, err)
+		}
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil

@@ -73,7 +73,11 @@ const (
 // child's normal exit: a Permanent child is started again; use the
 // supervisor's Terminate to keep it down. From inside the child, or from
 // code the supervisor is running right now, the request is queued and Stop
-// returns nil at once.
+// returns nil at once. A request that meets the supervisor stopping (its
+// own Stop has begun, or ends before the request's turn) or crashed (it
+// gave up) is no exit: the child is stopped and not started again, and
+// Stop returns once it is stopped, with nil or that stop's errors, never
+// the supervisor's ErrNotRunning (a Restart then returns ErrNotRunning).
 func (b *Base) Stop(ctx context.Context) error {
 	if l := b.link.Load(); l != nil {
 		if err := l.Sup.StopChild(ctx); err != seam.ErrDirect {

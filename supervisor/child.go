@@ -89,7 +89,9 @@ func (c *child) Exited() {
 	poke(w)
 }
 
-// StopChild is the child's own Stop, routed here.
+// StopChild is the child's own Stop, routed here. Also when the supervisor
+// stops or has crashed first (see handle and run), it returns once the
+// child is stopped, with nil or that stop's errors, never ErrNotRunning.
 func (c *child) StopChild(ctx context.Context) error {
 	return c.sup.submit(ctx, &request{kind: reqStopOwn, c: c})
 }

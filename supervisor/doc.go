@@ -71,7 +71,11 @@
 // of a child whose supervisor is not running returns ErrNotRunning, the
 // Restart of a terminated child clears the termination, Crash is a crash
 // for every kind of child, and RestartChild of a running child returns
-// ErrChildRunning (OTP's {error, running}).
+// ErrChildRunning (OTP's {error, running}). A child's own Stop always
+// happens: if its request meets the supervisor stopping or crashed, the
+// child is stopped then (or by the supervisor's Stop, when the goroutine
+// ends before the request's turn), is not started again, and Stop returns
+// once it is stopped, with nil or that stop's errors, never ErrNotRunning.
 //
 // # Budgets
 //

@@ -32,7 +32,8 @@ var (
 	// ErrMaxChildren: Add beyond Spec.MaxChildren.
 	ErrMaxChildren = errors.New("mode: too many children")
 	// ErrNotRunning: a child operation on a supervisor that is stopping or
-	// has crashed (or, for a restart, does not run).
+	// has crashed (or, for a restart, does not run). A child's own Stop
+	// never returns it: the child is stopped all the same.
 	ErrNotRunning = errors.New("mode: supervisor not running")
 	// ErrChildRunning: RestartChild of a child that runs (OTP's
 	// {error, running}).

@@ -247,11 +247,18 @@ func (s *Supervisor) handle(ls *loopState, req *request) {
 		return
 	}
 	if ls.halted() {
-		if req.kind == reqAdd && req.c != nil {
+		switch {
+		case req.kind == reqAdd && req.c != nil:
 			s.answer(req, nil) // registered already: it starts with the supervisor
-			return
+		case req.kind == reqStopOwn:
+			// The supervisor stops (its Stop would stop the child next) or
+			// has crashed: it restarts nothing, so the child's own Stop is
+			// done now, as the supervisor's stop does it (no exit to
+			// handle), and its caller learns that the child is stopped.
+			s.answer(req, s.stopChild(ls, req.c, req.ctx))
+		default: // a restart, an add, a remove: what cannot be done now
+			s.answer(req, fmt.Errorf("%w (state %s)", ErrNotRunning, s.State()))
 		}
-		s.answer(req, fmt.Errorf("%w (state %s)", ErrNotRunning, s.State()))
 		return
 	}
 	c := req.c

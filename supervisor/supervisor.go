@@ -97,7 +97,9 @@ func (s *Supervisor) self() seam.Handle { return service.BaseEngine(seam.Token{}
 // OnStart or OnStarted of the supervisor or of one of its ancestors (add
 // children once, in OnFirstStart or before Start: they stay attached
 // across restarts), ErrNotRunning while the supervisor stops or has
-// crashed, the start's error, or ctx's error.
+// crashed, the start's error, or ctx's error. When ctx ends during the
+// child's start, the error matches it (errors.Is(err,
+// context.DeadlineExceeded) when its deadline passed).
 func (s *Supervisor) Add(ctx context.Context, svc service.Service, spec ...ChildSpec) error {
 	var cs ChildSpec
 	switch len(spec) {

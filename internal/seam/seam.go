@@ -50,8 +50,9 @@ type Supervisor interface {
 	Exited()
 	// StopChild is the child's own Stop called from outside the
 	// supervisor: the supervisor stops the child and handles the stop as
-	// the child's normal exit. It returns ErrDirect when it cannot take
-	// the request.
+	// the child's normal exit (while the supervisor stops or has crashed,
+	// it only stops the child: no exit). It returns ErrDirect when it
+	// cannot take the request.
 	StopChild(ctx context.Context) error
 	// RestartChild is the child's own Restart called from outside the
 	// supervisor: a manual restart, not counted toward the intensity.
