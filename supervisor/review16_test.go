@@ -57,6 +57,7 @@ func TestReview16FuncRestartPaths(t *testing.T) {
 				ctx := bg(t)
 				ev := newEvents()
 				sup := newSup(supervisor.Spec{MaxRestarts: 1 << 20, Window: time.Hour}, ev)
+				lastIn := make(chan struct{}) // the last run has entered
 				var (
 					mu      sync.Mutex
 					entered int
@@ -67,12 +68,15 @@ func TestReview16FuncRestartPaths(t *testing.T) {
 					st := f.State()
 					mu.Lock()
 					entered++
-					last := entered > n
+					last, lastFirst := entered > n, entered == n+1
 					if st != service.Running {
 						wrong = append(wrong, st.String())
 					}
 					mu.Unlock()
 					if last {
+						if lastFirst {
+							close(lastIn)
+						}
 						<-ctx.Done()
 						return ctx.Err()
 					}
@@ -88,6 +92,7 @@ func TestReview16FuncRestartPaths(t *testing.T) {
 				}
 				must(t, service.Start(ctx, sup))
 				ev.wait(t, supervisor.ChildRestarted, "f", n)
+				<-lastIn // else the Stop may come before the last run's function runs: it would see Stopping
 				must(t, sup.Stop(ctx))
 				mu.Lock()
 				defer mu.Unlock()
