@@ -298,13 +298,18 @@ func insideOf(ctx context.Context, b *Base) bool {
 }
 
 // defer registers fn on the exit stack.
+//
+// The extras are made before the closed bit is read: closeTasks sets it
+// without r.mu, and a stop that then finds no extras (hasExitStack) skips
+// the exit stack without taking r.mu. Made after the read, they could
+// appear after that look: fn pushed, nil returned, never run.
 func (r *run) pushExit(fn func() error) error {
+	x, _ := r.extras()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.tasks.Load()&tasksClosed != 0 {
 		return ErrStopping
 	}
-	x, _ := r.extras()
 	x.exit = append(x.exit, fn)
 	return nil
 }

@@ -259,6 +259,11 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 		err = r.abortReason(ctx)
 		if err == nil {
 			b.setStateLocked(Running)
+			// Fired before the section ends (b.mu then r.mu, as
+			// markCrashed): once the transition has ended or the function
+			// runs, a Stop or an exit may end the run, and a WaitStarted
+			// must find it started first.
+			r.fire(&r.running)
 			if quiet {
 				if ft != nil {
 					r.goFunc(ft)
@@ -266,7 +271,6 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 				b.endLocked(t, stopErr)
 			}
 			b.mu.Unlock()
-			r.fire(&r.running)
 			b.stateChanged(Starting, Running)
 			if !quiet {
 				if f != nil {

@@ -217,8 +217,8 @@ func (b *Base) finishStop(ctx context.Context, r *run, t *transition, v view, by
 type stopPlan struct {
 	hooks, mach, rollback bool
 	nested                bool // a step of its parent's (or supervisor's) stop
-	// keep: a restart's start follows, whose first section sets the state
-	// (see finishRestart): the state stays Stopping.
+	// keep: a restart's start follows (see finishRestart): Shutdown is
+	// stored without a section of b.mu of its own.
 	keep bool
 	kids []Service
 }
@@ -311,7 +311,12 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan st
 		}
 		b.mu.Unlock()
 	} else {
-		to = Stopping // the start half says Shutdown (see startRun)
+		// The restart holds its transition: no section of b's reads the
+		// state to decide anything the store could change, so it needs
+		// no b.mu. It is stored all the same: the "Stopped" line below
+		// (a writer), a Crash, a WaitUntilStopped that returned must find
+		// the state documented after a stop, Shutdown, not Stopping.
+		from = State(b.state.Swap(int32(to)))
 	}
 	r.fire(&r.ended)
 	b.stateChanged(from, to)
