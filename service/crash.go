@@ -32,9 +32,7 @@ func (b *Base) Crash(reason error) {
 	r, st := b.cur, b.State()
 	begun := r != nil && r.ctx != nil // a start writes r.ctx under b.mu
 	b.mu.Unlock()
-	// A run whose stop has ended is over, in Shutdown or (a quiet
-	// restart between its halves, see stopPlan.keep) still in Stopping.
-	if !begun || st == Init || st == Shutdown || r.ended.state.Load() == evFired {
+	if !begun || st == Init || st == Shutdown {
 		b.Log().Warn().Err(reason).Str("state", st.String()).Msg("Crash ignored: service not running")
 		return
 	}

@@ -108,23 +108,15 @@ func (b *Base) restart(stopCtx, ctx, values context.Context, lim time.Duration, 
 // view (empty when restarting from Shutdown, with r nil).
 func (b *Base) finishRestart(stopCtx, ctx, values context.Context, r *run, t *transition, v *view, lim time.Duration, byParent bool) (stopErr, err error) {
 	cfg := &v.cfg // the configuration when the restart began...
-	// keep: the stop half leaves the state Stopping and the start half's
-	// first section moves it on (one section instead of two), when nothing
-	// in between can see the state: no observer (the start half tells
-	// them of Shutdown), no OnRestart, no child.
-	keep := r != nil && !observed() && v.hooks&hasOnRestart == 0 && b.nkids.Load() == 0
 	if r != nil {
-		stopErr = b.stopSteps(stopCtx, r, v, newLimit(stopCtx, cfg, lim), stopPlan{hooks: true, mach: true, kids: v.kids, keep: keep})
+		stopErr = b.stopSteps(stopCtx, r, v, newLimit(stopCtx, cfg, lim), stopPlan{hooks: true, mach: true, kids: v.kids})
 	} else {
 		c := b.Config() // ...or, from Shutdown (no stop: no view), now
 		cfg = &c
 	}
 	if byParent {
-		if err = b.waitStuck(ctx, cfg, lim); err != nil {
+		if err := b.waitStuck(ctx, cfg, lim); err != nil {
 			err = fmt.Errorf("%s: restart: %w", b.Label(), err)
-			if keep {
-				b.shutDown()
-			}
 			b.endTransition(t, err)
 			return stopErr, err
 		}
@@ -136,18 +128,12 @@ func (b *Base) finishRestart(stopCtx, ctx, values context.Context, r *run, t *tr
 	if err == nil {
 		return stopErr, b.startRun(ctx, values, t, lim, byParent, stopErr) // it ends t
 	}
-	b.shutDown()
-	b.endTransition(t, errors.Join(stopErr, err))
-	return stopErr, err
-}
-
-// shutDown sets the state Shutdown, for a restart that ends after its
-// stop half.
-func (b *Base) shutDown() {
 	b.mu.Lock()
 	from := b.setStateLocked(Shutdown)
 	b.mu.Unlock()
 	b.stateChanged(from, Shutdown)
+	b.endTransition(t, errors.Join(stopErr, err))
+	return stopErr, err
 }
 
 // resetAndNotify increments RestartCount through the subtree, then calls

@@ -222,10 +222,6 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 		}
 	}
 	b.mu.Unlock()
-	if from == Stopping { // a restart's stop half left it (stopPlan.keep)
-		b.stateChanged(Stopping, Shutdown)
-		from = Shutdown
-	}
 	b.stateChanged(from, Starting)
 	b.startLogger(ctx)
 

@@ -217,10 +217,7 @@ func (b *Base) finishStop(ctx context.Context, r *run, t *transition, v view, by
 type stopPlan struct {
 	hooks, mach, rollback bool
 	nested                bool // a step of its parent's (or supervisor's) stop
-	// keep: a restart's start follows (see finishRestart): Shutdown is
-	// stored without a section of b.mu of its own.
-	keep bool
-	kids []Service
+	kids                  []Service
 }
 
 // stopSteps runs the steps of Stop for run r, with the view taken when the
@@ -299,23 +296,18 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan st
 		r.mu.Unlock()
 	}
 
-	from, to := Stopping, Shutdown
+	var from, to State
 	if plan.rollback {
 		to = Init
-	}
-	if !plan.keep {
 		b.mu.Lock()
 		from = b.setStateLocked(to)
-		if plan.rollback {
-			b.cur = newRun(b) // Done is open again: the service is ready to start
-		}
+		b.cur = newRun(b) // Done is open again: the service is ready to start
 		b.mu.Unlock()
 	} else {
-		// The restart holds its transition: no section of b's reads the
-		// state to decide anything the store could change, so it needs
-		// no b.mu. It is stored all the same: the "Stopped" line below
-		// (a writer), a Crash, a WaitUntilStopped that returned must find
-		// the state documented after a stop, Shutdown, not Stopping.
+		// The stop holds its transition (a Stop's or a Restart's): no
+		// section of b.mu decides anything on Stopping against Shutdown
+		// while one is held, so the store needs no section of its own.
+		to = Shutdown
 		from = State(b.state.Swap(int32(to)))
 	}
 	r.fire(&r.ended)
