@@ -145,11 +145,13 @@ func TestDefectStartCtxEndInHook(t *testing.T) {
 						synctest.Test(t, func(t *testing.T) {
 							h := newStartHookSvc("hooked")
 							entered := make(chan struct{}, 1)
+							looked := make(chan struct{}) // the hook has read its ctx's end
 							var saw, sawCause error
 							hk.set(h, func(ctx context.Context) error {
 								entered <- struct{}{}
 								<-ctx.Done()
 								saw, sawCause = ctx.Err(), context.Cause(ctx)
+								close(looked)
 								return rt.ret(ctx)
 							})
 							tg := via.setup(t, h)
@@ -162,6 +164,11 @@ func TestDefectStartCtxEndInHook(t *testing.T) {
 								cancel()
 							}
 							err := <-errc
+							// A supervisor's Add returns when its ctx ends,
+							// maybe before its start hook has heard of it;
+							// a cleanup stopping the supervisor then could
+							// end the hook's ctx first, with Canceled.
+							<-looked
 							if tg.cleanup != nil {
 								tg.cleanup()
 							}
