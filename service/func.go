@@ -42,13 +42,6 @@ func (f *FuncService) typeLabel() string {
 // again by its supervisor (suture's ErrDoNotRestart).
 var errFinal = errors.New("mode: final exit")
 
-// launchFunc starts f's function as the run's task on a new goroutine.
-// startRun calls it once the start has completed, before Start returns:
-// fn is the run, not part of the start, so whatever it returns takes
-// effect on a running service and a Start never fails because fn ended
-// quickly.
-func (r *run) launchFunc(f *FuncService) { r.goFunc(r.funcTask(f)) }
-
 // funcTask readies the task of f's function, its pprof labels included
 // (found here, holding no lock: see launch).
 func (r *run) funcTask(f *FuncService) *task {
@@ -61,9 +54,12 @@ func (r *run) funcTask(f *FuncService) *task {
 	return t
 }
 
-// goFunc registers t, the function's task (funcTask), and starts its
-// goroutine, unless the run was stopped before fn could start. It takes
-// no lock of b's: startRun may call it holding b.mu.
+// goFunc registers t, the function's task (funcTask), and starts it on a
+// new goroutine, unless the run was stopped before fn could start.
+// startRun calls it once the start has completed, before Start returns:
+// fn is the run, not part of the start, so whatever it returns takes
+// effect on a running service and a Start never fails because fn ended
+// quickly. It takes no lock of b's: startRun may call it holding b.mu.
 func (r *run) goFunc(t *task) {
 	if r.addTask(t) == nil {
 		// A function waits on ctx.Done(): its channel is made here, on

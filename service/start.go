@@ -217,8 +217,7 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 		if v.hooks&(hasDependencies|hasOnFirstStart|hasOnStart) == 0 && !v.cfg.monitored() {
 			// No user code runs before the children step: it begins here,
 			// in this section, not in one of its own.
-			r.phase.Store(phaseKids)
-			v.kids, v.kidsRead = b.childrenLocked(), true
+			v.kids, v.kidsRead = b.beginKidsLocked(r), true
 		}
 	}
 	b.mu.Unlock()
@@ -246,9 +245,8 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 		// Running before the function can run, and so before its exit or
 		// crash: it is launched after, and the transition ends last.
 		quiet := !observed()
-		f, _ := v.self.(*FuncService)
-		var ft *task
-		if f != nil && quiet {
+		var ft *task // a Func's task, readied holding no lock
+		if f, ok := v.self.(*FuncService); ok {
 			ft = r.funcTask(f)
 		}
 		b.mu.Lock()
@@ -269,8 +267,8 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 			b.mu.Unlock()
 			b.stateChanged(Starting, Running)
 			if !quiet {
-				if f != nil {
-					r.launchFunc(f)
+				if ft != nil {
+					r.goFunc(ft)
 				}
 				b.endTransition(t, stopErr)
 			}
@@ -467,13 +465,11 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 	if err := b.startMonitors(r, &v.cfg, self, hooks); err != nil {
 		return p, err
 	}
-	// The children step begins: from now on AddDependency refuses, so the
-	// children read here are all there are (one section for both).
+	// The children step begins, unless startRun began it already.
 	kids := v.kids
 	if !v.kidsRead {
 		b.mu.Lock()
-		r.phase.Store(phaseKids)
-		kids = b.childrenLocked()
+		kids = b.beginKidsLocked(r)
 		b.mu.Unlock()
 	}
 	p.kidsOn = true
@@ -495,6 +491,14 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 		}
 	}
 	return p, nil
+}
+
+// beginKidsLocked begins the children step of run r's start: from now on
+// AddDependency refuses, so the children it returns are all there are.
+// b.mu is held.
+func (b *Base) beginKidsLocked(r *run) []Service {
+	r.phase.Store(phaseKids)
+	return b.childrenLocked()
 }
 
 // startKids is the children step of a start: the machinery's start, else

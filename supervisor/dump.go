@@ -67,21 +67,12 @@ func (s *Supervisor) DumpInfo() []string {
 	return out
 }
 
-// allow records a restart in the intensity window and reports whether it
-// is allowed (strategy.Window.Allow), under s.mu so that DumpInfo reads
-// the window. Called on the supervisor's goroutine only.
-func (s *Supervisor) allow() bool {
-	at := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.window.Allow(at)
-}
-
-// record records the exit of c, before anything is done about it: its
-// crash reason (if crash is set) for Children, and, when the exit counts
-// toward the intensity, a restart in the window, as allow does (OTP adds
-// the restart before its stops); it reports whether that restart is
-// allowed. One section for both.
+// record records what befell c, under s.mu so that Children and a dump
+// read it: its crash reason (if crash is set), and, when counts is set, a
+// restart in the intensity window (strategy.Window.Allow); it reports
+// whether that restart is allowed. An exit is recorded before anything is
+// done about it (OTP adds the restart before its stops), a failed restart
+// attempt when it fails. Called on the supervisor's goroutine only.
 func (s *Supervisor) record(c *child, crash error, counts bool) bool {
 	if crash == nil && !counts {
 		return true

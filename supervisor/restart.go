@@ -50,7 +50,7 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 			s.giveUp(ls, failed, ferr)
 			return
 		}
-		if !s.allow() {
+		if !s.record(failed, nil, true) { // the failed attempt counts once more
 			s.giveUp(ls, failed, ferr)
 			return
 		}
