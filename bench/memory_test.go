@@ -19,7 +19,7 @@ const idleSize = 10_000
 //     supervisor (one goroutine each, by design).
 //   - floor: 10,000 goroutines blocking on a context.
 func BenchmarkIdleMemory(b *testing.B) {
-	b.Run("mode-supervisor/"+nName(idleSize), func(b *testing.B) { runIdleMemory(b, modeSupervisorTree) })
+	b.Run("mode-supervisor/"+nName(idleSize), func(b *testing.B) { runIdleMemory(b, modeSupervisorTree(false)) })
 	b.Run("mode/"+nName(idleSize), func(b *testing.B) { runIdleMemory(b, modeTree) })
 	b.Run("suture/"+nName(idleSize), func(b *testing.B) { runIdleMemory(b, sutureServices) })
 	b.Run("floor/"+nName(idleSize), func(b *testing.B) { runIdleMemory(b, floorGoroutines) })

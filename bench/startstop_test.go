@@ -21,6 +21,9 @@ import (
 // ns/svc divides it by N, and build-, start- and stop-ns/svc split it.
 //
 //   - mode: N service.Func children under supervisor.New.
+//   - mode-together: the same with Spec.StopTogether (the children are
+//     cancelled together, then their stops finish in reverse order), as
+//     suture stops its services.
 //   - mode-root: N service.Func children under a plain Base root.
 //   - suture: N services under one suture v4 supervisor; started once every
 //     Serve was entered, stopped once ServeBackground's channel reports.
@@ -36,7 +39,8 @@ import (
 // returned and the tree is stopped, with the timer stopped.
 func BenchmarkFuncStartStop(b *testing.B) {
 	for _, n := range sizes(1_000, 10_000, 100_000) {
-		b.Run("mode/"+nName(n), func(b *testing.B) { runLifecycle(b, n, modeFuncs) })
+		b.Run("mode/"+nName(n), func(b *testing.B) { runLifecycle(b, n, modeFuncs(false)) })
+		b.Run("mode-together/"+nName(n), func(b *testing.B) { runLifecycle(b, n, modeFuncs(true)) })
 		b.Run("mode-root/"+nName(n), func(b *testing.B) { runLifecycle(b, n, modeRootFuncs) })
 		b.Run("suture/"+nName(n), func(b *testing.B) { runLifecycle(b, n, sutureServices) })
 		b.Run("floor/"+nName(n), func(b *testing.B) { runLifecycle(b, n, floorGoroutines) })
@@ -50,6 +54,7 @@ func BenchmarkFuncStartStop(b *testing.B) {
 //
 //   - mode: N Base children (no hooks, tasks or timers) under
 //     supervisor.New.
+//   - mode-together: the same with Spec.StopTogether.
 //   - mode-root: the same N children under a plain Base root.
 //   - floor: as in BenchmarkFuncStartStop.
 //
@@ -57,7 +62,8 @@ func BenchmarkFuncStartStop(b *testing.B) {
 // that every child is Shutdown, with the timer stopped.
 func BenchmarkStartStop(b *testing.B) {
 	for _, n := range sizes(1_000, 10_000, 100_000) {
-		b.Run("mode/"+nName(n), func(b *testing.B) { runLifecycle(b, n, modeSupervisorTree) })
+		b.Run("mode/"+nName(n), func(b *testing.B) { runLifecycle(b, n, modeSupervisorTree(false)) })
+		b.Run("mode-together/"+nName(n), func(b *testing.B) { runLifecycle(b, n, modeSupervisorTree(true)) })
 		b.Run("mode-root/"+nName(n), func(b *testing.B) { runLifecycle(b, n, modeTree) })
 		b.Run("floor/"+nName(n), func(b *testing.B) { runLifecycle(b, n, floorGoroutines) })
 	}
@@ -282,8 +288,8 @@ func modeLifecycle(root service.Service, check func(running bool) error) lifecyc
 	}
 }
 
-func newSupervisor() *supervisor.Supervisor {
-	return supervisor.New(supervisor.Spec{Service: quiet("root")})
+func newSupervisor(together bool) *supervisor.Supervisor {
+	return supervisor.New(supervisor.Spec{Service: quiet("root"), StopTogether: together})
 }
 
 func newRoot() *idle {
@@ -292,9 +298,15 @@ func newRoot() *idle {
 	return root
 }
 
-func modeFuncs(b *testing.B, n int) lifecycle {
+// modeFuncs returns the mode variant's tree builder, with Spec.StopTogether
+// set to together.
+func modeFuncs(together bool) func(b *testing.B, n int) lifecycle {
+	return func(b *testing.B, n int) lifecycle { return modeFuncTree(b, n, together) }
+}
+
+func modeFuncTree(b *testing.B, n int, together bool) lifecycle {
 	l := newLeaves(n)
-	sup := newSupervisor()
+	sup := newSupervisor(together)
 	for range n {
 		f := service.Func("", l.run)
 		f.Configure(quiet(""))
@@ -411,8 +423,14 @@ func modeTree(b *testing.B, n int) lifecycle {
 	return modeLifecycle(root, func(running bool) error { return checkTree(root, n, running) })
 }
 
-func modeSupervisorTree(b *testing.B, n int) lifecycle {
-	sup := newSupervisor()
+// modeSupervisorTree returns the mode variant's tree builder, with
+// Spec.StopTogether set to together.
+func modeSupervisorTree(together bool) func(b *testing.B, n int) lifecycle {
+	return func(b *testing.B, n int) lifecycle { return modeIdleTree(b, n, together) }
+}
+
+func modeIdleTree(b *testing.B, n int, together bool) lifecycle {
+	sup := newSupervisor(together)
 	for range n {
 		c := &idle{}
 		c.Configure(quiet(""))

@@ -29,11 +29,14 @@ const stormSize = 1_000
 //   - OneForAll/mode: 1,000 Func children under a OneForAll supervisor; one
 //     of them crashes, the supervisor stops the 999 others and restarts all
 //     1,000. (suture has no one-for-all.)
+//   - OneForAll/mode-together: the same with Spec.StopTogether: the 999
+//     are cancelled together, then their stops finish in reverse order.
 func BenchmarkCrashStorm(b *testing.B) {
-	b.Run("OneForOne/mode/N=1000", func(b *testing.B) { benchModeStorm(b, strategy.OneForOne) })
+	b.Run("OneForOne/mode/N=1000", func(b *testing.B) { benchModeStorm(b, strategy.OneForOne, false) })
 	b.Run("OneForOne/suture/N=1000", benchSutureStorm)
 	b.Run("OneForOne/goroutines/N=1000", benchFloorStorm)
-	b.Run("OneForAll/mode/N=1000", func(b *testing.B) { benchModeStorm(b, strategy.OneForAll) })
+	b.Run("OneForAll/mode/N=1000", func(b *testing.B) { benchModeStorm(b, strategy.OneForAll, false) })
+	b.Run("OneForAll/mode-together/N=1000", func(b *testing.B) { benchModeStorm(b, strategy.OneForAll, true) })
 }
 
 // storm is the body every child runs: on entry it counts itself in the
@@ -120,11 +123,11 @@ func median(took []time.Duration) time.Duration {
 	return took[n/2-1] + (took[n/2]-took[n/2-1])/2
 }
 
-func benchModeStorm(b *testing.B, st strategy.Strategy) {
+func benchModeStorm(b *testing.B, st strategy.Strategy, together bool) {
 	ctx := context.Background()
 	s := newStorm(stormSize)
 	var ev events
-	sup := supervisor.New(lenient(supervisor.Spec{Strategy: st, OnEvent: ev.count}))
+	sup := supervisor.New(lenient(supervisor.Spec{Strategy: st, OnEvent: ev.count, StopTogether: together}))
 	kids := make([]*service.FuncService, stormSize)
 	for i := range kids {
 		kids[i] = service.Func("", s.run)

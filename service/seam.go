@@ -91,6 +91,8 @@ func (h *handle) Stop(ctx context.Context, budget time.Duration) error {
 	return h.b().stop(ctx, stopBySup, budget)
 }
 
+func (h *handle) Halt() { h.b().halt() }
+
 func (h *handle) Restart(stopCtx, ctx, values context.Context, budget time.Duration) (stopErr, err error) {
 	return h.b().restart(stopCtx, ctx, values, budget, true)
 }

@@ -24,6 +24,10 @@ type transition struct {
 	// stopAsked: a Stop arrived while a restart was between its stop half
 	// and its start: the start must not happen (or must abort).
 	stopAsked atomic.Bool
+	// halted: a stop begun by Halt (seam.Handle) whose steps have not
+	// begun; the supervisor's Stop of the service runs them. Guarded by
+	// Base.mu.
+	halted bool
 }
 
 // view is what the steps of a Stop or Start read of the service, taken

@@ -99,6 +99,15 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 	for {
 		b.mu.Lock()
 		st := b.State()
+		if t := b.trans; t != nil && t.halted && by == stopBySup {
+			// Begun by Halt: this Stop runs its steps.
+			t.halted = false
+			r := b.cur
+			var v view
+			b.stopViewLocked(&v)
+			b.mu.Unlock()
+			return b.finishStop(ctx, r, t, v, by, lim)
+		}
 		if t := b.trans; t != nil {
 			done := t.waitCh()
 			switch {
@@ -142,6 +151,25 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		}
 		return b.finishStop(ctx, r, t, v, by, lim)
 	}
+}
+
+// halt begins a Stop of b by its supervisor, as stop does, when b runs
+// (Running or Crashed) and no transition is in progress: the state becomes
+// Stopping and the run is cancelled. The steps wait for the supervisor's
+// Stop of b, which finds the transition and runs them; nothing else may
+// run them, so that Stop must come (see seam.Handle.Halt).
+func (b *Base) halt() {
+	b.mu.Lock()
+	if st := b.State(); b.trans != nil || st != Running && st != Crashed {
+		b.mu.Unlock()
+		return
+	}
+	t := b.newTransitionLocked(transStop)
+	t.halted = true
+	b.trans = t
+	_, from := b.beginStopLocked(stopBySup)
+	b.mu.Unlock()
+	b.stateChanged(from, Stopping)
 }
 
 // waitTransition waits for the transition in progress (in state st) to

@@ -68,9 +68,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		s.giveUp(ls, c, reason)
 		return
 	}
-	for _, x := range act.stop {
-		s.reportStopErr(x, s.stopChild(ls, x, ls.quiet))
-	}
+	s.stopEach(ls, act.stop, ls.quiet, s.reportStopErr)
 	for _, x := range act.remove {
 		s.drop(x, true)
 	}

@@ -344,9 +344,8 @@ func (s *Supervisor) undoStart(ls *loopState, started []*child) {
 	}
 	ctx, cancel := context.WithTimeout(ls.quiet, d)
 	defer cancel()
-	for i := len(started) - 1; i >= 0; i-- {
-		_ = s.stopChild(ls, started[i], ctx)
-	}
+	slices.Reverse(started)
+	s.stopEach(ls, started, ctx, nil)
 }
 
 // stopAll stops every child in reverse start order within Stop's budget,
@@ -358,13 +357,34 @@ func (s *Supervisor) stopAll(ls *loopState) error {
 		ctx = *p
 	}
 	kids := s.snapshot()
+	slices.Reverse(kids)
 	var errs []error
-	for i := len(kids) - 1; i >= 0; i-- {
-		if err := s.stopChild(ls, kids[i], ctx); err != nil {
+	s.stopEach(ls, kids, ctx, func(_ *child, err error) {
+		if err != nil {
 			errs = append(errs, err)
 		}
-	}
+	})
 	return errors.Join(errs...)
+}
+
+// stopEach stops the children cs in the order given (reverse start
+// order), each with stopChild, and gives each one's error to report (if
+// not nil). With Spec.StopTogether it first halts them all (seam.Handle's
+// Halt: Stopping, run cancelled), so that their tasks return together; the
+// stops that follow run the rest of their steps.
+func (s *Supervisor) stopEach(ls *loopState, cs []*child, ctx context.Context, report func(*child, error)) {
+	if s.spec.StopTogether && len(cs) > 1 {
+		for _, c := range cs {
+			_, h := c.own()
+			h.Halt()
+		}
+	}
+	for _, c := range cs {
+		err := s.stopChild(ls, c, ctx)
+		if report != nil {
+			report(c, err)
+		}
+	}
 }
 
 // stopChild stops c as its supervisor within its shutdown timeout (and

@@ -255,12 +255,18 @@ type supCase struct {
 	// again: while the abandoned piece still runs, start the supervisor
 	// again; bad must not start.
 	again bool
+	// together: the supervisor has Spec.StopTogether (its Stop cancels
+	// the three children at once).
+	together bool
 }
 
 func (sc supCase) name() string {
 	n := fmt.Sprintf("%v/%s/%v", sc.op, sc.piece, sc.how)
 	if sc.again {
 		n += "/start again while stuck"
+	}
+	if sc.together {
+		n += "/together"
 	}
 	return n
 }
@@ -285,6 +291,12 @@ func supCases() []supCase {
 	add(opCrash, supStopPieces)
 	add(opCrash, supRestartOnly)
 	add(opSupStop, supStopPieces)
+	for _, c := range out {
+		if c.op == opSupStop {
+			c.together = true
+			out = append(out, c)
+		}
+	}
 	return out
 }
 
@@ -339,7 +351,7 @@ func (sc supCase) run(t testing.TB) {
 	long, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	f := &supFixture{ctl: ctl, ev: newEvents(), long: long}
-	f.sup = newSup(supervisor.Spec{Service: service.Config{Name: "sup", StopTimeout: supStopTO}}, f.ev)
+	f.sup = newSup(supervisor.Spec{Service: service.Config{Name: "sup", StopTimeout: supStopTO}, StopTogether: sc.together}, f.ev)
 	f.first, f.bad, f.last = newUnruly("first", ctl), newUnruly("bad", ctl), newUnruly("last", ctl)
 	f.bad.Configure(service.Config{Name: "bad", Logger: &quiet, StopTimeout: badStop})
 	spec := supervisor.ChildSpec{ShutdownTimeout: badShutdown}

@@ -160,12 +160,17 @@ type reCase struct {
 	// bg: the calling code passes context.Background() instead of the ctx
 	// it was given.
 	bg bool
+	// together: both supervisors have Spec.StopTogether.
+	together bool
 }
 
 func (c reCase) name() string {
 	n := fmt.Sprintf("%s/%s/%s/%s/%s", c.strat, c.phase, c.site, c.op, c.target)
 	if c.bg {
 		n += "/background"
+	}
+	if c.together {
+		n += "/together"
 	}
 	return n
 }
@@ -409,6 +414,7 @@ func newScenario(c reCase) *scenario {
 		MaxRestarts:     10,
 		ShutdownTimeout: reChildBudget,
 		OnEvent:         sc.rootEv.hook,
+		StopTogether:    c.together,
 	})
 	sc.sup = supervisor.New(supervisor.Spec{
 		Service:         service.Config{Name: "sup", Logger: &quiet, StopTimeout: reSupBudget},
@@ -416,6 +422,7 @@ func newScenario(c reCase) *scenario {
 		MaxRestarts:     10,
 		ShutdownTimeout: reChildBudget,
 		OnEvent:         sc.onSupEvent,
+		StopTogether:    c.together,
 	})
 	sc.a = sc.newProbe()
 	spec := supervisor.ChildSpec{ID: "a"}

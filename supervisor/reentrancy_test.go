@@ -48,6 +48,19 @@ func reentrancyMatrix() []reCase {
 			}
 		}
 	}
+	// Spec.StopTogether changes how several children stop at once: a
+	// restart's group stop and the supervisor's Stop.
+	for _, st := range strategies {
+		for _, ph := range []rePhase{phaseRestart, phaseStop} {
+			for _, site := range ph.sites() {
+				for op := opStop; op <= opChild; op++ {
+					for _, tg := range op.targets() {
+						out = append(out, reCase{strat: st, phase: ph, site: site, op: op, target: tg, together: true})
+					}
+				}
+			}
+		}
+	}
 	for _, ph := range phases {
 		for _, site := range ph.sites() {
 			if site.callback() {

@@ -66,9 +66,11 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 			s.giveUp(ls, failed, err)
 			return
 		}
-		for _, i := range plan.Stop {
-			s.reportStopErr(kids[i], s.stopChild(ls, kids[i], ls.quiet))
+		stops := make([]*child, len(plan.Stop))
+		for j, i := range plan.Stop {
+			stops[j] = kids[i]
 		}
+		s.stopEach(ls, stops, ls.quiet, s.reportStopErr)
 		group = group[:0:0]
 		for _, i := range plan.Restart {
 			group = append(group, kids[i])
@@ -163,9 +165,8 @@ func (s *Supervisor) giveUp(ls *loopState, c *child, reason error) {
 	s.emit(Event{Kind: MaxRestartsExceeded, Reason: reason})
 	s.unwaitAll()
 	kids := s.snapshot()
-	for i := len(kids) - 1; i >= 0; i-- {
-		_ = s.stopChild(ls, kids[i], ls.quiet)
-	}
+	slices.Reverse(kids)
+	s.stopEach(ls, kids, ls.quiet, nil)
 	s.Crash(&maxRestartsError{sup: s.ShortLabel(), child: c.named(reason), in: s.spec.intensity().Normalize(), reason: reason})
 }
 

@@ -75,6 +75,20 @@ type Spec struct {
 	// DefaultChildShutdown (5s), and what remains for a child that is
 	// itself a supervisor.
 	ShutdownTimeout time.Duration
+	// StopTogether cancels the children together when several stop at
+	// once (the supervisor's Stop, a group restart's stops, a rollback,
+	// giving up at the limit): each one's state becomes Stopping and its
+	// run's ctx is cancelled, all in one pass in reverse start order; then
+	// each one's stop runs the rest of its steps (OnStop, its children,
+	// joining its tasks, OnShutdown), one after another in reverse start
+	// order, each within its shutdown timeout, counted from when its steps
+	// begin. Their tasks then return in parallel, as suture's services do,
+	// instead of one after another. Default false: OTP's order, where a
+	// child is not cancelled before the children added after it have
+	// stopped. Use it for many children that do not depend on each other
+	// (connection handlers, workers): it trades that order for a faster
+	// stop.
+	StopTogether bool
 	// PassThroughPanics lets panics in children's tasks and hooks crash the
 	// program instead of becoming crash reasons (for debugging).
 	PassThroughPanics bool

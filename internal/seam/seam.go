@@ -114,6 +114,13 @@ type Handle interface {
 	// Stop stops the service as its supervisor: never reported back as an
 	// exit. The stop takes at most budget (and ctx's deadline).
 	Stop(ctx context.Context, budget time.Duration) error
+	// Halt begins a Stop of the service by its supervisor, if it runs
+	// (Running or Crashed) and no transition is in progress: its state
+	// becomes Stopping and its run is cancelled, at once. The rest of the
+	// stop (hooks, children, joins, Shutdown) waits for the supervisor's
+	// Stop of the service, which must follow on the same goroutine: until
+	// it does, any other Stop or Restart of the service waits.
+	Halt()
 	// Restart stops the service if it runs (within budget, under stopCtx),
 	// waits up to budget for tasks of earlier runs still alive, resets it
 	// (RestartCount+1 through the subtree), calls OnRestart and starts it
