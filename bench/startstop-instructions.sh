@@ -23,9 +23,9 @@ if [ -z "$bin" ]; then
 	go test -c -o "$bin" .
 fi
 . ./callgrind.sh
-bench=BenchmarkStartStop variants='mode mode-root floor' base=floor
+bench=BenchmarkStartStop variants='mode mode-together mode-root floor' base=floor
 if [ "${FUNC:-}" = 1 ]; then
-	bench=BenchmarkFuncStartStop variants='mode mode-root suture floor floor-serial' base=suture
+	bench=BenchmarkFuncStartStop variants='mode mode-together mode-root suture floor floor-serial' base=suture
 fi
 count() { # variant, iterations -> instructions of the whole run
 	instructions "$bin" "^$bench\$/^$1\$/^N=$n\$" "$2"
