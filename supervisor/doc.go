@@ -108,7 +108,9 @@
 // pieces and events are the same; only the order of the cancellations
 // changes, and a child's Stopping event comes before the stops of the
 // children after it (its "Stopping" log line still comes when its turn
-// does). Use it for children that do not depend on each other's order. If
+// does). A child that is itself a supervisor is cancelled with the others
+// but stops its own children in its turn, as its own Spec says. Use it for
+// children that do not depend on each other's order. If
 // the supervisor's goroutine is stuck (a hung OnEvent) when its Stop's
 // budget ends, Stop finishes the stops of the children still waiting for
 // their turn itself, as it stops those not reached.
