@@ -24,15 +24,17 @@ type togetherLeaf struct {
 	name    string
 	group   *togetherGroup
 	stopErr error
+	onStop  func() // called first in OnStop, if set
 }
 
 type togetherGroup struct {
 	mu     sync.Mutex
 	leaves []*togetherLeaf
-	stops  []string          // OnStop calls, in order
-	seen   map[string]string // at the first OnStop of a round: "cancelled state" of each leaf
-	shut   map[string]int    // OnShutdown calls per leaf
-	ran    atomic.Int32      // tasks entered
+	stops  []string                     // OnStop calls, in order
+	seen   map[string]string            // at the first OnStop of a round: "cancelled state" of each leaf
+	seenAt map[string]map[string]string // the same at each leaf's OnStop (its last)
+	shut   map[string]int               // OnShutdown calls per leaf
+	ran    atomic.Int32                 // tasks entered
 }
 
 func newTogetherGroup(n int) *togetherGroup {
@@ -54,22 +56,30 @@ func (l *togetherLeaf) OnStart(context.Context) error {
 }
 
 func (l *togetherLeaf) OnStop(context.Context) error {
+	if l.onStop != nil {
+		l.onStop()
+	}
 	g := l.group
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.stops = append(g.stops, l.name)
-	if g.seen == nil {
-		g.seen = map[string]string{}
-		for _, x := range g.leaves {
-			cancelled := "running"
-			select {
-			case <-x.Done():
-				cancelled = "cancelled"
-			default:
-			}
-			g.seen[x.name] = cancelled + " " + x.State().String()
+	now := map[string]string{}
+	for _, x := range g.leaves {
+		cancelled := "running"
+		select {
+		case <-x.Done():
+			cancelled = "cancelled"
+		default:
 		}
+		now[x.name] = cancelled + " " + x.State().String()
 	}
+	if g.seen == nil {
+		g.seen = now
+	}
+	if g.seenAt == nil {
+		g.seenAt = map[string]map[string]string{}
+	}
+	g.seenAt[l.name] = now
 	return l.stopErr
 }
 
@@ -238,5 +248,47 @@ func TestStopTogetherBudgetSpent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStopTogetherNested: a child that is itself a supervisor is cancelled
+// with its siblings, but its own children stop in its turn, as its own
+// Spec says (here: not together).
+func TestStopTogetherNested(t *testing.T) {
+	ctx := bg(t)
+	parent := newSup(supervisor.Spec{Service: service.Config{Name: "parent"}, StopTogether: true}, nil)
+	nested := newSup(supervisor.Spec{Service: service.Config{Name: "nested"}}, nil)
+	g := newTogetherGroup(3) // c0, c1 under nested; c2 under parent, after nested
+	must(t, nested.Add(ctx, g.leaves[0]))
+	must(t, nested.Add(ctx, g.leaves[1]))
+	must(t, parent.Add(ctx, nested))
+	must(t, parent.Add(ctx, g.leaves[2]))
+	must(t, service.Start(ctx, parent))
+	var nestedAt service.State
+	var nestedDone bool
+	g.leaves[2].onStop = func() {
+		nestedAt = nested.State()
+		select {
+		case <-nested.Done():
+			nestedDone = true
+		default:
+		}
+	}
+	must(t, parent.Stop(ctx))
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if nestedAt != service.Stopping || !nestedDone {
+		t.Errorf("at c2's OnStop the nested supervisor was %v (cancelled: %v), want stopping and cancelled", nestedAt, nestedDone)
+	}
+	if want := []string{"c2", "c1", "c0"}; !slices.Equal(g.stops, want) {
+		t.Errorf("OnStop order %v, want %v", g.stops, want)
+	}
+	for name, want := range map[string]string{"c0": "running running", "c1": "running running", "c2": "cancelled stopping"} {
+		if got := g.seen[name]; got != want {
+			t.Errorf("at c2's OnStop, %s was %q, want %q", name, got, want)
+		}
+	}
+	if got := g.seenAt["c1"]["c0"]; got != "running running" {
+		t.Errorf("at c1's OnStop, c0 was %q: the nested supervisor stops its children one after another", got)
 	}
 }
