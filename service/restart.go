@@ -26,6 +26,10 @@ import (
 // Called with the ctx of one of the service's own tasks or hooks, Restart
 // begins at once, finishes on a new goroutine and returns nil.
 //
+// The child of a service that is stopping or has stopped is not started
+// again behind its parent's back (its parent's Stop may have passed its
+// children step): Restart stops it if it runs and returns ErrStopping.
+//
 // A directly supervised child is restarted by its supervisor's goroutine:
 // the call is handed to the supervisor, which restarts the child as a
 // manual restart (not counted toward its intensity; a terminated child is
@@ -121,7 +125,15 @@ func (b *Base) finishRestart(stopCtx, ctx, values context.Context, r *run, t *tr
 			return stopErr, err
 		}
 	}
-	err = b.resetAndNotify(ctx, cfg)
+	if !byParent {
+		// A child its parent has stopped (or is stopping) must not run
+		// again behind the parent's back: the parent's Stop, which may
+		// have passed its children step, would return with it running.
+		err = b.parentDown()
+	}
+	if err == nil {
+		err = b.resetAndNotify(ctx, cfg)
+	}
 	if err == nil && t.stopAsked.Load() {
 		err = fmt.Errorf("%s: restart: %w", b.Label(), ErrStopped) // a Stop came meanwhile
 	}
@@ -170,6 +182,21 @@ func (b *Base) notifyRestart(ctx context.Context, cfg *Config) error {
 	defer cancel()
 	if err := b.callBounded(hctx, "OnRestart", self.(OnRestarter).OnRestart, nil); err != nil {
 		return fmt.Errorf("%s: OnRestart: %w", b.Label(), err)
+	}
+	return nil
+}
+
+// parentDown returns ErrStopping, naming b and its parent, when b has a
+// parent service that is stopping or has stopped, else nil. A parent that
+// is still running when this is read stops b in its children step, which
+// waits for the restart in progress.
+func (b *Base) parentDown() error {
+	p, ok := b.Node().Parent().Value().(Service)
+	if !ok {
+		return nil
+	}
+	if st := p.State(); st == Stopping || st == Shutdown {
+		return fmt.Errorf("%s: restart: %w: its parent %s is %s", b.Label(), ErrStopping, p.Label(), st)
 	}
 	return nil
 }
