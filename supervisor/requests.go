@@ -45,13 +45,22 @@ type request struct {
 	h    seam.Handle
 	spec ChildSpec
 
-	reply   chan error  // nil when nobody waits (queued from inside)
-	dropped atomic.Bool // the caller gave up waiting
+	reply chan error    // nil when nobody waits (queued from inside)
+	state atomic.Uint32 // reqWaiting, reqAnswered or reqDropped: who had the last word
 
 	// removed is the ChildRemoved event of a request its caller performs
 	// (see direct), emitted once the request has ended.
 	removed *Event
 }
+
+// A waited-for request's state (request.state): the caller gives up
+// (reqDropped) or the goroutine answers (reqAnswered), whichever swaps
+// first; the other side then knows what the caller was told.
+const (
+	reqWaiting uint32 = iota
+	reqAnswered
+	reqDropped
+)
 
 func (r *request) name() string {
 	id := ""
@@ -132,25 +141,29 @@ func (s *Supervisor) submit(ctx context.Context, req *request) error {
 	case err := <-req.reply:
 		return err
 	case <-ctx.Done():
-		req.dropped.Store(true)
-		select {
-		case err := <-req.reply: // answered meanwhile
-			return err
-		default:
+		if !req.state.CompareAndSwap(reqWaiting, reqDropped) {
+			// Answered meanwhile: the goroutine sends right after its
+			// swap, and the caller learns what was done.
+			return <-req.reply
 		}
 		return fmt.Errorf("%s: %s: %w", s.ShortLabel(), req.name(), ctx.Err())
 	}
 }
 
 // answer replies to req's caller, or, when nobody waits, logs a failure
-// and reports it as a RequestFailed event.
-func (s *Supervisor) answer(req *request, err error) {
+// and reports it as a RequestFailed event. It reports false when the
+// caller had given up waiting (it returned its ctx's error) before the
+// answer: it is told nothing.
+func (s *Supervisor) answer(req *request, err error) bool {
 	if err != nil {
 		err = req.fail(s, err)
 	}
 	if req.reply != nil {
+		if !req.state.CompareAndSwap(reqWaiting, reqAnswered) {
+			return false
+		}
 		req.reply <- err
-		return
+		return true
 	}
 	if err != nil {
 		id := ""
@@ -160,6 +173,7 @@ func (s *Supervisor) answer(req *request, err error) {
 		logline.Err(func() *zerolog.Event { return s.Log().Warn().Str("child", id) }, err, "queued request failed")
 		s.emit(Event{Kind: RequestFailed, Child: id, Reason: err})
 	}
+	return true
 }
 
 // directDone ends a request performed by its caller (see submit).
@@ -239,17 +253,17 @@ func (s *Supervisor) addDirect(ctx context.Context, svc service.Service, h seam.
 
 // handle performs req on the supervisor's goroutine.
 func (s *Supervisor) handle(ls *loopState, req *request) {
-	if req.dropped.Load() {
-		return
-	}
-	if err := req.ctx.Err(); err != nil {
+	if err := req.ctx.Err(); err != nil { // its caller gives up, or has
+		if req.kind == reqAdd && req.c != nil {
+			s.takeBack(ls, req) // registered before the goroutine ran: not added after all
+		}
 		s.answer(req, err)
 		return
 	}
 	if ls.halted() {
 		switch {
 		case req.kind == reqAdd && req.c != nil:
-			s.answer(req, nil) // registered already: it starts with the supervisor
+			s.answerAdd(ls, req, nil) // registered already: it starts with the supervisor
 		case req.kind == reqStopOwn:
 			// The supervisor stops (its Stop would stop the child next) or
 			// has crashed: it restarts nothing, so the child's own Stop is
@@ -268,7 +282,7 @@ func (s *Supervisor) handle(ls *loopState, req *request) {
 	}
 	switch req.kind {
 	case reqAdd:
-		s.answer(req, s.addRunning(ls, req))
+		s.answerAdd(ls, req, s.addRunning(ls, req))
 	case reqRemove, reqTerminate:
 		s.answer(req, s.takeDown(req, true, func() error { return s.stopChild(ls, c, req.ctx) }))
 	case reqRestartByID:
@@ -353,6 +367,7 @@ func (s *Supervisor) addRunning(ls *loopState, req *request) error {
 			return err
 		}
 	}
+	req.c = c
 	if running(c) { // startAll got to it
 		return nil
 	}
@@ -367,6 +382,27 @@ func (s *Supervisor) addRunning(ls *loopState, req *request) error {
 		return err
 	}
 	return nil
+}
+
+// answerAdd answers an add with err. If its caller gave up waiting first,
+// its Add returned ctx's error, which says the child was not added: a
+// child added all the same is taken back (stopped if it runs, forgotten,
+// detached).
+func (s *Supervisor) answerAdd(ls *loopState, req *request, err error) {
+	if !s.answer(req, err) && err == nil && req.c != nil {
+		s.takeBack(ls, req)
+	}
+}
+
+// takeBack undoes the add of req.c, which its caller is told failed: the
+// child is stopped if it runs, forgotten and detached.
+func (s *Supervisor) takeBack(ls *loopState, req *request) {
+	c := req.c
+	_ = s.stopChild(ls, c, ls.quiet)
+	s.mu.Lock()
+	s.forgetLocked(c)
+	s.mu.Unlock()
+	_ = s.self().Detach(req.h)
 }
 
 // manualRestart restarts c at once, outside the intensity limit: it is no

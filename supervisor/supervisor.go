@@ -80,7 +80,11 @@ func (s *Supervisor) self() seam.Handle { return service.BaseEngine(seam.Token{}
 // registered: it starts with the supervisor. While the supervisor runs,
 // its goroutine adds the child and starts it, with ctx bounding the start
 // (its start hooks get ctx's cancellation); Add waits for that under ctx
-// and returns the start's error (the child is then not added).
+// and returns the start's error (the child is then not added). An error
+// always means the child was not added: when ctx ends after the child's
+// start succeeded but before Add could return, Add returns ctx's error
+// and the supervisor takes the child back (stops it and removes it, no
+// ChildRemoved event), so that it can be added again.
 //
 // Called from code the supervisor's goroutine is running right now (a
 // child's hook during a start, stop or restart it performs, OnEvent, a
