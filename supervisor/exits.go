@@ -72,7 +72,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 	for _, x := range act.remove {
 		s.drop(x, true)
 	}
-	if crash == nil && c.spec.Significant && s.significantEnded(c) {
+	if c.spec.Significant && (crash == nil || c.spec.Restart == strategy.Temporary) && s.significantEnded(c) {
 		s.Log().Info().Str("child", c.ID()).Msg("Significant child ended: shutting down")
 		_ = s.Stop(ls.ctx) // from inside (ls.ctx is marked with the run): it is queued
 		return

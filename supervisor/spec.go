@@ -16,9 +16,11 @@ const (
 	// NeverShutdown (the default) ignores significance.
 	NeverShutdown AutoShutdown = iota
 	// AnySignificant stops the supervisor normally as soon as any
-	// significant child has ended on its own without error.
+	// significant child has ended on its own, for good: as in OTP, a
+	// Transient child by exiting normally (a crash restarts it), a
+	// Temporary child by exiting or crashing (it is never restarted).
 	AnySignificant
-	// AllSignificant stops it once every significant child has ended.
+	// AllSignificant stops it once every significant child has ended so.
 	AllSignificant
 )
 
@@ -139,7 +141,9 @@ type ChildSpec struct {
 	Restart strategy.RestartType
 	// ShutdownTimeout bounds the child's stop (default: Spec's).
 	ShutdownTimeout time.Duration
-	// Significant children end the supervisor per Spec.AutoShutdown. A
+	// Significant children end the supervisor per Spec.AutoShutdown
+	// when they end on their own for good (see AnySignificant); being
+	// stopped by Terminate, Remove or the strategy does not count. A
 	// Permanent child cannot be significant.
 	Significant bool
 	// Replacement, if set, builds a fresh service at each restart instead
