@@ -23,6 +23,7 @@ func (s *Supervisor) handleExit(ls *loopState, c *child) {
 		return
 	}
 	c.handled = e.Run
+	ls.doing(opExit, c) // its events run user code (OnEvent)
 	s.applyExit(ls, c, e.Reason, e.Final)
 }
 

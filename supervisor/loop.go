@@ -62,9 +62,10 @@ const (
 	opStop
 	opRestart
 	opReplacement
+	opExit
 )
 
-var opNames = [...]string{"waiting", "starting the children", "the start of ", "the stop of ", "the restart of ", "the Replacement of "}
+var opNames = [...]string{"waiting", "starting the children", "the start of ", "the stop of ", "the restart of ", "the Replacement of ", "the exit of "}
 
 // doing records what the goroutine does now (c: the child concerned; an
 // op without a child leaves the last one, which busyWith then ignores).
@@ -244,7 +245,10 @@ func (m machinery) Stop(ctx context.Context, budget time.Duration) error {
 		s.loop, s.stale = nil, ls
 	}
 	s.mu.Unlock()
-	errs := []error{fmt.Errorf("%w: %s: its goroutine is still busy with %s", service.ErrStopTimeout, s.ShortLabel(), ls.busyWith())}
+	busy := ls.busyWith()
+	// Until it returns, a Stop of the stopped supervisor names it too.
+	s.self().Abandoned(s.Label()+": its goroutine, busy with "+busy, ls.done)
+	errs := []error{fmt.Errorf("%w: %s: its goroutine is still busy with %s", service.ErrStopTimeout, s.ShortLabel(), busy)}
 	// The budget is spent: the children it did not reach are stopped with
 	// no budget (their runs cancelled, nothing waited for but the short
 	// grace a hook that honours its ctx gets), all at once, so that the

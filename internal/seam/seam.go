@@ -130,6 +130,11 @@ type Handle interface {
 	// naming the tasks of an earlier run still alive (then nothing was
 	// started). values is as for Start.
 	Restart(stopCtx, ctx, values context.Context, budget time.Duration) (stopErr, err error)
+	// Abandoned records user code that a Stop or Start of the service
+	// gave up on and that goes on running until done is closed (what names
+	// it): until then a Stop of the stopped service returns ErrStopTimeout
+	// naming it, and a Start is refused (see service.Base.Stop).
+	Abandoned(what string, done <-chan struct{})
 	// Exit reads how the current run ended.
 	Exit() Exit
 	// Inside reports whether ctx is the ctx of a task or hook of this
