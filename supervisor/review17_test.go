@@ -1165,3 +1165,103 @@ func TestReview17HaltDuringNestedRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestReview17CrashWhileHalted: c1 crashes (Crash from c3's OnStop, the
+// first stop hook of the group) while, with StopTogether, it is halted:
+// its run was cancelled before the crash, so the crash is one "while
+// stopping", an error of c1's stop (the supervisor's Stop returns it; a
+// group restart reports it as StopFailed, never as a second exit).
+// Without StopTogether c1 still runs then: the crash is a crash, which
+// its stop absorbs (no error, no event). The package doc says so; this
+// pins it.
+func TestReview17CrashWhileHalted(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		trig := "Stop"
+		if restart {
+			trig = "OneForAll"
+		}
+		rvTogether(t, trig, func(t *testing.T, together bool) {
+			ctx := bg(t)
+			g := newRvReg(t)
+			ev := newEvents()
+			sup := newSup(supervisor.Spec{Strategy: strategy.OneForAll, StopTogether: together, MaxRestarts: 100}, ev)
+			var kids []*rvLeaf
+			for i := range 4 {
+				kids = append(kids, g.leaf(fmt.Sprintf("c%d", i)))
+				must(t, sup.Add(ctx, kids[i], supervisor.ChildSpec{ID: kids[i].name}))
+			}
+			kids[3].onStop = func(_ context.Context, run int) {
+				if run == 1 {
+					kids[1].Crash(errBoom)
+				}
+			}
+			must(t, service.Start(ctx, sup))
+			var stopErr error
+			if restart {
+				kids[0].Crash(errBoom)
+				for _, k := range kids {
+					ev.wait(t, supervisor.ChildRestarted, k.name, 1)
+				}
+				rvBarrier(t, sup, g)
+				if n := ev.count(supervisor.ChildRestarted, "c1"); n != 1 {
+					t.Errorf("c1 restarted %d times, want once", n)
+				}
+				if n, want := ev.count(supervisor.StopFailed, "c1"), map[bool]int{false: 0, true: 1}[together]; n != want {
+					t.Errorf("%d StopFailed events for c1, want %d: %s", n, want, ev.String())
+				}
+				if n := ev.count(supervisor.ChildCrashed, "c1"); n != 0 {
+					t.Errorf("c1's crash during the group's stops was handled as an exit: %s", ev.String())
+				}
+			} else {
+				stopErr = rvStop(t, sup)
+			}
+			if crashed := strings.Contains(fmt.Sprint(stopErr), "crashed while stopping"); crashed != (together && !restart) {
+				t.Errorf("Stop: %v; want a crash while stopping: %v", stopErr, together && !restart)
+			}
+			if err := rvStop(t, sup); err != nil && restart {
+				t.Errorf("final Stop: %v", err)
+			}
+			g.check(t)
+		})
+	}
+}
+
+// TestReview17StopDuringStart: the supervisor's Stop arrives while it
+// starts its children (c2's OnStart waits for its ctx): the start is
+// rolled back, the children started stop (halted together, with
+// StopTogether), each once; the supervisor starts again afterwards.
+func TestReview17StopDuringStart(t *testing.T) {
+	rvTogether(t, "stop", func(t *testing.T, together bool) {
+		ctx := bg(t)
+		g := newRvReg(t)
+		sup := newSup(supervisor.Spec{Service: service.Config{Name: "sup", Logger: &quiet}, StopTogether: together}, nil)
+		var kids []*rvLeaf
+		for i := range 4 {
+			kids = append(kids, g.leaf(fmt.Sprintf("c%d", i)))
+			must(t, sup.Add(ctx, kids[i], supervisor.ChildSpec{ID: kids[i].name}))
+		}
+		waiting := make(chan struct{})
+		kids[2].onStart = func(ctx context.Context, run int) {
+			if run == 1 {
+				close(waiting)
+				<-ctx.Done()
+			}
+		}
+		kids[2].failStart[1] = errors.New("cancelled") // what it returns then
+		started := make(chan error, 1)
+		go func() { started <- service.Start(ctx, sup) }()
+		recv(t, waiting, "c2's start")
+		_ = rvStop(t, sup)
+		if err := recv(t, started, "the supervisor's Start"); err == nil {
+			t.Errorf("Start succeeded though a Stop aborted it")
+		}
+		for _, k := range kids {
+			if st := k.State(); st != service.Init && st != service.Shutdown {
+				t.Errorf("%s: %v after the aborted start, want down", k.name, st)
+			}
+		}
+		must(t, returnsWithin(t, rvBound, func() error { return service.Start(ctx, sup) }))
+		_ = rvStop(t, sup)
+		g.check(t)
+	})
+}
