@@ -108,7 +108,14 @@
 // pieces and events are the same; only the order of the cancellations
 // changes, and a child's Stopping event comes before the stops of the
 // children after it (its "Stopping" log line still comes when its turn
-// does). Use it for children that do not depend on each other's order. If
+// does). What befalls a child once its run is cancelled belongs to its
+// stop, as in any stop, and that moment now comes earlier: a crash of a
+// child waiting for its turn (a Crash from another child's OnStop, a crash
+// of one of its own children, a task's error) is an error of its stop
+// ("crashed while stopping": in the supervisor's Stop error, or a
+// StopFailed event during a group restart), where without StopTogether the
+// child, still running then, would have crashed and its stop absorbed it.
+// Use it for children that do not depend on each other's order. If
 // the supervisor's goroutine is stuck (a hung OnEvent) when its Stop's
 // budget ends, Stop finishes the stops of the children still waiting for
 // their turn itself, as it stops those not reached.
