@@ -102,18 +102,24 @@
 // one's stop (OnStop, its own children, joining its tasks, OnShutdown) one
 // after another in reverse start order, each within its shutdown timeout
 // counted from when that child's turn comes. Their tasks return in
-// parallel, as suture's services do: stopping 10,000 workers costs about
-// one wait instead of 10,000 in a row. The hooks still run one at a time,
-// on the supervisor's goroutine, and a child's stop errors, abandoned
-// pieces and events are the same; only the order of the cancellations
-// changes, and a child's Stopping event comes before the stops of the
-// children after it (its "Stopping" log line still comes when its turn
-// does). A child that is itself a supervisor is cancelled with the others
-// but stops its own children in its turn, as its own Spec says. Use it for
-// children that do not depend on each other's order. If
-// the supervisor's goroutine is stuck (a hung OnEvent) when its Stop's
-// budget ends, Stop finishes the stops of the children still waiting for
-// their turn itself, as it stops those not reached.
+// parallel, as suture's services do: the waits for 10,000 workers to
+// return overlap instead of adding up. The hooks still run one at a time,
+// on the supervisor's goroutine. A child's Stopping event comes before the
+// stops of the children after it (its "Stopping" log line still comes when
+// its turn does). A child that is itself a supervisor is cancelled with
+// the others but stops its own children in its turn, as its own Spec says.
+// Use it for children that do not depend on each other's order.
+//
+// What befalls a child once its run is cancelled belongs to its stop, as
+// in any stop, and with StopTogether that moment comes earlier: a crash of
+// a child waiting for its turn (a Crash from another child's OnStop, a
+// crash of one of its own children, a task's error) is an error of its
+// stop ("crashed while stopping": in the supervisor's Stop error, or a
+// StopFailed event during a group restart), where without StopTogether
+// the child, still running then, would have crashed and its stop absorbed
+// it. If the supervisor's goroutine is stuck (a hung OnEvent) when its
+// Stop's budget ends, Stop finishes the stops of the children still
+// waiting for their turn itself, as it stops those not reached.
 //
 // A restart attempt fails only when its start half fails (OnRestart, a
 // start hook, a child's start, a crash before Running). What its stop half
