@@ -620,28 +620,13 @@ func TestReview17StuckGoroutine(t *testing.T) {
 				rvTogether(t, name, func(t *testing.T, together bool) {
 					ctx := bg(t)
 					g := newRvReg(t)
-					release := make(chan struct{})
-					hung := make(chan struct{})
-					var once, relOnce sync.Once
-					unhang := func() { relOnce.Do(func() { close(release) }) }
-					defer unhang()
 					var kids []*rvLeaf
 					for i := range 4 {
 						kids = append(kids, g.leaf(fmt.Sprintf("c%d", i)))
 					}
-					target := w.setup(kids)
-					sup := supervisor.New(supervisor.Spec{
-						Service:      service.Config{Name: "sup", Logger: &quiet, StopTimeout: 200 * time.Millisecond},
-						Strategy:     strategy.OneForAll,
-						StopTogether: together,
-						MaxRestarts:  100,
-						OnEvent: func(e supervisor.Event) {
-							if e.Kind == supervisor.StopFailed && e.Child == target {
-								once.Do(func() { close(hung) })
-								<-release
-							}
-						},
-					})
+					h := newRvHang(w.setup(kids), together, 200*time.Millisecond)
+					defer h.unhang()
+					target, hung, unhang, sup := h.target, h.hung, h.unhang, h.sup
 					var mid *supervisor.Supervisor
 					for i, k := range kids {
 						if nested && i == 1 && target != "c1" {
@@ -681,12 +666,7 @@ func TestReview17StuckGoroutine(t *testing.T) {
 					}
 					a.do(t, ctx, sup, kids)
 					unhang()
-					deadline := time.Now().Add(rvBound)
-					for err := sup.Stop(ctx); err != nil; err = sup.Stop(ctx) {
-						if time.Now().After(deadline) {
-							t.Fatalf("the supervisor's goroutine never returned: %v", err)
-						}
-					}
+					stopUntilReturned(t, ctx, sup, rvBound)
 					g.waitDown(t)
 					g.check(t)
 				})
@@ -703,44 +683,16 @@ func TestReview17ReleaseDuringStop(t *testing.T) {
 	rvTogether(t, "release", func(t *testing.T, together bool) {
 		ctx := bg(t)
 		g := newRvReg(t)
-		release := make(chan struct{})
-		hung := make(chan struct{})
-		var once, relOnce sync.Once
-		unhang := func() { relOnce.Do(func() { close(release) }) }
-		defer unhang()
-		var kids []*rvLeaf
-		for i := range 6 {
-			kids = append(kids, g.leaf(fmt.Sprintf("c%d", i)))
-		}
-		kids[4].stopErr[1] = errors.New("stop refused")
-		sup := supervisor.New(supervisor.Spec{
-			Service:      service.Config{Name: "sup", Logger: &quiet, StopTimeout: 20 * time.Millisecond},
-			Strategy:     strategy.OneForAll,
-			StopTogether: together,
-			MaxRestarts:  100,
-			OnEvent: func(e supervisor.Event) {
-				if e.Kind == supervisor.StopFailed && e.Child == "c4" {
-					once.Do(func() { close(hung) })
-					<-release
-				}
-			},
-		})
-		for _, k := range kids {
-			must(t, sup.Add(ctx, k, supervisor.ChildSpec{ID: k.name}))
-		}
-		must(t, service.Start(ctx, sup))
+		h, kids := startRvHang(t, ctx, g, 6, 4, together, 20*time.Millisecond)
+		defer h.unhang()
+		hung, unhang, sup := h.hung, h.unhang, h.sup
 		detach, err := service.Observe(sup, rvOnStopping{sup: sup, fn: unhang})
 		must(t, err)
 		defer detach()
 		kids[0].Crash(errBoom)
 		recv(t, hung, "the hang in OnEvent")
 		_ = returnsWithin(t, rvBound, func() error { return sup.Stop(ctx) })
-		deadline := time.Now().Add(rvBound)
-		for err := sup.Stop(ctx); err != nil; err = sup.Stop(ctx) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the supervisor's goroutine never returned: %v", err)
-			}
-		}
+		stopUntilReturned(t, ctx, sup, rvBound)
 		g.waitDown(t)
 		g.check(t)
 	})
@@ -1304,30 +1256,9 @@ func TestReview17StopAfterAbandonedGoroutine(t *testing.T) {
 	rvTogether(t, "second Stop", func(t *testing.T, together bool) {
 		ctx := bg(t)
 		g := newRvReg(t)
-		release := make(chan struct{})
-		hung := make(chan struct{})
-		var once, relOnce sync.Once
-		unhang := func() { relOnce.Do(func() { close(release) }) }
-		defer unhang()
-		var kids []*rvLeaf
-		for i := range 4 {
-			kids = append(kids, g.leaf(fmt.Sprintf("c%d", i)))
-		}
-		kids[2].stopErr[1] = errors.New("stop refused")
-		sup := supervisor.New(supervisor.Spec{
-			Service:  service.Config{Name: "sup", Logger: &quiet, StopTimeout: 100 * time.Millisecond},
-			Strategy: strategy.OneForAll, StopTogether: together, MaxRestarts: 100,
-			OnEvent: func(e supervisor.Event) {
-				if e.Kind == supervisor.StopFailed && e.Child == "c2" {
-					once.Do(func() { close(hung) })
-					<-release
-				}
-			},
-		})
-		for _, k := range kids {
-			must(t, sup.Add(ctx, k, supervisor.ChildSpec{ID: k.name}))
-		}
-		must(t, service.Start(ctx, sup))
+		h, kids := startRvHang(t, ctx, g, 4, 2, together, 100*time.Millisecond)
+		defer h.unhang()
+		hung, unhang, sup := h.hung, h.unhang, h.sup
 		kids[0].Crash(errBoom)
 		recv(t, hung, "the hang in OnEvent")
 		if err := rvStop(t, sup); !errors.Is(err, service.ErrStopTimeout) {
@@ -1341,4 +1272,50 @@ func TestReview17StopAfterAbandonedGoroutine(t *testing.T) {
 		g.waitDown(t)
 		g.check(t)
 	})
+}
+
+// rvHang is a one-for-all supervisor "sup" whose OnEvent hangs, once, on
+// the StopFailed event of child target until unhang is called.
+type rvHang struct {
+	sup    *supervisor.Supervisor
+	target string
+	hung   chan struct{} // closed when OnEvent begins to hang
+	unhang func()
+}
+
+func newRvHang(target string, together bool, stopTimeout time.Duration) *rvHang {
+	release := make(chan struct{})
+	h := &rvHang{target: target, hung: make(chan struct{})}
+	var once, relOnce sync.Once
+	h.unhang = func() { relOnce.Do(func() { close(release) }) }
+	h.sup = supervisor.New(supervisor.Spec{
+		Service:      service.Config{Name: "sup", Logger: &quiet, StopTimeout: stopTimeout},
+		Strategy:     strategy.OneForAll,
+		StopTogether: together,
+		MaxRestarts:  100,
+		OnEvent: func(e supervisor.Event) {
+			if e.Kind == supervisor.StopFailed && e.Child == target {
+				once.Do(func() { close(h.hung) })
+				<-release
+			}
+		},
+	})
+	return h
+}
+
+// startRvHang starts an rvHang of n leaves c0…c(n-1) whose leaf bad
+// refuses its second stop (so its StopFailed event hangs OnEvent).
+func startRvHang(t *testing.T, ctx context.Context, g *rvReg, n, bad int, together bool, stopTimeout time.Duration) (*rvHang, []*rvLeaf) {
+	t.Helper()
+	var kids []*rvLeaf
+	for i := range n {
+		kids = append(kids, g.leaf(fmt.Sprintf("c%d", i)))
+	}
+	kids[bad].stopErr[1] = errors.New("stop refused")
+	h := newRvHang(kids[bad].name, together, stopTimeout)
+	for _, k := range kids {
+		must(t, h.sup.Add(ctx, k, supervisor.ChildSpec{ID: k.name}))
+	}
+	must(t, service.Start(ctx, h.sup))
+	return h, kids
 }

@@ -232,14 +232,7 @@ func TestStopTogetherBudgetSpent(t *testing.T) {
 			close(release)
 			released = true
 			// The goroutine goes on: the stops it had left are done.
-			// A Stop names what still runs for a few milliseconds each
-			// time, then nil once the goroutine has returned.
-			deadline := time.Now().Add(10 * time.Second)
-			for err := sup.Stop(ctx); err != nil; err = sup.Stop(ctx) {
-				if time.Now().After(deadline) {
-					t.Fatalf("the supervisor's goroutine never returned: %v", err)
-				}
-			}
+			stopUntilReturned(t, ctx, sup, 10*time.Second)
 			g.mu.Lock()
 			defer g.mu.Unlock()
 			for _, l := range g.leaves {
@@ -290,5 +283,19 @@ func TestStopTogetherNested(t *testing.T) {
 	}
 	if got := g.seenAt["c1"]["c0"]; got != "running running" {
 		t.Errorf("at c1's OnStop, c0 was %q: the nested supervisor stops its children one after another", got)
+	}
+}
+
+// stopUntilReturned stops sup until its Stop returns nil: a Stop of a
+// stopped supervisor names, after a few milliseconds' grace, the goroutine
+// an earlier Stop abandoned, until that goroutine has returned. It fails
+// the test after bound.
+func stopUntilReturned(t *testing.T, ctx context.Context, sup *supervisor.Supervisor, bound time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for err := sup.Stop(ctx); err != nil; err = sup.Stop(ctx) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the supervisor's goroutine never returned: %v", err)
+		}
 	}
 }
