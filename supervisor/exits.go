@@ -45,6 +45,7 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		// event finds the child down. A group stops it in its place, a
 		// restart at once as its first step.
 		s.reportStopErr(c, s.stopChild(ls, c, ls.quiet))
+		ls.doing(opExit, c) // the stop is done: its events run user code
 	}
 	s.exited(c, crash)
 	if ls.halted() {
@@ -70,6 +71,9 @@ func (s *Supervisor) applyExit(ls *loopState, c *child, crash error, final bool)
 		return
 	}
 	s.stopEach(ls, act.stop, ls.quiet, s.reportStopErr)
+	if len(act.stop) > 0 && len(act.remove) > 0 {
+		ls.doing(opExit, c) // the stops are done: ChildRemoved runs user code
+	}
 	for _, x := range act.remove {
 		s.drop(x, true)
 	}

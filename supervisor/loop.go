@@ -301,7 +301,7 @@ func (s *Supervisor) run(ls *loopState, startCtx context.Context, reply chan<- e
 		case it.req.kind == reqStopOwn:
 			s.answer(it.req, nil) // stopped with the supervisor
 		case it.req.kind == reqAdd && it.req.c != nil:
-			s.answerAdd(ls, it.req, nil) // registered: it starts with the supervisor
+			s.answerAdd(ls, it.req, it.req.c, nil) // registered: it starts with the supervisor
 		default:
 			s.answer(it.req, fmt.Errorf("%w: it stopped first", ErrNotRunning))
 		}

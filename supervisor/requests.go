@@ -255,7 +255,7 @@ func (s *Supervisor) addDirect(ctx context.Context, svc service.Service, h seam.
 func (s *Supervisor) handle(ls *loopState, req *request) {
 	if err := req.ctx.Err(); err != nil { // its caller gives up, or has
 		if req.kind == reqAdd && req.c != nil {
-			s.takeBack(ls, req) // registered before the goroutine ran: not added after all
+			s.takeBack(ls, req.c) // registered before the goroutine ran: not added after all
 		}
 		s.answer(req, err)
 		return
@@ -263,7 +263,7 @@ func (s *Supervisor) handle(ls *loopState, req *request) {
 	if ls.halted() {
 		switch {
 		case req.kind == reqAdd && req.c != nil:
-			s.answerAdd(ls, req, nil) // registered already: it starts with the supervisor
+			s.answerAdd(ls, req, req.c, nil) // registered already: it starts with the supervisor
 		case req.kind == reqStopOwn:
 			// The supervisor stops (its Stop would stop the child next) or
 			// has crashed: it restarts nothing, so the child's own Stop is
@@ -282,7 +282,8 @@ func (s *Supervisor) handle(ls *loopState, req *request) {
 	}
 	switch req.kind {
 	case reqAdd:
-		s.answerAdd(ls, req, s.addRunning(ls, req))
+		c, err := s.addRunning(ls, req)
+		s.answerAdd(ls, req, c, err)
 	case reqRemove, reqTerminate:
 		s.answer(req, s.takeDown(req, true, func() error { return s.stopChild(ls, c, req.ctx) }))
 	case reqRestartByID:
@@ -349,27 +350,27 @@ func running(c *child) bool {
 }
 
 // addRunning adds and starts the child of an Add while the supervisor
-// runs (req.c: registered already by addDirect, to be started). If the
-// start fails, the child is not added.
-func (s *Supervisor) addRunning(ls *loopState, req *request) error {
+// runs (req.c: registered already by addDirect, to be started), and
+// returns it. If the start fails, the child is not added. It does not
+// write req: its caller may read it once it gave up (see submit).
+func (s *Supervisor) addRunning(ls *loopState, req *request) (*child, error) {
 	c := req.c
 	if c == nil {
 		var auto string
 		var err error
 		if c, auto, err = s.newChild(req.svc, req.h, req.spec); err != nil {
-			return err
+			return nil, err
 		}
 		s.mu.Lock()
 		err = s.registerLocked(c, auto)
 		s.mu.Unlock()
 		if err != nil {
 			_ = s.self().Detach(req.h)
-			return err
+			return nil, err
 		}
 	}
-	req.c = c
 	if running(c) { // startAll got to it
-		return nil
+		return c, nil
 	}
 	ctx, release := s.opCtx(ls, req.ctx)
 	defer release()
@@ -379,30 +380,36 @@ func (s *Supervisor) addRunning(ls *loopState, req *request) error {
 		s.forgetLocked(c)
 		s.mu.Unlock()
 		_ = s.self().Detach(req.h)
-		return err
+		return nil, err
 	}
-	return nil
+	return c, nil
 }
 
-// answerAdd answers an add with err. If its caller gave up waiting first,
-// its Add returned ctx's error, which says the child was not added: a
-// child added all the same is taken back (stopped if it runs, forgotten,
+// answerAdd answers an add of c with err. If its caller gave up waiting
+// first, its Add returned ctx's error, which says the child was not added:
+// a child added all the same is taken back (stopped if it runs, forgotten,
 // detached).
-func (s *Supervisor) answerAdd(ls *loopState, req *request, err error) {
-	if !s.answer(req, err) && err == nil && req.c != nil {
-		s.takeBack(ls, req)
+func (s *Supervisor) answerAdd(ls *loopState, req *request, c *child, err error) {
+	if !s.answer(req, err) && err == nil && c != nil {
+		s.takeBack(ls, c)
 	}
 }
 
-// takeBack undoes the add of req.c, which its caller is told failed: the
-// child is stopped if it runs, forgotten and detached.
-func (s *Supervisor) takeBack(ls *loopState, req *request) {
-	c := req.c
+// takeBack undoes the add of c, which its caller is told failed: the
+// child is stopped if it runs, forgotten and detached (its current
+// instance: a Replacement may have replaced the one added). A child gone
+// already (removed meanwhile) was detached by whoever removed it: its
+// service may have been added again since.
+func (s *Supervisor) takeBack(ls *loopState, c *child) {
+	if c.is(flagGone) {
+		return
+	}
 	_ = s.stopChild(ls, c, ls.quiet)
 	s.mu.Lock()
 	s.forgetLocked(c)
+	_, h := c.svc, c.h
 	s.mu.Unlock()
-	_ = s.self().Detach(req.h)
+	_ = s.self().Detach(h)
 }
 
 // manualRestart restarts c at once, outside the intensity limit: it is no
