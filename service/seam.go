@@ -93,7 +93,10 @@ func (h *handle) Stop(ctx context.Context, budget time.Duration) error {
 
 func (h *handle) Halt() { h.b().halt() }
 
-func (h *handle) Abandoned(what string, done <-chan struct{}) { h.b().addStuck(what, done, false) }
+func (h *handle) Abandoned(what string, done <-chan struct{}) {
+	b := h.b()
+	b.addStuck(pathOf(b)+": "+what, done, false)
+}
 
 func (h *handle) Restart(stopCtx, ctx, values context.Context, budget time.Duration) (stopErr, err error) {
 	return h.b().restart(stopCtx, ctx, values, budget, true)

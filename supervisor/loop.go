@@ -247,7 +247,7 @@ func (m machinery) Stop(ctx context.Context, budget time.Duration) error {
 	s.mu.Unlock()
 	busy := ls.busyWith()
 	// Until it returns, a Stop of the stopped supervisor names it too.
-	s.self().Abandoned(s.Label()+": its goroutine, busy with "+busy, ls.done)
+	s.self().Abandoned("its goroutine, busy with "+busy, ls.done)
 	errs := []error{fmt.Errorf("%w: %s: its goroutine is still busy with %s", service.ErrStopTimeout, s.ShortLabel(), busy)}
 	// The budget is spent: the children it did not reach are stopped with
 	// no budget (their runs cancelled, nothing waited for but the short

@@ -132,8 +132,9 @@ type Handle interface {
 	Restart(stopCtx, ctx, values context.Context, budget time.Duration) (stopErr, err error)
 	// Abandoned records user code that a Stop or Start of the service
 	// gave up on and that goes on running until done is closed (what names
-	// it): until then a Stop of the stopped service returns ErrStopTimeout
-	// naming it, and a Start is refused (see service.Base.Stop).
+	// it, after the service's path): until then a Stop of the stopped
+	// service returns ErrStopTimeout naming it, and a Start is refused
+	// (see service.Base.Stop).
 	Abandoned(what string, done <-chan struct{})
 	// Exit reads how the current run ended.
 	Exit() Exit
