@@ -44,6 +44,7 @@ type request struct {
 	svc  service.Service
 	h    seam.Handle
 	spec ChildSpec
+	run  uint64 // of a child registered already (c): its run number then
 
 	reply chan error    // nil when nobody waits (queued from inside)
 	state atomic.Uint32 // reqWaiting, reqAnswered or reqDropped: who had the last word
@@ -237,6 +238,7 @@ func (s *Supervisor) addDirect(ctx context.Context, svc service.Service, h seam.
 	if err != nil {
 		return fail(err)
 	}
+	run := h.Exit().Run // before the goroutine can see the child
 	s.mu.Lock()
 	err = s.registerLocked(c, auto)
 	late := s.loop != nil
@@ -246,7 +248,7 @@ func (s *Supervisor) addDirect(ctx context.Context, svc service.Service, h seam.
 		return fail(err)
 	}
 	if late {
-		return true, s.submit(ctx, &request{kind: reqAdd, c: c, svc: svc, h: h})
+		return true, s.submit(ctx, &request{kind: reqAdd, c: c, svc: svc, h: h, run: run})
 	}
 	return true, nil
 }
@@ -277,6 +279,13 @@ func (s *Supervisor) handle(ls *loopState, req *request) {
 	}
 	c := req.c
 	if c != nil && c.is(flagGone) {
+		if req.kind == reqAdd {
+			// Registered, started with the supervisor, then ended and
+			// removed (a Temporary child), or removed by a Remove that
+			// came first: it was added.
+			s.answer(req, nil)
+			return
+		}
 		s.answer(req, ErrNoChild)
 		return
 	}
@@ -369,7 +378,10 @@ func (s *Supervisor) addRunning(ls *loopState, req *request) (*child, error) {
 			return nil, err
 		}
 	}
-	if running(c) { // startAll got to it
+	if running(c) || req.c != nil && req.h.Exit().Run > req.run {
+		// The supervisor's start got to it: it runs, or it ran and its
+		// exit is the strategy's (a Transient child that exited is not
+		// started again).
 		return c, nil
 	}
 	ctx, release := s.opCtx(ls, req.ctx)
