@@ -81,8 +81,7 @@ func (b *Base) restart(stopCtx, ctx, values context.Context, lim time.Duration, 
 			}
 			return nil, fmt.Errorf("%w: %s: restart", ErrNotStarted, b.Label())
 		}
-		t := b.newTransitionLocked(transRestart)
-		b.trans = t
+		t := b.beginTransitionLocked(transRestart)
 		var r *run
 		var v view
 		var from State

@@ -61,16 +61,19 @@ func (b *Base) stopViewLocked(v *view) {
 	}
 }
 
-// newTransitionLocked returns a transition of the given kind, not ended:
-// the one b last ended if nobody waited for it (nobody else can hold it:
-// a waiter makes its channel, see waitCh), else a new one. b.mu is held.
-func (b *Base) newTransitionLocked(kind transKind) *transition {
+// beginTransitionLocked makes a transition of the given kind, not ended,
+// the one in progress (b.trans) and returns it: the one b last ended if
+// nobody waited for it (nobody else can hold it: a waiter makes its
+// channel, see waitCh), else a new one. b.mu is held.
+func (b *Base) beginTransitionLocked(kind transKind) *transition {
 	t := b.spareTrans
 	if t == nil {
-		return &transition{kind: kind}
+		t = &transition{kind: kind}
+	} else {
+		b.spareTrans = nil
+		*t = transition{kind: kind}
 	}
-	b.spareTrans = nil
-	*t = transition{kind: kind}
+	b.trans = t
 	return t
 }
 
@@ -164,8 +167,7 @@ func (b *Base) start(ctx, values context.Context, byParent bool, lim time.Durati
 		b.mu.Unlock()
 		return fmt.Errorf("%w: %s (state %s)", ErrAlreadyStarted, b.Label(), st)
 	}
-	t := b.newTransitionLocked(transStart)
-	b.trans = t
+	t := b.beginTransitionLocked(transStart)
 	b.mu.Unlock()
 	return b.startRun(ctx, values, t, lim, byParent, nil)
 }

@@ -137,8 +137,7 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 			b.mu.Unlock()
 			return b.stuckError(lim)
 		}
-		t := b.newTransitionLocked(transStop)
-		b.trans = t
+		t := b.beginTransitionLocked(transStop)
 		r, from := b.beginStopLocked(by)
 		var v view
 		b.stopViewLocked(&v)
@@ -164,9 +163,8 @@ func (b *Base) halt() {
 		b.mu.Unlock()
 		return
 	}
-	t := b.newTransitionLocked(transStop)
+	t := b.beginTransitionLocked(transStop)
 	t.halted = true
-	b.trans = t
 	_, from := b.beginStopLocked(stopBySup)
 	b.mu.Unlock()
 	b.stateChanged(from, Stopping)
