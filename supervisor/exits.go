@@ -143,16 +143,19 @@ func (s *Supervisor) decide(c *child, kind strategy.ExitKind, final bool) (actio
 	if err != nil {
 		return actions{}, err
 	}
-	pick := func(idx []int) []*child {
-		out := make([]*child, 0, len(idx))
-		for _, i := range idx {
-			out = append(out, view[i])
-		}
-		return out
-	}
 	stops := append(slices.Clone(plan.Stop), idx)
 	slices.SortFunc(stops, func(a, b int) int { return b - a })
-	return actions{stop: pick(stops), remove: pick(plan.Remove), restart: pick(plan.Restart), counts: plan.Counts}, nil
+	return actions{stop: pick(view, stops), remove: pick(view, plan.Remove), restart: pick(view, plan.Restart), counts: plan.Counts}, nil
+}
+
+// pick returns the children of view at the indices of a strategy.Plan, in
+// the plan's order.
+func pick(view []*child, idx []int) []*child {
+	out := make([]*child, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, view[i])
+	}
+	return out
 }
 
 // significantEnded records that c ended on its own and reports whether the

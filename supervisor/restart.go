@@ -66,15 +66,8 @@ func (s *Supervisor) restartGroup(ls *loopState, group []*child) {
 			s.giveUp(ls, failed, err)
 			return
 		}
-		stops := make([]*child, len(plan.Stop))
-		for j, i := range plan.Stop {
-			stops[j] = kids[i]
-		}
-		s.stopEach(ls, stops, ls.quiet, s.reportStopErr)
-		group = group[:0:0]
-		for _, i := range plan.Restart {
-			group = append(group, kids[i])
-		}
+		s.stopEach(ls, pick(kids, plan.Stop), ls.quiet, s.reportStopErr)
+		group = pick(kids, plan.Restart)
 		if s.backs {
 			s.schedule(ls, group, failed)
 			return
