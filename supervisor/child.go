@@ -209,16 +209,23 @@ func configuredName(svc service.Service) string {
 	return ""
 }
 
-// drop removes c from the children and detaches it (c is stopped); onLoop:
-// called on the supervisor's goroutine, which emits ChildRemoved at once.
-// Otherwise (a request its caller performs) it returns that event, for
-// the caller to emit once the request has ended.
-func (s *Supervisor) drop(c *child, onLoop bool) (e Event, later bool) {
+// forget takes c out of the children and detaches its current service
+// (c is stopped, or never started), which it returns.
+func (s *Supervisor) forget(c *child) service.Service {
 	s.mu.Lock()
 	s.forgetLocked(c)
 	svc, h := c.svc, c.h
 	s.mu.Unlock()
 	_ = s.self().Detach(h)
+	return svc
+}
+
+// drop removes c from the children and detaches it (c is stopped); onLoop:
+// called on the supervisor's goroutine, which emits ChildRemoved at once.
+// Otherwise (a request its caller performs) it returns that event, for
+// the caller to emit once the request has ended.
+func (s *Supervisor) drop(c *child, onLoop bool) (e Event, later bool) {
+	svc := s.forget(c)
 	e = Event{Kind: ChildRemoved, Child: c.ID(), Label: svc.Label(), RestartCount: c.restartCount()}
 	if !onLoop {
 		return e, true

@@ -388,10 +388,7 @@ func (s *Supervisor) addRunning(ls *loopState, req *request) (*child, error) {
 	defer release()
 	ls.doing(opStart, c)
 	if err := req.h.Start(ctx, nil, c.shutdown(ls.remaining(req.ctx))); err != nil {
-		s.mu.Lock()
-		s.forgetLocked(c)
-		s.mu.Unlock()
-		_ = s.self().Detach(req.h)
+		s.forget(c)
 		return nil, err
 	}
 	return c, nil
@@ -417,11 +414,7 @@ func (s *Supervisor) takeBack(ls *loopState, c *child) {
 		return
 	}
 	_ = s.stopChild(ls, c, ls.quiet)
-	s.mu.Lock()
-	s.forgetLocked(c)
-	_, h := c.svc, c.h
-	s.mu.Unlock()
-	_ = s.self().Detach(h)
+	s.forget(c)
 }
 
 // manualRestart restarts c at once, outside the intensity limit: it is no
