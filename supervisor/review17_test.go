@@ -1274,33 +1274,22 @@ func TestReview17StopAfterAbandonedGoroutine(t *testing.T) {
 	})
 }
 
-// rvHang is a one-for-all supervisor "sup" whose OnEvent hangs, once, on
-// the StopFailed event of child target until unhang is called.
+// rvHang is a one-for-all supervisor "sup" (an r18Hook) whose OnEvent
+// hangs on the StopFailed event of child target until unhang is called.
 type rvHang struct {
-	sup    *supervisor.Supervisor
+	*r18Hook
 	target string
-	hung   chan struct{} // closed when OnEvent begins to hang
-	unhang func()
 }
 
 func newRvHang(target string, together bool, stopTimeout time.Duration) *rvHang {
-	release := make(chan struct{})
-	h := &rvHang{target: target, hung: make(chan struct{})}
-	var once, relOnce sync.Once
-	h.unhang = func() { relOnce.Do(func() { close(release) }) }
-	h.sup = supervisor.New(supervisor.Spec{
+	spec := supervisor.Spec{
 		Service:      service.Config{Name: "sup", Logger: &quiet, StopTimeout: stopTimeout},
 		Strategy:     strategy.OneForAll,
 		StopTogether: together,
 		MaxRestarts:  100,
-		OnEvent: func(e supervisor.Event) {
-			if e.Kind == supervisor.StopFailed && e.Child == target {
-				once.Do(func() { close(h.hung) })
-				<-release
-			}
-		},
-	})
-	return h
+	}
+	hangOn := func(e supervisor.Event) bool { return e.Kind == supervisor.StopFailed && e.Child == target }
+	return &rvHang{r18Hook: newR18Hook(spec, hangOn), target: target}
 }
 
 // startRvHang starts an rvHang of n leaves c0…c(n-1) whose leaf bad

@@ -175,36 +175,23 @@ func TestStopTogetherBudgetSpent(t *testing.T) {
 	for _, together := range []bool{false, true} {
 		t.Run(fmt.Sprintf("together=%v", together), func(t *testing.T) {
 			ctx := bg(t)
-			release := make(chan struct{})
-			hung := make(chan struct{})
-			var once sync.Once
-			sup := supervisor.New(supervisor.Spec{
+			h := newR18Hook(supervisor.Spec{
 				Service:      service.Config{Name: "sup", Logger: &quiet, StopTimeout: 200 * time.Millisecond},
 				Strategy:     strategy.OneForAll,
 				StopTogether: together,
-				OnEvent: func(e supervisor.Event) {
-					if e.Kind == supervisor.StopFailed && e.Child == "c2" {
-						once.Do(func() { close(hung) })
-						<-release
-					}
-				},
-			})
+			}, func(e supervisor.Event) bool { return e.Kind == supervisor.StopFailed && e.Child == "c2" })
+			defer h.unhang()
+			sup := h.sup
 			g := newTogetherGroup(3)
 			g.leaves[2].stopErr = errors.New("c2 failed to stop")
 			for _, l := range g.leaves {
 				must(t, sup.Add(ctx, l, supervisor.ChildSpec{ID: l.name}))
 			}
 			must(t, service.Start(ctx, sup))
-			released := false
-			defer func() {
-				if !released {
-					close(release)
-				}
-			}()
 
 			g.leaves[0].Crash(errBoom)
 			select {
-			case <-hung:
+			case <-h.hung:
 			case <-time.After(20 * time.Second):
 				t.Fatal("OnEvent never heard c2's StopFailed")
 			}
@@ -229,8 +216,7 @@ func TestStopTogetherBudgetSpent(t *testing.T) {
 					t.Errorf("%s: %v after the supervisor's Stop, want shutdown", l.name, st)
 				}
 			}
-			close(release)
-			released = true
+			h.unhang()
 			// The goroutine goes on: the stops it had left are done.
 			stopUntilReturned(t, ctx, sup, 10*time.Second)
 			g.mu.Lock()
