@@ -60,3 +60,40 @@ func TestAbandoned(t *testing.T) {
 		}
 	})
 }
+
+// The tasks a Stop left of one run are one AbandonedCall naming them all,
+// which lasts until the last of them returns.
+func TestAbandonedTasksOfOneRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gateA, gateB := make(chan struct{}), make(chan struct{})
+		p := hushed(&probed{})
+		cfg := p.Config()
+		cfg.StopTimeout = time.Second
+		p.Configure(cfg)
+		if err := service.Start(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		for name, gate := range map[string]chan struct{}{"a": gateA, "b": gateB} {
+			if err := p.Go(name, func(context.Context) error { <-gate; return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Stop(context.Background()); err == nil {
+			t.Fatal("Stop with two stuck tasks passed")
+		}
+		got := service.Abandoned(p)
+		if len(got) != 1 || !strings.Contains(got[0].What, `task "a"`) || !strings.Contains(got[0].What, `task "b"`) {
+			t.Fatalf("Abandoned: %+v, want one call naming both tasks", got)
+		}
+		close(gateA)
+		synctest.Wait()
+		if got := service.Abandoned(p); len(got) != 1 {
+			t.Errorf("with task b still running: %+v", got)
+		}
+		close(gateB)
+		synctest.Wait()
+		if got := service.Abandoned(p); got != nil {
+			t.Errorf("after both returned: %+v", got)
+		}
+	})
+}

@@ -292,10 +292,13 @@ func (b *Base) callBounded(ctx context.Context, what string, fn hookFn, stop <-c
 }
 
 // AbandonedCall is user code of a service that a Stop, a Start or
-// CheckHealth gave up waiting for and that still runs.
+// CheckHealth gave up waiting for and that still runs. The tasks a stop
+// left behind of one run are one AbandonedCall, which names them all and
+// lasts until the last of them returns.
 type AbandonedCall struct {
 	// What names it as ErrStopTimeout's errors do: "app/db: OnStop",
-	// "app/db: task \"poll\"", "app/db: Healthcheck (CheckHealth)".
+	// "app/db: task \"poll\"", "app/db: task \"a\", app/db: task \"b\"",
+	// "app/db: Healthcheck (CheckHealth)".
 	What string
 	// Since is when it was given up on, by the service's clock, and For
 	// how long ago that was when Abandoned was called.
