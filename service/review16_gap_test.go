@@ -42,7 +42,7 @@ func (w *gapWriter) String() string {
 
 type r16Leaf struct{ service.Base }
 
-// TestReview16QuietRestartGap: the package doc and DESIGN.md say a stop
+// TestReview16QuietRestartGap: the package doc says a stop
 // ends "Shutdown, then the "Stopped" line", and Crash on a service that is
 // not running (Shutdown) "is logged and ignored". A quiet restart (no
 // observer, no OnRestart, no child) leaves the state Stopping after its
