@@ -184,6 +184,16 @@ func TestReview19bBadArguments(t *testing.T) {
 			}
 			return p, err
 		}},
+		{"negative StopTimeout", service.ErrBadArgument, func(t *testing.T, ctx context.Context) (*probe, error) {
+			p := newProbe("p", &recorder{})
+			p.Configure(service.Config{Name: "p", Logger: &quiet, StopTimeout: -time.Second})
+			return p, service.Start(ctx, p)
+		}},
+		{"negative ShutdownTimeout", service.ErrBadArgument, func(t *testing.T, ctx context.Context) (*probe, error) {
+			p := newProbe("p", &recorder{})
+			p.Configure(service.Config{Name: "p", Logger: &quiet, ShutdownTimeout: -time.Second})
+			return p, service.Start(ctx, p)
+		}},
 		// Start: "ErrAlreadyStarted unless s is in state Init" (Shutdown).
 		{"Start after Stop", service.ErrAlreadyStarted, func(t *testing.T, ctx context.Context) (*probe, error) {
 			p := newProbe("p", &recorder{})
