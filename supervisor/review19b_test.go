@@ -466,3 +466,154 @@ func TestReview19bRestartChildDuringBackoff(t *testing.T) {
 		must(t, s.Stop(context.Background()))
 	})
 }
+
+// TestReview19bSignificantStoppedByOthers: "being stopped by Terminate,
+// Remove or the strategy does not count" toward auto-shutdown; the child's
+// own normal exit does.
+func TestReview19bSignificantStoppedByOthers(t *testing.T) {
+	ctx := bg(t)
+	ev := newEvents()
+	s := newSup(supervisor.Spec{Strategy: strategy.OneForAll, AutoShutdown: supervisor.AnySignificant, MaxRestarts: 10}, ev)
+	sig := func(name string) *worker {
+		w := newWorker(name)
+		must(t, s.Add(ctx, w, supervisor.ChildSpec{Restart: strategy.Transient, Significant: true}))
+		return w
+	}
+	perm := newWorker("perm")
+	must(t, s.Add(ctx, perm))
+	a, b, c := sig("a"), sig("b"), sig("c")
+	must(t, service.Start(ctx, s))
+
+	must(t, s.Terminate(ctx, "a"))
+	must(t, s.Remove(ctx, b))
+	perm.Crash(errBoom) // one-for-all: c is stopped and restarted by the strategy
+	ev.wait(t, supervisor.ChildRestarted, "c", 1)
+	if s.State() != service.Running {
+		t.Fatalf("supervisor %v after stops made by others (%v)", s.State(), ev)
+	}
+	if a.State() != service.Shutdown || b.State() != service.Shutdown || c.State() != service.Running {
+		t.Fatalf("children: a %v, b %v, c %v", a.State(), b.State(), c.State())
+	}
+	// c's own normal exit (a Stop from outside) ends it for good: the
+	// supervisor stops normally.
+	must(t, c.Stop(ctx))
+	if err := s.WaitUntilStopped(ctx); err != nil {
+		t.Fatalf("supervisor ended with %v, want a normal stop", err)
+	}
+	if s.State() != service.Shutdown || s.CrashReason() != nil {
+		t.Fatalf("supervisor %v, reason %v", s.State(), s.CrashReason())
+	}
+	if perm.State() != service.Shutdown {
+		t.Errorf("perm %v after the auto-shutdown", perm.State())
+	}
+}
+
+// r19bSlowStop's OnStop waits for its gate and then fails.
+type r19bSlowStop struct {
+	worker
+	gate chan struct{}
+	in   chan struct{}
+}
+
+func (w *r19bSlowStop) OnStop(context.Context) error {
+	close(w.in)
+	<-w.gate
+	return errBoom
+}
+
+// TestReview19bConcurrentStopOfSupervisor: "A concurrent Stop waits and
+// returns the first one's result", for a supervisor whose child's stop
+// fails.
+func TestReview19bConcurrentStopOfSupervisor(t *testing.T) {
+	ctx := bg(t)
+	s := newSup(supervisor.Spec{}, nil)
+	w := &r19bSlowStop{gate: make(chan struct{}), in: make(chan struct{})}
+	w.Configure(service.Config{Name: "w", Logger: &quiet})
+	must(t, s.Add(ctx, w))
+	must(t, service.Start(ctx, s))
+	first, second := make(chan error, 1), make(chan error, 1)
+	go func() { first <- s.Stop(ctx) }()
+	<-w.in
+	go func() { second <- s.Stop(ctx) }()
+	select {
+	case err := <-second:
+		t.Fatalf("the second Stop returned before the first: %v", err)
+	default:
+	}
+	close(w.gate)
+	e1, e2 := <-first, <-second
+	if !errors.Is(e1, errBoom) || !errors.Is(e2, errBoom) {
+		t.Fatalf("Stops returned %v and %v, want the child's stop error twice", e1, e2)
+	}
+	if err := s.Stop(ctx); err != nil {
+		t.Errorf("a Stop after the stop = %v, want nil", err)
+	}
+}
+
+// r19bRestarts counts OnRestart calls.
+type r19bRestarts struct {
+	*r19bSignal
+	onRestart chan int
+}
+
+func (r *r19bRestarts) OnRestart(context.Context) error {
+	r.onRestart <- r.RestartCount()
+	return nil
+}
+
+// TestReview19bReadmeIntensity: README's example: with MaxRestarts 5 in
+// 10s, a crashed child is stopped, reset ("RestartCount goes up by one,
+// OnRestart runs") and started again; "after more than 5 restarts in 10
+// seconds" (the sixth crash, whose restart would be the sixth), the
+// supervisor stops its children and crashes with ErrMaxRestarts.
+func TestReview19bReadmeIntensity(t *testing.T) {
+	ctx := bg(t)
+	s := newSup(supervisor.Spec{MaxRestarts: 5, Window: 10 * time.Second}, nil)
+	p := &r19bRestarts{r19bSignal: newR19bSignal("poller"), onRestart: make(chan int, 16)}
+	must(t, s.Add(ctx, p))
+	running := &r19bRunning{ch: make(chan struct{}, 16)}
+	detach, err := service.Observe(p, running)
+	must(t, err)
+	defer detach()
+	must(t, service.Start(ctx, s))
+	running.wait(t)
+	for i := 1; i <= 5; i++ {
+		p.Crash(errBoom) // while Running: a crash, not a failed start
+		if n := <-p.onRestart; n != i {
+			t.Fatalf("OnRestart saw RestartCount %d, want %d", n, i)
+		}
+		running.wait(t)
+	}
+	if s.State() != service.Running {
+		t.Fatalf("supervisor %v after 5 restarts", s.State())
+	}
+	p.Crash(errBoom)
+	if err := s.WaitUntilStopped(ctx); !errors.Is(err, supervisor.ErrMaxRestarts) || !errors.Is(err, errBoom) {
+		t.Fatalf("supervisor ended with %v", err)
+	}
+	if p.Starts() != 6 {
+		t.Errorf("%d starts, want 6", p.Starts())
+	}
+	must(t, s.Stop(ctx))
+	if p.State() != service.Shutdown {
+		t.Errorf("child %v after the give-up", p.State())
+	}
+}
+
+// r19bRunning is an observer that tells each change to Running.
+type r19bRunning struct{ ch chan struct{} }
+
+func (r *r19bRunning) StateChanged(_ service.Service, _, to service.State) {
+	if to == service.Running {
+		r.ch <- struct{}{}
+	}
+}
+
+func (r *r19bRunning) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-r.ch:
+	case <-time.After(20 * time.Second):
+		t.Fatal("never reached Running")
+	}
+}
