@@ -37,13 +37,14 @@ type Config struct {
 	// deadline on Stop's ctx (or a smaller budget from the parent or
 	// supervisor stopping it) wins. Zero: the budget the caller gives (the
 	// ctx's deadline, the parent's remaining budget), else
-	// DefaultStopTimeout (10s).
+	// DefaultStopTimeout (10s). Negative: Start fails with ErrBadArgument.
 	StopTimeout time.Duration
 	// WaitForShutdown makes Stop wait, after the children have stopped,
 	// until SetShutdown is called (bounded by ShutdownTimeout).
 	WaitForShutdown bool
 	// ShutdownTimeout bounds the wait for SetShutdown.
-	// Default: DefaultShutdownTimeout (10s).
+	// Default: DefaultShutdownTimeout (10s). Negative: Start fails with
+	// ErrBadArgument.
 	ShutdownTimeout time.Duration
 	// Clock is the source of time. Default (nil): the real clock, that is
 	// package time's time.Now and timers. Leave it nil: the fake clocks

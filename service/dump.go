@@ -152,7 +152,10 @@ func (b *Base) Tasks() []string {
 	if r == nil {
 		return nil
 	}
-	return r.liveTaskNames()
+	if names := r.liveTaskNames(); len(names) > 0 {
+		return names
+	}
+	return nil
 }
 
 // countedList joins sorted names, a name that occurs n > 1 times once as
