@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime/debug"
+	"strings"
 	"testing"
 	"time"
 
@@ -422,5 +423,37 @@ func TestCrashNilAndIdle(t *testing.T) {
 	// The run ended by a crash: WaitUntilStopped gives its reason.
 	if err := p.WaitUntilStopped(ctx); !errors.Is(err, service.ErrNilReason) {
 		t.Fatalf("WaitUntilStopped after crash and Stop: %v", err)
+	}
+}
+
+// Config.Validate makes Start's check: a negative duration is
+// ErrBadArgument, naming the field; zero values are the defaults.
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		field string
+		cfg   service.Config
+	}{
+		{"", service.Config{}},
+		{"", service.Config{StopTimeout: time.Second, ShutdownTimeout: time.Second, MonitoringInterval: time.Second, HeartbeatDeadline: time.Second}},
+		{"StopTimeout", service.Config{StopTimeout: -1}},
+		{"ShutdownTimeout", service.Config{ShutdownTimeout: -time.Second}},
+		{"MonitoringInterval", service.Config{MonitoringInterval: -time.Second}},
+		{"HeartbeatDeadline", service.Config{HeartbeatDeadline: -time.Second}},
+	} {
+		err := tc.cfg.Validate()
+		if tc.field == "" {
+			if err != nil {
+				t.Errorf("%+v: %v", tc.cfg, err)
+			}
+			continue
+		}
+		if !errors.Is(err, service.ErrBadArgument) || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%s: %v, want ErrBadArgument naming it", tc.field, err)
+		}
+		s := newHookSvc("bad")
+		s.Configure(tc.cfg)
+		if serr := service.Start(context.Background(), s); !errors.Is(serr, service.ErrBadArgument) {
+			t.Errorf("%s: Start: %v", tc.field, serr)
+		}
 	}
 }

@@ -73,8 +73,12 @@ func (c *Config) shutdownTimeout() time.Duration {
 	return DefaultShutdownTimeout
 }
 
-// validate reports negative durations, which are ErrBadArgument (zero means
-// the default or off).
+// Validate reports whether c is usable: ErrBadArgument for a negative
+// duration (zero means the default, or off). Start makes the same check
+// and fails with this error.
+func (c Config) Validate() error { return c.validate() }
+
+// validate is Validate without copying c (each start calls it).
 func (c *Config) validate() error {
 	if c.StopTimeout|c.ShutdownTimeout|c.MonitoringInterval|c.HeartbeatDeadline >= 0 {
 		return nil // none is negative (the sign bit of their OR): each start's case

@@ -109,9 +109,9 @@ func (s *Spec) intensity() strategy.Intensity {
 
 // Validate reports whether the spec is usable: ErrBadSpec for negative
 // values or a bad backoff, strategy.ErrUnknownStrategy, ErrConflictingOptions.
-// A negative duration in Service is ErrBadSpec too (the error also matches
-// service.ErrBadArgument, which is what Start reports for it, as for any
-// service).
+// Service's own check (service.Config.Validate) is made too: its error
+// matches ErrBadSpec and service.ErrBadArgument, which is what Start
+// reports for it, as for any service.
 func (s Spec) Validate() error {
 	if !s.Strategy.Valid() {
 		return fmt.Errorf("%w: %d", strategy.ErrUnknownStrategy, int(s.Strategy))
@@ -130,16 +130,8 @@ func (s Spec) Validate() error {
 	case s.AutoShutdown < NeverShutdown || s.AutoShutdown > AllSignificant:
 		return fmt.Errorf("%w: unknown AutoShutdown %d", ErrBadSpec, int(s.AutoShutdown))
 	}
-	for _, f := range []struct {
-		name string
-		d    time.Duration
-	}{
-		{"StopTimeout", s.Service.StopTimeout}, {"ShutdownTimeout", s.Service.ShutdownTimeout},
-		{"MonitoringInterval", s.Service.MonitoringInterval}, {"HeartbeatDeadline", s.Service.HeartbeatDeadline},
-	} {
-		if f.d < 0 {
-			return fmt.Errorf("%w: %w: Service.%s %v is negative", ErrBadSpec, service.ErrBadArgument, f.name, f.d)
-		}
+	if err := s.Service.Validate(); err != nil {
+		return fmt.Errorf("%w: Service: %w", ErrBadSpec, err)
 	}
 	return nil
 }
