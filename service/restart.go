@@ -28,7 +28,10 @@ import (
 //
 // The child of a service that is stopping or has stopped is not started
 // again behind its parent's back (its parent's Stop may have passed its
-// children step): Restart stops it if it runs and returns ErrStopping.
+// children step): Restart stops it if it runs and returns ErrStopping. Nor
+// is the child of a service that has not started it yet (in Init after a
+// rolled-back start, or starting and not yet at its children step, which
+// starts it) or whose start is being undone: Restart returns ErrNotStarted.
 //
 // A directly supervised child is restarted by its supervisor's goroutine:
 // the call is handed to the supervisor, which restarts the child as a
@@ -188,14 +191,26 @@ func (b *Base) notifyRestart(ctx context.Context, cfg *Config) error {
 // parentDown returns ErrStopping, naming b and its parent, when b has a
 // parent service that is stopping or has stopped, else nil. A parent that
 // is still running when this is read stops b in its children step, which
-// waits for the restart in progress.
+// waits for the restart in progress. It returns ErrNotStarted when the
+// parent has not started b itself: it is in Init (a start of it was rolled
+// back), or starting and not yet at its children step (which starts b,
+// and which a start that fails before it never undoes), or starting and
+// aborted (a crash or a Stop: its rollback may have passed b already).
 func (b *Base) parentDown() error {
 	p, ok := b.Node().Parent().Value().(Service)
 	if !ok {
 		return nil
 	}
-	if st := p.State(); st == Stopping || st == Shutdown {
+	pb := p.base()
+	pb.mu.Lock()
+	st, r := pb.State(), pb.cur
+	early := st == Starting && (r == nil || r.phase.Load() < phaseKids || r.has(runHalted))
+	pb.mu.Unlock()
+	switch {
+	case st == Stopping || st == Shutdown:
 		return fmt.Errorf("%s: restart: %w: its parent %s is %s", b.Label(), ErrStopping, p.Label(), st)
+	case st == Init || early:
+		return fmt.Errorf("%s: restart: %w: its parent %s is %s (it starts its children itself)", b.Label(), ErrNotStarted, p.Label(), st)
 	}
 	return nil
 }

@@ -300,9 +300,9 @@ func (s *Supervisor) handle(ls *loopState, req *request) {
 			s.answer(req, ErrChildRunning)
 			return
 		}
-		s.answer(req, s.manualRestart(ls, c, req.ctx))
+		s.restartByHand(ls, req)
 	case reqRestartOwn:
-		s.answer(req, s.manualRestart(ls, c, req.ctx))
+		s.restartByHand(ls, req)
 	case reqStopOwn:
 		svc, _ := c.current()
 		switch svc.State() {
@@ -389,9 +389,20 @@ func (s *Supervisor) addRunning(ls *loopState, req *request) (*child, error) {
 	ls.doing(opStart, c)
 	if err := req.h.Start(ctx, nil, c.shutdown(ls.remaining(req.ctx))); err != nil {
 		s.forget(c)
-		return nil, err
+		return nil, s.stoppedDuring(ls, req.ctx, err)
 	}
 	return c, nil
+}
+
+// stoppedDuring returns err, the error of a start a request asked for
+// (its ctx: ctx), saying that the supervisor's Stop cut it short
+// (ErrNotRunning) when that is why it failed: the start's ctx then ended
+// with context.Canceled though the caller's ctx is alive.
+func (s *Supervisor) stoppedDuring(ls *loopState, ctx context.Context, err error) error {
+	if ls.ctx.Err() != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w (it began to stop during the start): %w", ErrNotRunning, err)
+	}
+	return err
 }
 
 // answerAdd answers an add of c with err. If its caller gave up waiting
@@ -417,6 +428,29 @@ func (s *Supervisor) takeBack(ls *loopState, c *child) {
 	s.forget(c)
 }
 
+// restartByHand performs a RestartChild or a child's own Restart and
+// answers it. A restart whose start fails leaves the child down: a child
+// that was terminated stays terminated (as OTP's restart_child leaves it);
+// any other is not left down unsupervised: its failed start is its crash,
+// which the strategy handles (counted, restarted per its restart type),
+// once the caller has its answer.
+func (s *Supervisor) restartByHand(ls *loopState, req *request) {
+	c := req.c
+	terminated := c.is(flagTerminated)
+	err := s.manualRestart(ls, c, req.ctx)
+	if err != nil && terminated && !c.is(flagGone) {
+		s.mu.Lock()
+		c.set(flagTerminated, true)
+		s.mu.Unlock()
+	}
+	s.answer(req, err)
+	if err != nil && !terminated && !ls.halted() {
+		if svc, _ := c.current(); svc.State() != service.Running {
+			s.applyExit(ls, c, err, false)
+		}
+	}
+}
+
 // manualRestart restarts c at once, outside the intensity limit: it is no
 // longer terminated nor waiting out a backoff.
 func (s *Supervisor) manualRestart(ls *loopState, c *child, ctx context.Context) error {
@@ -437,7 +471,7 @@ func (s *Supervisor) manualRestart(ls *loopState, c *child, ctx context.Context)
 		s.reportStopErr(c, stopErr)
 	}
 	if err != nil {
-		return err
+		return s.stoppedDuring(ls, ctx, err)
 	}
 	s.restarted(c)
 	return nil

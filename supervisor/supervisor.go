@@ -101,7 +101,9 @@ func (s *Supervisor) self() seam.Handle { return service.BaseEngine(seam.Token{}
 // OnStart or OnStarted of the supervisor or of one of its ancestors (add
 // children once, in OnFirstStart or before Start: they stay attached
 // across restarts), ErrNotRunning while the supervisor stops or has
-// crashed, the start's error, or ctx's error. When ctx ends during the
+// crashed (or begins to stop during the child's start: the error then
+// also matches context.Canceled, the start's), the start's error, or
+// ctx's error. When ctx ends during the
 // child's start, the error matches it (errors.Is(err,
 // context.DeadlineExceeded) when its deadline passed).
 func (s *Supervisor) Add(ctx context.Context, svc service.Service, spec ...ChildSpec) error {
@@ -180,7 +182,12 @@ func (s *Supervisor) Terminate(ctx context.Context, id string) error {
 // It is a manual restart: not counted toward the intensity limit. It
 // returns ErrNoChild, ErrChildRunning for a child that runs (OTP's
 // {error, running}: use the child's own Restart), ErrNotRunning when the
-// supervisor is not running, or the child's start error; queued as Remove.
+// supervisor is not running (or began to stop during the start), or the
+// child's start error; queued as Remove. When the start fails, a
+// terminated child stays terminated (as OTP's restart_child leaves it);
+// any other child's failed start is its crash, which the strategy handles
+// as any crash (counted, restarted per its restart type). The same holds
+// for a child's own Restart.
 func (s *Supervisor) RestartChild(ctx context.Context, id string) error {
 	c := s.byID(id)
 	if c == nil {
