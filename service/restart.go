@@ -32,6 +32,10 @@ import (
 // is the child of a service that has not started it yet (in Init after a
 // rolled-back start, or starting and not yet at its children step, which
 // starts it) or whose start is being undone: Restart returns ErrNotStarted.
+// Once its parent's start is at its children step, the child's Restart is
+// part of that start: the step waits for it (instead of failing with
+// ErrAlreadyStarted), and if the parent's start then fails, its rollback
+// stops the child (a Restart still in progress returns ErrStopped).
 //
 // A directly supervised child is restarted by its supervisor's goroutine:
 // the call is handed to the supervisor, which restarts the child as a
@@ -196,6 +200,10 @@ func (b *Base) notifyRestart(ctx context.Context, cfg *Config) error {
 // back), or starting and not yet at its children step (which starts b,
 // and which a start that fails before it never undoes), or starting and
 // aborted (a crash or a Stop: its rollback may have passed b already).
+// One let through while the parent is at its children step is the
+// parent's: the step waits for it (startKid) and records b as started by
+// it, and the rollback of that start stops b, aborting the restart if it
+// is still in progress.
 func (b *Base) parentDown() error {
 	p, ok := b.Node().Parent().Value().(Service)
 	if !ok {

@@ -39,6 +39,10 @@ type view struct {
 	cfg   Config
 	hooks hookSet
 	kids  []Service // a Stop's children, in the order added; a Start's, if kidsRead
+	// kidsUp: a Start's children that were running when its children step
+	// began (started by someone else before it): it neither starts nor
+	// rolls them back.
+	kidsUp []Service
 	// kidsRead: the Start's children step began in the section that began
 	// the Start (see startRun), with kids read then.
 	kidsRead bool
@@ -47,7 +51,7 @@ type view struct {
 // viewLocked takes b's view into v, without its children (a view is
 // filled in place: it is large to copy). b.mu is held.
 func (b *Base) viewLocked(v *view) {
-	v.self, v.cfg, v.hooks, v.mach, v.kids, v.kidsRead = b.selfLocked(), b.cfg, b.hooks, nil, nil, false
+	v.self, v.cfg, v.hooks, v.mach, v.kids, v.kidsUp, v.kidsRead = b.selfLocked(), b.cfg, b.hooks, nil, nil, nil, false
 	if b.hooks&hasMachinery != 0 {
 		v.mach = machineryOf(v.self)
 	}
@@ -158,6 +162,30 @@ func MaybeStart(ctx context.Context, s Service) (bool, error) {
 // run.begin).
 func (b *Base) start(ctx, values context.Context, byParent bool, lim time.Duration) error {
 	b.mu.Lock()
+	return b.startLocked(ctx, values, byParent, lim)
+}
+
+// startKid is start by its parent's children step. A transition of b in
+// progress is waited for first, until ctx ends: b's own Restart, which
+// its parent lets through once at its children step (see parentDown), or
+// a Stop; b is then started, unless that left it running.
+func (b *Base) startKid(ctx, values context.Context) error {
+	b.mu.Lock()
+	for t := b.trans; t != nil; t = b.trans {
+		done, st := t.waitCh(), b.State()
+		b.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("%s: waiting for the %s in progress: %w", b.Label(), st, ctx.Err())
+		}
+		b.mu.Lock()
+	}
+	return b.startLocked(ctx, values, true, -1)
+}
+
+// startLocked is start with b.mu held; it releases it.
+func (b *Base) startLocked(ctx, values context.Context, byParent bool, lim time.Duration) error {
 	st := b.State()
 	if byParent && st == Running && b.trans == nil {
 		b.mu.Unlock()
@@ -223,7 +251,8 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 		if v.hooks&(hasDependencies|hasOnFirstStart|hasOnStart) == 0 && !v.cfg.monitored() {
 			// No user code runs before the children step: it begins here,
 			// in this section, not in one of its own.
-			v.kids, v.kidsRead = b.beginKidsLocked(r), true
+			b.beginKidsLocked(r, &v)
+			v.kidsRead = true
 		}
 	}
 	b.mu.Unlock()
@@ -472,15 +501,14 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 		return p, err
 	}
 	// The children step begins, unless startRun began it already.
-	kids := v.kids
 	if !v.kidsRead {
 		b.mu.Lock()
-		kids = b.beginKidsLocked(r)
+		b.beginKidsLocked(r, v)
 		b.mu.Unlock()
 	}
 	p.kidsOn = true
-	if mach != nil || len(kids) > 0 {
-		if err := startKids(ctx, r, mach, kids, &p); err != nil {
+	if mach != nil || len(v.kids) > 0 {
+		if err := startKids(ctx, r, mach, v, &p); err != nil {
 			return p, err
 		}
 	}
@@ -500,16 +528,25 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 }
 
 // beginKidsLocked begins the children step of run r's start: from now on
-// AddDependency refuses, so the children it returns are all there are.
-// b.mu is held.
-func (b *Base) beginKidsLocked(r *run) []Service {
+// AddDependency refuses, so the children it reads into v.kids are all
+// there are; v.kidsUp: those running already. From now on a child's own
+// Restart is let through (see parentDown): those it reads are not running
+// because of it. b.mu is held.
+func (b *Base) beginKidsLocked(r *run, v *view) {
 	r.phase.Store(phaseKids)
-	return b.childrenLocked()
+	v.kids = b.childrenLocked()
+	for _, c := range v.kids {
+		if c.State() == Running {
+			v.kidsUp = append(v.kidsUp, c)
+		}
+	}
 }
 
 // startKids is the children step of a start: the machinery's start, else
-// the children's, in the order added, recorded in p.
-func startKids(ctx context.Context, r *run, mach seam.Machinery, kids []Service, p *progress) error {
+// the children's (v.kids), in the order added, recorded in p. A child
+// running by its own Restart, which the step let through, is this run's:
+// recorded as started, so that a rollback stops it.
+func startKids(ctx context.Context, r *run, mach seam.Machinery, v *view, p *progress) error {
 	// A Stop or a crash during the start cancels the run: the children's
 	// starts hear it too, not only the start ctx's end.
 	ctx, cancel := context.WithCancel(ctx)
@@ -522,17 +559,17 @@ func startKids(ctx context.Context, r *run, mach seam.Machinery, kids []Service,
 		p.machOn = true
 		return mach.Start(context.WithValue(ctx, markerKey{}, r))
 	}
-	for _, c := range kids {
+	for _, c := range v.kids {
 		if err := r.abortReason(ctx); err != nil {
 			return err
 		}
-		if c.State() == Running {
+		if slices.Contains(v.kidsUp, c) {
 			p.running = append(p.running, c)
 			continue
 		}
 		// ctx has the values of this run's start ctx: the children's
 		// runs take theirs from r.values too.
-		if err := c.base().start(ctx, r.values, true, -1); err != nil {
+		if err := c.base().startKid(ctx, r.values); err != nil {
 			return err // it names itself
 		}
 		p.started = append(p.started, c)
@@ -554,11 +591,16 @@ func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause 
 	kids := p.started
 	if p.kidsOn && v.mach == nil {
 		// Children added and started at run time since the children step
-		// (AddRuntimeDependency from a task) are undone too:
-		// every child but those that ran before this start.
+		// (AddRuntimeDependency from a task) are undone too, and so is a
+		// child's own Restart in progress (let through once the step
+		// began: see parentDown), which this stop aborts or waits for:
+		// every child but those that ran before this start, or that are
+		// down and idle.
 		kids = slices.DeleteFunc(b.childrenSnapshot(), func(c Service) bool {
-			st := c.State()
-			return (st == Init || st == Shutdown) && !slices.Contains(p.started, c) || slices.Contains(p.running, c)
+			if slices.Contains(p.running, c) {
+				return true
+			}
+			return !slices.Contains(p.started, c) && c.base().idleDown()
 		})
 	}
 	plan := stopPlan{hooks: p.onStartOK, mach: p.machOn, kids: kids, rollback: true}
@@ -566,4 +608,13 @@ func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause 
 		logline.Err(b.Log().Warn, err, "rolling back a failed start")
 	}
 	b.Log().Debug().Err(cause).Msg("start rolled back")
+}
+
+// idleDown reports whether b is in Init or Shutdown with no transition in
+// progress.
+func (b *Base) idleDown() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.State()
+	return b.trans == nil && (st == Init || st == Shutdown)
 }

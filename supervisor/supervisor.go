@@ -102,7 +102,8 @@ func (s *Supervisor) self() seam.Handle { return service.BaseEngine(seam.Token{}
 // children once, in OnFirstStart or before Start: they stay attached
 // across restarts), ErrNotRunning while the supervisor stops or has
 // crashed (or begins to stop during the child's start: the error then
-// also matches context.Canceled, the start's), the start's error, or
+// also wraps the start's, which matches context.Canceled when the child's
+// start hooks return their ctx's error), the start's error, or
 // ctx's error. When ctx ends during the
 // child's start, the error matches it (errors.Is(err,
 // context.DeadlineExceeded) when its deadline passed).
