@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gomode/mode/service"
@@ -549,36 +550,39 @@ func TestReview19bRestartOnRestartFails(t *testing.T) {
 func TestReview19bStopDuringOnRestart(t *testing.T) {
 	for _, inside := range []bool{false, true} {
 		t.Run(fmt.Sprintf("inside=%v", inside), func(t *testing.T) {
-			ctx := bg(t)
-			rec := &recorder{}
-			h := &r19bRestarter{probe: newProbe("p", rec), stopped: make(chan error, 1), in: make(chan struct{}), goOn: make(chan struct{})}
-			h.inside = inside
-			must(t, service.Start(ctx, h))
-			rec.take()
-			errc := make(chan error, 1)
-			go func() { errc <- h.Restart(ctx) }()
-			if !inside {
-				<-h.in
-				go func() { h.stopped <- h.Stop(ctx) }()
-				// The Stop has begun when Done of ... the run is already
-				// stopped; let OnRestart return once Stop is waiting.
-				close(h.goOn)
-			}
-			err := <-errc
-			if !errors.Is(err, service.ErrStopped) {
-				t.Errorf("Restart = %v, want ErrStopped", err)
-			}
-			if serr := <-h.stopped; serr != nil {
-				t.Errorf("Stop = %v", serr)
-			}
-			if h.State() != service.Shutdown && h.State() != service.Init {
-				t.Errorf("state %v", h.State())
-			}
-			for _, e := range rec.take() {
-				if e == "p.OnStart" {
-					t.Errorf("the start ran after a Stop during OnRestart")
+			synctest.Test(t, func(t *testing.T) {
+				ctx := bg(t)
+				rec := &recorder{}
+				h := &r19bRestarter{probe: newProbe("p", rec), stopped: make(chan error, 1), in: make(chan struct{}), goOn: make(chan struct{})}
+				h.inside = inside
+				must(t, service.Start(ctx, h))
+				rec.take()
+				errc := make(chan error, 1)
+				go func() { errc <- h.Restart(ctx) }()
+				if !inside {
+					<-h.in
+					go func() { h.stopped <- h.Stop(ctx) }()
+					// Let OnRestart return once the Stop waits for the
+					// restart: every goroutine of the bubble is blocked.
+					synctest.Wait()
+					close(h.goOn)
 				}
-			}
+				err := <-errc
+				if !errors.Is(err, service.ErrStopped) {
+					t.Errorf("Restart = %v, want ErrStopped", err)
+				}
+				if serr := <-h.stopped; serr != nil {
+					t.Errorf("Stop = %v", serr)
+				}
+				if h.State() != service.Shutdown && h.State() != service.Init {
+					t.Errorf("state %v", h.State())
+				}
+				for _, e := range rec.take() {
+					if e == "p.OnStart" {
+						t.Errorf("the start ran after a Stop during OnRestart")
+					}
+				}
+			})
 		})
 	}
 }
