@@ -30,8 +30,9 @@ import (
 // again behind its parent's back (its parent's Stop may have passed its
 // children step): Restart stops it if it runs and returns ErrStopping. Nor
 // is the child of a service that has not started it yet (in Init after a
-// rolled-back start, or starting and not yet at its children step, which
-// starts it) or whose start is being undone: Restart returns ErrNotStarted.
+// rolled-back start, or starting and its children step not yet at this
+// child, which that step starts) or whose start is being undone: Restart
+// returns ErrNotStarted.
 //
 // A directly supervised child is restarted by its supervisor's goroutine:
 // the call is handed to the supervisor, which restarts the child as a
@@ -195,7 +196,10 @@ func (b *Base) notifyRestart(ctx context.Context, cfg *Config) error {
 // parent has not started b itself: it is in Init (a start of it was rolled
 // back), or starting and not yet at its children step (which starts b,
 // and which a start that fails before it never undoes), or starting and
-// aborted (a crash or a Stop: its rollback may have passed b already).
+// aborted (a crash or a Stop: its rollback may have passed b already), or
+// in its children step and not yet at b (unreached: the step starts b, and
+// would take a b already running for one that ran before the start, which
+// its rollback leaves alone).
 func (b *Base) parentDown() error {
 	p, ok := b.Node().Parent().Value().(Service)
 	if !ok {
@@ -204,7 +208,7 @@ func (b *Base) parentDown() error {
 	pb := p.base()
 	pb.mu.Lock()
 	st, r := pb.State(), pb.cur
-	early := st == Starting && (r == nil || r.phase.Load() < phaseKids || r.has(runHalted))
+	early := st == Starting && (r == nil || r.phase.Load() < phaseKids || r.has(runHalted) || b.unreached.Load())
 	pb.mu.Unlock()
 	switch {
 	case st == Stopping || st == Shutdown:

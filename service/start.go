@@ -159,6 +159,20 @@ func MaybeStart(ctx context.Context, s Service) (bool, error) {
 func (b *Base) start(ctx, values context.Context, byParent bool, lim time.Duration) error {
 	b.mu.Lock()
 	st := b.State()
+	for byParent && b.trans != nil {
+		// A transition of its own is ending (a Restart its parent's start
+		// refuses, see parentDown): wait for it, then look again, rather
+		// than fail the parent's start.
+		done := b.trans.waitCh()
+		b.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("%s: waiting for the %s in progress: %w", b.Label(), st, ctx.Err())
+		}
+		b.mu.Lock()
+		st = b.State()
+	}
 	if byParent && st == Running && b.trans == nil {
 		b.mu.Unlock()
 		return nil
@@ -432,8 +446,20 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 	self, mach, hooks := v.self, v.mach, v.hooks
 
 	if hooks&hasDependencies != 0 && first.deps {
+		var deps []Service
+		if err := b.callHook(ctx, func(context.Context) error {
+			deps = self.(Dependent).Dependencies()
+			return nil
+		}); err != nil {
+			// A panic (*PanicError) fails the start like a start hook's;
+			// nothing was added, so the next attempt asks again.
+			b.mu.Lock()
+			b.depsDone = false
+			b.mu.Unlock()
+			return p, fmt.Errorf("Dependencies: %w", err)
+		}
 		adder, _ := self.(interface{ AddDependency(Service) error })
-		for _, c := range self.(Dependent).Dependencies() {
+		for _, c := range deps {
 			if err := adder.AddDependency(c); err != nil {
 				return p, fmt.Errorf("Dependencies: %w", err)
 			}
@@ -501,10 +527,16 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 
 // beginKidsLocked begins the children step of run r's start: from now on
 // AddDependency refuses, so the children it returns are all there are.
-// b.mu is held.
+// Each is marked unreached until the step has started it: its own Restart
+// meanwhile would start it behind the step's back (see parentDown). b.mu is
+// held.
 func (b *Base) beginKidsLocked(r *run) []Service {
 	r.phase.Store(phaseKids)
-	return b.childrenLocked()
+	kids := b.childrenLocked()
+	for _, c := range kids {
+		c.base().unreached.Store(true)
+	}
+	return kids
 }
 
 // startKids is the children step of a start: the machinery's start, else
@@ -522,22 +554,48 @@ func startKids(ctx context.Context, r *run, mach seam.Machinery, kids []Service,
 		p.machOn = true
 		return mach.Start(context.WithValue(ctx, markerKey{}, r))
 	}
-	for _, c := range kids {
+	for i, c := range kids {
 		if err := r.abortReason(ctx); err != nil {
+			reached(kids[i:])
 			return err
 		}
+		cb := c.base()
+		if c.Node().Parent() != r.b.Node() {
+			cb.unreached.Store(false) // removed since the step began: no child of this start
+			continue
+		}
 		if c.State() == Running {
+			cb.unreached.Store(false)
 			p.running = append(p.running, c)
 			continue
 		}
 		// ctx has the values of this run's start ctx: the children's
 		// runs take theirs from r.values too.
-		if err := c.base().start(ctx, r.values, true, -1); err != nil {
+		err := cb.start(ctx, r.values, true, -1)
+		cb.unreached.Store(false) // started (or this start fails and rolls back)
+		if c.Node().Parent() != r.b.Node() {
+			// Removed while it started (RemoveDependency, whose stop
+			// may have come first): nothing else would stop it.
+			if err == nil {
+				_ = cb.stop(ctx, stopByParent, -1)
+			}
+			continue
+		}
+		if err != nil {
+			reached(kids[i+1:])
 			return err // it names itself
 		}
 		p.started = append(p.started, c)
 	}
 	return nil
+}
+
+// reached clears the unreached marks of children a failed children step
+// will not start.
+func reached(kids []Service) {
+	for _, c := range kids {
+		c.base().unreached.Store(false)
+	}
 }
 
 // rollback undoes a failed start as a Stop of what started: OnStop (if
