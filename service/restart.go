@@ -160,14 +160,20 @@ func (b *Base) resetAndNotify(ctx context.Context, cfg *Config) error {
 		countRestart(b)
 		return b.notifyRestart(ctx, cfg)
 	}
+	// One walk: a child removed (or added) meanwhile is either counted and
+	// told, or neither.
+	var sub []*Base
+	b.walk(func(d *Base) { sub = append(sub, d) })
+	for _, d := range sub {
+		countRestart(d)
+	}
 	var errs []error
-	b.walk(countRestart)
-	b.walk(func(d *Base) {
+	for _, d := range sub {
 		dcfg := d.Config()
 		if err := d.notifyRestart(ctx, &dcfg); err != nil {
 			errs = append(errs, err)
 		}
-	})
+	}
 	return errors.Join(errs...)
 }
 
