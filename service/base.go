@@ -76,14 +76,18 @@ type Base struct {
 	depsDone   bool     // Dependencies() was called
 	hooks      hookSet  // the hooks owner implements
 
-	state    atomic.Int32
-	nkids    atomic.Int32 // len(children), readable without the lock
-	nstuck   atomic.Int32 // len(stuck), readable without the lock
-	restarts atomic.Int64
-	link     atomic.Pointer[seam.Link]
-	src      atomic.Pointer[zerolog.Logger] // source(): cfg.Logger, else resolved on first use
-	ctxLog   atomic.Pointer[zerolog.Logger] // WithLogger's logger in its last start ctx, for a service without a parent
-	labels   atomic.Pointer[labels]         // cached ShortLabel and Label, and the logger
+	state  atomic.Int32
+	nkids  atomic.Int32 // len(children), readable without the lock
+	nstuck atomic.Int32 // len(stuck), readable without the lock
+	// unreached: the start of its parent has begun its children step and
+	// has not started it yet; its own Restart is refused (parentDown).
+	// Written under the parent's mu as the step begins, cleared by the step.
+	unreached atomic.Bool
+	restarts  atomic.Int64
+	link      atomic.Pointer[seam.Link]
+	src       atomic.Pointer[zerolog.Logger] // source(): cfg.Logger, else resolved on first use
+	ctxLog    atomic.Pointer[zerolog.Logger] // WithLogger's logger in its last start ctx, for a service without a parent
+	labels    atomic.Pointer[labels]         // cached ShortLabel and Label, and the logger
 
 	node graph.Node
 	diag diag.Diag

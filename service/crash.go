@@ -192,6 +192,14 @@ func (b *Base) escalate(r *run, reason error) {
 	}
 	if top != b {
 		top.markCrashed(nil, reason)
+		// A root crashed already marks nothing: an ancestor restarted
+		// since under it (a Restart of a crashed parent's child is legal)
+		// would run on with a crashed child. Mark the path too.
+		for n := b.Node().Parent(); n != nil && n != top.Node(); n = n.Parent() {
+			if s, ok := n.Value().(Service); ok {
+				s.base().markCrashed(nil, reason)
+			}
+		}
 	}
 }
 

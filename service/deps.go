@@ -249,9 +249,15 @@ func (b *Base) RemoveDependency(ctx context.Context, child Service) error {
 	if child.Node().Parent() != b.Node() {
 		return fmt.Errorf("%s: remove %s: %w", b.Label(), child.Label(), ErrNotChild)
 	}
-	err := child.base().stop(ctx, stopByParent, -1)
+	cb := child.base()
+	err := cb.stop(ctx, stopByParent, -1)
 	if derr := b.detach(child); derr != nil {
 		return fmt.Errorf("%s: remove %s: %w", b.Label(), child.Label(), derr)
+	}
+	if st := child.State(); st == Starting || st == Running {
+		// This service's children step started it after the stop above,
+		// before the detach: stop it again, it is no child any more.
+		err = errors.Join(err, cb.stop(ctx, stopByParent, -1))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: remove: %w", b.Label(), err) // err names child

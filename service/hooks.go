@@ -57,7 +57,8 @@ type OnRestarter interface {
 }
 
 // Dependent returns child services to add at the first start attempt (Python mode's
-// on_init_dependencies). It is called once.
+// on_init_dependencies). It is called once; a panic in it fails that start
+// (a *PanicError), and the next attempt calls it again.
 type Dependent interface {
 	Dependencies() []Service
 }

@@ -30,11 +30,10 @@ import (
 // again behind its parent's back (its parent's Stop may have passed its
 // children step): Restart stops it if it runs and returns ErrStopping. Nor
 // is the child of a service that has not started it yet (in Init after a
-// rolled-back start, or starting and not yet at its children step, which
-// starts it) or whose start is being undone: Restart returns ErrNotStarted.
-// Once its parent's start is at its children step, the child's Restart is
-// part of that start: the step waits for it (instead of failing with
-// ErrAlreadyStarted), and if the parent's start then fails, its rollback
+// rolled-back start, or starting and its children step not yet at this
+// child, which that step starts) or whose start is being undone: Restart
+// returns ErrNotStarted. Once the step has reached the child, its Restart
+// is part of its parent's start: if that start then fails, its rollback
 // stops the child (a Restart still in progress returns ErrStopped).
 //
 // A directly supervised child is restarted by its supervisor's goroutine:
@@ -163,14 +162,20 @@ func (b *Base) resetAndNotify(ctx context.Context, cfg *Config) error {
 		countRestart(b)
 		return b.notifyRestart(ctx, cfg)
 	}
+	// One walk: a child removed (or added) meanwhile is either counted and
+	// told, or neither.
+	var sub []*Base
+	b.walk(func(d *Base) { sub = append(sub, d) })
+	for _, d := range sub {
+		countRestart(d)
+	}
 	var errs []error
-	b.walk(countRestart)
-	b.walk(func(d *Base) {
+	for _, d := range sub {
 		dcfg := d.Config()
 		if err := d.notifyRestart(ctx, &dcfg); err != nil {
 			errs = append(errs, err)
 		}
-	})
+	}
 	return errors.Join(errs...)
 }
 
@@ -199,11 +204,12 @@ func (b *Base) notifyRestart(ctx context.Context, cfg *Config) error {
 // parent has not started b itself: it is in Init (a start of it was rolled
 // back), or starting and not yet at its children step (which starts b,
 // and which a start that fails before it never undoes), or starting and
-// aborted (a crash or a Stop: its rollback may have passed b already).
-// One let through while the parent is at its children step is the
-// parent's: the step waits for it (startKid) and records b as started by
-// it, and the rollback of that start stops b, aborting the restart if it
-// is still in progress.
+// aborted (a crash or a Stop: its rollback may have passed b already), or
+// in its children step and not yet at b (unreached: the step starts b, and
+// would take a b already running for one that ran before the start, which
+// its rollback leaves alone). One let through once the step has reached
+// b is the parent's: the rollback of that start stops b, aborting the
+// restart if it is still in progress.
 func (b *Base) parentDown() error {
 	p, ok := b.Node().Parent().Value().(Service)
 	if !ok {
@@ -212,7 +218,7 @@ func (b *Base) parentDown() error {
 	pb := p.base()
 	pb.mu.Lock()
 	st, r := pb.State(), pb.cur
-	early := st == Starting && (r == nil || r.phase.Load() < phaseKids || r.has(runHalted))
+	early := st == Starting && (r == nil || r.phase.Load() < phaseKids || r.has(runHalted) || b.unreached.Load())
 	pb.mu.Unlock()
 	switch {
 	case st == Stopping || st == Shutdown:

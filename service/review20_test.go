@@ -145,21 +145,23 @@ func TestReview20ChildRestartLegit(t *testing.T) {
 }
 
 // TestReview20ChildRestartDuringParentKidsStep: a child's Restart that
-// passes parentDown while its parent starts (at its children step, where
-// the parent starts it itself) races the parent's start of it. Two
-// outcomes were possible: the parent's start fails with ErrAlreadyStarted
-// ("already started: k (state shutdown)", the child being in its
-// OnRestart), or the parent finds it running, excludes it from its
-// rollback, and a later failure of its start leaves the child running
-// under a parent in Init.
+// passes parentDown while its parent starts (at its children step, once
+// the step has started it: k2, started before k1, restarts itself while
+// k1 starts). Two outcomes were possible: the parent's start fails with
+// ErrAlreadyStarted ("already started: k (state shutdown)", the child
+// being in its OnRestart), or the parent finds it running, excludes it
+// from its rollback, and a later failure of its start leaves the child
+// running under a parent in Init. Now the child's Restart is part of the
+// parent's start, which a rollback stops. (Before the step reaches it,
+// the child's Restart is refused: TestReview20bSiblingRestartBeforeReached.)
 func TestReview20ChildRestartDuringParentKidsStep(t *testing.T) {
 	for _, when := range []string{"child in its OnRestart", "child restarted, then parent fails", "child in its OnRestart, parent fails"} {
 		t.Run(when, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			p, k1, k2 := newR20("p"), newR20("k1"), newR20("k2")
-			must(t, p.AddDependency(k1))
 			must(t, p.AddDependency(k2))
+			must(t, p.AddDependency(k1))
 			must(t, service.Start(ctx, p))
 			entered, release := make(chan struct{}), make(chan struct{})
 			restarted := make(chan error, 1)

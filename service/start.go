@@ -461,8 +461,20 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 	self, mach, hooks := v.self, v.mach, v.hooks
 
 	if hooks&hasDependencies != 0 && first.deps {
+		var deps []Service
+		if err := b.callHook(ctx, func(context.Context) error {
+			deps = self.(Dependent).Dependencies()
+			return nil
+		}); err != nil {
+			// A panic (*PanicError) fails the start like a start hook's;
+			// nothing was added, so the next attempt asks again.
+			b.mu.Lock()
+			b.depsDone = false
+			b.mu.Unlock()
+			return p, fmt.Errorf("Dependencies: %w", err)
+		}
 		adder, _ := self.(interface{ AddDependency(Service) error })
-		for _, c := range self.(Dependent).Dependencies() {
+		for _, c := range deps {
 			if err := adder.AddDependency(c); err != nil {
 				return p, fmt.Errorf("Dependencies: %w", err)
 			}
@@ -529,13 +541,14 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 
 // beginKidsLocked begins the children step of run r's start: from now on
 // AddDependency refuses, so the children it reads into v.kids are all
-// there are; v.kidsUp: those running already. From now on a child's own
-// Restart is let through (see parentDown): those it reads are not running
-// because of it. b.mu is held.
+// there are; v.kidsUp: those running already. Each is marked unreached
+// until the step has started it: its own Restart meanwhile would start it
+// behind the step's back (see parentDown). b.mu is held.
 func (b *Base) beginKidsLocked(r *run, v *view) {
 	r.phase.Store(phaseKids)
 	v.kids = b.childrenLocked()
 	for _, c := range v.kids {
+		c.base().unreached.Store(true)
 		if c.State() == Running {
 			v.kidsUp = append(v.kidsUp, c)
 		}
@@ -559,22 +572,48 @@ func startKids(ctx context.Context, r *run, mach seam.Machinery, v *view, p *pro
 		p.machOn = true
 		return mach.Start(context.WithValue(ctx, markerKey{}, r))
 	}
-	for _, c := range v.kids {
+	for i, c := range v.kids {
 		if err := r.abortReason(ctx); err != nil {
+			reached(v.kids[i:])
 			return err
 		}
+		cb := c.base()
+		if c.Node().Parent() != r.b.Node() {
+			cb.unreached.Store(false) // removed since the step began: no child of this start
+			continue
+		}
 		if slices.Contains(v.kidsUp, c) {
+			cb.unreached.Store(false)
 			p.running = append(p.running, c)
 			continue
 		}
 		// ctx has the values of this run's start ctx: the children's
 		// runs take theirs from r.values too.
-		if err := c.base().startKid(ctx, r.values); err != nil {
+		err := cb.startKid(ctx, r.values)
+		cb.unreached.Store(false) // started (or this start fails and rolls back)
+		if c.Node().Parent() != r.b.Node() {
+			// Removed while it started (RemoveDependency, whose stop
+			// may have come first): nothing else would stop it.
+			if err == nil {
+				_ = cb.stop(ctx, stopByParent, -1)
+			}
+			continue
+		}
+		if err != nil {
+			reached(v.kids[i+1:])
 			return err // it names itself
 		}
 		p.started = append(p.started, c)
 	}
 	return nil
+}
+
+// reached clears the unreached marks of children a failed children step
+// will not start.
+func reached(kids []Service) {
+	for _, c := range kids {
+		c.base().unreached.Store(false)
+	}
 }
 
 // rollback undoes a failed start as a Stop of what started: OnStop (if

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -227,88 +226,93 @@ func TestReview20FailedManualRestartNested(t *testing.T) {
 // TestReview20GrandchildRestartDuringParentRestart is review 19's chaos
 // failure ("RestartChild mid/p: ... service already started: r19w(k)
 // (state shutdown)", and once "(state crashed)"), made deterministic: the
-// grandchild k's own Restart, from outside, passes parentDown while its
-// parent p, a supervised Base, is at its children step of a restart the
-// supervisor makes, and is in its OnRestart when p's step reaches it. p's
-// start failed with ErrAlreadyStarted (a failed restart attempt; the
-// "state shutdown" of the chaos run); k then ran under a p rolled back to
-// Init, and a crash of it left it Crashed there, so that every later start
-// of p failed ("state crashed"). Now p's step waits for k's restart.
+// grandchild k's own Restart, from outside, while its parent p, a
+// supervised Base, is at its children step of a restart the supervisor
+// makes. p's start failed with ErrAlreadyStarted (a failed restart
+// attempt; the "state shutdown" of the chaos run); k then ran under a p
+// rolled back to Init, and a crash of it left it Crashed there, so that
+// every later start of p failed ("state crashed"). Now, before the step
+// has reached k, k's Restart is refused (ErrNotStarted: the step starts
+// k); once it has, k's Restart runs beside p's start, which succeeds.
 func TestReview20GrandchildRestartDuringParentRestart(t *testing.T) {
 	for _, how := range []string{"RestartChild", "strategy"} {
-		t.Run(how, func(t *testing.T) {
-			ctx := bg(t)
-			ev := newEvents()
-			reported := make(chan struct{}) // p's restart attempt ended, either way
-			var once sync.Once
-			s := newSup(supervisor.Spec{Service: service.Config{Name: "mid"}, MaxRestarts: 100, Window: time.Hour,
-				OnEvent: func(e supervisor.Event) {
-					ev.hook(e)
-					if e.Child == "p" && (e.Kind == supervisor.StartFailed || e.Kind == supervisor.ChildRestarted) {
-						once.Do(func() { close(reported) })
-					}
-				}}, nil)
-			p, k0, k := newD("p"), newD("k0"), newD("k")
-			must(t, p.AddDependency(k0))
-			must(t, p.AddDependency(k))
-			must(t, s.Add(ctx, p, supervisor.ChildSpec{ID: "p"}))
-			must(t, service.Start(ctx, s))
-			if how == "RestartChild" {
-				must(t, s.Terminate(ctx, "p"))
-			}
-			entered, release := make(chan struct{}), make(chan struct{})
-			restarted := make(chan error, 1)
-			var kRestarts atomic.Int32
-			k.onRestart = func(context.Context, int32) error {
-				if kRestarts.Add(1) == 2 { // p's restart calls it first
-					close(entered) // k's own Restart: past parentDown
-					<-release
-				}
-				return nil
-			}
-			k0.onStart = func(_ context.Context, n int32) error {
-				if n == 2 { // p's children step, in its restart
-					go func() { restarted <- k.Restart(ctx) }()
-					<-entered
-				}
-				return nil
-			}
-			res := make(chan error, 1)
-			if how == "RestartChild" {
-				go func() { res <- s.RestartChild(ctx, "p") }()
-			} else {
-				go func() { p.Crash(errBoom); res <- nil }()
-			}
-			recv(t, entered, "k's own Restart in its OnRestart")
-			// p's step waits for k (it failed at once before): release k
-			// when the supervisor reported p's restart, or a while after.
-			select {
-			case <-reported:
-			case <-time.After(50 * time.Millisecond):
-			}
-			close(release)
-			if err := recv(t, res, how); err != nil {
-				t.Errorf("%s of p: %v", how, err)
-				_ = recv(t, restarted, "k.Restart")
-				_ = s.Stop(ctx)
-				return
-			}
-			ev.wait(t, supervisor.ChildRestarted, "p", 1)
-			settle(t, ctx, s, ev)
-			if err := recv(t, restarted, "k.Restart"); err != nil {
-				t.Logf("k.Restart: %v", err)
-			}
-			if n := ev.count(supervisor.StartFailed, "p"); n != 0 {
-				t.Errorf("p's restart failed %d times because k restarted itself; events %s", n, ev)
-			}
-			if p.State() != service.Running || k.State() != service.Running {
-				t.Errorf("p %v, k %v; events %s", p.State(), k.State(), ev)
-			}
-			must(t, s.Stop(ctx))
-			if st := k.State(); st == service.Running || st == service.Crashed {
-				t.Errorf("k %v after its supervisor's Stop", st)
-			}
-		})
+		for _, reached := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/reached=%v", how, reached), func(t *testing.T) {
+				r20GrandchildRestart(t, how, reached)
+			})
+		}
+	}
+}
+
+func r20GrandchildRestart(t *testing.T, how string, reached bool) {
+	ctx := bg(t)
+	ev := newEvents()
+	s := newSup(supervisor.Spec{Service: service.Config{Name: "mid"}, MaxRestarts: 100, Window: time.Hour, OnEvent: ev.hook}, nil)
+	// p's children step starts other, then k when not reached, or k,
+	// then other when reached; other's start makes k's own Restart.
+	p, other, k := newD("p"), newD("other"), newD("k")
+	if reached {
+		must(t, p.AddDependency(k))
+		must(t, p.AddDependency(other))
+	} else {
+		must(t, p.AddDependency(other))
+		must(t, p.AddDependency(k))
+	}
+	must(t, s.Add(ctx, p, supervisor.ChildSpec{ID: "p"}))
+	must(t, service.Start(ctx, s))
+	if how == "RestartChild" {
+		must(t, s.Terminate(ctx, "p"))
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	restarted := make(chan error, 1)
+	var kRestarts atomic.Int32
+	k.onRestart = func(context.Context, int32) error {
+		if kRestarts.Add(1) == 2 { // p's restart calls it first
+			close(entered) // k's own Restart: past parentDown
+			<-release
+		}
+		return nil
+	}
+	other.onStart = func(_ context.Context, n int32) error {
+		if n != 2 { // not p's children step in its restart
+			return nil
+		}
+		if !reached {
+			restarted <- k.Restart(ctx) // refused at once
+			return nil
+		}
+		go func() { restarted <- k.Restart(ctx) }()
+		<-entered
+		return nil
+	}
+	res := make(chan error, 1)
+	if how == "RestartChild" {
+		go func() { res <- s.RestartChild(ctx, "p") }()
+	} else {
+		go func() { p.Crash(errBoom); res <- nil }()
+	}
+	if err := recv(t, res, how); err != nil {
+		t.Errorf("%s of p: %v", how, err)
+	}
+	ev.wait(t, supervisor.ChildRestarted, "p", 1)
+	if reached {
+		close(release)
+		if err := recv(t, restarted, "k.Restart"); err != nil {
+			t.Errorf("k.Restart once p's step started k: %v", err)
+		}
+	} else if err := recv(t, restarted, "k.Restart"); !errors.Is(err, service.ErrNotStarted) {
+		t.Errorf("k.Restart before p's step reached k: %v, want ErrNotStarted", err)
+	}
+	settle(t, ctx, s, ev)
+	if n := ev.count(supervisor.StartFailed, "p"); n != 0 {
+		t.Errorf("p's restart failed %d times because k restarted itself; events %s", n, ev)
+	}
+	if p.State() != service.Running || k.State() != service.Running {
+		t.Errorf("p %v, k %v; events %s", p.State(), k.State(), ev)
+	}
+	must(t, s.Stop(ctx))
+	if st := k.State(); st == service.Running || st == service.Crashed {
+		t.Errorf("k %v after its supervisor's Stop", st)
 	}
 }
 
