@@ -418,7 +418,9 @@ func (h *startHooks) call(b *Base, what string, fn hookFn) error {
 	if h.ctx == nil {
 		base := seam.CopyMarks(h.r.ctx, h.start)
 		if _, ok := h.start.Deadline(); ok { // it ends with DeadlineExceeded: see hookctx.go
-			h.ctx, h.stop = newDeadlineHookCtx(base, h.start)
+			var cancel context.CancelFunc
+			h.ctx, cancel, h.stop = newDeadlineHookCtx(base, h.start)
+			h.r.keepHooks(h.ctx, cancel) // it ends a moment after the run: its stop waits
 		} else {
 			hctx, cancel := context.WithCancel(base)
 			after := context.AfterFunc(h.start, cancel)
