@@ -40,8 +40,8 @@ type view struct {
 	hooks hookSet
 	kids  []Service // a Stop's children, in the order added; a Start's, if kidsRead
 	// kidsUp: a Start's children that were running when its children step
-	// began (started by someone else before it): it neither starts nor
-	// rolls them back.
+	// began (started by someone else before it), in the order of kids: it
+	// neither starts nor rolls them back.
 	kidsUp []Service
 	// kidsRead: the Start's children step began in the section that began
 	// the Start (see startRun), with kids read then.
@@ -574,17 +574,22 @@ func startKids(ctx context.Context, r *run, mach seam.Machinery, v *view, p *pro
 		p.machOn = true
 		return mach.Start(context.WithValue(ctx, markerKey{}, r))
 	}
+	up := v.kidsUp // in the order of v.kids: the next one up is up[0]
 	for i, c := range v.kids {
 		if err := r.abortReason(ctx); err != nil {
 			reached(v.kids[i:])
 			return err
 		}
 		cb := c.base()
+		wasUp := len(up) > 0 && up[0] == c
+		if wasUp {
+			up = up[1:]
+		}
 		if c.Node().Parent() != r.b.Node() {
 			cb.unreached.Store(false) // removed since the step began: no child of this start
 			continue
 		}
-		if slices.Contains(v.kidsUp, c) {
+		if wasUp {
 			cb.unreached.Store(false)
 			p.running = append(p.running, c)
 			continue
@@ -637,11 +642,14 @@ func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause 
 		// began: see parentDown), which this stop aborts or waits for:
 		// every child but those that ran before this start, or that are
 		// down and idle.
+		ran, began := baseSet(p.running), baseSet(p.started)
 		kids = slices.DeleteFunc(b.childrenSnapshot(), func(c Service) bool {
-			if slices.Contains(p.running, c) {
+			cb := c.base()
+			if _, ok := ran[cb]; ok {
 				return true
 			}
-			return !slices.Contains(p.started, c) && c.base().idleDown()
+			_, ok := began[cb]
+			return !ok && cb.idleDown()
 		})
 	}
 	plan := stopPlan{hooks: p.onStartOK, mach: p.machOn, kids: kids, rollback: true}
@@ -649,6 +657,19 @@ func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause 
 		logline.Err(b.Log().Warn, err, "rolling back a failed start")
 	}
 	b.Log().Debug().Err(cause).Msg("start rolled back")
+}
+
+// baseSet is the set of the Bases of kids (nil for none): a rollback
+// looks up each child in it, in constant time however many there are.
+func baseSet(kids []Service) map[*Base]struct{} {
+	if len(kids) == 0 {
+		return nil
+	}
+	set := make(map[*Base]struct{}, len(kids))
+	for _, c := range kids {
+		set[c.base()] = struct{}{}
+	}
+	return set
 }
 
 // idleDown reports whether b is in Init or Shutdown with no transition in
