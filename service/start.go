@@ -546,9 +546,17 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 // there are; v.kidsUp: those running already. Each is marked unreached
 // until the step has started it: its own Restart meanwhile would start it
 // behind the step's back (see parentDown). b.mu is held.
+//
+// A machinery (a supervisor's) starts its children itself: they are read
+// but not marked (nothing would clear the marks, and a child moved from a
+// supervisor to a plain parent was then refused its Restart during that
+// parent's step, which had not marked it).
 func (b *Base) beginKidsLocked(r *run, v *view) {
 	r.phase.Store(phaseKids)
 	v.kids = b.childrenLocked()
+	if v.mach != nil {
+		return
+	}
 	for _, c := range v.kids {
 		c.base().unreached.Store(true)
 		if c.State() == Running {
@@ -586,7 +594,9 @@ func startKids(ctx context.Context, r *run, mach seam.Machinery, v *view, p *pro
 			up = up[1:]
 		}
 		if c.Node().Parent() != r.b.Node() {
-			cb.unreached.Store(false) // removed since the step began: no child of this start
+			// Removed since the step began: no child of this start. Its
+			// mark is left alone: it is cleared when the child is
+			// attached again, and may be another parent's step's by now.
 			continue
 		}
 		if wasUp {
