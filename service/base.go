@@ -81,7 +81,9 @@ type Base struct {
 	nstuck atomic.Int32 // len(stuck), readable without the lock
 	// unreached: the start of its parent has begun its children step and
 	// has not started it yet; its own Restart is refused (parentDown).
-	// Written under the parent's mu as the step begins, cleared by the step.
+	// Written under the parent's mu as the step begins (a plain parent's:
+	// a machinery starts its children itself), cleared by the step and
+	// when it is attached to a parent.
 	unreached atomic.Bool
 	restarts  atomic.Int64
 	link      atomic.Pointer[seam.Link]

@@ -78,6 +78,9 @@ func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool
 		if link != nil {
 			cb.link.Store(link)
 		}
+		// No step of b's has it to reach: one that has begun does not
+		// start it (it was added at run time), and a later one marks it.
+		cb.unreached.Store(false)
 	}
 	b.mu.Unlock()
 	switch {

@@ -23,7 +23,10 @@ import (
 // start is done) when the start ctx ends, and whose Err is then the
 // start ctx's error, DeadlineExceeded included. Contexts derived from it
 // (the hooks' ctx, and what a hook derives from that) hear of its end
-// through its AfterFunc, with its Err: no goroutine waits meanwhile. A
+// through its AfterFunc, with its Err: no goroutine waits meanwhile. It
+// runs their cancellation on a goroutine of its own, a moment after the
+// run's ctx has ended: the run's stop waits for the hooks' ctx to end
+// (run.endHooks), so that it has once Stop (or a failed Start) returns. A
 // start ctx without a deadline can only be cancelled: its hooks get a
 // plain context.WithCancel of the run's ctx (see startHooks.call).
 
@@ -47,17 +50,18 @@ type deadlineParent struct {
 }
 
 // newDeadlineHookCtx returns the start hooks' ctx for a start under
-// start, which has a deadline, and the function that stops the start
-// ctx's end from ending it (once the start is done).
-func newDeadlineHookCtx(values, start context.Context) (context.Context, func() bool) {
+// start, which has a deadline, its cancel, and the function that stops
+// the start ctx's end from ending it (once the start is done). The run
+// keeps the ctx and its cancel: its stop waits for the ctx to end, then
+// cancels it (run.endHooks).
+func newDeadlineHookCtx(values, start context.Context) (context.Context, context.CancelFunc, func() bool) {
 	inner, cancel := context.WithCancelCause(values)
 	p := &deadlineParent{values: values, inner: inner}
 	stop := context.AfterFunc(start, func() { cancel(&startEnded{err: start.Err()}) })
-	// Never cancelled directly: hctx ends with p (when the run ends, at
-	// the latest), and with p's error.
+	// Not cancelled before it has ended: hctx ends with p (when the run
+	// ends, at the latest), and with p's error.
 	hctx, cancelHooks := context.WithCancel(p)
-	_ = cancelHooks
-	return hctx, stop
+	return hctx, cancelHooks, stop
 }
 
 func (*deadlineParent) Deadline() (time.Time, bool) { return time.Time{}, false }

@@ -67,6 +67,14 @@ type runExtras struct {
 
 	watches []*Watchdog // live watchdogs (Watch), guarded by mu
 
+	// hooks, cancelHooks: the start hooks' ctx when the start ctx had a
+	// deadline, and its cancel. That ctx hears of the run's end a moment
+	// after the run's ctx, on a goroutine of the context package (see
+	// hookctx.go): the run's stop waits for it, so that it has ended once
+	// Stop returns. Guarded by run.mu.
+	hooks       context.Context
+	cancelHooks context.CancelFunc
+
 	// Guarded by run.mu:
 	exit     []func() error // the exit stack
 	lateErrs []error        // non-ctx errors returned by tasks after Stop cancelled the run
@@ -87,6 +95,31 @@ func (r *run) extras() (*runExtras, error) {
 	}
 	r.extra.CompareAndSwap(nil, &runExtras{})
 	return r.extra.Load(), nil
+}
+
+// keepHooks records the start hooks' ctx and its cancel (see
+// runExtras.hooks).
+func (r *run) keepHooks(ctx context.Context, cancel context.CancelFunc) {
+	x, _ := r.extras()
+	r.mu.Lock()
+	x.hooks, x.cancelHooks = ctx, cancel
+	r.mu.Unlock()
+}
+
+// endHooks waits for the start hooks' ctx to end, if it hears of the
+// run's end on its own goroutine (see runExtras.hooks), then releases it.
+// The run is halted: its ctx is cancelled (or about to be, by the one
+// that halted it), and that cancellation reaches the hooks' ctx without
+// waiting for anything else. It ends with its own error (the start ctx's
+// when that ended the start, else context.Canceled with the run's cause).
+func (r *run) endHooks(x *runExtras) {
+	r.mu.Lock()
+	ctx, cancel := x.hooks, x.cancelHooks
+	r.mu.Unlock()
+	if ctx != nil {
+		<-ctx.Done()
+		cancel()
+	}
 }
 
 // addLateErr keeps err for Stop's error. r.mu is held.

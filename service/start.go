@@ -40,8 +40,8 @@ type view struct {
 	hooks hookSet
 	kids  []Service // a Stop's children, in the order added; a Start's, if kidsRead
 	// kidsUp: a Start's children that were running when its children step
-	// began (started by someone else before it): it neither starts nor
-	// rolls them back.
+	// began (started by someone else before it), in the order of kids: it
+	// neither starts nor rolls them back.
 	kidsUp []Service
 	// kidsRead: the Start's children step began in the section that began
 	// the Start (see startRun), with kids read then.
@@ -418,7 +418,9 @@ func (h *startHooks) call(b *Base, what string, fn hookFn) error {
 	if h.ctx == nil {
 		base := seam.CopyMarks(h.r.ctx, h.start)
 		if _, ok := h.start.Deadline(); ok { // it ends with DeadlineExceeded: see hookctx.go
-			h.ctx, h.stop = newDeadlineHookCtx(base, h.start)
+			var cancel context.CancelFunc
+			h.ctx, cancel, h.stop = newDeadlineHookCtx(base, h.start)
+			h.r.keepHooks(h.ctx, cancel) // it ends a moment after the run: its stop waits
 		} else {
 			hctx, cancel := context.WithCancel(base)
 			after := context.AfterFunc(h.start, cancel)
@@ -544,9 +546,17 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 // there are; v.kidsUp: those running already. Each is marked unreached
 // until the step has started it: its own Restart meanwhile would start it
 // behind the step's back (see parentDown). b.mu is held.
+//
+// A machinery (a supervisor's) starts its children itself: they are read
+// but not marked (nothing would clear the marks, and a child moved from a
+// supervisor to a plain parent was then refused its Restart during that
+// parent's step, which had not marked it).
 func (b *Base) beginKidsLocked(r *run, v *view) {
 	r.phase.Store(phaseKids)
 	v.kids = b.childrenLocked()
+	if v.mach != nil {
+		return
+	}
 	for _, c := range v.kids {
 		c.base().unreached.Store(true)
 		if c.State() == Running {
@@ -572,17 +582,24 @@ func startKids(ctx context.Context, r *run, mach seam.Machinery, v *view, p *pro
 		p.machOn = true
 		return mach.Start(context.WithValue(ctx, markerKey{}, r))
 	}
+	up := v.kidsUp // in the order of v.kids: the next one up is up[0]
 	for i, c := range v.kids {
 		if err := r.abortReason(ctx); err != nil {
 			reached(v.kids[i:])
 			return err
 		}
 		cb := c.base()
+		wasUp := len(up) > 0 && up[0] == c
+		if wasUp {
+			up = up[1:]
+		}
 		if c.Node().Parent() != r.b.Node() {
-			cb.unreached.Store(false) // removed since the step began: no child of this start
+			// Removed since the step began: no child of this start. Its
+			// mark is left alone: it is cleared when the child is
+			// attached again, and may be another parent's step's by now.
 			continue
 		}
-		if slices.Contains(v.kidsUp, c) {
+		if wasUp {
 			cb.unreached.Store(false)
 			p.running = append(p.running, c)
 			continue
@@ -635,11 +652,14 @@ func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause 
 		// began: see parentDown), which this stop aborts or waits for:
 		// every child but those that ran before this start, or that are
 		// down and idle.
+		ran, began := baseSet(p.running), baseSet(p.started)
 		kids = slices.DeleteFunc(b.childrenSnapshot(), func(c Service) bool {
-			if slices.Contains(p.running, c) {
+			cb := c.base()
+			if _, ok := ran[cb]; ok {
 				return true
 			}
-			return !slices.Contains(p.started, c) && c.base().idleDown()
+			_, ok := began[cb]
+			return !ok && cb.idleDown()
 		})
 	}
 	plan := stopPlan{hooks: p.onStartOK, mach: p.machOn, kids: kids, rollback: true}
@@ -647,6 +667,19 @@ func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause 
 		logline.Err(b.Log().Warn, err, "rolling back a failed start")
 	}
 	b.Log().Debug().Err(cause).Msg("start rolled back")
+}
+
+// baseSet is the set of the Bases of kids (nil for none): a rollback
+// looks up each child in it, in constant time however many there are.
+func baseSet(kids []Service) map[*Base]struct{} {
+	if len(kids) == 0 {
+		return nil
+	}
+	set := make(map[*Base]struct{}, len(kids))
+	for _, c := range kids {
+		set[c.base()] = struct{}{}
+	}
+	return set
 }
 
 // idleDown reports whether b is in Init or Shutdown with no transition in

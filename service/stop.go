@@ -316,10 +316,11 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan st
 	if hooks&hasOnShutdown != 0 {
 		hook("OnShutdown", bounded("OnShutdown", self.(OnShutdowner).OnShutdown))
 	}
-	if r.extra.Load() != nil { // late errors live in the extras
+	if x := r.extra.Load(); x != nil { // late errors live in the extras
 		r.mu.Lock()
 		errs = append(errs, r.lateErrsLocked()...)
 		r.mu.Unlock()
+		r.endHooks(x) // a start ctx with a deadline: the hooks' ctx ends by now
 	}
 
 	var from, to State
