@@ -108,16 +108,20 @@ func (r *run) keepHooks(ctx context.Context, cancel context.CancelFunc) {
 
 // endHooks waits for the start hooks' ctx to end, if it hears of the
 // run's end on its own goroutine (see runExtras.hooks), then releases it.
-// The run is halted: its ctx is cancelled (or about to be, by the one
-// that halted it), and that cancellation reaches the hooks' ctx without
-// waiting for anything else. It ends with its own error (the start ctx's
-// when that ended the start, else context.Canceled with the run's cause).
+// The run is halted: once its ctx is cancelled, that cancellation reaches
+// the hooks' ctx without waiting for anything else, and it ends with its
+// own error (the start ctx's when that ended the start, else
+// context.Canceled with the run's cause). Should the run's ctx not be
+// cancelled yet (the one that halted it is about to), it is not waited
+// for: the hooks' ctx is cancelled at once, so a stop never hangs here.
 func (r *run) endHooks(x *runExtras) {
 	r.mu.Lock()
 	ctx, cancel := x.hooks, x.cancelHooks
 	r.mu.Unlock()
 	if ctx != nil {
-		<-ctx.Done()
+		if r.ctx.Err() != nil {
+			<-ctx.Done()
+		}
 		cancel()
 	}
 }
