@@ -244,7 +244,9 @@ func (b *Base) AddRuntimeDependency(ctx context.Context, child Service) error {
 // and removes it from this service's children. It returns ErrNotChild if
 // child is not a child of this service, else the child's Stop error (the
 // child is removed either way). From inside the child's own tasks or hooks
-// the stop finishes on its own goroutine.
+// the stop finishes on its own goroutine; from outside, the child is idle
+// (Init or Shutdown, nothing in progress) when it returns, and no start of
+// this service starts it any more: it may be added elsewhere at once.
 func (b *Base) RemoveDependency(ctx context.Context, child Service) error {
 	if isNil(child) {
 		return fmt.Errorf("%s: remove: %w", b.Label(), ErrNilService)
@@ -257,9 +259,11 @@ func (b *Base) RemoveDependency(ctx context.Context, child Service) error {
 	if derr := b.detach(child); derr != nil {
 		return fmt.Errorf("%s: remove %s: %w", b.Label(), child.Label(), derr)
 	}
-	if st := child.State(); st == Starting || st == Running {
+	if !cb.idleDown() {
 		// This service's children step started it after the stop above,
-		// before the detach: stop it again, it is no child any more.
+		// before the detach (startKid), or another stop of it is still
+		// in progress: stop it (or wait for that stop), it is no child
+		// any more, and it is idle once this returns.
 		err = errors.Join(err, cb.stop(ctx, stopByParent, -1))
 	}
 	if err != nil {

@@ -134,7 +134,7 @@ func (b *Base) finishRestart(stopCtx, ctx, values context.Context, r *run, t *tr
 		// A child its parent has stopped (or is stopping) must not run
 		// again behind the parent's back: the parent's Stop, which may
 		// have passed its children step, would return with it running.
-		err = b.parentDown()
+		err = b.parentDown("restart")
 	}
 	if err == nil {
 		err = b.resetAndNotify(ctx, cfg)
@@ -197,8 +197,9 @@ func (b *Base) notifyRestart(ctx context.Context, cfg *Config) error {
 	return nil
 }
 
-// parentDown returns ErrStopping, naming b and its parent, when b has a
-// parent service that is stopping or has stopped, else nil. A parent that
+// parentDown (for op: "restart", "start") returns ErrStopping, naming b
+// and its parent, when b has a parent service that is stopping or has
+// stopped, else nil. A parent that
 // is still running when this is read stops b in its children step, which
 // waits for the restart in progress. It returns ErrNotStarted when the
 // parent has not started b itself: it is in Init (a start of it was rolled
@@ -210,7 +211,7 @@ func (b *Base) notifyRestart(ctx context.Context, cfg *Config) error {
 // its rollback leaves alone). One let through once the step has reached
 // b is the parent's: the rollback of that start stops b, aborting the
 // restart if it is still in progress.
-func (b *Base) parentDown() error {
+func (b *Base) parentDown(op string) error {
 	p, ok := b.Node().Parent().Value().(Service)
 	if !ok {
 		return nil
@@ -218,13 +219,19 @@ func (b *Base) parentDown() error {
 	pb := p.base()
 	pb.mu.Lock()
 	st, r := pb.State(), pb.cur
-	early := st == Starting && (r == nil || r.phase.Load() < phaseKids || r.has(runHalted) || b.unreached.Load())
+	var early bool
+	if st == Starting {
+		// A Start may come before the step: the step then finds b
+		// running, and counts it as started by this start (kidsUp is
+		// read as the start begins), which its rollback stops.
+		early = r == nil || r.has(runHalted) || op != "start" && (r.phase.Load() < phaseKids || b.unreached.Load())
+	}
 	pb.mu.Unlock()
 	switch {
 	case st == Stopping || st == Shutdown:
-		return fmt.Errorf("%s: restart: %w: its parent %s is %s", b.Label(), ErrStopping, p.Label(), st)
+		return fmt.Errorf("%s: %s: %w: its parent %s is %s", b.Label(), op, ErrStopping, p.Label(), st)
 	case st == Init || early:
-		return fmt.Errorf("%s: restart: %w: its parent %s is %s (it starts its children itself)", b.Label(), ErrNotStarted, p.Label(), st)
+		return fmt.Errorf("%s: %s: %w: its parent %s is %s (it starts its children itself)", b.Label(), op, ErrNotStarted, p.Label(), st)
 	}
 	return nil
 }

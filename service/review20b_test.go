@@ -188,6 +188,10 @@ func r20bStorm(t *testing.T, seed uint64, workers, ops int, childStops bool) map
 	must(t, service.Start(ctx, tr.root))
 	var mu sync.Mutex
 	errs := map[string]int{}
+	// The extra leaf's moves are made one at a time: a RemoveDependency
+	// that returned leaves it idle, so that an AddRuntimeDependency after
+	// it never meets it still started (ErrAlreadyStarted).
+	var moving sync.Mutex
 	note := func(op string, err error) {
 		if err == nil {
 			return
@@ -224,6 +228,7 @@ func r20bStorm(t *testing.T, seed uint64, workers, ops int, childStops bool) map
 				case k < 9:
 					// The extra leaf moves: added at run time under a
 					// random Base node, or removed from its parent.
+					moving.Lock()
 					if p, ok := tr.extra.Node().Parent().Value().(service.Service); ok {
 						note("RemoveDependency", p.(interface {
 							RemoveDependency(context.Context, service.Service) error
@@ -235,6 +240,7 @@ func r20bStorm(t *testing.T, seed uint64, workers, ops int, childStops bool) map
 						}
 						note("AddRuntimeDependency", err)
 					}
+					moving.Unlock()
 				default:
 					note("Restart(root)", tr.root.Restart(opctx))
 				}

@@ -99,12 +99,11 @@ func TestReview21KidsStepScale(t *testing.T) {
 // the parent's start neither starts nor rolls it back. After a failed
 // start of the parent (Init) the child keeps running, and the Stop of
 // the parent, the root, returns at once (Init) with its child running:
-// something runs after the root's Stop. Restart refuses the same
-// (parentDown: ErrNotStarted); Start and MaybeStart do not ask.
+// something runs after the root's Stop. Now Start and MaybeStart refuse
+// it under a parent in Init (parentDown: ErrNotStarted); during the
+// parent's start (its OnStart starting it early, to use it at once) the
+// child is that start's, which its rollback stops.
 func TestReview21ChildStartedDirectly(t *testing.T) {
-	t.Skip("defect: Start/MaybeStart of a child whose parent is in Init or starting runs it outside the tree; " +
-		"the parent's rollback keeps it (kidsUp) and the parent's Stop from Init ignores it. " +
-		"fix: Start refuses such a child as Restart does (parentDown's ErrNotStarted), or a Stop from Init stops running children")
 	for _, when := range []string{"during the parent's OnStart", "under a parent rolled back to Init"} {
 		t.Run(when, func(t *testing.T) {
 			ctx := bg(t)
@@ -112,16 +111,33 @@ func TestReview21ChildStartedDirectly(t *testing.T) {
 			must(t, p.AddDependency(k))
 			fail := errors.New("OnStarted fails")
 			p.onStarted = func(context.Context) error { return fail }
+			var kErr error
 			if when == "during the parent's OnStart" {
-				p.onStart = func(context.Context) error { return service.Start(ctx, k) }
+				p.onStart = func(context.Context) error {
+					kErr = service.Start(ctx, k)
+					return nil
+				}
 			}
 			if err := service.Start(ctx, p); !errors.Is(err, fail) {
 				t.Fatalf("p's start: %v", err)
 			}
 			if when != "during the parent's OnStart" {
-				if err := service.Start(ctx, k); err == nil {
-					t.Logf("k started under p in %v", p.State())
+				kErr = service.Start(ctx, k)
+				if ok, err := service.MaybeStart(ctx, k); ok || !errors.Is(err, service.ErrNotStarted) {
+					t.Errorf("MaybeStart(k) under p in %v: %v, %v, want ErrNotStarted", p.State(), ok, err)
 				}
+			}
+			if when == "during the parent's OnStart" {
+				// The parent's own start starts it early (to use it at
+				// once): it is that start's, which the rollback stops.
+				if kErr != nil {
+					t.Errorf("Start(k) in p's OnStart: %v", kErr)
+				}
+				if st := k.State(); st == service.Running {
+					t.Errorf("k %v after p's start was rolled back", st)
+				}
+			} else if !errors.Is(kErr, service.ErrNotStarted) {
+				t.Errorf("Start(k) under p in %v: %v, want ErrNotStarted", p.State(), kErr)
 			}
 			must(t, p.Stop(ctx))
 			defer func() { _ = k.Stop(ctx) }()

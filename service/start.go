@@ -39,9 +39,10 @@ type view struct {
 	cfg   Config
 	hooks hookSet
 	kids  []Service // a Stop's children, in the order added; a Start's, if kidsRead
-	// kidsUp: a Start's children that were running when its children step
-	// began (started by someone else before it), in the order of kids: it
-	// neither starts nor rolls them back.
+	// kidsUp: a Start's children that were running when it began (started
+	// by someone else before it; see kidsUpLocked), in the order of kids
+	// once its children step begins: it neither starts nor rolls them
+	// back.
 	kidsUp []Service
 	// kidsRead: the Start's children step began in the section that began
 	// the Start (see startRun), with kids read then.
@@ -122,11 +123,21 @@ const (
 // when its deadline passed (the start hooks' ctx ends with that error
 // too), errors.Is(err, context.Canceled) when it was cancelled.
 //
+// A child is started by its parent: Start of a service whose parent is
+// in Init, or starting and not yet at s in its children step, returns
+// ErrNotStarted, and one whose parent is stopping or stopped returns
+// ErrStopping (s would run outside the tree: its parent's rollback and
+// Stop would leave it running).
+//
 // Start returns ErrNilService for a nil s, ErrAlreadyStarted unless s is in
-// state Init, ErrTwoOwners if s's Base was handed over under another value.
+// state Init, ErrTwoOwners if s's Base was handed over under another value,
+// and the two errors above for a child.
 func Start(ctx context.Context, s Service) error {
 	b, err := baseOf(s)
 	if err != nil {
+		return err
+	}
+	if err := b.parentDown("start"); err != nil {
 		return err
 	}
 	return b.start(ctx, nil, false, -1)
@@ -134,7 +145,8 @@ func Start(ctx context.Context, s Service) error {
 
 // MaybeStart starts s if it is in state Init (Python mode's maybe_start) and
 // reports whether it did. It returns false and no error when s is in any
-// other state, and Start's error when the start fails.
+// other state, and Start's error when the start fails or is refused (a
+// child whose parent has not started it).
 func MaybeStart(ctx context.Context, s Service) (bool, error) {
 	b, err := baseOf(s)
 	if err != nil {
@@ -142,6 +154,9 @@ func MaybeStart(ctx context.Context, s Service) (bool, error) {
 	}
 	if b.State() != Init {
 		return false, nil
+	}
+	if err := b.parentDown("start"); err != nil {
+		return false, err
 	}
 	if err := b.start(ctx, nil, false, -1); err != nil {
 		if errors.Is(err, ErrAlreadyStarted) {
@@ -169,7 +184,12 @@ func (b *Base) start(ctx, values context.Context, byParent bool, lim time.Durati
 // progress is waited for first, until ctx ends: b's own Restart, which
 // its parent lets through once at its children step (see parentDown), or
 // a Stop; b is then started, unless that left it running.
-func (b *Base) startKid(ctx, values context.Context) error {
+//
+// It returns errRemoved, starting nothing, once b is no longer a child of
+// parent: that is read in the section that begins b's start, so that a
+// RemoveDependency, which looks at b after its detach (idleDown), either
+// finds that start begun (and stops b again) or is seen by it.
+func (b *Base) startKid(ctx, values context.Context, parent *Base) error {
 	b.mu.Lock()
 	for t := b.trans; t != nil; t = b.trans {
 		done, st := t.waitCh(), b.State()
@@ -181,8 +201,16 @@ func (b *Base) startKid(ctx, values context.Context) error {
 		}
 		b.mu.Lock()
 	}
+	if b.Node().Parent() != parent.Node() {
+		b.mu.Unlock()
+		return errRemoved
+	}
 	return b.startLocked(ctx, values, true, -1)
 }
+
+// errRemoved: a child its parent's children step was about to start was
+// removed meanwhile (see startKid). The step skips it.
+var errRemoved = errors.New("removed from its parent")
 
 // startLocked is start with b.mu held; it releases it.
 func (b *Base) startLocked(ctx, values context.Context, byParent bool, lim time.Duration) error {
@@ -244,6 +272,9 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 	}
 	var v view
 	b.viewLocked(&v)
+	if v.mach == nil {
+		b.kidsUpLocked(&v)
+	}
 	first := firstTimes{deps: !b.depsDone, ok: b.firstOK}
 	err := v.cfg.validate()
 	if err == nil {
@@ -543,7 +574,8 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 
 // beginKidsLocked begins the children step of run r's start: from now on
 // AddDependency refuses, so the children it reads into v.kids are all
-// there are; v.kidsUp: those running already. Each is marked unreached
+// there are; v.kidsUp keeps those of them that ran as the start began.
+// Each is marked unreached
 // until the step has started it: its own Restart meanwhile would start it
 // behind the step's back (see parentDown). b.mu is held.
 //
@@ -559,6 +591,30 @@ func (b *Base) beginKidsLocked(r *run, v *view) {
 	}
 	for _, c := range v.kids {
 		c.base().unreached.Store(true)
+	}
+	if len(v.kidsUp) > 0 {
+		// Keep those still children, in v.kids' order (startKids walks
+		// both together).
+		up := make(map[Service]bool, len(v.kidsUp))
+		for _, c := range v.kidsUp {
+			up[c] = true
+		}
+		v.kidsUp = v.kidsUp[:0]
+		for _, c := range v.kids {
+			if up[c] {
+				v.kidsUp = append(v.kidsUp, c)
+			}
+		}
+	}
+}
+
+// kidsUpLocked reads into v.kidsUp the children running as a start
+// begins: started by someone else before it, the start neither starts
+// them nor rolls them back. A child started during the start (by the
+// parent's OnStart, say, to use it at once) is the start's: its rollback
+// stops it. b.mu is held.
+func (b *Base) kidsUpLocked(v *view) {
+	for _, c := range b.children {
 		if c.State() == Running {
 			v.kidsUp = append(v.kidsUp, c)
 		}
@@ -606,7 +662,10 @@ func startKids(ctx context.Context, r *run, mach seam.Machinery, v *view, p *pro
 		}
 		// ctx has the values of this run's start ctx: the children's
 		// runs take theirs from r.values too.
-		err := cb.startKid(ctx, r.values)
+		err := cb.startKid(ctx, r.values, r.b)
+		if err == errRemoved {
+			continue // as above
+		}
 		cb.unreached.Store(false) // started (or this start fails and rolls back)
 		if c.Node().Parent() != r.b.Node() {
 			// Removed while it started (RemoveDependency, whose stop
