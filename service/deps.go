@@ -231,6 +231,9 @@ func (b *Base) AddRuntimeDependency(ctx context.Context, child Service) error {
 	}
 	if err := child.base().start(ctx, nil, true, -1); err != nil {
 		_ = b.detach(child)
+		// A stop of this service may have begun stopping it meanwhile:
+		// it is idle when this returns, as after RemoveDependency.
+		_ = settleDetached(ctx, child.base())
 		return fmt.Errorf("%s: add runtime dependency: %w", b.Label(), err)
 	}
 	if st := b.State(); st != Running && st != Starting {
@@ -259,17 +262,25 @@ func (b *Base) RemoveDependency(ctx context.Context, child Service) error {
 	if derr := b.detach(child); derr != nil {
 		return fmt.Errorf("%s: remove %s: %w", b.Label(), child.Label(), derr)
 	}
-	if !cb.idleDown() {
-		// This service's children step started it after the stop above,
-		// before the detach (startKid), or another stop of it is still
-		// in progress: stop it (or wait for that stop), it is no child
-		// any more, and it is idle once this returns.
-		err = errors.Join(err, cb.stop(ctx, stopByParent, -1))
-	}
+	// This service's children step may have started it after the stop
+	// above, before the detach (startKid), or another stop of it may
+	// still be in progress.
+	err = errors.Join(err, settleDetached(ctx, cb))
 	if err != nil {
 		return fmt.Errorf("%s: remove: %w", b.Label(), err) // err names child
 	}
 	return nil
+}
+
+// settleDetached stops cb, a child just detached, unless it is idle (or
+// waits for a stop of it in progress), so that it is idle when its
+// remover returns: a start or stop of it its former parent began before
+// the detach may still run. It returns that stop's error.
+func settleDetached(ctx context.Context, cb *Base) error {
+	if cb.idleDown() {
+		return nil
+	}
+	return cb.stop(ctx, stopByParent, -1)
 }
 
 // replace puts fresh in old's place: same position among b's children and

@@ -99,7 +99,7 @@ func TestReview20ChildRestartLegit(t *testing.T) {
 				return err
 			}
 			r20recv(t, started, "k's second start")
-			return nil
+			return k.WaitStarted(ctx) // OnStarted runs before Running
 		}},
 		{"from the parent's OnStarted", func(t *testing.T, ctx context.Context, p, k *r20svc) error {
 			res := make(chan error, 1)
