@@ -74,7 +74,11 @@ type Base struct {
 	runs       uint64   // runs begun (numbers them for seam.Exit)
 	firstOK    bool     // OnFirstStart has once returned nil
 	depsDone   bool     // Dependencies() was called
-	hooks      hookSet  // the hooks owner implements
+	// addedUp: children added running during a start, before its
+	// children step (by Dependencies() or OnFirstStart): started by
+	// someone else, they join that start's kidsUp.
+	addedUp []Service
+	hooks   hookSet // the hooks owner implements
 
 	state  atomic.Int32
 	nkids  atomic.Int32 // len(children), readable without the lock

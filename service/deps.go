@@ -81,6 +81,9 @@ func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool
 		// No step of b's has it to reach: one that has begun does not
 		// start it (it was added at run time), and a later one marks it.
 		cb.unreached.Store(false)
+		if !running && st == Starting && cb.State() == Running {
+			b.addedUp = append(b.addedUp, child) // see kidsUpLocked
+		}
 	}
 	b.mu.Unlock()
 	switch {

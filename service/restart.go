@@ -212,9 +212,15 @@ func (b *Base) notifyRestart(ctx context.Context, cfg *Config) error {
 // b is the parent's: the rollback of that start stops b, aborting the
 // restart if it is still in progress.
 func (b *Base) parentDown(op string) error {
-	p, ok := b.Node().Parent().Value().(Service)
-	if !ok {
+	pn := b.Node().Parent()
+	if pn == nil {
 		return nil
+	}
+	p, ok := pn.Value().(Service)
+	if !ok {
+		// A parent never handed over (AddDependency on its Base does not
+		// hand it over; Start does) has never started: it is in Init.
+		return fmt.Errorf("%s: %s: %w: its parent is %s (it starts its children itself)", b.Label(), op, ErrNotStarted, Init)
 	}
 	pb := p.base()
 	pb.mu.Lock()

@@ -137,10 +137,7 @@ func Start(ctx context.Context, s Service) error {
 	if err != nil {
 		return err
 	}
-	if err := b.parentDown("start"); err != nil {
-		return err
-	}
-	return b.start(ctx, nil, false, -1)
+	return b.startOwn(ctx)
 }
 
 // MaybeStart starts s if it is in state Init (Python mode's maybe_start) and
@@ -155,10 +152,7 @@ func MaybeStart(ctx context.Context, s Service) (bool, error) {
 	if b.State() != Init {
 		return false, nil
 	}
-	if err := b.parentDown("start"); err != nil {
-		return false, err
-	}
-	if err := b.start(ctx, nil, false, -1); err != nil {
+	if err := b.startOwn(ctx); err != nil {
 		if errors.Is(err, ErrAlreadyStarted) {
 			return false, nil // started meanwhile by another caller
 		}
@@ -178,6 +172,30 @@ func MaybeStart(ctx context.Context, s Service) (bool, error) {
 func (b *Base) start(ctx, values context.Context, byParent bool, lim time.Duration) error {
 	b.mu.Lock()
 	return b.startLocked(ctx, values, byParent, lim)
+}
+
+// startOwn is Start's start: a child's parent is looked at (parentDown)
+// once its transition has begun, so that a Stop of the parent either
+// finds that start in progress, which its children step waits for before
+// stopping b, or has begun before it and is seen by it (looked at before,
+// a Stop of the parent could pass its children step in between and
+// return with b running).
+func (b *Base) startOwn(ctx context.Context) error {
+	b.mu.Lock()
+	if st := b.State(); b.trans != nil || st != Init {
+		b.mu.Unlock()
+		if err := b.parentDown("start"); err != nil {
+			return err // the child's refusal first, as Restart's
+		}
+		return fmt.Errorf("%w: %s (state %s)", ErrAlreadyStarted, b.Label(), st)
+	}
+	t := b.beginTransitionLocked(transStart)
+	b.mu.Unlock()
+	if err := b.parentDown("start"); err != nil {
+		b.endTransition(t, err)
+		return err
+	}
+	return b.startRun(ctx, nil, t, -1, false, nil)
 }
 
 // startKid is start by its parent's children step. A transition of b in
@@ -414,7 +432,8 @@ type progress struct {
 // dropAddedSince takes back the children added since b had n: those a
 // failed OnFirstStart added, which its retry at the next start attempt
 // adds again (else that retry, and every later one, would fail with
-// ErrAlreadyAdded). They are detached, not stopped; a supervisor
+// ErrAlreadyAdded). They are detached, and stopped if the start started
+// them (not if they ran when added: addedUp); a supervisor
 // (machined) removes them through its RemoveDependency, which also drops
 // its record of them.
 func (b *Base) dropAddedSince(ctx context.Context, self Service, machined bool, n int) {
@@ -422,8 +441,16 @@ func (b *Base) dropAddedSince(ctx context.Context, self Service, machined bool, 
 	if len(kids) <= n {
 		return
 	}
+	b.mu.Lock()
+	up := baseSet(b.addedUp)
+	b.mu.Unlock()
 	for _, c := range kids[n:] {
 		if !machined {
+			if _, ran := up[c.base()]; !ran && !c.base().idleDown() {
+				// Started during this start (to use it at once): it is
+				// the start's, stopped as its rollback would.
+				_ = c.base().stop(context.WithoutCancel(ctx), stopByParent, -1)
+			}
 			_ = b.detach(c)
 		} else if r, ok := self.(interface {
 			RemoveDependency(context.Context, Service) error
@@ -592,6 +619,7 @@ func (b *Base) beginKidsLocked(r *run, v *view) {
 	for _, c := range v.kids {
 		c.base().unreached.Store(true)
 	}
+	v.kidsUp, b.addedUp = append(v.kidsUp, b.addedUp...), nil
 	if len(v.kidsUp) > 0 {
 		// Keep those still children, in v.kids' order (startKids walks
 		// both together).
@@ -614,6 +642,7 @@ func (b *Base) beginKidsLocked(r *run, v *view) {
 // parent's OnStart, say, to use it at once) is the start's: its rollback
 // stops it. b.mu is held.
 func (b *Base) kidsUpLocked(v *view) {
+	b.addedUp = nil
 	for _, c := range b.children {
 		if c.State() == Running {
 			v.kidsUp = append(v.kidsUp, c)
@@ -704,17 +733,27 @@ func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause 
 	b.mu.Unlock()
 	r.halt(runStopped, cause)
 	kids := p.started
-	if p.kidsOn && v.mach == nil {
+	if v.mach == nil {
 		// Children added and started at run time since the children step
 		// (AddRuntimeDependency from a task) are undone too, and so is a
 		// child's own Restart in progress (let through once the step
-		// began: see parentDown), which this stop aborts or waits for:
-		// every child but those that ran before this start, or that are
-		// down and idle.
-		ran, began := baseSet(p.running), baseSet(p.started)
+		// began: see parentDown), which this stop aborts or waits for,
+		// and so is one started during the start before its children
+		// step (by OnStart, to use it at once), whether that step began
+		// or not: every child but those that ran before this start, or
+		// that are down and idle.
+		ran := p.running
+		if !p.kidsOn {
+			b.mu.Lock()
+			ran = append(slices.Clip(v.kidsUp), b.addedUp...)
+			b.addedUp = nil
+			b.mu.Unlock()
+		}
+		began := baseSet(p.started)
+		ranSet := baseSet(ran)
 		kids = slices.DeleteFunc(b.childrenSnapshot(), func(c Service) bool {
 			cb := c.base()
-			if _, ok := ran[cb]; ok {
+			if _, ok := ranSet[cb]; ok {
 				return true
 			}
 			_, ok := began[cb]
