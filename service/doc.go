@@ -38,6 +38,15 @@
 // Restart: Stop, reset (RestartCount+1 through the subtree), OnRestart
 // (parents first), Start without OnFirstStart.
 //
+// A child is started and stopped by its parent: nothing of a tree runs
+// once its root's Stop has returned. A child's own Start, MaybeStart or
+// Restart is refused while its parent has not started it (ErrNotStarted:
+// the parent is in Init, or its start has not reached that child yet; a
+// parent's OnStart may start a child early to use it at once) or is
+// stopping (ErrStopping). A child started during its parent's start
+// belongs to that start, which stops it if it fails. RemoveDependency
+// returns with the child idle, free to be added elsewhere.
+//
 // # Budgets: Stop always returns
 //
 // Stop returns within its budget (Config.StopTimeout, default 10s, or the
