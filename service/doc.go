@@ -39,13 +39,14 @@
 // (parents first), Start without OnFirstStart.
 //
 // A child is started and stopped by its parent: nothing of a tree runs
-// once its root's Stop has returned. A child's own Start, MaybeStart or
-// Restart is refused while its parent has not started it (ErrNotStarted:
-// the parent is in Init, or its start has not reached that child yet; a
-// parent's OnStart may start a child early to use it at once) or is
-// stopping (ErrStopping). A child started during its parent's start
-// belongs to that start, which stops it if it fails. RemoveDependency
-// returns with the child idle, free to be added elsewhere.
+// once its root's Stop has returned. A child's own Start, MaybeStart and
+// Restart are refused while its parent is in Init (ErrNotStarted: never
+// started, or its start rolled back) or stopping (ErrStopping), and its
+// Restart also while its parent's start has not reached it yet. A
+// parent's OnStart may start a child early, to use it at once: a child
+// started during its parent's start belongs to that start, which stops it
+// if it fails. RemoveDependency returns with the child idle, free to be
+// added elsewhere.
 //
 // # Budgets: Stop always returns
 //
