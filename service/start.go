@@ -290,8 +290,8 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 	}
 	var v view
 	b.viewLocked(&v)
-	if v.mach == nil {
-		b.kidsUpLocked(&v)
+	if v.mach == nil && (len(b.children) > 0 || b.addedUp != nil) {
+		b.kidsUpLocked(&v) // a leaf's start, and a restart's, skip the call
 	}
 	first := firstTimes{deps: !b.depsDone, ok: b.firstOK}
 	err := v.cfg.validate()
@@ -613,9 +613,14 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 func (b *Base) beginKidsLocked(r *run, v *view) {
 	r.phase.Store(phaseKids)
 	v.kids = b.childrenLocked()
-	if v.mach != nil {
-		return
+	if v.mach == nil && (len(v.kids) > 0 || b.addedUp != nil) {
+		b.markKidsLocked(v) // a leaf's start, and a restart's, skip the call
 	}
+}
+
+// markKidsLocked is beginKidsLocked's part for a plain parent's children:
+// their unreached marks, and v.kidsUp. b.mu is held.
+func (b *Base) markKidsLocked(v *view) {
 	for _, c := range v.kids {
 		c.base().unreached.Store(true)
 	}
