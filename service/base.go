@@ -74,32 +74,57 @@ type Base struct {
 	runs       uint64   // runs begun (numbers them for seam.Exit)
 	firstOK    bool     // OnFirstStart has once returned nil
 	depsDone   bool     // Dependencies() was called
-	// addedUp: children added running during a start, before its
-	// children step (by Dependencies() or OnFirstStart): started by
-	// someone else, they join that start's kidsUp.
-	addedUp []Service
-	hooks   hookSet // the hooks owner implements
+	hooks      hookSet  // the hooks owner implements
 
-	state  atomic.Int32
-	nkids  atomic.Int32 // len(children), readable without the lock
-	nstuck atomic.Int32 // len(stuck), readable without the lock
-	// unreached: the start of its parent has begun its children step and
-	// has not started it yet; its own Restart is refused (parentDown).
-	// Written under the parent's mu as the step begins (a plain parent's:
-	// a machinery starts its children itself), cleared by the step and
-	// when it is attached to a parent.
-	unreached atomic.Bool
-	restarts  atomic.Int64
-	link      atomic.Pointer[seam.Link]
-	src       atomic.Pointer[zerolog.Logger] // source(): cfg.Logger, else resolved on first use
-	ctxLog    atomic.Pointer[zerolog.Logger] // WithLogger's logger in its last start ctx, for a service without a parent
-	labels    atomic.Pointer[labels]         // cached ShortLabel and Label, and the logger
+	state atomic.Int32
+	// kids: len(children), readable without the lock (kidCount), and the
+	// unreached mark (kidsUnreached): the start of its parent has begun
+	// its children step and has not started it yet, so its own Restart
+	// is refused (parentDown). The mark is set under the parent's mu as
+	// the step begins (a plain parent's: a machinery starts its children
+	// itself), cleared by the step and when it is attached to a parent.
+	// One word for both keeps Base in its 320-byte size class.
+	kids     atomic.Int32
+	nstuck   atomic.Int32 // len(stuck), readable without the lock
+	restarts atomic.Int64
+	link     atomic.Pointer[seam.Link]
+	src      atomic.Pointer[zerolog.Logger] // source(): cfg.Logger, else resolved on first use
+	ctxLog   atomic.Pointer[zerolog.Logger] // WithLogger's logger in its last start ctx, for a service without a parent
+	labels   atomic.Pointer[labels]         // cached ShortLabel and Label, and the logger
 
 	node graph.Node
 	diag diag.Diag
 }
 
 func (b *Base) base() *Base { return b }
+
+// kidsUnreached is the unreached mark's bit in Base.kids.
+const kidsUnreached = 1 << 30
+
+// kidCount is len(children), read without the lock.
+func (b *Base) kidCount() int { return int(b.kids.Load() &^ kidsUnreached) }
+
+// setKidCount records len(children) (b.mu is held), keeping the mark.
+func (b *Base) setKidCount(n int) {
+	for {
+		old := b.kids.Load()
+		if b.kids.CompareAndSwap(old, old&kidsUnreached|int32(n)) {
+			return
+		}
+	}
+}
+
+// setUnreached sets or clears b's unreached mark (see Base.kids).
+func (b *Base) setUnreached(on bool) {
+	if on {
+		b.kids.Or(kidsUnreached)
+	} else {
+		b.kids.And(^kidsUnreached)
+	}
+}
+
+// unreached reports b's unreached mark (see Base.kids).
+func (b *Base) unreached() bool { return b.kids.Load()&kidsUnreached != 0 }
 
 // baseOf returns the Base of s, refusing nil and typed nil pointers, and
 // records s as its owner.
@@ -346,7 +371,7 @@ func (b *Base) enabled(lvl zerolog.Level) bool {
 // childrenSnapshot returns the children in the order added. A leaf answers
 // without taking its lock: restarts and crashes ask every service.
 func (b *Base) childrenSnapshot() []Service {
-	if b.nkids.Load() == 0 {
+	if b.kidCount() == 0 {
 		return nil
 	}
 	b.mu.Lock()

@@ -74,15 +74,16 @@ func (b *Base) attachBase(cb *Base, child Service, link *seam.Link, running bool
 	err := b.node.Add(cb.Node())
 	if err == nil {
 		b.children = append(b.children, child)
-		b.nkids.Store(int32(len(b.children)))
+		b.setKidCount(len(b.children))
 		if link != nil {
 			cb.link.Store(link)
 		}
 		// No step of b's has it to reach: one that has begun does not
 		// start it (it was added at run time), and a later one marks it.
-		cb.unreached.Store(false)
-		if !running && st == Starting && cb.State() == Running {
-			b.addedUp = append(b.addedUp, child) // see kidsUpLocked
+		cb.setUnreached(false)
+		if r := b.cur; !running && st == Starting && r != nil && cb.State() == Running {
+			x, _ := r.extras()
+			x.addedUp = append(x.addedUp, child) // see kidsUpLocked
 		}
 	}
 	b.mu.Unlock()
@@ -201,7 +202,7 @@ func (b *Base) detach(child Service) error {
 	i := slices.Index(b.children, child)
 	if i >= 0 {
 		b.children = slices.Delete(b.children, i, i+1)
-		b.nkids.Store(int32(len(b.children)))
+		b.setKidCount(len(b.children))
 		_ = b.node.Remove(child.Node())
 		child.base().link.Store(nil)
 	}

@@ -158,7 +158,7 @@ func (b *Base) finishRestart(stopCtx, ctx, values context.Context, r *run, t *tr
 // hook: its ctx ends with the restart's ctx, and at the latest after the
 // stop timeout. Its error fails the restart.
 func (b *Base) resetAndNotify(ctx context.Context, cfg *Config) error {
-	if b.nkids.Load() == 0 { // a leaf: the subtree is b
+	if b.kidCount() == 0 { // a leaf: the subtree is b
 		countRestart(b)
 		return b.notifyRestart(ctx, cfg)
 	}
@@ -230,7 +230,7 @@ func (b *Base) parentDown(op string) error {
 		// A Start may come before the step: the step then finds b
 		// running, and counts it as started by this start (kidsUp is
 		// read as the start begins), which its rollback stops.
-		early = r == nil || r.has(runHalted) || op != "start" && (r.phase.Load() < phaseKids || b.unreached.Load())
+		early = r == nil || r.has(runHalted) || op != "start" && (r.phase.Load() < phaseKids || b.unreached())
 	}
 	pb.mu.Unlock()
 	switch {

@@ -67,6 +67,12 @@ type runExtras struct {
 
 	watches []*Watchdog // live watchdogs (Watch), guarded by mu
 
+	// addedUp: children added already running during this run's start,
+	// before its children step (by Dependencies() or OnFirstStart):
+	// started by someone else, they join that start's kidsUp. Guarded by
+	// the service's mu (Base.mu); rare, hence here, not in Base.
+	addedUp []Service
+
 	// hooks, cancelHooks: the start hooks' ctx when the start ctx had a
 	// deadline, and its cancel. That ctx hears of the run's end a moment
 	// after the run's ctx, on a goroutine of the context package (see
@@ -95,6 +101,26 @@ func (r *run) extras() (*runExtras, error) {
 	}
 	r.extra.CompareAndSwap(nil, &runExtras{})
 	return r.extra.Load(), nil
+}
+
+// addedUpLocked returns the run's addedUp. The service's mu is held.
+func (r *run) addedUpLocked() []Service {
+	if x := r.extra.Load(); x != nil {
+		return x.addedUp
+	}
+	return nil
+}
+
+// takeAddedUp returns and forgets the run's addedUp. The service's mu is
+// held.
+func (r *run) takeAddedUp() []Service {
+	x := r.extra.Load()
+	if x == nil {
+		return nil
+	}
+	up := x.addedUp
+	x.addedUp = nil
+	return up
 }
 
 // keepHooks records the start hooks' ctx and its cancel (see

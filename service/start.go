@@ -290,7 +290,7 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 	}
 	var v view
 	b.viewLocked(&v)
-	if v.mach == nil && (len(b.children) > 0 || b.addedUp != nil) {
+	if v.mach == nil && len(b.children) > 0 {
 		b.kidsUpLocked(&v) // a leaf's start, and a restart's, skip the call
 	}
 	first := firstTimes{deps: !b.depsDone, ok: b.firstOK}
@@ -436,13 +436,13 @@ type progress struct {
 // them (not if they ran when added: addedUp); a supervisor
 // (machined) removes them through its RemoveDependency, which also drops
 // its record of them.
-func (b *Base) dropAddedSince(ctx context.Context, self Service, machined bool, n int) {
+func (b *Base) dropAddedSince(ctx context.Context, r *run, self Service, machined bool, n int) {
 	kids := b.childrenSnapshot()
 	if len(kids) <= n {
 		return
 	}
 	b.mu.Lock()
-	up := baseSet(b.addedUp)
+	up := baseSet(r.addedUpLocked())
 	b.mu.Unlock()
 	for _, c := range kids[n:] {
 		if !machined {
@@ -541,9 +541,9 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 		}
 	}
 	if hooks&hasOnFirstStart != 0 && !first.ok {
-		had := int(b.nkids.Load())
+		had := b.kidCount()
 		if err := h.call(b, "OnFirstStart", self.(OnFirstStarter).OnFirstStart); err != nil {
-			b.dropAddedSince(ctx, self, mach != nil, had)
+			b.dropAddedSince(ctx, r, self, mach != nil, had)
 			return p, err
 		}
 		b.mu.Lock()
@@ -613,18 +613,18 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 func (b *Base) beginKidsLocked(r *run, v *view) {
 	r.phase.Store(phaseKids)
 	v.kids = b.childrenLocked()
-	if v.mach == nil && (len(v.kids) > 0 || b.addedUp != nil) {
-		b.markKidsLocked(v) // a leaf's start, and a restart's, skip the call
+	if v.mach == nil && len(v.kids) > 0 {
+		b.markKidsLocked(r, v) // a leaf's start, and a restart's, skip the call
 	}
 }
 
 // markKidsLocked is beginKidsLocked's part for a plain parent's children:
 // their unreached marks, and v.kidsUp. b.mu is held.
-func (b *Base) markKidsLocked(v *view) {
+func (b *Base) markKidsLocked(r *run, v *view) {
 	for _, c := range v.kids {
-		c.base().unreached.Store(true)
+		c.base().setUnreached(true)
 	}
-	v.kidsUp, b.addedUp = append(v.kidsUp, b.addedUp...), nil
+	v.kidsUp = append(v.kidsUp, r.takeAddedUp()...)
 	if len(v.kidsUp) > 0 {
 		// Keep those still children, in v.kids' order (startKids walks
 		// both together).
@@ -647,7 +647,6 @@ func (b *Base) markKidsLocked(v *view) {
 // parent's OnStart, say, to use it at once) is the start's: its rollback
 // stops it. b.mu is held.
 func (b *Base) kidsUpLocked(v *view) {
-	b.addedUp = nil
 	for _, c := range b.children {
 		if c.State() == Running {
 			v.kidsUp = append(v.kidsUp, c)
@@ -690,7 +689,7 @@ func startKids(ctx context.Context, r *run, mach seam.Machinery, v *view, p *pro
 			continue
 		}
 		if wasUp {
-			cb.unreached.Store(false)
+			cb.setUnreached(false)
 			p.running = append(p.running, c)
 			continue
 		}
@@ -700,7 +699,7 @@ func startKids(ctx context.Context, r *run, mach seam.Machinery, v *view, p *pro
 		if err == errRemoved {
 			continue // as above
 		}
-		cb.unreached.Store(false) // started (or this start fails and rolls back)
+		cb.setUnreached(false) // started (or this start fails and rolls back)
 		if c.Node().Parent() != r.b.Node() {
 			// Removed while it started (RemoveDependency, whose stop
 			// may have come first): nothing else would stop it.
@@ -722,7 +721,7 @@ func startKids(ctx context.Context, r *run, mach seam.Machinery, v *view, p *pro
 // will not start.
 func reached(kids []Service) {
 	for _, c := range kids {
-		c.base().unreached.Store(false)
+		c.base().setUnreached(false)
 	}
 }
 
@@ -750,8 +749,7 @@ func (b *Base) rollback(ctx context.Context, r *run, v *view, p progress, cause 
 		ran := p.running
 		if !p.kidsOn {
 			b.mu.Lock()
-			ran = append(slices.Clip(v.kidsUp), b.addedUp...)
-			b.addedUp = nil
+			ran = append(slices.Clip(v.kidsUp), r.takeAddedUp()...)
 			b.mu.Unlock()
 		}
 		began := baseSet(p.started)
