@@ -233,7 +233,19 @@ func (b *Base) AddRuntimeDependency(ctx context.Context, child Service) error {
 	if err := b.attach(child, nil, true); err != nil {
 		return err
 	}
-	if err := child.base().start(ctx, nil, true, -1); err != nil {
+	// As a children step does (startKid): a start of this service that
+	// began meanwhile (a restart's) may have the child in its list and be
+	// starting it: that is waited for, not failed with ErrAlreadyStarted.
+	err := child.base().startKid(ctx, nil, b)
+	if errors.Is(err, ErrAlreadyStarted) && child.State() == Crashed {
+		// That start (its children step) started the child and a crash
+		// of the tree has crashed it since: it was added, and started.
+		err = nil
+	}
+	if err != nil {
+		if err == errRemoved {
+			return fmt.Errorf("%s: add runtime dependency %s: removed meanwhile: %w", b.Label(), child.Label(), ErrNotChild)
+		}
 		_ = b.detach(child)
 		// A stop of this service may have begun stopping it meanwhile:
 		// it is idle when this returns, as after RemoveDependency.
