@@ -12,7 +12,7 @@ import (
 	"github.com/gomode/mode/service"
 )
 
-// R3-3 (service side). Code path: start.go:startSteps starts the children
+// R3-3 (service side). Code path: startsteps.go:startSteps starts the children
 // with c.base().start(ctx, ...) under the parent's start ctx only; a
 // Stop arriving during the start (stop.go:stop, state Starting) cancels
 // the parent's run, which the child's start never sees. A child whose

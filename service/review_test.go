@@ -165,7 +165,7 @@ func TestReview03SetShutdownBeforeStartLeaksIntoRun(t *testing.T) {
 
 // R2-4. Code path: deps.go:AddRuntimeDependency accepts a child while the
 // parent is Starting past its children step (OnStarted, or a task during
-// the start) and starts it; start.go:rollback stops only p.started (the
+// the start) and starts it; rollback.go:rollback stops only p.started (the
 // children the children step started). If the parent's start then fails,
 // the rollback leaves the runtime child Running (with its tasks) under a
 // parent in Init: "nothing keeps running" is violated.
@@ -267,7 +267,7 @@ func TestReview06StuckNeverPruned(t *testing.T) {
 	}
 }
 
-// R2-7. Code path: start.go:rollback records the cause with r.setReason
+// R2-7. Code path: rollback.go:rollback records the cause with r.setReason
 // and closes Done (r.stop) BEFORE stopSteps joins the tasks; wait.go:
 // WaitUntilStopped returns "the crash reason as soon as the run crashed".
 // So during a rolled-back start WaitUntilStopped returns at once while the
@@ -316,7 +316,7 @@ func TestReview07WaitUntilStoppedReturnsBeforeRollbackEnds(t *testing.T) {
 	}
 }
 
-// R2-8. Code path: start.go:rollback bounds the undo of a failed start by
+// R2-8. Code path: rollback.go:rollback bounds the undo of a failed start by
 // newLimit(context.Background(), &cfg, -1): the child's own StopTimeout,
 // else DefaultStopTimeout (10s). A supervisor starts a child with the
 // child's shutdown timeout as its stop budget (ChildSpec.ShutdownTimeout),
