@@ -1,0 +1,280 @@
+package observe_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gomode/mode/observe"
+	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/supervisor"
+)
+
+// Review 25: a hostile reviewer's attacks on the endpoints of a
+// misbehaving tree.
+
+// postControl posts a control to h as a loopback client whose Host names
+// loopback, and returns the status and answer.
+func postControl(t testing.TB, h http.Handler, action, id string) (int, controlAnswer) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/control/"+action+"?id="+url.QueryEscape(id), nil)
+	req.Host = "localhost:8080"
+	req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, loopbackAddr))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	var a controlAnswer
+	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
+		t.Errorf("%s %s: %d %q: %v", action, id, w.Code, w.Body, err)
+	}
+	return w.Code, a
+}
+
+// review25Tree is a started supervisor "root" with a waitFunc "a" and a
+// probe "hang" whose OnStop waits on its gate, ignoring ctx, added after
+// "a", so that a stop of root is stuck on "hang" while "a" still runs.
+func review25Tree(t *testing.T) (*supervisor.Supervisor, *probe, service.Service) {
+	t.Helper()
+	root := supervisor.New(supervisor.Spec{Service: named("root"), MaxRestarts: 1000, Window: time.Minute})
+	a := waitFunc("a")
+	hang := newProbe("hang")
+	hang.stopGate, hang.stopping = make(chan struct{}), make(chan struct{})
+	for _, s := range []service.Service{a, hang} {
+		if err := root.Add(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := service.Start(context.Background(), root); err != nil {
+		t.Fatal(err)
+	}
+	return root, hang, a
+}
+
+// A control on a tree whose stop is under way (stuck in a child's OnStop)
+// is refused with 409, "a supervisor not running" (Handler's doc), at
+// once: not a 500, not a wait for ControlTimeout.
+func TestReview25ControlOnStoppingTree(t *testing.T) {
+	for _, action := range []string{"restart", "terminate"} {
+		t.Run(action, func(t *testing.T) {
+			root, hang, a := review25Tree(t)
+			stopped := make(chan error, 1)
+			go func() { stopped <- root.Stop(context.Background()) }()
+			<-hang.stopping
+			if st := a.State(); st != service.Running {
+				t.Fatalf("a is %s, want still running while root's stop is stuck on hang", st)
+			}
+			h := &observe.Handler{Root: root, Controls: true, ControlTimeout: 5 * time.Second}
+			defer h.Close()
+			began := time.Now()
+			code, ans := postControl(t, h, action, "root/a")
+			took := time.Since(began)
+			close(hang.stopGate)
+			if err := <-stopped; err != nil {
+				t.Errorf("Stop: %v", err)
+			}
+			if code != http.StatusConflict || ans.OK {
+				t.Errorf("%s on a stopping tree: %d %+v, want 409", action, code, ans)
+			}
+			if took > 4*time.Second {
+				t.Errorf("%s on a stopping tree took %v: waited for ControlTimeout", action, took)
+			}
+		})
+	}
+}
+
+// A restart of a child whose OnStop hangs (ignoring ctx) answers 504
+// once ControlTimeout has passed, not later; the tree recovers once the
+// hook returns.
+func TestReview25ControlRestartHungStop(t *testing.T) {
+	root, hang, _ := review25Tree(t)
+	t.Cleanup(func() { _ = root.Stop(context.Background()) })
+	h := &observe.Handler{Root: root, Controls: true, ControlTimeout: 50 * time.Millisecond}
+	defer h.Close()
+	began := time.Now()
+	code, ans := postControl(t, h, "restart", "root/hang")
+	took := time.Since(began)
+	if code != http.StatusGatewayTimeout || ans.OK {
+		t.Errorf("restart of a hung child: %d %+v, want 504", code, ans)
+	}
+	if took > 5*time.Second {
+		t.Errorf("restart of a hung child answered after %v, ControlTimeout 50ms", took)
+	}
+	<-hang.stopping
+	close(hang.stopGate)
+	waitFor(t, func() bool {
+		return hang.State() == service.Running && len(service.Abandoned(hang)) == 0 && root.State() == service.Running
+	})
+}
+
+// Restarts and terminates of one child, many at once, each get an
+// answer the doc lists (200, 404, 409), never a 500; the child can be
+// restarted afterwards.
+func TestReview25ControlConcurrent(t *testing.T) {
+	tt := startTree(t, 0)
+	h := &observe.Handler{Root: tt.root, Controls: true, ControlTimeout: 10 * time.Second}
+	defer h.Close()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[string]int{}
+	for i := range 16 {
+		action := "restart"
+		if i%3 == 0 {
+			action = "terminate"
+		}
+		wg.Go(func() {
+			code, ans := postControl(t, h, action, "root/inner/c")
+			mu.Lock()
+			defer mu.Unlock()
+			codes[fmt.Sprintf("%s %d", action, code)]++
+			switch code {
+			case http.StatusOK, http.StatusNotFound, http.StatusConflict:
+			default:
+				t.Errorf("%s: %d %+v", action, code, ans)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("answers: %v", codes)
+	if code, ans := postControl(t, h, "restart", "root/inner/c"); code != http.StatusOK {
+		t.Fatalf("restart after the race: %d %+v", code, ans)
+	}
+	tt.waitRunning(t)
+}
+
+// A Handler whose Root is nil (a misconfiguration) answers every route
+// without panicking: the probes fail.
+func TestReview25NilRoot(t *testing.T) {
+	h := &observe.Handler{Controls: true}
+	defer h.Close()
+	for _, path := range []string{"/healthz", "/readyz", "/debug/tree.json", "/debug/tree.dot", "/debug/tree.mmd", "/", "/events"} {
+		t.Run(path, func(t *testing.T) {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Fatalf("GET %s panicked: %v", path, p)
+				}
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx))
+			if (path == "/healthz" || path == "/readyz") && w.Code != http.StatusServiceUnavailable {
+				t.Errorf("GET %s: %d, want 503", path, w.Code)
+			}
+		})
+	}
+	t.Run("control", func(t *testing.T) {
+		defer func() {
+			if p := recover(); p != nil {
+				t.Fatalf("control panicked: %v", p)
+			}
+		}()
+		if code, _ := postControl(t, h, "restart", "x"); code == http.StatusOK {
+			t.Errorf("control on a nil root: 200")
+		}
+	})
+}
+
+// Names with HTML, quotes, line breaks and '#' reach tree.json as valid
+// JSON, and the dot and Mermaid renderings escaped: no raw quote or line
+// break inside a label.
+func TestReview25OddNames(t *testing.T) {
+	const odd = "</script><img src=x onerror=alert(1)>\"q\"\n#1 \\ ]"
+	root := supervisor.New(supervisor.Spec{Service: named("root"), MaxRestarts: 10, Window: time.Minute})
+	if err := root.Add(context.Background(), waitFunc(odd), supervisor.ChildSpec{ID: odd}); err != nil {
+		t.Fatal(err)
+	}
+	start(t, root)
+	h := &observe.Handler{Root: root}
+	defer h.Close()
+	getBody := func(path string) string {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, w.Code, w.Body)
+		}
+		if w.Header().Get("Content-Type") == "" || strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+			t.Errorf("GET %s: Content-Type %q", path, w.Header().Get("Content-Type"))
+		}
+		return w.Body.String()
+	}
+	var doc struct {
+		Root struct {
+			Children []struct{ ID, Name string }
+		}
+	}
+	if err := json.Unmarshal([]byte(getBody("/debug/tree.json")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Root.Children) != 1 || doc.Root.Children[0].ID != odd {
+		t.Errorf("tree.json children %+v, want the id %q", doc.Root.Children, odd)
+	}
+	for _, path := range []string{"/debug/tree.dot", "/debug/tree.mmd"} {
+		for _, line := range strings.Split(strings.TrimSpace(getBody(path)), "\n") {
+			if i := strings.Index(line, `["`); path == "/debug/tree.mmd" && i >= 0 {
+				if inner := line[i+2 : len(line)-2]; strings.Contains(inner, `"`) {
+					t.Errorf("%s: raw quote in %q", path, line)
+				}
+			}
+			if path == "/debug/tree.dot" && strings.Contains(line, "label=") {
+				inner := strings.ReplaceAll(line[strings.Index(line, `label="`)+7:len(line)-3], `\\`, "")
+				if strings.Contains(strings.ReplaceAll(inner, `\"`, ""), `"`) {
+					t.Errorf("%s: raw quote in %q", path, line)
+				}
+			}
+		}
+	}
+	ch := &observe.Handler{Root: root, Controls: true}
+	defer ch.Close()
+	if code, ans := postControl(t, ch, "restart", odd); code != http.StatusOK || ans.ID != odd {
+		t.Errorf("restart by the odd id: %d %+v", code, ans)
+	}
+}
+
+// Children added and removed while the endpoints read the tree: every
+// answer is well formed (-race finds the data races).
+func TestReview25ReshapeDuringReads(t *testing.T) {
+	tt := startTree(t, 0)
+	h := &observe.Handler{Root: tt.root, Controls: true}
+	defer h.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ctx.Err() == nil; i++ {
+			s := waitFunc(fmt.Sprintf("tmp%d", i%4))
+			if err := tt.inner.Add(context.Background(), s); err != nil {
+				t.Errorf("Add: %v", err)
+				return
+			}
+			if err := tt.inner.Remove(context.Background(), s); err != nil {
+				t.Errorf("Remove: %v", err)
+				return
+			}
+		}
+	})
+	paths := []string{"/healthz?verbose", "/readyz?verbose", "/debug/tree.json", "/debug/tree.dot", "/debug/tree.mmd"}
+	for range 20 {
+		for _, p := range paths {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, p, nil))
+			if strings.HasSuffix(p, ".json") || strings.Contains(p, "z?") {
+				if !json.Valid(w.Body.Bytes()) {
+					t.Errorf("GET %s: invalid JSON %q", p, w.Body)
+				}
+			}
+			if p == "/healthz?verbose" && w.Code != http.StatusOK {
+				t.Errorf("GET %s during reshapes: %d %s", p, w.Code, w.Body)
+			}
+		}
+		if code, ans := postControl(t, h, "restart", "tmp1"); code == http.StatusInternalServerError {
+			t.Errorf("restart of a child coming and going: %d %+v", code, ans)
+		}
+	}
+	cancel()
+	wg.Wait()
+}
