@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -277,4 +278,44 @@ func TestReview25ReshapeDuringReads(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
+}
+
+// A notify socket that nobody reads (systemd's PID 1 stalled: Linux
+// queues 10 datagrams, then the sender blocks) does not hang the Worker:
+// each notification gives up after a bound, and the run starts and stops.
+func TestReview25SystemdNotifySocketNotRead(t *testing.T) {
+	sd := listenNotify(t, 20*time.Millisecond)
+	full, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: sd.path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	for i := 0; ; i++ { // fill the socket's queue
+		_ = full.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+		if _, err := full.Write([]byte("FILL=1")); err != nil {
+			if ne, ok := err.(net.Error); !ok || !ne.Timeout() || i == 0 {
+				t.Fatalf("filling the notify socket: %d datagrams, %v", i, err)
+			}
+			break
+		}
+	}
+	root, _ := newTree(t)
+	stop, result := runWorker(t, root, nil, &observe.Systemd{})
+	waitState(t, root, service.Running)
+	began := time.Now()
+	stop()
+	select {
+	case err := <-result:
+		if err != nil {
+			t.Logf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		for range 1000 { // unblock the notifications, for goleak
+			if len(sd.read()) == 0 {
+				break
+			}
+		}
+		<-result
+		t.Fatalf("the Worker did not stop within 10s of its cancel, blocked notifying an unread socket (took %v once read)", time.Since(began))
+	}
 }
