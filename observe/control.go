@@ -72,10 +72,11 @@ func (h *Handler) control(r *http.Request, action, id string) (int, error) {
 	if d <= 0 {
 		d = defaultControlTimeout
 	}
-	// A supervisor that is stopping serves its requests only once its
-	// stop is over, which a hung hook can put off past ControlTimeout:
-	// refuse at once rather than wait for it.
-	if st := sup.State(); st == service.Stopping {
+	// A supervisor that is starting or stopping serves its requests only
+	// once its start or stop is over, which a hung hook can put off past
+	// ControlTimeout: refuse at once rather than wait for it (as
+	// RestartChild and Terminate refuse a supervisor not running).
+	if st := sup.State(); st != service.Running {
 		return http.StatusConflict, fmt.Errorf("%w: %s is %s", supervisor.ErrNotRunning, sup.Label(), st)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), d)

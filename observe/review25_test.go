@@ -319,3 +319,87 @@ func TestReview25SystemdNotifySocketNotRead(t *testing.T) {
 		t.Fatalf("the Worker did not stop within 10s of its cancel, blocked notifying an unread socket (took %v once read)", time.Since(began))
 	}
 }
+
+// A control while the tree starts, stuck in a child's OnStart: on a
+// sibling already started and on the child that is starting, each
+// answers within a bound (a result or 409), without waiting for the
+// start to end or for ControlTimeout.
+func TestReview25ControlDuringStart(t *testing.T) {
+	for _, tc := range []struct{ action, id string }{
+		{"restart", "root/a"}, {"terminate", "root/a"},
+		{"restart", "root/slow"}, {"terminate", "root/slow"},
+	} {
+		t.Run(tc.action+" "+tc.id, func(t *testing.T) {
+			root := supervisor.New(supervisor.Spec{Service: named("root"), MaxRestarts: 1000, Window: time.Minute})
+			slow := newProbe("slow")
+			slow.startGate, slow.starting = make(chan struct{}), make(chan struct{})
+			for _, s := range []service.Service{waitFunc("a"), slow} {
+				if err := root.Add(context.Background(), s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			started := make(chan error, 1)
+			go func() { started <- service.Start(context.Background(), root) }()
+			t.Cleanup(func() { _ = root.Stop(context.Background()) })
+			<-slow.starting
+			h := &observe.Handler{Root: root, Controls: true, ControlTimeout: 5 * time.Second}
+			defer h.Close()
+			answered := make(chan int, 1)
+			began := time.Now()
+			go func() { code, _ := postControl(t, h, tc.action, tc.id); answered <- code }()
+			var code int
+			select {
+			case code = <-answered:
+			case <-time.After(3 * time.Second):
+				close(slow.startGate)
+				code = <-answered
+				t.Errorf("%s %s during the start: answered %d only once the start went on (%v)", tc.action, tc.id, code, time.Since(began))
+				<-started
+				return
+			}
+			close(slow.startGate)
+			err := <-started
+			t.Logf("%s %s during the start: %d; start: %v", tc.action, tc.id, code, err)
+			switch code {
+			case http.StatusOK, http.StatusConflict:
+			default:
+				t.Errorf("%s %s during the start: %d, want 200 or 409", tc.action, tc.id, code)
+			}
+		})
+	}
+}
+
+// A control on a child whose restart (after a crash) is stuck in its
+// OnStart, under a running supervisor: an answer the doc lists (200, 409,
+// or 504 past ControlTimeout), never a 500, within ControlTimeout.
+func TestReview25ControlChildStuckRestarting(t *testing.T) {
+	for _, action := range []string{"restart", "terminate"} {
+		t.Run(action, func(t *testing.T) {
+			root := supervisor.New(supervisor.Spec{Service: named("root"), MaxRestarts: 1000, Window: time.Minute})
+			slow := newProbe("slow")
+			if err := root.Add(context.Background(), slow); err != nil {
+				t.Fatal(err)
+			}
+			start(t, root)
+			gate := make(chan struct{})
+			slow.startGate, slow.starting = gate, make(chan struct{})
+			slow.Crash(fmt.Errorf("boom"))
+			<-slow.starting
+			h := &observe.Handler{Root: root, Controls: true, ControlTimeout: 500 * time.Millisecond}
+			defer h.Close()
+			began := time.Now()
+			code, ans := postControl(t, h, action, "root/slow")
+			took := time.Since(began)
+			close(gate)
+			t.Logf("%s of a child stuck restarting: %d %+v after %v", action, code, ans, took)
+			switch code {
+			case http.StatusOK, http.StatusConflict, http.StatusGatewayTimeout:
+			default:
+				t.Errorf("%s of a child stuck restarting: %d %+v", action, code, ans)
+			}
+			if took > 5*time.Second {
+				t.Errorf("answered after %v, ControlTimeout 500ms", took)
+			}
+		})
+	}
+}
