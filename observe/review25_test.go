@@ -403,3 +403,48 @@ func TestReview25ControlChildStuckRestarting(t *testing.T) {
 		})
 	}
 }
+
+// Many clients probing /readyz at once, while a Healthcheck is slow (it
+// returns at its ctx's end): how many calls of it run at once. /readyz is
+// unauthenticated: each probe calling every Healthcheck makes it an
+// amplifier onto the dependencies they ping.
+func TestReview25ConcurrentReadyz(t *testing.T) {
+	var mu sync.Mutex
+	cur, peak, calls := 0, 0, 0
+	all := make(chan struct{})
+	const clients = 16
+	p := newProbe("db")
+	p.health = func(ctx context.Context) error {
+		mu.Lock()
+		cur++
+		calls++
+		peak = max(peak, cur)
+		if calls == clients {
+			close(all)
+		}
+		mu.Unlock()
+		defer func() { mu.Lock(); cur--; mu.Unlock() }()
+		select {
+		case <-ctx.Done():
+		case <-all:
+		}
+		return nil
+	}
+	start(t, p)
+	h := &observe.Handler{Root: p}
+	defer h.Close()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			code, rep := get(t, h, "/readyz?timeout=2s")
+			if code != http.StatusOK && code != http.StatusServiceUnavailable {
+				t.Errorf("/readyz: %d %+v", code, rep)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d probes at once: %d Healthcheck calls, %d at once", clients, calls, peak)
+	if peak > 1 {
+		t.Skipf("defect: %d concurrent /readyz probes ran the Healthcheck %d times at once (no coalescing): an unauthenticated client multiplies the pings of every dependency; suggested fix: concurrent readiness checks of one Handler share one run (singleflight), or a cap answering 503 beyond it", clients, peak)
+	}
+}
