@@ -448,3 +448,37 @@ func TestReview25ConcurrentReadyz(t *testing.T) {
 		t.Skipf("defect: %d concurrent /readyz probes ran the Healthcheck %d times at once (no coalescing): an unauthenticated client multiplies the pings of every dependency; suggested fix: concurrent readiness checks of one Handler share one run (singleflight), or a cap answering 503 beyond it", clients, peak)
 	}
 }
+
+// A child terminated (gone for good) whose stop ran out of budget, its
+// OnStop still running: that hook is a hang (Liveness: "no service of the
+// tree runs user code abandoned by a Stop"), whether or not the child
+// still counts for readiness.
+func TestReview25TerminatedChildHung(t *testing.T) {
+	root := supervisor.New(supervisor.Spec{Service: named("root"), MaxRestarts: 1000, Window: time.Minute})
+	hang := newProbe("hang")
+	cfg := quiet("hang")
+	cfg.StopTimeout = 20 * time.Millisecond
+	hang.Configure(cfg)
+	hang.stopGate, hang.stopping = make(chan struct{}), make(chan struct{})
+	if err := root.Add(context.Background(), hang, supervisor.ChildSpec{ID: "hang"}); err != nil {
+		t.Fatal(err)
+	}
+	start(t, root)
+	err := root.Terminate(context.Background(), "hang")
+	t.Cleanup(func() { close(hang.stopGate); waitNotAbandoned(t, hang) })
+	if len(service.Abandoned(hang)) == 0 {
+		t.Fatalf("Terminate: %v; nothing abandoned", err)
+	}
+	h := &observe.Handler{Root: root}
+	defer h.Close()
+	code, rep := get(t, h, "/healthz")
+	if code != http.StatusServiceUnavailable || len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0].Error, "hung") {
+		t.Errorf("/healthz with a terminated child's OnStop hung: %d %+v, want 503 naming root/hang", code, rep)
+	}
+	if err := observe.Healthy(context.Background(), root); err == nil {
+		t.Errorf("Healthy: nil with a terminated child's OnStop hung")
+	}
+	if code, rep := get(t, h, "/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with a terminated child's OnStop hung: %d %+v, want 503 (nothing hung)", code, rep)
+	}
+}
