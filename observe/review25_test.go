@@ -482,3 +482,39 @@ func TestReview25TerminatedChildHung(t *testing.T) {
 		t.Errorf("/readyz with a terminated child's OnStop hung: %d %+v, want 503 (nothing hung)", code, rep)
 	}
 }
+
+// One client's /readyz?timeout=1ms (the parameter is unauthenticated)
+// gives up on a Healthcheck that would pass within the kubelet's own
+// timeout: the kubelet's probe, made while that call still runs, fails
+// ("slow") without waiting for it, as long as the call runs.
+func TestReview25ShortTimeoutPoisonsProbes(t *testing.T) {
+	release := make(chan struct{})
+	p := newProbe("db")
+	p.health = func(ctx context.Context) error {
+		<-release // a check that takes a while, then passes
+		return nil
+	}
+	start(t, p)
+	h := &observe.Handler{Root: p}
+	defer h.Close()
+	rel := sync.OnceFunc(func() { close(release) })
+	defer waitNotAbandoned(t, p)
+	defer rel()
+	if code, _ := get(t, h, "/readyz?timeout=1ms"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz?timeout=1ms: %d, want 503", code)
+	}
+	answered := make(chan int, 1)
+	go func() { code, _ := get(t, h, "/readyz?timeout=10s"); answered <- code }()
+	select {
+	case code := <-answered:
+		if code != http.StatusOK {
+			t.Skipf("defect (as Readiness's doc has it, but open to any client): a /readyz?timeout=1ms makes every probe fail (%d, \"slow\") while the Healthcheck it gave up on runs, though it would pass within their timeout; suggested fix: a probe that finds a Healthcheck a probe gave up on, running for less than ProbeHangAfter, waits for its result within its own ctx (an API of service to join it), or a floor on ?timeout (say 1s)", code)
+		}
+	case <-time.After(5 * time.Second):
+		// the probe waits for the call: release it below; it must pass
+		rel()
+		if code := <-answered; code != http.StatusOK {
+			t.Errorf("/readyz after the check passed: %d", code)
+		}
+	}
+}
