@@ -15,6 +15,7 @@ import (
 
 	"github.com/gomode/mode/observe"
 	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/strategy"
 	"github.com/gomode/mode/supervisor"
 )
 
@@ -516,5 +517,36 @@ func TestReview25ShortTimeoutPoisonsProbes(t *testing.T) {
 		if code := <-answered; code != http.StatusOK {
 			t.Errorf("/readyz after the check passed: %d", code)
 		}
+	}
+}
+
+// A child waiting out a long backoff: /healthz 200 (recovering is live),
+// /readyz 503 naming it; a control restart starts it at once (200), and
+// /readyz passes again.
+func TestReview25RestartDuringBackoff(t *testing.T) {
+	root := supervisor.New(supervisor.Spec{Service: named("root"), MaxRestarts: 1000, Window: time.Minute,
+		Backoff: strategy.Backoff{Min: time.Hour, Max: time.Hour, Factor: 1, NoJitter: true}})
+	c := waitFunc("c")
+	if err := root.Add(context.Background(), c, supervisor.ChildSpec{ID: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	events := metricsTapEvents(t, root)
+	start(t, root)
+	c.Crash(fmt.Errorf("boom"))
+	metricsWaitFor(t, events, supervisor.BackoffStarted, "")
+	h := &observe.Handler{Root: root, Controls: true, ControlTimeout: 5 * time.Second}
+	defer h.Close()
+	if code, rep := get(t, h, "/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz during a backoff: %d %+v", code, rep)
+	}
+	if code, rep := get(t, h, "/readyz"); code != http.StatusServiceUnavailable || len(rep.Failures) != 1 || rep.Failures[0].Service != "root/c" {
+		t.Errorf("/readyz during a backoff: %d %+v, want 503 naming root/c", code, rep)
+	}
+	if code, ans := postControl(t, h, "restart", "root/c"); code != http.StatusOK {
+		t.Fatalf("restart during a backoff: %d %+v", code, ans)
+	}
+	waitFor(t, func() bool { return c.State() == service.Running })
+	if code, rep := get(t, h, "/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz after the restart: %d %+v", code, rep)
 	}
 }
