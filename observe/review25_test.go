@@ -550,3 +550,83 @@ func TestReview25RestartDuringBackoff(t *testing.T) {
 		t.Errorf("/readyz after the restart: %d %+v", code, rep)
 	}
 }
+
+// A Server stopping while 8 event streams (read by nobody), a storm of
+// crashes, control restarts and probes from many clients are under way:
+// the Worker's Run returns within its StopTimeout and a margin, the port
+// is closed, and (TestMain's goleak) nothing is left running.
+func TestReview25ServerStopUnderLoad(t *testing.T) {
+	root := supervisor.New(supervisor.Spec{Service: named("root"), MaxRestarts: 1 << 20, Window: time.Millisecond})
+	kids := make([]*service.FuncService, 4)
+	for i := range kids {
+		kids[i] = waitFunc(fmt.Sprintf("k%d", i))
+		if err := root.Add(context.Background(), kids[i], supervisor.ChildSpec{ID: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := &observe.Server{Addr: "127.0.0.1:0", Controls: true}
+	ready := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := worker(root, func() { close(ready) }, srv)
+	w.StopTimeout = 2 * time.Second
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(ctx) }()
+	<-ready
+	base := "http://" + srv.ListenAddr().String()
+	sctx, send := context.WithCancel(context.Background())
+	defer send()
+	for range 8 {
+		openStreamOwnConn(t, sctx, base)
+	}
+	stop := make(chan struct{})
+	var load sync.WaitGroup
+	for i := range 8 {
+		load.Go(func() {
+			c := client()
+			for j := 0; ; j++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var r *http.Response
+				var err error
+				switch (i + j) % 4 {
+				case 0:
+					kids[(i+j)%len(kids)].Crash(fmt.Errorf("storm"))
+					continue
+				case 1:
+					r, err = c.Post(base+"/control/restart?id="+fmt.Sprint((i+j)%len(kids)), "", nil)
+				case 2:
+					r, err = c.Get(base + "/readyz?verbose")
+				default:
+					r, err = c.Get(base + "/debug/tree.json")
+				}
+				if err != nil {
+					continue // the server is going away
+				}
+				if r.StatusCode == http.StatusInternalServerError {
+					t.Errorf("%s: 500", r.Request.URL)
+				}
+				r.Body.Close()
+			}
+		})
+	}
+	waitFor(t, func() bool { return kids[0].RestartCount() >= 3 })
+	began := time.Now()
+	cancel()
+	select {
+	case err := <-ran:
+		t.Logf("Run: %v after %v", err, time.Since(began))
+	case <-time.After(w.StopTimeout + 8*time.Second):
+		t.Errorf("Run did not return within %v of its cancel", w.StopTimeout+8*time.Second)
+		<-ran
+	}
+	close(stop)
+	load.Wait()
+	if r, err := client().Get(base + "/healthz"); err == nil {
+		r.Body.Close()
+		t.Errorf("the port still answers after Run: %d", r.StatusCode)
+	}
+}
