@@ -630,3 +630,57 @@ func TestReview25ServerStopUnderLoad(t *testing.T) {
 		t.Errorf("the port still answers after Run: %d", r.StatusCode)
 	}
 }
+
+// A nested supervisor that escalates (its child crashed past its
+// intensity) is restarted by the root: liveness never fails, the
+// escalation is counted for that supervisor, and once it runs again the
+// probes pass and its children can be controlled.
+func TestReview25NestedEscalation(t *testing.T) {
+	root := supervisor.New(supervisor.Spec{Service: named("root"), MaxRestarts: 100, Window: time.Minute})
+	inner := supervisor.New(supervisor.Spec{Service: named("inner"), MaxRestarts: 1, Window: time.Hour})
+	c := waitFunc("c")
+	if err := inner.Add(context.Background(), c, supervisor.ChildSpec{ID: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Add(context.Background(), inner, supervisor.ChildSpec{ID: "inner"}); err != nil {
+		t.Fatal(err)
+	}
+	m := &observe.Metrics{}
+	reg := metricsAttach(t, m, root)
+	events := metricsTapEvents(t, root)
+	start(t, root)
+	h := &observe.Handler{Root: root, Controls: true}
+	defer h.Close()
+	for i := range 2 {
+		waitFor(t, func() bool { return c.State() == service.Running && c.RestartCount() == i })
+		c.Crash(fmt.Errorf("boom"))
+		if code, rep := get(t, h, "/healthz"); code != http.StatusOK {
+			t.Errorf("/healthz during an escalation below the root: %d %+v", code, rep)
+		}
+	}
+	metricsWaitFor(t, events, supervisor.MaxRestartsExceeded, "")
+	waitFor(t, func() bool {
+		return inner.RestartCount() >= 1 && inner.State() == service.Running && c.State() == service.Running
+	})
+	if code, rep := get(t, h, "/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz once inner runs again: %d %+v", code, rep)
+	}
+	if code, ans := postControl(t, h, "restart", "root/inner/c"); code != http.StatusOK {
+		t.Errorf("restart under the restarted supervisor: %d %+v", code, ans)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inner1 bool
+	for _, mf := range mfs {
+		for _, mt := range mf.GetMetric() {
+			if mf.GetName() == "mode_escalations_total" && mt.GetLabel()[0].GetValue() == "root/inner" {
+				inner1 = mt.GetCounter().GetValue() == 1
+			}
+		}
+	}
+	if !inner1 {
+		t.Errorf("mode_escalations_total{service=\"root/inner\"} is not 1")
+	}
+}
