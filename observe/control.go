@@ -72,6 +72,13 @@ func (h *Handler) control(r *http.Request, action, id string) (int, error) {
 	if d <= 0 {
 		d = defaultControlTimeout
 	}
+	// A supervisor that is starting or stopping serves its requests only
+	// once its start or stop is over, which a hung hook can put off past
+	// ControlTimeout: refuse at once rather than wait for it (as
+	// RestartChild and Terminate refuse a supervisor not running).
+	if st := sup.State(); st != service.Running {
+		return http.StatusConflict, fmt.Errorf("%w: %s is %s", supervisor.ErrNotRunning, sup.Label(), st)
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), d)
 	defer cancel()
 	if action == "terminate" {
@@ -83,6 +90,10 @@ func (h *Handler) control(r *http.Request, action, id string) (int, error) {
 	case err == nil:
 		return http.StatusOK, nil
 	case errors.Is(err, context.DeadlineExceeded):
+		if st := sup.State(); st == service.Stopping || st == service.Shutdown {
+			// its stop began while the request waited for it
+			return http.StatusConflict, fmt.Errorf("%w: %s is %s: %w", supervisor.ErrNotRunning, sup.Label(), st, err)
+		}
 		return http.StatusGatewayTimeout, err
 	case errors.Is(err, supervisor.ErrNoChild):
 		return http.StatusNotFound, err

@@ -66,7 +66,9 @@ import (
 // has it), answering {"action", "id", "ok", "error"}: 403 when Controls is
 // off or the request is not authorized (see Token), 404 for an unknown id
 // or action, 409 for an ambiguous id, a child not supervised or a
-// supervisor not running, 504 past ControlTimeout.
+// supervisor not running (starting or stopping included: refused at once,
+// rather than waiting for a start or stop that a hung hook holds up), 504
+// past ControlTimeout.
 //
 // Its zero value with Root set is ready; Root must be set before the first
 // request, which attaches the handler's observer to the tree

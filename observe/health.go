@@ -148,7 +148,9 @@ func Liveness(ctx context.Context, root service.Service) Report {
 // code fails without its Healthcheck being called (a hung Healthcheck is
 // not called again beside itself at every probe). Children that are gone
 // for good do not count: a supervisor's child terminated by Terminate, or
-// a non-Permanent child that has exited (Shutdown).
+// a non-Permanent child that has exited (Shutdown); but code of theirs
+// that their stop abandoned and that still runs is a hang, for readiness
+// and liveness alike.
 //
 // The Healthchecks run under ctx, bounded by DefaultProbeTimeout if ctx
 // has no earlier deadline; one still running when ctx ends fails
@@ -202,14 +204,14 @@ func (w *walker) abandoned(s service.Service, path trail, st service.State, live
 
 // live walks the tree for Liveness.
 func (w *walker) live(root service.Service) {
-	walkTree(root, goneChildren, func(s service.Service, path trail) bool {
+	walkTree(root, goneChildren, func(s service.Service, path trail, gone bool) bool {
 		st := s.State()
 		n := len(w.checks)
 		if s == root && st == service.Crashed {
 			w.add(path, st, crashText(s))
 		}
-		w.abandoned(s, path, st, true)
-		if len(w.checks) == n && !w.lean {
+		w.abandoned(s, path, st, true) // gone for good or not: a hang
+		if len(w.checks) == n && !w.lean && !gone {
 			w.add(path, st, "")
 		}
 		return true
@@ -219,8 +221,12 @@ func (w *walker) live(root service.Service) {
 // ready walks the tree for Readiness, marking the Running services for
 // CheckHealth.
 func (w *walker) ready(root service.Service) {
-	walkTree(root, goneChildren, func(s service.Service, path trail) bool {
+	walkTree(root, goneChildren, func(s service.Service, path trail, gone bool) bool {
 		st := s.State()
+		if gone { // its state does not count; a hang of its code does
+			w.abandoned(s, path, st, true)
+			return true
+		}
 		n := len(w.checks)
 		w.abandoned(s, path, st, false)
 		hung := len(w.checks) > n

@@ -95,7 +95,7 @@ type treeReading struct {
 
 // read adds the tree under root.
 func (t *treeReading) read(root service.Service) {
-	walkTree(root, nil, func(s service.Service, path trail) bool {
+	walkTree(root, nil, func(s service.Service, path trail, _ bool) bool {
 		if st := s.State(); st >= 0 && int(st) < len(t.states) {
 			t.states[st]++
 		}

@@ -9,24 +9,26 @@ import (
 
 // walkTree calls visit for root and, depth first, for each service below
 // a service whose visit returned true, with its path (pathOf's, as a
-// trail valid during the call). leave, if not nil, names the children of
-// a visited service to leave out (with their subtrees).
-func walkTree(root service.Service, leave func(parent service.Service) map[service.Service]bool, visit func(s service.Service, path trail) bool) {
-	var rec func(s service.Service, path trail)
-	rec = func(s service.Service, path trail) {
-		if !visit(s, path) {
+// trail valid during the call). gone, if not nil, names the children of a
+// visited service that are gone for good: they and their subtrees are
+// visited with gone true (their state does not count, but code of theirs
+// still running does).
+func walkTree(root service.Service, gone func(parent service.Service) map[service.Service]bool, visit func(s service.Service, path trail, gone bool) bool) {
+	var rec func(s service.Service, path trail, left bool)
+	rec = func(s service.Service, path trail, left bool) {
+		if !visit(s, path, left) {
 			return
 		}
-		var left map[service.Service]bool
-		if leave != nil {
-			left = leave(s)
+		var leaving map[service.Service]bool
+		if gone != nil && !left {
+			leaving = gone(s)
 		}
 		for _, n := range s.Node().Children() {
 			c, ok := n.Value().(service.Service)
-			if !ok || isNilService(c) || left[c] {
+			if !ok || isNilService(c) {
 				continue
 			}
-			rec(c, append(path, validUTF8(c.ShortLabel())))
+			rec(c, append(path, validUTF8(c.ShortLabel())), left || leaving[c])
 		}
 	}
 	up := root.Node().Path() // root's node first, then its ancestors
@@ -35,7 +37,7 @@ func walkTree(root service.Service, leave func(parent service.Service) map[servi
 		path = append(path, nodeName(up[i]))
 	}
 	// root by its ShortLabel: named even before it is handed over.
-	rec(root, append(path, validUTF8(root.ShortLabel())))
+	rec(root, append(path, validUTF8(root.ShortLabel())), false)
 }
 
 // trail is a service's path from the top of its tree, one ShortLabel a

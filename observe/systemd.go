@@ -3,6 +3,7 @@ package observe
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -48,9 +49,9 @@ const statusDelay = time.Second
 // non-blocking send per state change, a counter per restart) and runs one
 // goroutine from StepRunning to StepStopped, where it is ended and joined.
 //
-// The environment is left as it is (go-systemd's unsetEnvironment is
-// false): go-systemd reads NOTIFY_SOCKET at each notification, so unsetting
-// it would silence every one after the first; child processes therefore
+// The environment is left as it is (as go-systemd's SdNotify does with
+// unsetEnvironment false): NOTIFY_SOCKET is read at each notification, so
+// unsetting it would silence every one after the first; child processes therefore
 // inherit NOTIFY_SOCKET, and the unit's NotifyAccess=main makes systemd
 // ignore what they send.
 //
@@ -86,8 +87,9 @@ var _ mode.Extension = (*Systemd)(nil)
 // It returns, at StepStarting: ErrSystemdInUse when another Worker's run
 // is using s, the error of service.Observe, or an error of go-systemd
 // for a WATCHDOG_USEC or WATCHDOG_PID it cannot parse (these fail the
-// run). At StepRunning and StepStopping: go-systemd's error when a
-// notification could not be sent (the Worker logs it and goes on). At
+// run). At StepRunning and StepStopping: the error of a notification
+// that could not be sent, or not within a second (a socket nobody reads:
+// the Worker logs it and goes on). At
 // StepStopped: an error wrapping service.ErrStopTimeout when ctx ended
 // before the watchdog loop did (a Healthy that ignores its ctx), the loop
 // being left to end on its own.
@@ -343,13 +345,39 @@ func (r *sdRun) logHealth(err, was error) {
 	}
 }
 
-// notify sends state to systemd.
+// notifyTimeout bounds the sending of one notification. Linux queues
+// net.unix.max_dgram_qlen (10) datagrams on a unixgram socket, then the
+// sender blocks until the reader reads: a stalled systemd (or a socket
+// nobody reads) would otherwise block the watchdog loop and the Worker's
+// StepRunning and StepStopping for ever.
+const notifyTimeout = time.Second
+
+// notify sends state to systemd, as go-systemd's daemon.SdNotify does
+// (reading NOTIFY_SOCKET, leaving it set), but giving up after
+// notifyTimeout.
 func notify(state string) error {
-	if _, err := daemon.SdNotify(false, state); err != nil {
+	if err := sdNotify(state); err != nil {
 		key, _, _ := strings.Cut(state, "\n")
 		return fmt.Errorf("observe: sd_notify %s: %w", key, err)
 	}
 	return nil
+}
+
+func sdNotify(state string) error {
+	addr := &net.UnixAddr{Name: os.Getenv("NOTIFY_SOCKET"), Net: "unixgram"}
+	if addr.Name == "" {
+		return nil
+	}
+	conn, err := net.DialUnix(addr.Net, nil, addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.SetWriteDeadline(time.Now().Add(notifyTimeout)); err != nil {
+		return err
+	}
+	_, err = conn.Write([]byte(state))
+	return err
 }
 
 // statusText is the STATUS= text: the stop if it began (and the root's
