@@ -35,8 +35,10 @@ type Worker struct {
 	// ErrBadConfig.
 	LogLevel string
 	// LogFile is the path of a file the Worker's logger appends to
-	// (created if needed, closed when Run returns, except after a forced
-	// exit: abandoned code may still write to it). Default (""): stderr.
+	// (created if needed, closed when Run returns, except when Run
+	// abandoned code, which may still write to it: after a forced exit or
+	// a stop or rollback that ran out of its budget, ExitStopTimeout).
+	// Default (""): stderr.
 	// A file that cannot be opened is ErrBadConfig.
 	//
 	// The Worker's logger writes coloured text (zerolog.ConsoleWriter)
@@ -121,7 +123,7 @@ type Worker struct {
 // begins and ends (signal.Stop) before it returns, so once Run has
 // returned, these signals have Go's default effect again: SIGINT and
 // SIGTERM end the process, SIGUSR1 is ignored.
-func (w *Worker) Run(ctx context.Context) error {
+func (w *Worker) Run(ctx context.Context) (err error) {
 	level, err := w.check()
 	if err != nil {
 		return err
@@ -146,7 +148,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer func() { // deferred: also when Ready ends the goroutine (runtime.Goexit)
 		signal.Stop(r.stopSig)
 		signal.Stop(r.dumpSig)
-		if closer != nil && !r.forced { // abandoned code may still log
+		// Abandoned code may still log (an abandoned hook's return is).
+		if closer != nil && !r.forced && ExitCode(err) != ExitStopTimeout {
 			_ = closer.Close()
 		}
 	}()
