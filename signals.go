@@ -76,8 +76,12 @@ func (r *runner) run(ctx context.Context) (err error) {
 			r.goexit(ctx)
 		}
 		if !r.forced {
-			if ferr := r.stopExtensions(ctx); ferr != nil {
+			switch ferr := r.stopExtensions(ctx); {
+			case r.forced:
 				err = ferr
+			case ferr != nil: // StepStopped abandoned: the later phase wins
+				logline.Err(r.log.Error, ferr, "the extensions' stop did not finish within its budget")
+				err = withCode(ExitStopTimeout, errors.Join(err, ferr))
 			}
 		}
 	}()
@@ -89,15 +93,35 @@ func (r *runner) run(ctx context.Context) (err error) {
 // stopExtensions gives StepStopped to the extensions that started, on a
 // goroutine, bounded by the stop timeout, and waits for it, dumping on
 // dump signals. It is part of the stop: on a second stop signal it returns
-// ErrForcedExit without waiting.
+// ErrForcedExit without waiting. An extension that ignores its ctx is
+// abandoned shortly after the deadline (service.ErrStopTimeout), as the
+// tree's own hooks are: the whole stop returns by the budget.
 func (r *runner) stopExtensions(ctx context.Context) error {
 	if r.ext.started == 0 {
 		return nil
 	}
 	return r.stopping(ctx, minExtensionsStop, "the extensions' stop",
 		"signal while the extensions stop: stopping (send it again to exit at once)",
-		func(sctx context.Context) error { r.ext.stopped(sctx); return nil })
+		func(sctx context.Context) error {
+			done := make(chan struct{})
+			go func() { defer close(done); r.ext.stopped(sctx) }()
+			select {
+			case <-done:
+				return nil
+			case <-sctx.Done():
+			}
+			select {
+			case <-done:
+				return nil
+			case <-time.After(extensionsSlack):
+				return fmt.Errorf("%w: an extension's StepStopped did not return (abandoned)", service.ErrStopTimeout)
+			}
+		})
 }
+
+// extensionsSlack is how long past its deadline an extension's StepStopped
+// may take before it is abandoned.
+const extensionsSlack = 100 * time.Millisecond
 
 // runSteps starts the extensions, then runs the tree.
 func (r *runner) runSteps(ctx context.Context) error {
