@@ -75,7 +75,12 @@ type Worker struct {
 	// Default: SIGUSR1. A signal in both lists is ErrConflictingOptions.
 	DumpSignals []os.Signal
 	// DumpTo receives dumps and the list of what was still running at a
-	// forced exit. Default: os.Stderr.
+	// forced exit. Default: os.Stderr. It is written on a goroutine of
+	// Run's, one write at a time (a dump signal that comes while the last
+	// dump is still being written is skipped), so that a DumpTo that
+	// blocks (a full pipe) never keeps the Worker from stopping; as it
+	// returns, Run waits at most a second for a write in progress, then
+	// abandons it (logged).
 	DumpTo io.Writer
 	// Ready, if set, is called once the tree has started (for a readiness
 	// notification such as sd_notify), on Run's goroutine; signals wait
@@ -141,6 +146,7 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 		root:    w.Service,
 		stopSig: make(chan os.Signal, 4),
 		dumpSig: make(chan os.Signal, 1),
+		writing: make(chan struct{}, 1),
 		ext:     extensions{list: w.Extensions, log: logger, root: w.Service},
 	}
 	signal.Notify(r.stopSig, w.stopSignals()...)
@@ -148,6 +154,9 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 	defer func() { // deferred: also when Ready ends the goroutine (runtime.Goexit)
 		signal.Stop(r.stopSig)
 		signal.Stop(r.dumpSig)
+		if !r.forced {
+			r.joinDump()
+		}
 		// Abandoned code may still log (an abandoned hook's return is).
 		if closer != nil && !r.forced && ExitCode(err) != ExitStopTimeout {
 			_ = closer.Close()
