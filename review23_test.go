@@ -1,0 +1,325 @@
+package mode_test
+
+// Review 23: a hostile review of the Worker (the process around the tree):
+// every phase against every stimulus, public operations called from inside
+// the tree, logging and dumping outputs that misbehave, and what is left
+// running once Run has returned.
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gomode/mode"
+	"github.com/gomode/mode/service"
+	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
+)
+
+var r23Nop = zerolog.Nop()
+
+// r23Svc is a service whose hooks are function fields (nil: no-op) and
+// which, if task is set, runs it as a task of each run.
+type r23Svc struct {
+	service.Base
+	onStart, onStarted, onStop, onShutdown func(ctx context.Context) error
+	task                                   func(ctx context.Context) error
+}
+
+func newR23(name string, cfg service.Config) *r23Svc {
+	s := &r23Svc{}
+	cfg.Name = name
+	if cfg.Logger == nil {
+		cfg.Logger = &r23Nop
+	}
+	s.Configure(cfg)
+	return s
+}
+
+func call(fn func(context.Context) error, ctx context.Context) error {
+	if fn == nil {
+		return nil
+	}
+	return fn(ctx)
+}
+
+func (s *r23Svc) OnStart(ctx context.Context) error {
+	if err := call(s.onStart, ctx); err != nil {
+		return err
+	}
+	if s.task != nil {
+		return s.Go("task", s.task)
+	}
+	return nil
+}
+func (s *r23Svc) OnStarted(ctx context.Context) error  { return call(s.onStarted, ctx) }
+func (s *r23Svc) OnStop(ctx context.Context) error     { return call(s.onStop, ctx) }
+func (s *r23Svc) OnShutdown(ctx context.Context) error { return call(s.onShutdown, ctx) }
+
+// r23Run runs w on a goroutine and returns a function that waits (at most
+// limit, a generous bound, never a synchronisation) for Run's error.
+func r23Run(t *testing.T, w *mode.Worker, ctx context.Context) func(limit time.Duration) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	return func(limit time.Duration) error {
+		t.Helper()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(limit):
+			t.Fatalf("Run did not return within %v", limit)
+			return nil
+		}
+	}
+}
+
+func r23Kill(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := syscall.Kill(os.Getpid(), sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// blockingWriter blocks every Write until released; entered is closed at
+// the first Write.
+type blockingWriter struct {
+	once    sync.Once
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingWriter) Write(p []byte) (int, error) {
+	b.once.Do(func() { close(b.entered) })
+	<-b.release
+	return len(p), nil
+}
+
+// TestReview23DumpToBlocks: a DumpTo that blocks (stderr, a full pipe
+// nobody reads) must not make the Worker deaf: SIGTERM still stops the
+// tree, a second SIGTERM still exits at once.
+func TestReview23DumpToBlocks(t *testing.T) {
+	bw := &blockingWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	defer close(bw.release)
+	root := newR23("root", service.Config{})
+	ready := make(chan struct{})
+	w := &mode.Worker{Service: root, Logger: &r23Nop, DumpTo: bw, StopTimeout: time.Second, Ready: func() { close(ready) }}
+	wait := r23Run(t, w, context.Background())
+	<-ready
+	r23Kill(t, syscall.SIGUSR1)
+	select {
+	case <-bw.entered:
+	case <-time.After(waitLimit):
+		t.Fatal("no dump")
+	}
+	r23Kill(t, syscall.SIGUSR1) // skipped: the first one is still being written
+	r23Kill(t, syscall.SIGTERM)
+	if err := wait(5 * time.Second); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+// TestReview23DumpToBlocksForcedExit: with DumpTo blocked by a dump, a
+// second SIGTERM during a hung stop still exits at once (ExitForced),
+// though the list of what still runs cannot be written.
+func TestReview23DumpToBlocksForcedExit(t *testing.T) {
+	bw := &blockingWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	release := make(chan struct{})
+	defer close(bw.release)
+	defer close(release)
+	root := newR23("root", service.Config{StopTimeout: time.Minute})
+	stopping := make(chan struct{})
+	root.onStop = func(context.Context) error { close(stopping); <-release; return nil }
+	ready := make(chan struct{})
+	w := &mode.Worker{Service: root, Logger: &r23Nop, DumpTo: bw, StopTimeout: time.Minute, Ready: func() { close(ready) }}
+	wait := r23Run(t, w, context.Background())
+	<-ready
+	r23Kill(t, syscall.SIGUSR1)
+	<-bw.entered
+	r23Kill(t, syscall.SIGTERM)
+	<-stopping
+	r23Kill(t, syscall.SIGTERM)
+	if err := wait(5 * time.Second); mode.ExitCode(err) != mode.ExitForced {
+		t.Fatalf("Run: %v (exit %d)", err, mode.ExitCode(err))
+	}
+}
+
+// TestReview23LogFileAfterStopTimeout: after a stop that ran out of its
+// budget (ExitStopTimeout), the abandoned hook still runs and the service
+// logs when it finally returns ("is logged when it finally returns"): the
+// Worker's LogFile must still take that line, as after a forced exit.
+func TestReview23LogFileAfterStopTimeout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "worker.log")
+	release := make(chan struct{})
+	returned := make(chan struct{})
+	root := &r23Svc{}
+	root.Configure(service.Config{Name: "root"}) // logs where the Worker does
+	root.onStop = func(context.Context) error {
+		defer close(returned)
+		<-release
+		return nil
+	}
+	w := &mode.Worker{Service: root, LogFile: path, StopTimeout: 100 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	w.Ready = cancel
+	err := r23Run(t, w, ctx)(10 * time.Second)
+	if mode.ExitCode(err) != mode.ExitStopTimeout {
+		t.Fatalf("Run: %v (exit %d)", err, mode.ExitCode(err))
+	}
+	close(release)
+	<-returned
+	deadline := time.Now().Add(waitLimit)
+	for {
+		b, rerr := os.ReadFile(path)
+		must(t, rerr)
+		if strings.Contains(string(b), "abandoned hook returned late") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the abandoned hook's return was not logged to LogFile:\n%s", b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestReview23RootRestartFromTask: the root restarting itself (an admin
+// endpoint restarting the whole tree) is not the end of its run: the
+// Worker must go on running the restarted tree, not stop it as if it had
+// ended.
+func TestReview23RootRestartFromTask(t *testing.T) {
+	t.Skip("defect: the root's Restart ends the Worker's run (Restart returns \"service stopped\", " +
+		"Run nil, ExitOK): runner.wait takes the root's Done (closed by the restart's stop) for the end of " +
+		"its run and stops it. Fix: service to tell a restart's stop from a stop (e.g. context.Cause " +
+		"ErrRestarting, or a Restarting state), and runner.wait to re-arm on the new run's Done then")
+	var root *r23Svc
+	root = newR23("root", service.Config{})
+	started := make(chan int, 4)
+	root.onStarted = func(context.Context) error { started <- root.RestartCount(); return nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &mode.Worker{Service: root, Logger: &r23Nop, StopTimeout: time.Second}
+	wait := r23Run(t, w, ctx)
+	if n := <-started; n != 0 {
+		t.Fatalf("restart count %d", n)
+	}
+	rerr := make(chan error, 1)
+	go func() { rerr <- root.Restart(context.Background()) }()
+	select {
+	case err := <-rerr:
+		t.Fatalf("Restart returned %v before the restart was seen; root %v", err, root.State())
+	case n := <-started:
+		if n != 1 {
+			t.Fatalf("restart count %d", n)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("no restart")
+	}
+	if root.State() != service.Running {
+		t.Fatalf("after the restart the root is %v: the Worker stopped it", root.State())
+	}
+	cancel()
+	if err := wait(10 * time.Second); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+var _ = errors.New
+var _ = goleak.IgnoreCurrent
+
+// r23Ext is an extension that calls fn at each step (nil: no-op).
+type r23Ext struct {
+	fn func(ctx context.Context, s mode.Step) error
+}
+
+func (e *r23Ext) WorkerPhase(ctx context.Context, p mode.Phase) error {
+	if e.fn == nil {
+		return nil
+	}
+	return e.fn(ctx, p.Step)
+}
+
+// TestReview23BudgetWhenUserCodeHangs: "the whole stop returns by it even
+// when user code hangs": Run returns within StopTimeout plus slack (the
+// extensions' StepStopped gets at least a second) whichever hook ignores
+// its ctx, panics, or the tree crashes first, and the exit code is the
+// documented one.
+func TestReview23BudgetWhenUserCodeHangs(t *testing.T) {
+	const budget = 300 * time.Millisecond
+	hang := func(release chan struct{}) func(context.Context) error {
+		return func(context.Context) error { <-release; return nil }
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(root, child *r23Svc, release chan struct{}) []mode.Extension
+		crash bool // the tree crashes instead of ctx ending
+		code  int
+		limit time.Duration
+	}{
+		{"root OnStop hangs", func(root, _ *r23Svc, rel chan struct{}) []mode.Extension {
+			root.onStop = hang(rel)
+			return nil
+		}, false, mode.ExitStopTimeout, budget + time.Second},
+		{"root OnShutdown hangs", func(root, _ *r23Svc, rel chan struct{}) []mode.Extension {
+			root.onShutdown = hang(rel)
+			return nil
+		}, false, mode.ExitStopTimeout, budget + time.Second},
+		{"child OnStop hangs", func(_, child *r23Svc, rel chan struct{}) []mode.Extension {
+			child.onStop = hang(rel)
+			return nil
+		}, false, mode.ExitStopTimeout, budget + time.Second},
+		{"task ignores its ctx", func(root, _ *r23Svc, rel chan struct{}) []mode.Extension {
+			root.task = hang(rel)
+			return nil
+		}, false, mode.ExitStopTimeout, budget + time.Second},
+		{"root OnStop panics", func(root, _ *r23Svc, _ chan struct{}) []mode.Extension {
+			root.onStop = func(context.Context) error { panic("r23") }
+			return nil
+		}, false, mode.ExitFailure, budget + time.Second},
+		{"crash, then OnStop hangs", func(root, _ *r23Svc, rel chan struct{}) []mode.Extension {
+			root.onStop = hang(rel)
+			return nil
+		}, true, mode.ExitStopTimeout, budget + time.Second},
+		{"extension hangs at StepStopped", func(_, _ *r23Svc, rel chan struct{}) []mode.Extension {
+			return []mode.Extension{&r23Ext{fn: func(_ context.Context, s mode.Step) error {
+				if s == mode.StepStopped {
+					<-rel
+				}
+				return nil
+			}}}
+		}, false, mode.ExitStopTimeout, budget + 3*time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			release := make(chan struct{})
+			defer close(release)
+			root := newR23("root", service.Config{StopTimeout: time.Minute})
+			child := newR23("child", service.Config{StopTimeout: time.Minute})
+			must(t, root.AddDependency(child))
+			ext := tc.setup(root, child, release)
+			crashNow := make(chan struct{})
+			if tc.crash { // after the start: a task error during it fails the start
+				root.task = func(context.Context) error { <-crashNow; return errBoom }
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			w := &mode.Worker{Service: root, Logger: &r23Nop, StopTimeout: budget, Extensions: ext}
+			w.Ready = cancel
+			if tc.crash {
+				w.Ready = func() { close(crashNow) }
+			}
+			begin := time.Now()
+			err := r23Run(t, w, ctx)(10 * time.Second)
+			if took := time.Since(begin); took > tc.limit {
+				t.Errorf("Run took %v, budget %v", took, tc.limit)
+			}
+			if got := mode.ExitCode(err); got != tc.code {
+				t.Errorf("Run: %v (exit %d, want %d)", err, got, tc.code)
+			}
+		})
+	}
+}
