@@ -12,12 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gomode/mode"
 	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/supervisor"
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 )
@@ -321,5 +323,226 @@ func TestReview23BudgetWhenUserCodeHangs(t *testing.T) {
 				t.Errorf("Run: %v (exit %d, want %d)", err, got, tc.code)
 			}
 		})
+	}
+}
+
+// TestReview23DumpFromInsideTheTree: Worker.Dump "waits for no service":
+// called from every hook, a task, Ready and the extensions' steps, during
+// the Worker's start and stop, it returns and names the root.
+func TestReview23DumpFromInsideTheTree(t *testing.T) {
+	var w *mode.Worker
+	var mu sync.Mutex
+	var where []string
+	dump := func(at string) {
+		s := w.Dump()
+		mu.Lock()
+		defer mu.Unlock()
+		if !strings.Contains(s, "root") || !strings.Contains(s, "goroutine ") {
+			t.Errorf("dump at %s:\n%s", at, s)
+		}
+		where = append(where, at)
+	}
+	hook := func(at string) func(context.Context) error {
+		return func(context.Context) error { dump(at); return nil }
+	}
+	root := newR23("root", service.Config{})
+	child := newR23("child", service.Config{})
+	must(t, root.AddDependency(child))
+	root.onStart, root.onStarted, root.onStop, root.onShutdown = hook("root OnStart"), hook("root OnStarted"), hook("root OnStop"), hook("root OnShutdown")
+	child.onStart, child.onStop = hook("child OnStart"), hook("child OnStop")
+	taskRan := make(chan struct{})
+	child.task = func(ctx context.Context) error { dump("task"); close(taskRan); <-ctx.Done(); return nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w = &mode.Worker{Service: root, Logger: &r23Nop, StopTimeout: 5 * time.Second,
+		Ready: func() { dump("Ready"); <-taskRan; cancel() },
+		Extensions: []mode.Extension{&r23Ext{fn: func(_ context.Context, s mode.Step) error { dump(s.String()); return nil }}}}
+	if err := r23Run(t, w, ctx)(10 * time.Second); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(where) != 12 {
+		t.Fatalf("dumped at %q", where)
+	}
+}
+
+// TestReview23DumpOfAWorkerWithoutService: Dump is public: on a Worker
+// whose Service is nil or a typed nil it must not panic.
+func TestReview23DumpOfAWorkerWithoutService(t *testing.T) {
+	for _, w := range []*mode.Worker{{}, {Service: (*r23Svc)(nil)}} {
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					t.Errorf("Dump of %#v panicked: %v", w.Service, v)
+				}
+			}()
+			_ = w.Dump()
+		}()
+	}
+}
+
+// TestReview23DumpWhileRestarting: a dump signal while a supervisor is
+// restarting a child whose start hangs (ignoring nothing: it waits to be
+// released) is written at once and shows the child starting; then SIGTERM
+// stops the whole tree cleanly.
+func TestReview23DumpWhileRestarting(t *testing.T) {
+	sup := newSup("sup", nil, supervisor.Spec{MaxRestarts: 100})
+	child := newR23("child", service.Config{})
+	var starts atomic.Int32
+	crash := make(chan struct{})
+	hung := make(chan struct{})
+	child.onStart = func(ctx context.Context) error {
+		if starts.Add(1) == 2 {
+			close(hung)
+			<-ctx.Done() // the restart's start waits until the stop
+			return ctx.Err()
+		}
+		return nil
+	}
+	child.task = func(ctx context.Context) error {
+		select {
+		case <-crash:
+			return errBoom
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	must(t, sup.Add(context.Background(), child))
+	out := &syncBuffer{hit: make(chan struct{}, 1)}
+	ready := make(chan struct{})
+	w := &mode.Worker{Service: sup, Logger: &r23Nop, DumpTo: out, StopTimeout: 5 * time.Second, Ready: func() { close(ready) }}
+	wait := r23Run(t, w, context.Background())
+	<-ready
+	close(crash)
+	<-hung
+	r23Kill(t, syscall.SIGUSR1)
+	select {
+	case <-out.hit:
+	case <-time.After(waitLimit):
+		t.Fatal("no dump while restarting")
+	}
+	r23Kill(t, syscall.SIGTERM)
+	if err := wait(10 * time.Second); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if s := out.String(); !strings.Contains(s, "(child) [starting]") {
+		t.Fatalf("dump while restarting:\n%.2000s", s)
+	}
+}
+
+// TestReview23EveryPhaseEveryStimulus: each phase of the run (start, run,
+// stop, rollback) against each stimulus ends with the documented error
+// and exit code, within a bound, leaving no goroutine of the tree behind
+// when nothing was abandoned.
+func TestReview23EveryPhaseEveryStimulus(t *testing.T) {
+	type stim int
+	const (
+		sigterm stim = iota
+		sigint
+		twoSignals
+		cancelCtx
+		dumpThenTerm
+	)
+	for _, tc := range []struct {
+		name  string
+		phase string // "start" (OnStart waits for ctx), "start-deaf" (ignores it), "run", "stop" (OnStop hangs)
+		stim  stim
+		code  int
+	}{
+		{"start/SIGTERM", "start", sigterm, mode.ExitOK},
+		{"start/SIGINT", "start", sigint, mode.ExitOK},
+		{"start/ctx", "start", cancelCtx, mode.ExitOK},
+		{"start/dump then SIGTERM", "start", dumpThenTerm, mode.ExitOK},
+		{"start/two signals", "start-deaf", twoSignals, mode.ExitForced},
+		{"start ignoring ctx/SIGTERM", "start-deaf", sigterm, mode.ExitStopTimeout},
+		{"run/SIGTERM", "run", sigterm, mode.ExitOK},
+		{"run/SIGINT", "run", sigint, mode.ExitOK},
+		{"run/ctx", "run", cancelCtx, mode.ExitOK},
+		{"run/dump then SIGTERM", "run", dumpThenTerm, mode.ExitOK},
+		{"stop/two signals", "stop", twoSignals, mode.ExitForced},
+		{"stop/ctx then one signal: budget", "stop", cancelCtx, mode.ExitStopTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			release := make(chan struct{})
+			defer close(release)
+			in := make(chan struct{}) // closed when the phase is reached
+			root := newR23("root", service.Config{StopTimeout: 300 * time.Millisecond})
+			switch tc.phase {
+			case "start":
+				root.onStart = func(ctx context.Context) error { close(in); <-ctx.Done(); return ctx.Err() }
+			case "start-deaf":
+				root.onStart = func(ctx context.Context) error { close(in); <-release; return nil }
+			case "stop":
+				root.onStop = func(context.Context) error { close(in); <-release; return nil }
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			out := &syncBuffer{hit: make(chan struct{}, 1)}
+			logs := &syncBuffer{}
+			logger := zerolog.New(logs)
+			w := &mode.Worker{Service: root, Logger: &logger, DumpTo: out, StopTimeout: 300 * time.Millisecond}
+			ready := make(chan struct{})
+			w.Ready = func() { close(ready) }
+			switch tc.phase {
+			case "run":
+				in = ready
+			case "stop":
+				w.Ready = cancel // the stop begins for another reason: ctx
+			}
+			wait := r23Run(t, w, ctx)
+			<-in
+			switch tc.stim {
+			case sigterm:
+				r23Kill(t, syscall.SIGTERM)
+			case sigint:
+				r23Kill(t, syscall.SIGINT)
+			case twoSignals:
+				r23Kill(t, syscall.SIGTERM)
+				// Signals of one kind coalesce until delivered: wait until
+				// the first one is taken before sending the second.
+				r23WaitLog(t, logs, "send it again")
+				r23Kill(t, syscall.SIGTERM)
+			case cancelCtx:
+				cancel()
+				if tc.phase == "stop" {
+					r23Kill(t, syscall.SIGTERM) // one signal: noted, the budget still ends it
+				}
+			case dumpThenTerm:
+				r23Kill(t, syscall.SIGUSR1)
+				select {
+				case <-out.hit:
+				case <-time.After(waitLimit):
+					t.Fatal("no dump")
+				}
+				r23Kill(t, syscall.SIGTERM)
+			}
+			err := wait(5 * time.Second)
+			if got := mode.ExitCode(err); got != tc.code {
+				t.Fatalf("Run: %v (exit %d, want %d)", err, got, tc.code)
+			}
+			if tc.code == mode.ExitForced && !strings.Contains(out.String(), "forced exit") {
+				t.Errorf("DumpTo after a forced exit:\n%s", out.String())
+			}
+			if tc.code == mode.ExitOK {
+				if st := root.State(); st != service.Shutdown && st != service.Init {
+					t.Errorf("root left %v", st)
+				}
+				goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			}
+		})
+	}
+}
+
+// r23WaitLog waits until the log holds want (polling: the log is the
+// only sign that the Worker took a signal).
+func r23WaitLog(t *testing.T, logs *syncBuffer, want string) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !strings.Contains(logs.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log:\n%s", want, logs.String())
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
