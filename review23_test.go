@@ -355,7 +355,7 @@ func TestReview23DumpFromInsideTheTree(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w = &mode.Worker{Service: root, Logger: &r23Nop, StopTimeout: 5 * time.Second,
-		Ready: func() { dump("Ready"); <-taskRan; cancel() },
+		Ready:      func() { dump("Ready"); <-taskRan; cancel() },
 		Extensions: []mode.Extension{&r23Ext{fn: func(_ context.Context, s mode.Step) error { dump(s.String()); return nil }}}}
 	if err := r23Run(t, w, ctx)(10 * time.Second); err != nil {
 		t.Fatalf("Run: %v", err)
