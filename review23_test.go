@@ -546,3 +546,89 @@ func r23WaitLog(t *testing.T, logs *syncBuffer, want string) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestReview23OperationsFromInsideTheTree: the root's and a child's Stop,
+// Restart and Crash called from the tree's own hooks and tasks, during the
+// Worker's start, run and stop: Run returns within a bound with the
+// documented code, and nothing of the tree runs once it has returned.
+func TestReview23OperationsFromInsideTheTree(t *testing.T) {
+	type op func(ctx context.Context, root, child *r23Svc)
+	stopRoot := func(ctx context.Context, root, _ *r23Svc) { _ = root.Stop(ctx) }
+	restartRoot := func(ctx context.Context, root, _ *r23Svc) { _ = root.Restart(ctx) }
+	crashRoot := func(_ context.Context, root, _ *r23Svc) { root.Crash(errBoom) }
+	stopChild := func(ctx context.Context, _, child *r23Svc) { _ = child.Stop(ctx) }
+	restartChild := func(ctx context.Context, _, child *r23Svc) { _ = child.Restart(ctx) }
+	crashChild := func(_ context.Context, _, child *r23Svc) { child.Crash(errBoom) }
+	for _, tc := range []struct {
+		name  string
+		where string // "root OnStart", "child task", "root OnStop", "child OnStop"
+		op    op
+		code  int
+	}{
+		{"root stops itself in OnStart", "root OnStart", stopRoot, mode.ExitStartFailed},
+		{"root crashes itself in OnStart", "root OnStart", crashRoot, mode.ExitStartFailed},
+		{"child task stops the root during the start", "child task during the start", stopRoot, mode.ExitStartFailed},
+		{"child task crashes its child during the start", "child task during the start", crashChild, mode.ExitStartFailed},
+		{"child task restarts its child during the start", "child task during the start", restartChild, mode.ExitOK},
+		{"child task stops the root", "child task", stopRoot, mode.ExitOK},
+		{"child task crashes the root", "child task", crashRoot, mode.ExitFailure},
+		{"child task stops its child", "child task", stopChild, mode.ExitOK},
+		{"child task crashes its child", "child task", crashChild, mode.ExitFailure},
+		{"child task restarts its child", "child task", restartChild, mode.ExitOK},
+		{"root OnStop stops the root", "root OnStop", stopRoot, mode.ExitOK},
+		{"root OnStop restarts the root", "root OnStop", restartRoot, mode.ExitOK},
+		{"root OnStop crashes the root", "root OnStop", crashRoot, mode.ExitFailure},
+		{"child OnStop restarts the child", "child OnStop", restartChild, mode.ExitOK},
+		{"child OnStop restarts the root", "child OnStop", restartRoot, mode.ExitOK},
+		{"child OnStop crashes the child", "child OnStop", crashChild, mode.ExitFailure},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := newR23("root", service.Config{StopTimeout: 2 * time.Second})
+			child := newR23("child", service.Config{StopTimeout: 2 * time.Second})
+			must(t, root.AddDependency(child))
+			var once sync.Once
+			act := func(ctx context.Context) error { once.Do(func() { tc.op(ctx, root, child) }); return nil }
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			w := &mode.Worker{Service: root, Logger: &r23Nop, StopTimeout: 3 * time.Second}
+			switch tc.where {
+			case "root OnStart":
+				root.onStart = act
+			case "child task during the start":
+				w.Ready = cancel
+				child.task = func(ctx context.Context) error { _ = act(ctx); <-ctx.Done(); return nil }
+			case "child task":
+				started := make(chan struct{})
+				w.Ready = func() { close(started) }
+				child.task = func(ctx context.Context) error {
+					select {
+					case <-started:
+						_ = act(ctx)
+						if tc.code == mode.ExitOK {
+							cancel() // the Worker's stop races what the op began
+						}
+					case <-ctx.Done():
+					}
+					<-ctx.Done()
+					return nil
+				}
+			case "root OnStop":
+				root.onStop = act
+				w.Ready = cancel
+			case "child OnStop":
+				child.onStop = act
+				w.Ready = cancel
+			}
+			err := r23Run(t, w, ctx)(10 * time.Second)
+			if got := mode.ExitCode(err); got != tc.code {
+				t.Errorf("Run: %v (exit %d, want %d)", err, got, tc.code)
+			}
+			for _, s := range []*r23Svc{root, child} {
+				if st := s.State(); st != service.Init && st != service.Shutdown {
+					t.Errorf("%s is %v after Run returned", s.ShortLabel(), st)
+				}
+			}
+			goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		})
+	}
+}
