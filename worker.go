@@ -138,6 +138,7 @@ func (w *Worker) Run(ctx context.Context) (err error) {
 	}
 	logger, closer, err := w.openLog(level)
 	if err != nil {
+		w.ran.Store(false) // it has not run: ErrBadConfig, nothing started
 		return err
 	}
 	r := &runner{
