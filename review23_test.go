@@ -632,3 +632,77 @@ func TestReview23OperationsFromInsideTheTree(t *testing.T) {
 		})
 	}
 }
+
+// TestReview23ServiceStates: a Worker whose Service is shared with a
+// running Worker, already stopped, or bad; a Worker run again after it
+// returned. None touches a tree it does not own; a stopped root runs again.
+func TestReview23ServiceStates(t *testing.T) {
+	t.Run("shared with a running Worker", func(t *testing.T) {
+		root := newR23("root", service.Config{})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		ready := make(chan struct{})
+		w1 := &mode.Worker{Service: root, Logger: &r23Nop, Ready: func() { close(ready) }}
+		wait1 := r23Run(t, w1, ctx)
+		<-ready
+		w2 := &mode.Worker{Service: root, Logger: &r23Nop}
+		err := r23Run(t, w2, context.Background())(5 * time.Second)
+		if !errors.Is(err, service.ErrAlreadyStarted) || mode.ExitCode(err) != mode.ExitStartFailed {
+			t.Errorf("second Worker: %v (exit %d)", err, mode.ExitCode(err))
+		}
+		if st := root.State(); st != service.Running {
+			t.Fatalf("the second Worker left the first's root %v", st)
+		}
+		cancel()
+		if err := wait1(5 * time.Second); err != nil {
+			t.Fatalf("first Worker: %v", err)
+		}
+	})
+	t.Run("already stopped", func(t *testing.T) {
+		root := newR23("root", service.Config{})
+		must(t, service.Start(context.Background(), root))
+		must(t, root.Stop(context.Background()))
+		// service.Start refuses a stopped service (Restart would run it):
+		// the Worker reports it as a failed start and leaves it alone.
+		w := &mode.Worker{Service: root, Logger: &r23Nop}
+		if err := r23Run(t, w, context.Background())(5 * time.Second); !errors.Is(err, service.ErrAlreadyStarted) ||
+			mode.ExitCode(err) != mode.ExitStartFailed {
+			t.Fatalf("Run: %v (exit %d)", err, mode.ExitCode(err))
+		}
+		if st := root.State(); st != service.Shutdown {
+			t.Fatalf("root %v", st)
+		}
+		if err := r23Run(t, w, context.Background())(time.Second); !errors.Is(err, mode.ErrRunTwice) {
+			t.Fatalf("Run again: %v", err)
+		}
+	})
+	t.Run("bad log options start nothing", func(t *testing.T) {
+		dir := t.TempDir()
+		ro := filepath.Join(dir, "ro")
+		must(t, os.Mkdir(ro, 0o500))
+		bad := []*mode.Worker{
+			{LogLevel: "verbose"},
+			{LogLevel: "info,debug"},
+			{LogFile: dir},
+			{LogFile: filepath.Join(dir, "missing", "x.log")},
+		}
+		if os.Geteuid() != 0 { // root writes anywhere
+			bad = append(bad, &mode.Worker{LogFile: filepath.Join(ro, "x.log")})
+		}
+		for _, w := range bad {
+			root := newR23("root", service.Config{})
+			w.Service = root
+			err := r23Run(t, w, context.Background())(time.Second)
+			if mode.ExitCode(err) != mode.ExitBadConfig || root.State() != service.Init {
+				t.Errorf("LogLevel %q LogFile %q: %v (exit %d), root %v", w.LogLevel, w.LogFile, err, mode.ExitCode(err), root.State())
+			}
+			// A Worker refused for its configuration has not run: fixed, it runs.
+			w.LogLevel, w.LogFile = " WARN ", ""
+			ctx, cancel := context.WithCancel(context.Background())
+			w.Ready = cancel
+			if err := r23Run(t, w, ctx)(5 * time.Second); err != nil {
+				t.Errorf("the same Worker, fixed: %v", err)
+			}
+		}
+	})
+}
