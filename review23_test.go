@@ -706,3 +706,73 @@ func TestReview23ServiceStates(t *testing.T) {
 		}
 	})
 }
+
+// TestReview23HungStepStoppedAfterACrash: a crash, then an extension whose
+// StepStopped ignores its ctx: Run returns by the budget, its error keeps
+// the crash reason and names the abandoned step, and the later phase wins
+// (ExitStopTimeout); a dump signal during that StepStopped is written.
+func TestReview23HungStepStoppedAfterACrash(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	root := newR23("root", service.Config{})
+	crashNow := make(chan struct{})
+	root.task = func(context.Context) error { <-crashNow; return errBoom }
+	inStopped := make(chan struct{})
+	ext := &r23Ext{fn: func(_ context.Context, s mode.Step) error {
+		if s == mode.StepStopped {
+			close(inStopped)
+			<-release
+		}
+		return nil
+	}}
+	out := &syncBuffer{hit: make(chan struct{}, 1)}
+	w := &mode.Worker{Service: root, Logger: &r23Nop, DumpTo: out, StopTimeout: 200 * time.Millisecond,
+		Extensions: []mode.Extension{ext}, Ready: func() { close(crashNow) }}
+	wait := r23Run(t, w, context.Background())
+	<-inStopped
+	r23Kill(t, syscall.SIGUSR1)
+	select {
+	case <-out.hit:
+	case <-time.After(waitLimit):
+		t.Fatal("no dump during StepStopped")
+	}
+	err := wait(5 * time.Second)
+	if !errors.Is(err, errBoom) || !errors.Is(err, service.ErrStopTimeout) || mode.ExitCode(err) != mode.ExitStopTimeout ||
+		!strings.Contains(err.Error(), "StepStopped") {
+		t.Fatalf("Run: %v (exit %d)", err, mode.ExitCode(err))
+	}
+}
+
+// TestReview23DumpDuringRollback: a start cancelled by SIGTERM whose
+// rollback hangs (OnStop ignores its ctx): a dump signal during the
+// rollback is written, and the rollback's budget (the root's own
+// StopTimeout) ends it with ExitStopTimeout.
+func TestReview23DumpDuringRollback(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	root := newR23("root", service.Config{StopTimeout: 300 * time.Millisecond})
+	child := newR23("child", service.Config{})
+	must(t, root.AddDependency(child))
+	inStart := make(chan struct{})
+	inRollback := make(chan struct{})
+	child.onStart = func(ctx context.Context) error { close(inStart); <-ctx.Done(); return ctx.Err() }
+	root.onStop = func(context.Context) error { close(inRollback); <-release; return nil }
+	out := &syncBuffer{hit: make(chan struct{}, 1)}
+	w := &mode.Worker{Service: root, Logger: &r23Nop, DumpTo: out, StopTimeout: time.Minute}
+	wait := r23Run(t, w, context.Background())
+	<-inStart
+	r23Kill(t, syscall.SIGTERM)
+	<-inRollback
+	r23Kill(t, syscall.SIGUSR1)
+	select {
+	case <-out.hit:
+	case <-time.After(waitLimit):
+		t.Fatal("no dump during the rollback")
+	}
+	if err := wait(5 * time.Second); mode.ExitCode(err) != mode.ExitStopTimeout {
+		t.Fatalf("Run: %v (exit %d)", err, mode.ExitCode(err))
+	}
+	if s := out.String(); !strings.Contains(s, "(root) [") {
+		t.Fatalf("dump:\n%.1500s", s)
+	}
+}
