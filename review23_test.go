@@ -776,3 +776,47 @@ func TestReview23DumpDuringRollback(t *testing.T) {
 		t.Fatalf("dump:\n%.1500s", s)
 	}
 }
+
+// TestReview23DumpStorm: dump signals while hooks and other goroutines
+// call Worker.Dump, into a DumpTo that is not safe for concurrent use
+// (the Worker writes it one write at a time): no race, no lost stop.
+func TestReview23DumpStorm(t *testing.T) {
+	root := newR23("root", service.Config{})
+	var w *mode.Worker
+	stop := make(chan struct{})
+	root.task = func(ctx context.Context) error {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-stop:
+				<-ctx.Done()
+				return nil
+			default:
+				_ = w.Dump()
+			}
+		}
+	}
+	var unsafe strings.Builder // written by the Worker only, read after Run
+	ready := make(chan struct{})
+	w = &mode.Worker{Service: root, Logger: &r23Nop, DumpTo: &unsafe, StopTimeout: 5 * time.Second, Ready: func() { close(ready) }}
+	wait := r23Run(t, w, context.Background())
+	<-ready
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = w.Dump() }()
+	}
+	for range 20 {
+		r23Kill(t, syscall.SIGUSR1)
+	}
+	wg.Wait()
+	close(stop)
+	r23Kill(t, syscall.SIGTERM)
+	if err := wait(10 * time.Second); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !strings.Contains(unsafe.String(), "=== service tree ===") {
+		t.Fatalf("no dump written")
+	}
+}
