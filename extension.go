@@ -58,8 +58,10 @@ type Phase struct {
 // At StepStopping and StepStopped it carries the stop's deadline:
 // StopTimeout from when the stop began, shared with the tree's stop, so
 // that the whole stop fits the budget a process manager gives (StepStopped
-// gets at least a second, even when the tree's stop used it all). At the
-// other steps it is Run's ctx. A goroutine
+// gets at least a second, even when the tree's stop used it all); a
+// StepStopped that ignores it is abandoned shortly after it, and Run
+// returns service.ErrStopTimeout (ExitStopTimeout), as for the tree's
+// hooks. At the other steps it is Run's ctx. A goroutine
 // the extension starts is its own to end and join by the end of its
 // StepStopped.
 //

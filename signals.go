@@ -27,7 +27,8 @@ type runner struct {
 	signals int            // stop signals received so far
 	forced  bool           // Run returned on a second signal, abandoning the tree
 	ext     extensions
-	stopBy  time.Time // the stop's deadline, once it has begun (stopContext)
+	stopBy  time.Time     // the stop's deadline, once it has begun (stopContext)
+	writing chan struct{} // holds a token while a write to DumpTo is in progress
 }
 
 // minExtensionsStop is the least time StepStopped gets, even when the
@@ -76,8 +77,12 @@ func (r *runner) run(ctx context.Context) (err error) {
 			r.goexit(ctx)
 		}
 		if !r.forced {
-			if ferr := r.stopExtensions(ctx); ferr != nil {
+			switch ferr := r.stopExtensions(ctx); {
+			case r.forced:
 				err = ferr
+			case ferr != nil: // StepStopped abandoned: the later phase wins
+				logline.Err(r.log.Error, ferr, "the extensions' stop did not finish within its budget")
+				err = withCode(ExitStopTimeout, errors.Join(err, ferr))
 			}
 		}
 	}()
@@ -89,15 +94,35 @@ func (r *runner) run(ctx context.Context) (err error) {
 // stopExtensions gives StepStopped to the extensions that started, on a
 // goroutine, bounded by the stop timeout, and waits for it, dumping on
 // dump signals. It is part of the stop: on a second stop signal it returns
-// ErrForcedExit without waiting.
+// ErrForcedExit without waiting. An extension that ignores its ctx is
+// abandoned shortly after the deadline (service.ErrStopTimeout), as the
+// tree's own hooks are: the whole stop returns by the budget.
 func (r *runner) stopExtensions(ctx context.Context) error {
 	if r.ext.started == 0 {
 		return nil
 	}
 	return r.stopping(ctx, minExtensionsStop, "the extensions' stop",
 		"signal while the extensions stop: stopping (send it again to exit at once)",
-		func(sctx context.Context) error { r.ext.stopped(sctx); return nil })
+		func(sctx context.Context) error {
+			done := make(chan struct{})
+			go func() { defer close(done); r.ext.stopped(sctx) }()
+			select {
+			case <-done:
+				return nil
+			case <-sctx.Done():
+			}
+			select {
+			case <-done:
+				return nil
+			case <-time.After(extensionsSlack):
+				return fmt.Errorf("%w: an extension's StepStopped did not return (abandoned)", service.ErrStopTimeout)
+			}
+		})
 }
+
+// extensionsSlack is how long past its deadline an extension's StepStopped
+// may take before it is abandoned.
+const extensionsSlack = 100 * time.Millisecond
 
 // runSteps starts the extensions, then runs the tree.
 func (r *runner) runSteps(ctx context.Context) error {
@@ -192,7 +217,7 @@ func (r *runner) start(ctx context.Context) (asked bool, err error) {
 			r.log.Info().Str("signal", sig.String()).Msg("signal during the start: cancelling the start (send it again to exit at once)")
 			cancel()
 		case <-r.dumpSig:
-			r.w.dump()
+			r.dump()
 		}
 	}
 }
@@ -269,7 +294,7 @@ func (r *runner) wait(ctx context.Context) error {
 			r.log.Info().Str("signal", sig.String()).Msg("signal: stopping (send it again to exit at once)")
 			return nil
 		case <-r.dumpSig:
-			r.w.dump()
+			r.dump()
 		case <-r.root.Done():
 			why := r.root.CrashReason()
 			if why == nil {
@@ -313,7 +338,7 @@ func (r *runner) stopping(ctx context.Context, min time.Duration, what, note str
 			}
 			r.log.Info().Str("signal", sig.String()).Msg(note)
 		case <-r.dumpSig:
-			r.w.dump()
+			r.dump()
 		}
 	}
 }
@@ -327,12 +352,71 @@ func (r *runner) forceExit(sig os.Signal, what string) error {
 	if left == nil {
 		left = []string{"nothing"}
 	}
-	out := r.w.dumpTo()
-	_, _ = io.WriteString(out, "=== forced exit on "+sig.String()+": "+what+" abandoned; still running: "+
-		strings.Join(left, ", ")+" ===\n"+service.Dump(r.root)+"\n")
+	r.write("=== forced exit on "+sig.String()+": "+what+" abandoned; still running: "+
+		strings.Join(left, ", ")+" ===\n"+service.Dump(r.root)+"\n", true)
 	err := fmt.Errorf("%w (%s): %s abandoned; still running: %s", ErrForcedExit, sig, what, strings.Join(left, ", "))
 	logline.Err(r.log.Error, err, "forced exit")
 	return withCode(ExitForced, err)
+}
+
+// dumpWait bounds how long Run waits, as it returns, for a write to DumpTo
+// still in progress (a dump, the forced exit's list) before abandoning it.
+const dumpWait = time.Second
+
+// dump writes Worker.Dump to DumpTo on a goroutine, so that a DumpTo that
+// blocks (a full pipe nobody reads) does not make the Worker deaf to stop
+// signals. One write at a time: a dump asked while the last one is still
+// being written is skipped.
+func (r *runner) dump() {
+	select {
+	case r.writing <- struct{}{}:
+	default:
+		r.log.Warn().Msg("dump signal: the last dump is still being written to DumpTo: skipped")
+		return
+	}
+	go func() {
+		defer func() { <-r.writing }()
+		r.w.dump()
+	}()
+}
+
+// write writes s to DumpTo after the dump in progress, if any, on a
+// goroutine, and waits for it (or only starts it, unless wait) at most
+// dumpWait in all: Run is about to return.
+func (r *runner) write(s string, wait bool) {
+	limit := time.NewTimer(dumpWait)
+	defer limit.Stop()
+	select {
+	case r.writing <- struct{}{}:
+	case <-limit.C:
+		r.log.Error().Msg("DumpTo blocks: what was still running is not written to it")
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer func() { <-r.writing; close(done) }()
+		_, _ = io.WriteString(r.w.dumpTo(), s)
+	}()
+	if !wait {
+		return
+	}
+	select {
+	case <-done:
+	case <-limit.C:
+		r.log.Error().Msg("DumpTo blocks: the write to it is abandoned")
+	}
+}
+
+// joinDump waits, at most dumpWait, for a dump still being written, as
+// Run returns (after a clean stop: nothing of Run's is left running
+// unless logged as abandoned).
+func (r *runner) joinDump() {
+	select {
+	case r.writing <- struct{}{}:
+		<-r.writing
+	case <-time.After(dumpWait):
+		r.log.Error().Msg("DumpTo blocks: the dump being written to it is abandoned")
+	}
 }
 
 // stillRunning lists the services of the tree at root that have not

@@ -35,8 +35,10 @@ type Worker struct {
 	// ErrBadConfig.
 	LogLevel string
 	// LogFile is the path of a file the Worker's logger appends to
-	// (created if needed, closed when Run returns, except after a forced
-	// exit: abandoned code may still write to it). Default (""): stderr.
+	// (created if needed, closed when Run returns, except when Run
+	// abandoned code, which may still write to it: after a forced exit or
+	// a stop or rollback that ran out of its budget, ExitStopTimeout).
+	// Default (""): stderr.
 	// A file that cannot be opened is ErrBadConfig.
 	//
 	// The Worker's logger writes coloured text (zerolog.ConsoleWriter)
@@ -73,7 +75,12 @@ type Worker struct {
 	// Default: SIGUSR1. A signal in both lists is ErrConflictingOptions.
 	DumpSignals []os.Signal
 	// DumpTo receives dumps and the list of what was still running at a
-	// forced exit. Default: os.Stderr.
+	// forced exit. Default: os.Stderr. It is written on a goroutine of
+	// Run's, one write at a time (a dump signal that comes while the last
+	// dump is still being written is skipped), so that a DumpTo that
+	// blocks (a full pipe) never keeps the Worker from stopping; as it
+	// returns, Run waits at most a second for a write in progress, then
+	// abandons it (logged).
 	DumpTo io.Writer
 	// Ready, if set, is called once the tree has started (for a readiness
 	// notification such as sd_notify), on Run's goroutine; signals wait
@@ -121,7 +128,7 @@ type Worker struct {
 // begins and ends (signal.Stop) before it returns, so once Run has
 // returned, these signals have Go's default effect again: SIGINT and
 // SIGTERM end the process, SIGUSR1 is ignored.
-func (w *Worker) Run(ctx context.Context) error {
+func (w *Worker) Run(ctx context.Context) (err error) {
 	level, err := w.check()
 	if err != nil {
 		return err
@@ -131,6 +138,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	logger, closer, err := w.openLog(level)
 	if err != nil {
+		w.ran.Store(false) // it has not run: ErrBadConfig, nothing started
 		return err
 	}
 	r := &runner{
@@ -139,6 +147,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		root:    w.Service,
 		stopSig: make(chan os.Signal, 4),
 		dumpSig: make(chan os.Signal, 1),
+		writing: make(chan struct{}, 1),
 		ext:     extensions{list: w.Extensions, log: logger, root: w.Service},
 	}
 	signal.Notify(r.stopSig, w.stopSignals()...)
@@ -146,7 +155,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer func() { // deferred: also when Ready ends the goroutine (runtime.Goexit)
 		signal.Stop(r.stopSig)
 		signal.Stop(r.dumpSig)
-		if closer != nil && !r.forced { // abandoned code may still log
+		if !r.forced {
+			r.joinDump()
+		}
+		// Abandoned code may still log (an abandoned hook's return is).
+		if closer != nil && !r.forced && ExitCode(err) != ExitStopTimeout {
 			_ = closer.Close()
 		}
 	}()
