@@ -322,6 +322,11 @@ func (b *Base) startTimer(cfg timerConfig, plan firePlan, fn func(context.Contex
 // and fn's error when that must crash the service.
 func (t *timer) loop(ctx context.Context) error {
 	last := t.plan.start()
+	if ctx.Err() != nil {
+		// Stopped (or a start rolled back) before this goroutine ran:
+		// no call, not even ExecFirst's, with a cancelled context.
+		return nil
+	}
 	if t.cfg.execFirst {
 		if err := t.call(ctx); err != nil {
 			return err

@@ -1,0 +1,565 @@
+package service_test
+
+// Review 24: a hostile review of timers (Every, FixedDelay), Ticks and Cron:
+// callbacks that hang, panic or fail, re-entrant calls from inside them,
+// timers around failed starts and stops, clock edge cases. Most tests run
+// in a testing/synctest bubble (the real clock, faked), where time.Sleep
+// only moves the bubble's clock and synctest.Wait is the synchronisation.
+
+import (
+	"context"
+	"errors"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/gomode/mode/internal/clock"
+	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/supervisor"
+)
+
+// r24 is a service whose hooks are given by the test.
+type r24 struct {
+	service.Base
+	onStart func(ctx context.Context, s *r24) error
+	onStop  func(ctx context.Context, s *r24) error
+}
+
+func (s *r24) OnStart(ctx context.Context) error {
+	if s.onStart != nil {
+		return s.onStart(ctx, s)
+	}
+	return nil
+}
+
+func (s *r24) OnStop(ctx context.Context) error {
+	if s.onStop != nil {
+		return s.onStop(ctx, s)
+	}
+	return nil
+}
+
+func newR24(name string, budget time.Duration, onStart func(context.Context, *r24) error) *r24 {
+	s := &r24{onStart: onStart}
+	s.Configure(service.Config{Name: name, Logger: &quiet, StopTimeout: budget})
+	return s
+}
+
+// timerKind registers a timer of one kind, named "t", calling fn.
+type timerKind struct {
+	name string
+	reg  func(s *r24, fn func(context.Context) error, opts ...service.TimerOption) error
+}
+
+// timerKinds are the ways to run fn periodically (about once a second or
+// minute): Every, Every with FixedDelay, Cron, Cron "@every", and a Go task
+// ranging over Ticks (which ends on the first error of fn).
+var timerKinds = []timerKind{
+	{"Every", func(s *r24, fn func(context.Context) error, o ...service.TimerOption) error {
+		return s.Every(time.Second, fn, append(o, service.Named("t"))...)
+	}},
+	{"FixedDelay", func(s *r24, fn func(context.Context) error, o ...service.TimerOption) error {
+		return s.Every(time.Second, fn, append(o, service.Named("t"), service.FixedDelay())...)
+	}},
+	{"Cron", func(s *r24, fn func(context.Context) error, o ...service.TimerOption) error {
+		return s.Cron("* * * * *", fn, append(o, service.Named("t"))...)
+	}},
+	{"CronEvery", func(s *r24, fn func(context.Context) error, o ...service.TimerOption) error {
+		return s.Cron("@every 1s", fn, append(o, service.Named("t"))...)
+	}},
+	{"Ticks", func(s *r24, fn func(context.Context) error, _ ...service.TimerOption) error {
+		return s.Go("t", func(ctx context.Context) error {
+			for range s.Ticks(time.Second) {
+				if err := fn(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}},
+}
+
+// TestReview24HungCallbackStopBounded: a callback that ignores its ctx and
+// hangs does not hold Stop past its budget; Stop's error names the timer's
+// task; nothing fires after Stop returned, even once the hung call returns.
+func TestReview24HungCallbackStopBounded(t *testing.T) {
+	for _, k := range timerKinds {
+		t.Run(k.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				var calls atomic.Int32
+				s := newR24("hang", 2*time.Second, func(ctx context.Context, s *r24) error {
+					return k.reg(s, func(context.Context) error {
+						calls.Add(1)
+						<-release // ignores its ctx
+						return nil
+					})
+				})
+				if err := service.Start(t.Context(), s); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(61 * time.Second) // the first call hangs
+				synctest.Wait()
+				if n := calls.Load(); n != 1 {
+					t.Fatalf("%d calls before Stop, want 1 (hung)", n)
+				}
+				began := time.Now()
+				err := s.Stop(context.Background())
+				took := time.Since(began)
+				if !errors.Is(err, service.ErrStopTimeout) || !strings.Contains(err.Error(), `task "t"`) {
+					t.Fatalf("Stop: %v, want ErrStopTimeout naming task \"t\"", err)
+				}
+				if took > 3*time.Second {
+					t.Fatalf("Stop took %v, budget 2s", took)
+				}
+				if st := s.State(); st != service.Shutdown {
+					t.Fatalf("state %v, want Shutdown", st)
+				}
+				close(release)
+				synctest.Wait()
+				time.Sleep(time.Hour)
+				synctest.Wait()
+				if n := calls.Load(); n != 1 {
+					t.Fatalf("%d calls, want 1: fired after Stop returned", n)
+				}
+			})
+		})
+	}
+}
+
+// TestReview24HungWorkersNamed: each hung loop of a Workers(3) timer is
+// named in Stop's error.
+func TestReview24HungWorkersNamed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		s := newR24("w", time.Second, func(ctx context.Context, s *r24) error {
+			return s.Every(time.Second, func(context.Context) error { <-release; return nil },
+				service.Named("w"), service.Workers(3))
+		})
+		if err := service.Start(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		err := s.Stop(context.Background())
+		for _, n := range []string{`task "w[1]"`, `task "w[2]"`, `task "w[3]"`} {
+			if err == nil || !strings.Contains(err.Error(), n) {
+				t.Errorf("Stop: %v, want it to name %s", err, n)
+			}
+		}
+		close(release)
+		synctest.Wait()
+	})
+}
+
+// TestReview24CallbackErrorsAtStop: a callback returning its ctx's error
+// when stopped is silent; one returning another error after the stop
+// cancelled it is joined into Stop's error (as a Go task's); with
+// ContinueOnError it is only logged.
+func TestReview24CallbackErrorsAtStop(t *testing.T) {
+	boom := errors.New("boom24")
+	for _, tt := range []struct {
+		name    string
+		ret     func(ctx context.Context) error
+		opts    []service.TimerOption
+		wantErr error
+	}{
+		{"ctx error", func(ctx context.Context) error { return ctx.Err() }, nil, nil},
+		{"cause", func(ctx context.Context) error { return context.Cause(ctx) }, nil, nil},
+		{"other error", func(context.Context) error { return boom }, nil, boom},
+		{"other error, ContinueOnError", func(context.Context) error { return boom },
+			[]service.TimerOption{service.ContinueOnError()}, nil},
+	} {
+		for _, k := range timerKinds {
+			if tt.opts != nil && k.name == "Ticks" {
+				continue // Ticks has no options: its task fails
+			}
+			t.Run(tt.name+"/"+k.name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					s := newR24("e", 5*time.Second, func(ctx context.Context, s *r24) error {
+						return k.reg(s, func(ctx context.Context) error {
+							<-ctx.Done()
+							return tt.ret(ctx)
+						}, tt.opts...)
+					})
+					if err := service.Start(t.Context(), s); err != nil {
+						t.Fatal(err)
+					}
+					time.Sleep(61 * time.Second)
+					synctest.Wait()
+					err := s.Stop(context.Background())
+					if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+						t.Fatalf("Stop: %v, want %v", err, tt.wantErr)
+					}
+					if st := s.State(); st != service.Shutdown {
+						t.Fatalf("state %v", st)
+					}
+				})
+			})
+		}
+	}
+}
+
+// TestReview24PanicCrashesServiceThenRestartOnce: a panicking callback
+// crashes the service (a PanicError, the process lives); after a Restart
+// the timer registered again in OnStart fires once per slot from the new
+// anchor, never twice nor from the previous run.
+func TestReview24PanicCrashesServiceThenRestartOnce(t *testing.T) {
+	for _, k := range timerKinds {
+		t.Run(k.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var (
+					mu    sync.Mutex
+					fires []int // run number of each call
+				)
+				s := newR24("p", 5*time.Second, nil)
+				s.onStart = func(ctx context.Context, s *r24) error {
+					run := s.RestartCount()
+					return k.reg(s, func(context.Context) error {
+						mu.Lock()
+						fires = append(fires, run)
+						n := len(fires)
+						mu.Unlock()
+						if n == 2 {
+							panic("tick24")
+						}
+						return nil
+					})
+				}
+				if err := service.Start(t.Context(), s); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(121 * time.Second)
+				synctest.Wait()
+				if st := s.State(); st != service.Crashed {
+					t.Fatalf("state %v after the panic, want Crashed", st)
+				}
+				var pe *service.PanicError
+				if !errors.As(s.CrashReason(), &pe) {
+					t.Fatalf("crash reason %v, want a PanicError", s.CrashReason())
+				}
+				if err := s.Restart(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(10*time.Minute + time.Second/2)
+				synctest.Wait()
+				mu.Lock()
+				got := append([]int(nil), fires...)
+				mu.Unlock()
+				// Run 0: two calls (the second panicked). Run 1: one call a
+				// slot for 10 minutes (600 for a 1s period, 10 for cron).
+				want := 600
+				if k.name == "Cron" {
+					want = 10
+				}
+				if len(got) != 2+want || got[0] != 0 || got[1] != 0 {
+					t.Fatalf("%d calls, first %v; want 2 of run 0 then %d", len(got), got[:min(len(got), 3)], want)
+				}
+				for _, r := range got[2:] {
+					if r != 1 {
+						t.Fatalf("a call of run %d after the restart", r)
+					}
+				}
+				if k.name != "Ticks" {
+					if ts := s.Timers(); len(ts) != 1 || ts[0].Runs != int64(want) {
+						t.Fatalf("Timers() = %+v, want one timer with %d runs", ts, want)
+					}
+				}
+				if err := s.Stop(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// TestReview24RestartMidSleep: a Restart from outside while a timer sleeps
+// ends the old loop: the new run's timer fires on its own anchor only.
+func TestReview24RestartMidSleep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		var mu sync.Mutex
+		var at []time.Duration
+		s := newR24("r", 5*time.Second, func(ctx context.Context, s *r24) error {
+			return s.Every(time.Second, func(context.Context) error {
+				mu.Lock()
+				at = append(at, time.Since(t0))
+				mu.Unlock()
+				return nil
+			})
+		})
+		if err := service.Start(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // a call at 1s
+		if err := s.Restart(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second) // calls at 2.5s, 3.5s
+		synctest.Wait()
+		mu.Lock()
+		got := append([]time.Duration(nil), at...)
+		mu.Unlock()
+		want := []time.Duration{time.Second, 2500 * time.Millisecond, 3500 * time.Millisecond}
+		if len(got) != len(want) {
+			t.Fatalf("calls at %v, want %v", got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("calls at %v, want %v", got, want)
+			}
+		}
+		if err := s.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestReview24RollbackNoFire: a timer with ExecFirst registered in
+// an OnStart that then fails must not call fn once the start is rolled
+// back (its run cancelled), nor ever after; neither does any other timer.
+func TestReview24RollbackNoFire(t *testing.T) {
+	for _, first := range []bool{false, true} {
+		for _, k := range timerKinds {
+			name := k.name
+			if first {
+				if k.name == "Ticks" {
+					continue
+				}
+				name += "/ExecFirst"
+			}
+			t.Run(name, func(t *testing.T) {
+				// At one P the timer's goroutine first runs when the
+				// rollback, having cancelled the run, yields to join it:
+				// the ExecFirst call must then not be made.
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+				for range 20 {
+					rollbackOnce(t, k, first)
+				}
+			})
+		}
+	}
+}
+
+func rollbackOnce(t *testing.T, k timerKind, first bool) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls, cancelled atomic.Int32
+		var opts []service.TimerOption
+		if first {
+			opts = append(opts, service.ExecFirst())
+		}
+		s := newR24("rb", 5*time.Second, func(ctx context.Context, s *r24) error {
+			if err := k.reg(s, func(ctx context.Context) error {
+				calls.Add(1)
+				if ctx.Err() != nil {
+					cancelled.Add(1)
+				}
+				return nil
+			}, opts...); err != nil {
+				return err
+			}
+			return errors.New("start fails")
+		})
+		if err := service.Start(t.Context(), s); err == nil {
+			t.Fatal("Start succeeded")
+		}
+		if st := s.State(); st != service.Init {
+			t.Fatalf("state %v after rollback, want Init", st)
+		}
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if n := cancelled.Load(); n != 0 {
+			t.Errorf("fn called %d times with its run already cancelled", n)
+		}
+		if n := calls.Load(); n > 1 || n == 1 && !first {
+			t.Errorf("fn called %d times after a rolled-back start", n)
+		}
+	})
+}
+
+// TestReview24RegisterOutsideRun: timers registered in Init, from OnStop
+// (stopping), on a crashed service and after Shutdown are refused, with
+// nothing started; Ticks yields nothing there.
+func TestReview24RegisterOutsideRun(t *testing.T) {
+	fn := func(context.Context) error { return nil }
+	try := func(s *r24) []error {
+		var ticks int
+		for range s.Ticks(time.Millisecond) {
+			ticks++
+			break
+		}
+		errs := []error{
+			s.Every(time.Second, fn),
+			s.Every(time.Second, fn, service.FixedDelay()),
+			s.Cron("* * * * *", fn),
+			s.Go("g", fn),
+		}
+		if ticks != 0 {
+			errs = append(errs, errors.New("Ticks yielded"))
+		}
+		return errs
+	}
+	check := func(t *testing.T, where string, errs []error, want error) {
+		t.Helper()
+		for i, err := range errs {
+			if !errors.Is(err, want) {
+				t.Errorf("%s: registration %d: %v, want %v", where, i, err, want)
+			}
+		}
+	}
+	synctest.Test(t, func(t *testing.T) {
+		var inStop []error
+		s := newR24("o", 5*time.Second, nil)
+		check(t, "Init", try(s), service.ErrNotStarted)
+		s.onStop = func(context.Context, *r24) error { inStop = try(s); return nil }
+		if err := service.Start(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "OnStop", inStop, service.ErrStopping)
+		check(t, "Shutdown", try(s), service.ErrNotStarted)
+
+		c := newR24("c", 5*time.Second, nil)
+		if err := service.Start(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+		c.Crash(errors.New("crash24"))
+		synctest.Wait()
+		check(t, "Crashed", try(c), service.ErrStopping)
+		_ = c.Stop(context.Background())
+		if n := len(s.Tasks()) + len(c.Tasks()); n != 0 {
+			t.Fatalf("%d tasks left", n)
+		}
+	})
+}
+
+// TestReview24BadIntervalsAndSpecs: intervals ≤ 0 and bad or never-firing
+// specs are refused; a huge interval is accepted and simply never fires.
+func TestReview24BadIntervalsAndSpecs(t *testing.T) {
+	fn := func(context.Context) error { return nil }
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		var errs = map[string]error{}
+		var ticks0 int
+		s := newR24("b", 5*time.Second, func(ctx context.Context, s *r24) error {
+			errs["Every 0"] = s.Every(0, fn)
+			errs["Every -1ns"] = s.Every(-1, fn)
+			errs["Every min"] = s.Every(math.MinInt64, fn, service.FixedDelay())
+			for _, spec := range []string{
+				"", "   ", "* * *", "61 * * * *", "* 24 * * *", "0 0 30 2 *", "0 0 31 4,6,9,11 *",
+				"CRON_TZ=Nowhere/Land * * * * *", "CRON_TZ=", "TZ=UTC", "CRON_TZ=UTC TZ=UTC * * * * *",
+				"@every", "@every x", "@never", "* * * * * * *",
+			} {
+				errs["Cron "+spec] = s.Cron(spec, fn)
+			}
+			for range s.Ticks(0) {
+				ticks0++
+			}
+			for range s.Ticks(-time.Second) {
+				ticks0++
+			}
+			count := func(context.Context) error { calls.Add(1); return nil }
+			if err := s.Every(math.MaxInt64, count); err != nil {
+				return err
+			}
+			return s.Every(math.MaxInt64, count, service.FixedDelay())
+		})
+		if err := service.Start(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+		for what, err := range errs {
+			want := service.ErrBadArgument
+			if strings.HasPrefix(what, "Cron") {
+				want = service.ErrBadCronSpec
+			}
+			if !errors.Is(err, want) {
+				t.Errorf("%s: %v, want %v", what, err, want)
+			}
+		}
+		if ticks0 != 0 {
+			t.Errorf("Ticks(≤0) yielded %d times", ticks0)
+		}
+		time.Sleep(100 * 365 * 24 * time.Hour)
+		synctest.Wait()
+		if n := calls.Load(); n != 0 {
+			t.Errorf("a MaxInt64 interval fired %d times in 100 years", n)
+		}
+		if err := s.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestReview24LongCallbackOverlap: a call three and a half periods long is
+// followed at once by one call for the latest slot passed, the slots in
+// between skipped and counted, one overlap; FixedDelay waits a full period
+// after it instead, with nothing skipped.
+func TestReview24LongCallbackOverlap(t *testing.T) {
+	for _, tt := range []struct {
+		name             string
+		kind             timerKind
+		period           time.Duration
+		want             []time.Duration // call times, from registration
+		skipped, overlap int64
+	}{
+		{"Every", timerKinds[0], time.Second,
+			[]time.Duration{1000, 4500, 5000}, 2, 1},
+		{"FixedDelay", timerKinds[1], time.Second,
+			[]time.Duration{1000, 5500, 6500}, 0, 0},
+		{"CronEvery", timerKinds[3], time.Second,
+			[]time.Duration{1000, 4500, 5000}, 2, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				t0 := time.Now()
+				var mu sync.Mutex
+				var at []time.Duration
+				s := newR24("l", 5*time.Second, func(ctx context.Context, s *r24) error {
+					return tt.kind.reg(s, func(context.Context) error {
+						mu.Lock()
+						at = append(at, time.Since(t0)/time.Millisecond)
+						n := len(at)
+						mu.Unlock()
+						if n == 1 {
+							time.Sleep(3500 * time.Millisecond)
+						}
+						return nil
+					})
+				})
+				if err := service.Start(t.Context(), s); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(tt.want[len(tt.want)-1]*time.Millisecond + time.Millisecond)
+				synctest.Wait()
+				mu.Lock()
+				got := append([]time.Duration(nil), at...)
+				mu.Unlock()
+				if len(got) != len(tt.want) {
+					t.Fatalf("calls at %v ms, want %v", got, tt.want)
+				}
+				for i := range got {
+					if got[i] != tt.want[i] {
+						t.Fatalf("calls at %v ms, want %v", got, tt.want)
+					}
+				}
+				st := s.Timers()[0]
+				if st.Skipped != tt.skipped || st.Overlaps != tt.overlap {
+					t.Fatalf("stats %+v, want %d skipped, %d overlaps", st, tt.skipped, tt.overlap)
+				}
+				if err := s.Stop(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// unused guard for imports used by later tests.
+var _ = clock.NewFake
+var _ = supervisor.New
