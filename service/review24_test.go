@@ -560,6 +560,292 @@ func TestReview24LongCallbackOverlap(t *testing.T) {
 	}
 }
 
-// unused guard for imports used by later tests.
+// runCount counts a timer's calls per run of its service.
+type runCount struct {
+	mu sync.Mutex
+	n  map[int]int
+}
+
+func (c *runCount) add(run int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[int]int{}
+	}
+	c.n[run]++
+	total := 0
+	for _, v := range c.n {
+		total += v
+	}
+	return total
+}
+
+func (c *runCount) get() map[int]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[int]int{}
+	for k, v := range c.n {
+		out[k] = v
+	}
+	return out
+}
+
+// TestReview24ReentrantFromCallback: from inside its first call, a timer
+// callback of child c (under plain parent p) calls c's or p's Stop,
+// Restart, Crash, Go, Every, Cron. Each call returns within a second of
+// fake time (or, for a Stop with a context not of the service, within the
+// budget, naming the timer), and the tree ends in the documented state.
+func TestReview24ReentrantFromCallback(t *testing.T) {
+	boom := errors.New("crash24")
+	type tree struct{ p, c *r24 }
+	for _, tt := range []struct {
+		name string
+		op   func(ctx context.Context, tr tree) error
+		// budget: the op may wait the stop budget (2s) and return its error.
+		budget               bool
+		pState, cState       service.State
+		pRestarts, cRestarts int
+		extra                bool // the op started a second periodic call (Go/Every/Cron)
+	}{
+		{name: "own Stop", op: func(ctx context.Context, tr tree) error { return tr.c.Stop(ctx) },
+			pState: service.Running, cState: service.Shutdown},
+		{name: "own Stop, foreign ctx", op: func(_ context.Context, tr tree) error { return tr.c.Stop(context.Background()) },
+			budget: true, pState: service.Running, cState: service.Shutdown},
+		{name: "own Restart", op: func(ctx context.Context, tr tree) error { return tr.c.Restart(ctx) },
+			pState: service.Running, cState: service.Running, cRestarts: 1},
+		{name: "own Crash", op: func(_ context.Context, tr tree) error { tr.c.Crash(boom); return nil },
+			pState: service.Crashed, cState: service.Crashed},
+		{name: "Go", op: func(ctx context.Context, tr tree) error {
+			return tr.c.Go("g", func(ctx context.Context) error {
+				for range tr.c.Ticks(time.Second) {
+				}
+				return nil
+			})
+		}, pState: service.Running, cState: service.Running, extra: true},
+		{name: "Every", op: func(ctx context.Context, tr tree) error {
+			return tr.c.Every(time.Second, func(context.Context) error { return nil })
+		}, pState: service.Running, cState: service.Running, extra: true},
+		{name: "Cron", op: func(ctx context.Context, tr tree) error {
+			return tr.c.Cron("@every 1s", func(context.Context) error { return nil }, service.ExecFirst())
+		}, pState: service.Running, cState: service.Running, extra: true},
+		{name: "parent Stop", op: func(ctx context.Context, tr tree) error { return tr.p.Stop(ctx) },
+			pState: service.Shutdown, cState: service.Shutdown},
+		{name: "parent Stop, foreign ctx", op: func(_ context.Context, tr tree) error { return tr.p.Stop(context.Background()) },
+			budget: true, pState: service.Shutdown, cState: service.Shutdown},
+		{name: "parent Restart", op: func(ctx context.Context, tr tree) error { return tr.p.Restart(ctx) },
+			pState: service.Running, cState: service.Running, pRestarts: 1, cRestarts: 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var (
+					calls  runCount
+					once   atomic.Bool
+					opErr  error
+					opTook time.Duration
+					opDone atomic.Bool
+					tr     tree
+				)
+				tr.c = newR24("c", 2*time.Second, func(ctx context.Context, c *r24) error {
+					run := c.RestartCount()
+					return c.Every(time.Second, func(ctx context.Context) error {
+						calls.add(run)
+						if once.CompareAndSwap(false, true) {
+							began := time.Now()
+							opErr = tt.op(ctx, tr)
+							opTook = time.Since(began)
+							opDone.Store(true)
+						}
+						return nil
+					}, service.Named("t"))
+				})
+				tr.p = newR24("p", 4*time.Second, nil)
+				if err := tr.p.AddDependency(tr.c); err != nil {
+					t.Fatal(err)
+				}
+				if err := service.Start(t.Context(), tr.p); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(1500 * time.Millisecond)
+				synctest.Wait()
+				time.Sleep(10 * time.Second) // let any stop or restart finish
+				synctest.Wait()
+				if !opDone.Load() {
+					t.Fatal("the call from inside the callback has not returned")
+				}
+				if tt.budget {
+					if opTook > 3*time.Second {
+						t.Errorf("op took %v, budget 2s", opTook)
+					}
+					if opErr != nil && (!errors.Is(opErr, service.ErrStopTimeout) || !strings.Contains(opErr.Error(), `task "t"`)) {
+						t.Errorf("op: %v, want nil or ErrStopTimeout naming task \"t\"", opErr)
+					}
+				} else {
+					if opTook > time.Second {
+						t.Errorf("op took %v", opTook)
+					}
+					if opErr != nil {
+						t.Errorf("op: %v", opErr)
+					}
+				}
+				if st := tr.p.State(); st != tt.pState {
+					t.Errorf("parent state %v, want %v", st, tt.pState)
+				}
+				if st := tr.c.State(); st != tt.cState {
+					t.Errorf("child state %v, want %v", st, tt.cState)
+				}
+				if n := tr.p.RestartCount(); n != tt.pRestarts {
+					t.Errorf("parent restarts %d, want %d", n, tt.pRestarts)
+				}
+				if n := tr.c.RestartCount(); n != tt.cRestarts {
+					t.Errorf("child restarts %d, want %d", n, tt.cRestarts)
+				}
+				if tt.cState == service.Running {
+					// One call per second of the current run, none of an
+					// earlier one after the op.
+					before := calls.get()
+					time.Sleep(5 * time.Second)
+					synctest.Wait()
+					after := calls.get()
+					for run, n := range after {
+						d := n - before[run]
+						if run != tt.cRestarts && d != 0 {
+							t.Errorf("run %d called %d times after the restart", run, d)
+						}
+						if run == tt.cRestarts && d != 5 {
+							t.Errorf("current run called %d times in 5s, want 5", d)
+						}
+					}
+					if tt.extra {
+						if n := len(tr.c.Tasks()); n != 2 {
+							t.Errorf("tasks %v, want 2", tr.c.Tasks())
+						}
+					}
+				}
+				_ = tr.p.Stop(context.Background())
+				synctest.Wait()
+				final := calls.get()
+				time.Sleep(time.Hour)
+				synctest.Wait()
+				if got := calls.get(); len(got) != len(final) || got[tt.cRestarts] != final[tt.cRestarts] {
+					t.Errorf("calls after Stop returned: %v then %v", final, got)
+				}
+				if n := len(tr.c.Tasks()) + len(tr.p.Tasks()); n != 0 {
+					t.Errorf("%d tasks left", n)
+				}
+			})
+		})
+	}
+}
+
+// TestReview24SupervisorOpsFromCallback: from inside a timer callback of
+// supervised child c, call the supervisor's Add, Remove(c), Terminate(c),
+// RestartChild(c), Stop and Restart, and c's own Stop. Each returns (queued or done) and the
+// tree ends in the documented state.
+func TestReview24SupervisorOpsFromCallback(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		op      func(ctx context.Context, sup *supervisor.Supervisor, c *r24) error
+		wantErr error
+		check   func(t *testing.T, sup *supervisor.Supervisor, c *r24)
+	}{
+		{name: "Add", op: func(ctx context.Context, sup *supervisor.Supervisor, _ *r24) error {
+			return sup.Add(ctx, newR24("n", time.Second, nil), supervisor.ChildSpec{ID: "n"})
+		}, check: func(t *testing.T, sup *supervisor.Supervisor, c *r24) {
+			if n := sup.Child("n"); n == nil || n.(*r24).State() != service.Running {
+				t.Errorf("added child: %v", n)
+			}
+		}},
+		{name: "Remove self", op: func(ctx context.Context, sup *supervisor.Supervisor, c *r24) error {
+			return sup.Remove(ctx, c)
+		}, check: func(t *testing.T, sup *supervisor.Supervisor, c *r24) {
+			if sup.Child("c") != nil || c.State() != service.Shutdown {
+				t.Errorf("after Remove: child %v, state %v", sup.Child("c"), c.State())
+			}
+		}},
+		{name: "Terminate self", op: func(ctx context.Context, sup *supervisor.Supervisor, c *r24) error {
+			return sup.Terminate(ctx, "c")
+		}, check: func(t *testing.T, sup *supervisor.Supervisor, c *r24) {
+			if c.State() != service.Shutdown {
+				t.Errorf("after Terminate: state %v", c.State())
+			}
+		}},
+		{name: "RestartChild self", op: func(ctx context.Context, sup *supervisor.Supervisor, c *r24) error {
+			return sup.RestartChild(ctx, "c")
+			// From inside the child it is queued (nil at once); the
+			// queued request then fails with ErrChildRunning, logged.
+		}, check: func(t *testing.T, sup *supervisor.Supervisor, c *r24) {
+			if c.State() != service.Running || c.RestartCount() != 0 {
+				t.Errorf("state %v, restarts %d", c.State(), c.RestartCount())
+			}
+		}},
+		{name: "own Stop (an exit: restarted)", op: func(ctx context.Context, sup *supervisor.Supervisor, c *r24) error {
+			return c.Stop(ctx)
+		}, check: func(t *testing.T, sup *supervisor.Supervisor, c *r24) {
+			if c.State() != service.Running || c.RestartCount() != 1 {
+				t.Errorf("state %v, restarts %d, want Running, 1", c.State(), c.RestartCount())
+			}
+		}},
+		{name: "supervisor Stop", op: func(ctx context.Context, sup *supervisor.Supervisor, c *r24) error {
+			return sup.Stop(ctx)
+		}, check: func(t *testing.T, sup *supervisor.Supervisor, c *r24) {
+			if sup.State() != service.Shutdown || c.State() != service.Shutdown {
+				t.Errorf("states %v, %v", sup.State(), c.State())
+			}
+		}},
+		{name: "supervisor Restart", op: func(ctx context.Context, sup *supervisor.Supervisor, c *r24) error {
+			return sup.Restart(ctx)
+		}, check: func(t *testing.T, sup *supervisor.Supervisor, c *r24) {
+			if sup.State() != service.Running || c.State() != service.Running || sup.RestartCount() != 1 {
+				t.Errorf("states %v, %v, restarts %d", sup.State(), c.State(), sup.RestartCount())
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var once atomic.Bool
+				var opErr error
+				var opTook time.Duration
+				var opDone atomic.Bool
+				sup := supervisor.New(supervisor.Spec{Service: service.Config{Name: "sup", Logger: &quiet}})
+				c := newR24("c", 2*time.Second, nil)
+				c.onStart = func(ctx context.Context, s *r24) error {
+					return s.Every(time.Second, func(ctx context.Context) error {
+						if once.CompareAndSwap(false, true) {
+							began := time.Now()
+							opErr = tt.op(ctx, sup, c)
+							opTook = time.Since(began)
+							opDone.Store(true)
+						}
+						return nil
+					}, service.Named("t"))
+				}
+				if err := sup.Add(t.Context(), c, supervisor.ChildSpec{ID: "c"}); err != nil {
+					t.Fatal(err)
+				}
+				if err := service.Start(t.Context(), sup); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(1500 * time.Millisecond)
+				synctest.Wait()
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				if !opDone.Load() {
+					t.Fatal("the call from inside the callback has not returned")
+				}
+				if opTook > time.Second {
+					t.Errorf("op took %v", opTook)
+				}
+				if !errors.Is(opErr, tt.wantErr) || (tt.wantErr == nil && opErr != nil) {
+					t.Errorf("op: %v, want %v", opErr, tt.wantErr)
+				}
+				tt.check(t, sup, c)
+				if err := sup.Stop(context.Background()); err != nil {
+					t.Error(err)
+				}
+				synctest.Wait()
+			})
+		})
+	}
+}
+
 var _ = clock.NewFake
-var _ = supervisor.New
