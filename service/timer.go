@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -228,7 +229,18 @@ func (p *everyPlan) index(t time.Time) int64 {
 	return int64(d / p.iv)
 }
 
-func (p *everyPlan) next(t time.Time) time.Time { return p.slot(p.index(t) + 1) }
+// next returns the first slot after t, or the zero time (never) once the
+// slots lie past what a Duration from the anchor holds (292 years: only a
+// clock without monotonic readings, stepped or moved that far, gets there),
+// rather than a slot index that overflows into the past and makes the loop
+// call fn back to back.
+func (p *everyPlan) next(t time.Time) time.Time {
+	k := p.index(t)
+	if k >= math.MaxInt64/int64(p.iv) {
+		return time.Time{}
+	}
+	return p.slot(k + 1)
+}
 
 func (p *everyPlan) catchUp(due, now time.Time) (time.Time, int64) {
 	k, kd := p.index(now), p.index(due)
