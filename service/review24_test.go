@@ -1001,3 +1001,229 @@ func TestReview24EveryHugeElapsed(t *testing.T) {
 		})
 	}
 }
+
+// TestReview24DiagFlagSharedName: two timers with the same name (two
+// Every(1s) get the default name "every 1s"; or the same Named, or two
+// Crons of one spec) share one diag flag, which must stay set while either
+// one's fn runs: the end of one call does not clear it under the other.
+func TestReview24DiagFlagSharedName(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		reg  func(s *r24, fn func(context.Context) error) error
+		flag string
+	}{
+		{"default Every names", func(s *r24, fn func(context.Context) error) error {
+			return s.Every(time.Second, fn)
+		}, "every 1s"},
+		{"same Named", func(s *r24, fn func(context.Context) error) error {
+			return s.Every(time.Second, fn, service.Named("poll"))
+		}, "poll"},
+		{"same cron spec", func(s *r24, fn func(context.Context) error) error {
+			return s.Cron("@every 1s", fn)
+		}, "cron @every 1s"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				s := newR24("d", 5*time.Second, func(ctx context.Context, s *r24) error {
+					if err := tt.reg(s, func(ctx context.Context) error { // long
+						select {
+						case <-release:
+						case <-ctx.Done():
+						}
+						return nil
+					}); err != nil {
+						return err
+					}
+					return tt.reg(s, func(context.Context) error { return nil }) // short
+				})
+				if err := service.Start(t.Context(), s); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(1500 * time.Millisecond)
+				synctest.Wait() // the long call runs, the short one has returned
+				if !s.Diag().Has(tt.flag) {
+					t.Errorf("flag %q cleared while a call of a timer so named runs (flags %v)", tt.flag, s.Diag().Flags())
+				}
+				close(release)
+				synctest.Wait()
+				if s.Diag().Has(tt.flag) {
+					t.Errorf("flag %q still set with no call running", tt.flag)
+				}
+				if err := s.Stop(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// TestReview24MoreReentrancy: a callback reading Timers, Tasks and Diag
+// does not deadlock; a callback that registers after Stop cancelled it is
+// refused; a panic in the ExecFirst call crashes the service (the process
+// lives) and leaves nothing running.
+func TestReview24MoreReentrancy(t *testing.T) {
+	t.Run("introspection", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var seen atomic.Int32
+			s := newR24("i", 5*time.Second, func(ctx context.Context, s *r24) error {
+				return s.Every(time.Second, func(context.Context) error {
+					if len(s.Timers()) == 1 && len(s.Tasks()) == 1 && s.Diag().Has("i24") {
+						seen.Add(1)
+					}
+					return nil
+				}, service.Named("i24"))
+			})
+			if err := service.Start(t.Context(), s); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(3500 * time.Millisecond)
+			synctest.Wait()
+			if n := seen.Load(); n != 3 {
+				t.Errorf("%d calls saw their own timer, task and flag, want 3", n)
+			}
+			if err := s.Stop(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+	t.Run("register after stop began", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var errs []error
+			s := newR24("a", 5*time.Second, func(ctx context.Context, s *r24) error {
+				return s.Every(time.Second, func(ctx context.Context) error {
+					<-ctx.Done()
+					errs = append(errs,
+						s.Every(time.Second, func(context.Context) error { return nil }),
+						s.Cron("* * * * *", func(context.Context) error { return nil }),
+						s.Go("g", func(context.Context) error { return nil }))
+					return nil
+				})
+			})
+			if err := service.Start(t.Context(), s); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(1500 * time.Millisecond)
+			if err := s.Stop(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(errs) != 3 {
+				t.Fatalf("errs %v", errs)
+			}
+			for i, err := range errs {
+				if !errors.Is(err, service.ErrStopping) {
+					t.Errorf("registration %d from a stopping callback: %v, want ErrStopping", i, err)
+				}
+			}
+		})
+	})
+	t.Run("ExecFirst panic", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := newR24("x", 5*time.Second, func(ctx context.Context, s *r24) error {
+				return s.Every(time.Second, func(context.Context) error { panic("first24") }, service.ExecFirst())
+			})
+			err := service.Start(t.Context(), s)
+			synctest.Wait()
+			var pe *service.PanicError
+			switch st := s.State(); {
+			case err == nil && st == service.Crashed && errors.As(s.CrashReason(), &pe):
+			case err != nil && st == service.Init && errors.As(err, &pe):
+			default:
+				t.Fatalf("Start: %v, state %v, reason %v: want a crash or a failed start with the PanicError", err, st, s.CrashReason())
+			}
+			_ = s.Stop(context.Background())
+			if n := len(s.Tasks()); n != 0 {
+				t.Fatalf("tasks left: %v", s.Tasks())
+			}
+		})
+	})
+}
+
+// TestReview24RestartPastHungCallback: a callback crashes its service and
+// then hangs ignoring its ctx. Restart abandons it at the budget (naming
+// it) and starts the new run, whose timer fires once a slot; when the hung
+// call finally returns, its loop ends without another call.
+func TestReview24RestartPastHungCallback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls runCount
+		release := make(chan struct{})
+		s := newR24("h", 2*time.Second, nil)
+		s.onStart = func(ctx context.Context, s *r24) error {
+			run := s.RestartCount()
+			return s.Every(time.Second, func(context.Context) error {
+				calls.add(run)
+				if run == 0 {
+					s.Crash(errors.New("crash24"))
+					<-release
+				}
+				return nil
+			}, service.Named("t"))
+		}
+		if err := service.Start(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		if st := s.State(); st != service.Crashed {
+			t.Fatalf("state %v, want Crashed", st)
+		}
+		err := s.Restart(t.Context())
+		if !errors.Is(err, service.ErrStopTimeout) || !strings.Contains(err.Error(), `task "t"`) {
+			t.Fatalf("Restart: %v, want ErrStopTimeout naming the hung call", err)
+		}
+		t.Logf("Restart: %v; state %v", err, s.State())
+		time.Sleep(5 * time.Second)
+		close(release)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		got := calls.get()
+		if got[0] != 1 {
+			t.Errorf("run 0 called %d times, want 1", got[0])
+		}
+		if s.State() == service.Running && got[1] != 10 {
+			t.Errorf("run 1 called %d times in 10s, want 10", got[1])
+		}
+		_ = s.Stop(context.Background())
+	})
+}
+
+// TestReview24StopRacesInnerRestart: a callback calls its service's Restart
+// while the test calls Stop: Stop wins (the service ends in Shutdown) and
+// nothing fires after it returned.
+func TestReview24StopRacesInnerRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		inside := make(chan struct{})
+		var once atomic.Bool
+		s := newR24("sr", 2*time.Second, nil)
+		s.onStart = func(ctx context.Context, s *r24) error {
+			return s.Every(time.Second, func(ctx context.Context) error {
+				calls.Add(1)
+				if once.CompareAndSwap(false, true) {
+					close(inside)
+					_ = s.Restart(ctx)
+				}
+				return nil
+			})
+		}
+		if err := service.Start(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		<-inside
+		_ = s.Stop(context.Background())
+		synctest.Wait()
+		if st := s.State(); st != service.Shutdown {
+			t.Fatalf("state %v after Stop, want Shutdown", st)
+		}
+		n := calls.Load()
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if m := calls.Load(); m != n {
+			t.Fatalf("%d calls after Stop returned", m-n)
+		}
+		if st := s.State(); st != service.Shutdown {
+			t.Fatalf("state %v an hour after Stop, want Shutdown", st)
+		}
+	})
+}

@@ -283,6 +283,11 @@ type timer struct {
 
 	mu     sync.Mutex // guards active
 	active int        // calls in progress (the diag flag is set while > 0)
+	// flags is the timer whose mu and active count the calls in progress
+	// of every timer of the run with this one's name, which share the
+	// diag flag (two Every(time.Second) are both "every 1s"): itself for
+	// the first so named.
+	flags *timer
 
 	runs, failures, skipped, drifts, overlaps atomic.Int64
 }
@@ -322,6 +327,13 @@ func (b *Base) startTimer(cfg timerConfig, plan firePlan, fn func(context.Contex
 		tasks = append(tasks, t)
 	}
 	x.mu.Lock()
+	tm.flags = tm
+	for _, o := range x.timers {
+		if o.cfg.name == cfg.name {
+			tm.flags = o.flags
+			break
+		}
+	}
 	x.timers = append(x.timers, tm)
 	x.mu.Unlock()
 	for _, t := range tasks {
@@ -431,15 +443,17 @@ func (t *timer) call(ctx context.Context) error {
 	return nil
 }
 
-// flag counts calls in progress and keeps the diag flag set while any is.
+// flag counts calls in progress and keeps the diag flag set while any is,
+// of this timer or of another of the run with the same name.
 func (t *timer) flag(delta int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.active += delta
+	f := t.flags
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.active += delta
 	switch {
-	case delta > 0 && t.active == 1:
+	case delta > 0 && f.active == 1:
 		t.b.Diag().Set(t.cfg.name)
-	case delta < 0 && t.active == 0:
+	case delta < 0 && f.active == 0:
 		t.b.Diag().Unset(t.cfg.name)
 	}
 }
