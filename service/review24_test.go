@@ -1227,3 +1227,71 @@ func TestReview24StopRacesInnerRestart(t *testing.T) {
 		}
 	})
 }
+
+// TestReview24InnerCallsWhileStopping: a callback woken by its ctx's end
+// (the service is stopping) calls its service's Restart and Stop with that
+// ctx: both return at once, the Stop in progress finishes, the service is
+// left in Shutdown and not started again.
+func TestReview24InnerCallsWhileStopping(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var restartErr, stopErr error
+		var took time.Duration
+		s := newR24("ws", 2*time.Second, func(ctx context.Context, s *r24) error {
+			return s.Every(time.Second, func(ctx context.Context) error {
+				<-ctx.Done()
+				began := time.Now()
+				restartErr = s.Restart(ctx)
+				stopErr = s.Stop(ctx)
+				took = time.Since(began)
+				return nil
+			})
+		})
+		if err := service.Start(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		if err := s.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		t.Logf("inner Restart: %v; inner Stop: %v", restartErr, stopErr)
+		if took > time.Second {
+			t.Errorf("inner calls took %v", took)
+		}
+		if st := s.State(); st != service.Shutdown || s.RestartCount() != 0 {
+			t.Errorf("state %v, restarts %d; want Shutdown, 0", st, s.RestartCount())
+		}
+		if len(s.Timers()) != 0 || len(s.Tasks()) != 0 {
+			t.Errorf("after Stop: timers %v, tasks %v", s.Timers(), s.Tasks())
+		}
+	})
+}
+
+// TestReview24CronLongStall: a Cron wake a week late (a suspended host,
+// a stepped clock) calls fn once, for the latest fire time, not in a
+// burst; the skipped times are counted (at least the 10,000 catchUp
+// counts), and the next fire is the next minute.
+func TestReview24CronLongStall(t *testing.T) {
+	fake := clock.NewFake(epoch)
+	cl := newCalls()
+	s, _ := startTimed(t, fake, service.Config{}, func(ctx context.Context, s *timed) error {
+		return s.Cron("* * * * *", cl.fn(fake), service.InLocation(time.UTC))
+	})
+	armed(t, fake, 1)
+	fake.StepWall(8 * 24 * time.Hour)
+	late := epoch.Add(8*24*time.Hour + 90*time.Second)
+	fake.Set(late) // the wake at 8 days 00:01:30
+	if at := cl.next(t); !at.Equal(late) {
+		t.Fatalf("call at %v, want %v", at, late)
+	}
+	stepTo(t, fake, epoch.Add(8*24*time.Hour+2*time.Minute))
+	cl.next(t)
+	armed(t, fake, 1)
+	cl.none(t)
+	st := onlyTimer(t, s)
+	t.Logf("stats %+v", st)
+	if st.Runs != 2 || st.Skipped < 10000 {
+		t.Fatalf("stats %+v, want 2 runs and ≥ 10000 skipped", st)
+	}
+}

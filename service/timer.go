@@ -128,9 +128,10 @@ type TimerStats struct {
 func (b *Base) Timers() []TimerStats {
 	b.mu.Lock()
 	r := b.cur
+	stopped := b.State() == Shutdown // the run is stopped: its timers are gone
 	b.mu.Unlock()
 	x := extrasFor(r)
-	if x == nil {
+	if x == nil || stopped {
 		return nil
 	}
 	x.mu.Lock()
