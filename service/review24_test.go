@@ -1436,3 +1436,51 @@ func TestReview24StaleRegistrationFromOldRun(t *testing.T) {
 		_ = s.Stop(context.Background())
 	})
 }
+
+// TestReview24CronDSTAtMidnight: America/Santiago changes at midnight, so
+// the skipped hour holds 00:00 (robfig's own Next is known to mishandle a
+// missing midnight) and the repeated hour is 23:00 of the day before.
+func TestReview24CronDSTAtMidnight(t *testing.T) {
+	scl := zone(t, "America/Santiago")
+	u := func(mo time.Month, d, h, mi int) time.Time { return time.Date(2024, mo, d, h, mi, 0, 0, time.UTC) }
+	for _, c := range []struct {
+		name  string
+		start time.Time
+		spec  string
+		want  []time.Time
+	}{
+		// 2024-09-08 00:00 -04 (04:00 UTC) becomes 01:00 -03.
+		{"spring: @daily runs at the jump", time.Date(2024, 9, 6, 12, 0, 0, 0, scl), "@daily",
+			[]time.Time{u(9, 7, 4, 0), u(9, 8, 4, 0), u(9, 9, 3, 0)}},
+		{"spring: 00:30 runs at the jump", time.Date(2024, 9, 7, 12, 0, 0, 0, scl), "30 0 * * *",
+			[]time.Time{u(9, 8, 4, 0), u(9, 9, 3, 30)}},
+		{"spring: hourly skips the missing hour", time.Date(2024, 9, 7, 22, 30, 0, 0, scl), "@hourly",
+			[]time.Time{u(9, 8, 3, 0), u(9, 8, 4, 0), u(9, 8, 5, 0)}},
+		// 2024-04-07 00:00 -03 (03:00 UTC) becomes 23:00 -04 on the 6th.
+		{"autumn: 23:30 runs once", time.Date(2024, 4, 6, 12, 0, 0, 0, scl), "30 23 * * *",
+			[]time.Time{u(4, 7, 2, 30), u(4, 8, 3, 30)}},
+		{"autumn: @daily once", time.Date(2024, 4, 6, 12, 0, 0, 0, scl), "@daily",
+			[]time.Time{u(4, 7, 4, 0), u(4, 8, 4, 0)}},
+		{"autumn: hourly runs both 23:00", time.Date(2024, 4, 6, 21, 30, 0, 0, scl), "@hourly",
+			[]time.Time{u(4, 7, 1, 0), u(4, 7, 2, 0), u(4, 7, 3, 0), u(4, 7, 4, 0)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fake := clock.NewFake(c.start)
+			cl := newCalls()
+			s, _ := startTimed(t, fake, service.Config{}, func(ctx context.Context, s *timed) error {
+				return s.Cron(c.spec, cl.fn(fake), service.InLocation(scl))
+			})
+			for _, want := range c.want {
+				stepTo(t, fake, want)
+				if at := cl.next(t); !at.Equal(want) {
+					t.Fatalf("call at %v, want %v", at, want)
+				}
+			}
+			armed(t, fake, 1)
+			cl.none(t)
+			if st := onlyTimer(t, s); st.Runs != int64(len(c.want)) || st.Skipped != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
+	}
+}
