@@ -47,6 +47,10 @@ func (b *Base) Ticks(interval time.Duration) iter.Seq[time.Time] {
 		last := plan.anchor
 		for {
 			due := plan.next(last)
+			if due.IsZero() {
+				logline.Dur(b.Log().Warn(), "interval", interval).Msg("Ticks: no tick time left; the iteration ends")
+				return
+			}
 			if wait := due.Sub(clk.Now()); wait > 0 {
 				if sleep == nil {
 					sleep = clk.NewTimer(wait)

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,9 +128,10 @@ type TimerStats struct {
 func (b *Base) Timers() []TimerStats {
 	b.mu.Lock()
 	r := b.cur
+	stopped := b.State() == Shutdown // the run is stopped: its timers are gone
 	b.mu.Unlock()
 	x := extrasFor(r)
-	if x == nil {
+	if x == nil || stopped {
 		return nil
 	}
 	x.mu.Lock()
@@ -228,7 +230,18 @@ func (p *everyPlan) index(t time.Time) int64 {
 	return int64(d / p.iv)
 }
 
-func (p *everyPlan) next(t time.Time) time.Time { return p.slot(p.index(t) + 1) }
+// next returns the first slot after t, or the zero time (never) once the
+// slots lie past what a Duration from the anchor holds (292 years: only a
+// clock without monotonic readings, stepped or moved that far, gets there),
+// rather than a slot index that overflows into the past and makes the loop
+// call fn back to back.
+func (p *everyPlan) next(t time.Time) time.Time {
+	k := p.index(t)
+	if k >= math.MaxInt64/int64(p.iv) {
+		return time.Time{}
+	}
+	return p.slot(k + 1)
+}
 
 func (p *everyPlan) catchUp(due, now time.Time) (time.Time, int64) {
 	k, kd := p.index(now), p.index(due)
@@ -271,6 +284,11 @@ type timer struct {
 
 	mu     sync.Mutex // guards active
 	active int        // calls in progress (the diag flag is set while > 0)
+	// flags is the timer whose mu and active count the calls in progress
+	// of every timer of the run with this one's name, which share the
+	// diag flag (two Every(time.Second) are both "every 1s"): itself for
+	// the first so named.
+	flags *timer
 
 	runs, failures, skipped, drifts, overlaps atomic.Int64
 }
@@ -310,6 +328,13 @@ func (b *Base) startTimer(cfg timerConfig, plan firePlan, fn func(context.Contex
 		tasks = append(tasks, t)
 	}
 	x.mu.Lock()
+	tm.flags = tm
+	for _, o := range x.timers {
+		if o.cfg.name == cfg.name {
+			tm.flags = o.flags
+			break
+		}
+	}
 	x.timers = append(x.timers, tm)
 	x.mu.Unlock()
 	for _, t := range tasks {
@@ -322,6 +347,11 @@ func (b *Base) startTimer(cfg timerConfig, plan firePlan, fn func(context.Contex
 // and fn's error when that must crash the service.
 func (t *timer) loop(ctx context.Context) error {
 	last := t.plan.start()
+	if ctx.Err() != nil {
+		// Stopped (or a start rolled back) before this goroutine ran:
+		// no call, not even ExecFirst's, with a cancelled context.
+		return nil
+	}
 	if t.cfg.execFirst {
 		if err := t.call(ctx); err != nil {
 			return err
@@ -414,15 +444,17 @@ func (t *timer) call(ctx context.Context) error {
 	return nil
 }
 
-// flag counts calls in progress and keeps the diag flag set while any is.
+// flag counts calls in progress and keeps the diag flag set while any is,
+// of this timer or of another of the run with the same name.
 func (t *timer) flag(delta int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.active += delta
+	f := t.flags
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.active += delta
 	switch {
-	case delta > 0 && t.active == 1:
+	case delta > 0 && f.active == 1:
 		t.b.Diag().Set(t.cfg.name)
-	case delta < 0 && t.active == 0:
+	case delta < 0 && f.active == 0:
 		t.b.Diag().Unset(t.cfg.name)
 	}
 }
