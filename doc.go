@@ -57,7 +57,8 @@
 //	code  constant         what happened                                   systemd (Restart=on-failure)
 //	0     ExitOK           the tree stopped on request or ended normally    success: not restarted
 //	1     ExitFailure      the tree crashed: a crash reached the root, or   restarted
-//	                       the root supervisor gave up (ErrMaxRestarts);
+//	                       the root supervisor gave up (ErrMaxRestarts),
+//	                       a Restart of the root left it down;
 //	                       or its stop returned an error
 //	69    ExitStartFailed  the start failed and was rolled back             restarted (RestartSec= spaces attempts)
 //	78    ExitBadConfig    bad configuration (ErrBadConfig); nothing ran    RestartPreventExitStatus=78

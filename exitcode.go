@@ -11,8 +11,8 @@ const (
 	// cancelled by a stop signal and rolled back cleanly is a requested
 	// stop too.
 	ExitOK = 0
-	// ExitFailure: the tree crashed (a crash reached the root, or the root
-	// supervisor gave up), or its stop returned an error other than a
+	// ExitFailure: the tree crashed (a crash reached the root, the root
+	// supervisor gave up, or a Restart of the root left it down), or its stop returned an error other than a
 	// timeout. It is also what ExitCode gives for an error Run did not
 	// classify (one made by the caller).
 	ExitFailure = 1

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gomode/mode/graph"
 	"github.com/gomode/mode/internal/logline"
+	"github.com/gomode/mode/internal/seam"
 	"github.com/gomode/mode/service"
 	"github.com/rs/zerolog"
 )
@@ -152,6 +153,7 @@ func (r *runner) goexit(ctx context.Context) {
 
 // runTree takes the tree through its phases and returns Run's error.
 func (r *runner) runTree(ctx context.Context) error {
+	seen := r.root.RestartCount() // before any Restart of it can begin
 	asked, err := r.start(ctx)
 	if r.forced {
 		return err
@@ -165,7 +167,7 @@ func (r *runner) runTree(ctx context.Context) error {
 	if asked { // the stop signal or ctx came as the start completed: not lost
 		r.log.Info().Msg("stop requested during the start, which completed: stopping")
 	} else if crash = r.ready(ctx); crash == nil {
-		crash = r.wait(ctx)
+		crash = r.wait(ctx, seen)
 	}
 	r.stepStopping(ctx)
 	stopErr := r.stop(ctx)
@@ -282,28 +284,65 @@ func (r *runner) ready(ctx context.Context) (crash error) {
 
 // wait waits while the tree runs, dumping on dump signals, until ctx
 // ends, a stop signal arrives or the root's run ends. It returns the
-// crash, if the root crashed.
-func (r *runner) wait(ctx context.Context) error {
+// crash, if the root crashed. The root's own Restart is no end: its stop
+// half closes the run's Done, and wait goes on with the new run once the
+// restart has started it again; a Restart that leaves the root down is a
+// crash (see Worker.Run). seen is the root's RestartCount before its
+// start.
+func (r *runner) wait(ctx context.Context, seen int) error {
+	var done, restart <-chan struct{} // the root's run's Done; a Restart's end
+	var restartErr func() error
+	look := true // look at the root first: a Restart may have begun already
 	for {
-		select {
-		case <-ctx.Done():
-			r.log.Info().Msg("context done: stopping")
-			return nil
-		case sig := <-r.stopSig:
-			r.signals++
-			r.log.Info().Str("signal", sig.String()).Msg("signal: stopping (send it again to exit at once)")
-			return nil
-		case <-r.dumpSig:
-			r.dump()
-		case <-r.root.Done():
-			why := r.root.CrashReason()
-			if why == nil {
-				r.log.Info().Msg("tree ended: stopping")
+		var failed error // of a Restart that did not start the root again
+		if !look {
+			select {
+			case <-ctx.Done():
+				r.log.Info().Msg("context done: stopping")
 				return nil
+			case sig := <-r.stopSig:
+				r.signals++
+				r.log.Info().Str("signal", sig.String()).Msg("signal: stopping (send it again to exit at once)")
+				return nil
+			case <-r.dumpSig:
+				r.dump()
+				continue
+			case <-restart:
+				failed = restartErr()
+			case <-done:
 			}
+		}
+		look = false
+		// The root's run, or a Restart of it, has ended (or wait begins):
+		// look at the root.
+		if why := r.root.CrashReason(); why != nil {
 			logline.Err(r.log.Error, why, "tree crashed: stopping")
 			return &crashError{root: r.root.ShortLabel(), reason: why}
 		}
+		var st service.State
+		var busy bool
+		restart, restartErr, st, busy, done = service.Restarting(seam.Token{}, r.root)
+		if restart != nil {
+			done = nil // (again) restarting: wait for it
+			continue
+		}
+		n := r.root.RestartCount()
+		if st == service.Running && !busy {
+			seen, restart = n, nil // running (again): wait on its run's Done
+			continue
+		}
+		switch {
+		case failed != nil:
+		case st == service.Init: // rolled back: only a Restart's start leaves it there
+			failed = errors.New("a Restart did not start it again")
+		case n != seen: // restarted, then left down (its OnRestart failed, say)
+			failed = fmt.Errorf("a Restart left it %s", st)
+		default:
+			r.log.Info().Msg("tree ended: stopping")
+			return nil
+		}
+		logline.Err(r.log.Error, failed, "tree restart failed: stopping")
+		return &crashError{root: r.root.ShortLabel(), reason: failed}
 	}
 }
 

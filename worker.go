@@ -112,6 +112,15 @@ type Worker struct {
 //     and the process is expected to exit (Execute's caller, Main);
 //   - a dump signal writes Dump to DumpTo, in every phase, and Run goes on.
 //
+// The root's own Restart (called from one of its tasks, or by an admin
+// endpoint) is not the end of its run, although it closes the run's Done:
+// Run waits while the root restarts, listening to signals, and goes on
+// with the restarted tree. A Restart that leaves the root down (its start
+// failed and was rolled back, its OnRestart failed) ends the run as a
+// crash: the error is the restart's (or, when it was over before Run
+// could look, what it left: "a Restart did not start it again", "a
+// Restart left it shutdown"), and the code ExitFailure.
+//
 // Run returns nil after a requested stop (a start cancelled that way and
 // rolled back cleanly included) or a normal exit. Otherwise it returns:
 // an ErrBadConfig error before anything starts (ErrNoService,

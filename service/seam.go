@@ -28,6 +28,30 @@ func Engine(_ seam.Token, s Service) (seam.Handle, error) {
 // package supervisor of this module.
 func BaseEngine(_ seam.Token, b *Base) seam.Handle { return (*handle)(b) }
 
+// Restarting reads, in one locked section, what became of s once its
+// run's Done has closed: while a Restart of s is in progress, a channel
+// closed once it has ended and a function returning its error then (nil
+// if it started s again); else s's state, whether another transition is
+// in progress (busy: a Stop, say), and the Done channel of its current
+// run. It is for the Worker of this module: its first argument cannot be
+// made elsewhere. A Restart closes the run's Done at its stop half, and
+// the service runs again (a new run, a new Done) once its start half has
+// completed; a Worker waiting on its root's Done tells the two apart with
+// it.
+func Restarting(_ seam.Token, s Service) (restart <-chan struct{}, result func() error, st State, busy bool, done <-chan struct{}) {
+	b := s.base()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if t := b.trans; t != nil && t.kind == transRestart {
+		return t.waitCh(), func() error {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return t.err
+		}, 0, false, nil
+	}
+	return nil, nil, b.State(), b.trans != nil, b.currentLocked().doneCh()
+}
+
 // handle is a Base seen by its supervisor (seam.Handle).
 type handle Base
 

@@ -17,6 +17,11 @@ func (b *Base) Done() <-chan struct{} { return b.current().doneCh() }
 func (b *Base) current() *run {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.currentLocked()
+}
+
+// currentLocked is current with b.mu held.
+func (b *Base) currentLocked() *run {
 	if b.cur == nil {
 		b.cur = newRun(b)
 	}
