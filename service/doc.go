@@ -63,6 +63,15 @@
 // the smaller of its own timeout and what remains. A supervisor never
 // starts a service again while abandoned code of its last run is alive.
 //
+// Abandoned code is still the service's code: what it calls acts on the
+// service as it is now. Go, Every, FixedDelay, Cron, Defer and AddCloser
+// take no ctx and register on the current run, so abandoned code of an
+// earlier run that calls them once a Restart has started a new run (a
+// Restart of a service no supervisor holds, a root or a plain Base's
+// child, waits for no abandoned code) adds its task, timer or closer to
+// that run. Such code should check
+// its own ctx (ended with its run) before it registers anything.
+//
 // # Contexts
 //
 // The ctx given to Start bounds the start only. Each run gets its own
