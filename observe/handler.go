@@ -97,9 +97,10 @@ type Handler struct {
 	// Default: Root's logger.
 	Log *zerolog.Logger
 
-	once sync.Once
-	mux  *http.ServeMux
-	live live // the page's observer and event streams
+	once  sync.Once
+	mux   *http.ServeMux
+	live  live   // the page's observer and event streams
+	ready readyz // the /readyz check in progress, shared
 }
 
 // ServeHTTP serves the routes listed on Handler.

@@ -35,8 +35,14 @@ const ProbeHangAfter = time.Minute
 // no earlier deadline (Readiness, and /readyz without ?timeout).
 const DefaultProbeTimeout = 5 * time.Second
 
-// maxProbeTimeout caps /readyz?timeout=.
-const maxProbeTimeout = time.Minute
+// minProbeTimeout and maxProbeTimeout bound /readyz?timeout=: below a
+// second (Kubernetes' least timeoutSeconds), any client could make a probe
+// give up on a Healthcheck that passes, and every probe fail while it
+// runs on (see Readiness).
+const (
+	minProbeTimeout = time.Second
+	maxProbeTimeout = time.Minute
+)
 
 // healthWorkers bounds the Healthchecks a readiness check runs at once.
 const healthWorkers = 8
@@ -50,8 +56,8 @@ const healthWorkers = 8
 //
 // Both endpoints take ?verbose, which adds "services", every service
 // checked. /readyz takes ?timeout=<Go duration> ("2s"), the bound of its
-// Healthchecks (default DefaultProbeTimeout, at most a minute; a bad value
-// is a 400); the request's end bounds them too.
+// Healthchecks (default DefaultProbeTimeout, at least a second, at most a
+// minute; a bad value is a 400); the request's end bounds them too.
 //
 // A Report decoded from JSON counts as a liveness Report for Err.
 type Report struct {
@@ -341,26 +347,6 @@ func isNilService(s service.Service) bool {
 // when not. ?verbose adds every service checked.
 func (h *Handler) serveHealthz(w http.ResponseWriter, r *http.Request) {
 	writeReport(w, r, Liveness(r.Context(), h.Root))
-}
-
-// serveReadyz serves /readyz: Readiness as JSON, 200 when ready, 503 when
-// not. ?timeout=<Go duration> bounds the Healthchecks (default
-// DefaultProbeTimeout, at most a minute; the request's own end bounds them
-// too); ?verbose adds every service checked.
-func (h *Handler) serveReadyz(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	d := DefaultProbeTimeout
-	if v := r.URL.Query().Get("timeout"); v != "" {
-		t, err := time.ParseDuration(v)
-		if err != nil || t <= 0 {
-			http.Error(w, "observe: bad timeout: want a positive Go duration such as 2s", http.StatusBadRequest)
-			return
-		}
-		d = min(t, maxProbeTimeout)
-	}
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	writeReport(w, r, Readiness(ctx, h.Root))
 }
 
 // writeReport writes rep as JSON: 200 when it passed, 503 when not (what
