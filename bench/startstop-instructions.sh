@@ -25,7 +25,7 @@ fi
 . ./callgrind.sh
 bench=BenchmarkStartStop variants='mode mode-together mode-root floor' base=floor
 if [ "${FUNC:-}" = 1 ]; then
-	bench=BenchmarkFuncStartStop variants='mode mode-together mode-root suture floor floor-serial' base=suture
+	bench=BenchmarkFuncStartStop variants='mode mode-together mode-root suture floor floor-serial floor-together' base=suture
 fi
 count() { # variant, iterations -> instructions of the whole run
 	instructions "$bin" "^$bench\$/^$1\$/^N=$n\$" "$2"

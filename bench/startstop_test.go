@@ -32,6 +32,10 @@ import (
 //   - floor-serial: the least a stop "one after another, in reverse" costs:
 //     N goroutines, each with its own context and done channel, stopped one
 //     at a time in reverse order, each joined before the next is cancelled.
+//   - floor-together: the same goroutines, each with its own context and
+//     done channel (each can be stopped alone, as a supervised leaf must),
+//     all cancelled, then joined in reverse: the least Spec.StopTogether
+//     (and suture's stop) costs.
 //
 // Every variant runs the same function (count the entry, wait for the
 // context, count the return); the benchmark checks after each start that
@@ -45,6 +49,7 @@ func BenchmarkFuncStartStop(b *testing.B) {
 		b.Run("suture/"+nName(n), func(b *testing.B) { runLifecycle(b, n, sutureServices) })
 		b.Run("floor/"+nName(n), func(b *testing.B) { runLifecycle(b, n, floorGoroutines) })
 		b.Run("floor-serial/"+nName(n), func(b *testing.B) { runLifecycle(b, n, floorSerial) })
+		b.Run("floor-together/"+nName(n), func(b *testing.B) { runLifecycle(b, n, floorTogether) })
 	}
 }
 
@@ -446,7 +451,16 @@ func modeIdleTree(b *testing.B, n int, together bool) lifecycle {
 // floorSerial is floorGoroutines with a context and a done channel per
 // goroutine, stopped one at a time in reverse order: cancel one, wait for
 // it to return, then the next.
-func floorSerial(b *testing.B, n int) lifecycle {
+func floorSerial(b *testing.B, n int) lifecycle { return floorPerService(n, false) }
+
+// floorTogether is floorSerial's goroutines all cancelled first, then
+// joined in reverse order.
+func floorTogether(b *testing.B, n int) lifecycle { return floorPerService(n, true) }
+
+// floorPerService is floorGoroutines with a context and a done channel per
+// goroutine, stopped in reverse order: each cancelled and joined before
+// the next, or (together) all cancelled, then joined.
+func floorPerService(n int, together bool) lifecycle {
 	l := newLeaves(n)
 	cancels := make([]context.CancelFunc, n)
 	dones := make([]chan struct{}, n)
@@ -465,6 +479,11 @@ func floorSerial(b *testing.B, n int) lifecycle {
 			return nil
 		},
 		stop: func() error {
+			if together {
+				for i := n - 1; i >= 0; i-- {
+					cancels[i]()
+				}
+			}
 			for i := n - 1; i >= 0; i-- {
 				cancels[i]()
 				<-dones[i]
