@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gomode/mode/internal/seam"
 	"github.com/gomode/mode/service"
 	"github.com/gomode/mode/supervisor"
 )
@@ -59,7 +60,7 @@ func (h *Handler) control(r *http.Request, action, id string) (int, error) {
 	if err := h.live.attach(h.Root); err != nil {
 		return http.StatusServiceUnavailable, err
 	}
-	s, sup, childID, err := h.find(id)
+	sup, childID, err := h.find(id)
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrNoService):
@@ -83,8 +84,11 @@ func (h *Handler) control(r *http.Request, action, id string) (int, error) {
 	defer cancel()
 	if action == "terminate" {
 		err = sup.Terminate(ctx, childID)
-	} else if err = sup.RestartChild(ctx, childID); errors.Is(err, supervisor.ErrChildRunning) {
-		err = s.Restart(ctx)
+	} else {
+		// By the child's record, whatever its state: a lookup then the
+		// child's own Restart would restart, outside the tree, a child
+		// removed in between.
+		err = sup.RestartByID(seam.Token{}, ctx, childID)
 	}
 	switch {
 	case err == nil:
@@ -167,11 +171,11 @@ func loopback(r *http.Request) bool {
 	return err == nil && ip.Unmap().IsLoopback()
 }
 
-// find returns the supervised child that id names, its supervisor and its
-// child ID.
-func (h *Handler) find(id string) (service.Service, *supervisor.Supervisor, string, error) {
+// find returns the supervisor of the supervised child that id names, and
+// its child ID.
+func (h *Handler) find(id string) (*supervisor.Supervisor, string, error) {
 	if id == "" {
-		return nil, nil, "", fmt.Errorf("%w: empty id", ErrNoService)
+		return nil, "", fmt.Errorf("%w: empty id", ErrNoService)
 	}
 	sn := newSnapper(nil, time.Time{})
 	sn.byKey = map[string]service.Service{}
@@ -196,21 +200,20 @@ func (h *Handler) find(id string) (service.Service, *supervisor.Supervisor, stri
 	}
 	switch {
 	case len(match) == 0:
-		return nil, nil, "", fmt.Errorf("%w: %q", ErrNoService, id)
+		return nil, "", fmt.Errorf("%w: %q", ErrNoService, id)
 	case len(match) > 1:
 		paths := make([]string, 0, len(match))
 		for _, n := range match {
 			paths = append(paths, n.Path)
 		}
-		return nil, nil, "", fmt.Errorf("%w: %q: %s", ErrAmbiguous, id, strings.Join(paths, ", "))
+		return nil, "", fmt.Errorf("%w: %q: %s", ErrAmbiguous, id, strings.Join(paths, ", "))
 	}
 	n := match[0]
-	s := sn.byKey[n.Key]
 	sup, _ := sn.byKey[n.Parent].(*supervisor.Supervisor)
 	if sup == nil || n.ID == "" {
-		return nil, nil, "", fmt.Errorf("%w: %s", ErrNotSupervised, n.Path)
+		return nil, "", fmt.Errorf("%w: %s", ErrNotSupervised, n.Path)
 	}
-	return s, sup, n.ID, nil
+	return sup, n.ID, nil
 }
 
 // logControl logs a control action: who asked, what, and what came of it.

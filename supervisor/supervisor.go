@@ -178,6 +178,22 @@ func (s *Supervisor) Terminate(ctx context.Context, id string) error {
 	return s.submit(ctx, &request{kind: reqTerminate, c: c})
 }
 
+// RestartByID restarts the child with this ID whatever its state: a
+// running child as by its own Restart, any other as RestartChild. It is
+// for package observe of this module (its first argument cannot be made
+// elsewhere), whose restart control must not look the child up and then
+// call its Restart: a Remove in between would leave that Restart starting
+// a service no longer in the tree. The request holds the child's record,
+// so a child removed meanwhile is ErrNoChild. It returns what RestartChild
+// returns, except ErrChildRunning.
+func (s *Supervisor) RestartByID(_ seam.Token, ctx context.Context, id string) error {
+	c := s.byID(id)
+	if c == nil {
+		return fmt.Errorf("%w: %q under %s", ErrNoChild, id, s.Label())
+	}
+	return s.submit(ctx, &request{kind: reqRestartOwn, c: c})
+}
+
 // RestartChild starts again the child with this ID when it is not running:
 // terminated, or stopped and waiting out a backoff (OTP's restart_child).
 // It is a manual restart: not counted toward the intensity limit. It
