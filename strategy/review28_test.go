@@ -317,3 +317,23 @@ func TestReview28DecideLarge(t *testing.T) {
 		t.Errorf("took %v", el)
 	}
 }
+
+// TestReview28WindowOldBase: with a Window of MaxInt64 (292 years) the
+// ring's base can be more than 292 years before a restart that is still
+// held, so its offset from the base saturates. Defect found: the restart
+// was stored as base+292y and aged out early (Len 0 instead of 1); push
+// now moves the base to the oldest held restart when the offset saturates.
+func TestReview28WindowOldBase(t *testing.T) {
+	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	w, _ := NewWindow(Intensity{MaxRestarts: 10, Window: math.MaxInt64})
+	for _, y := range []int{0, 200, 400} {
+		if !w.Allow(base.AddDate(y, 0, 0)) {
+			t.Fatalf("restart at +%dy refused", y)
+		}
+	}
+	for _, c := range []struct{ y, want int }{{450, 2}, {590, 1}, {690, 1}, {700, 0}} {
+		if got := w.Len(base.AddDate(c.y, 0, 0)); got != c.want {
+			t.Errorf("Len at +%dy = %d, want %d", c.y, got, c.want)
+		}
+	}
+}

@@ -118,8 +118,27 @@ func (w *Window) push(t time.Time) {
 			w.n--
 		}
 	}
-	w.buf[(w.head+w.n)%len(w.buf)] = t.Sub(w.base)
+	off := t.Sub(w.base)
+	if off == math.MaxInt64 || off == math.MinInt64 {
+		// Saturated: the base is centuries before t (possible only with a
+		// Window of centuries). Move it to the oldest restart held.
+		w.rebase()
+		off = t.Sub(w.base)
+	}
+	w.buf[(w.head+w.n)%len(w.buf)] = off
 	w.n++
+}
+
+// rebase moves base to the oldest timestamp held, keeping the timestamps.
+func (w *Window) rebase() {
+	if w.n == 0 {
+		return
+	}
+	first := w.at(0)
+	w.base = w.base.Add(first)
+	for i := range w.n {
+		w.buf[(w.head+i)%len(w.buf)] -= first
+	}
 }
 
 // grow moves the held timestamps, oldest first, into a ring of size size.
