@@ -104,12 +104,13 @@ func TestReview28FramesHuge(t *testing.T) {
 	const n = 200_000
 	var b strings.Builder
 	b.WriteString("goroutine 7 [running]:\n")
+	pkg := fmt.Sprintf("pkg%d", time.Now().UnixNano()) // a stack not yet seen (-count)
 	for i := range n {
-		fmt.Fprintf(&b, "pkg.fn%d(0x%x, {0x1, 0x2})\n\t/very/long/path/to/some/file%d.go:%d +0x%x\n", i, i, i, i, i)
+		fmt.Fprintf(&b, "%s.fn%d(0x%x, {0x1, 0x2})\n\t/very/long/path/to/some/file%d.go:%d +0x%x\n", pkg, i, i, i, i, i)
 	}
 	start := time.Now()
 	frames := logline.Frames([]byte(b.String()))
-	if len(frames) != n || frames[n-1] != fmt.Sprintf("pkg.fn%d /very/long/path/to/some/file%d.go:%d", n-1, n-1, n-1) {
+	if len(frames) != n || frames[n-1] != fmt.Sprintf("%s.fn%d /very/long/path/to/some/file%d.go:%d", pkg, n-1, n-1, n-1) {
 		t.Fatalf("%d frames, last %q", len(frames), frames[len(frames)-1])
 	}
 	var buf bytes.Buffer
