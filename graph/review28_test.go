@@ -409,3 +409,53 @@ func TestReview28ConcurrentReplaceAndRead(t *testing.T) {
 		}
 	}
 }
+
+// TestReview28RacingMutations: two parents adopting the same child at once
+// — exactly one wins; two nodes each moved under the other at once — never
+// a cycle. Repeated to give the race a chance; run with -race.
+func TestReview28RacingMutations(t *testing.T) {
+	for range 300 {
+		p1, p2, c := r28Node("p1"), r28Node("p2"), r28Node("c")
+		a, b, root := r28Node("a"), r28Node("b"), r28Node("root")
+		if err := root.Add(a); err != nil {
+			t.Fatal(err)
+		}
+		if err := root.Add(b); err != nil {
+			t.Fatal(err)
+		}
+		errs := make([]error, 4)
+		var wg sync.WaitGroup
+		for i, op := range []func() error{
+			func() error { return p1.Add(c) },
+			func() error { return p2.Add(c) },
+			func() error { return a.Reattach(b) },
+			func() error { return b.Reattach(a) },
+		} {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = op() }()
+		}
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Fatalf("both or neither adoption won: %v, %v", errs[0], errs[1])
+		}
+		for _, e := range errs[:2] {
+			if e != nil && !errors.Is(e, graph.ErrHasParent) {
+				t.Fatalf("losing adoption: %v", e)
+			}
+		}
+		if p1.Len()+p2.Len() != 1 || (c.Parent() != p1 && c.Parent() != p2) {
+			t.Fatal("child not in exactly one parent")
+		}
+		if (errs[2] == nil) == (errs[3] == nil) {
+			t.Fatalf("both or neither move won: %v, %v", errs[2], errs[3])
+		}
+		for _, e := range errs[2:] {
+			if e != nil && !errors.Is(e, graph.ErrCycle) {
+				t.Fatalf("losing move: %v", e)
+			}
+		}
+		if a.Root() != root || b.Root() != root || root.Len() != 1 {
+			t.Fatal("a and b left the tree or formed a cycle")
+		}
+	}
+}

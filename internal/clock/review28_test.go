@@ -281,3 +281,62 @@ func TestReview28ManyTimers(t *testing.T) {
 		t.Fatal("pending")
 	}
 }
+
+// TestReview28StopRacesAdvance: Stop from one goroutine while another
+// advances past the deadline — the callback runs exactly when Stop
+// reported false; a channel timer's Stop is always true and leaves
+// nothing to receive (a fired value not yet received counts as pending and
+// is drained, as with Go ≥ 1.23 timers); run with -race.
+func TestReview28StopRacesAdvance(t *testing.T) {
+	for range 300 {
+		f := NewFake(r28Epoch)
+		var ran atomic.Int32
+		af := f.AfterFunc(time.Second, func() { ran.Add(1) })
+		ch := f.NewTimer(time.Second)
+		var stoppedAF, stoppedCh bool
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); f.Advance(time.Second) }()
+		go func() { defer wg.Done(); stoppedCh = ch.Stop(); stoppedAF = af.Stop() }()
+		wg.Wait()
+		f.Settle()
+		if stoppedAF == (ran.Load() == 1) || ran.Load() > 1 {
+			t.Fatalf("AfterFunc: Stop %v, callback ran %d times", stoppedAF, ran.Load())
+		}
+		select {
+		case <-ch.C():
+			if stoppedCh {
+				t.Fatal("channel timer delivered after a Stop that returned true")
+			}
+		default:
+			if !stoppedCh {
+				t.Fatal("channel timer Stop = false before any receive")
+			}
+		}
+	}
+}
+
+// TestReview28ResetInsideCallback: a callback resetting its own timer
+// re-arms it from the time it runs, like time.AfterFunc's.
+func TestReview28ResetInsideCallback(t *testing.T) {
+	f := NewFake(r28Epoch)
+	var ran atomic.Int32
+	var tm Timer
+	armed := make(chan struct{})
+	tm = f.AfterFunc(time.Second, func() {
+		<-armed
+		if ran.Add(1) < 3 {
+			if tm.Reset(time.Second) {
+				t.Error("Reset inside the callback reported a pending timer")
+			}
+		}
+	})
+	close(armed)
+	for range 5 {
+		f.Advance(time.Second)
+		f.Settle()
+	}
+	if ran.Load() != 3 || f.Pending() != 0 {
+		t.Fatalf("ran %d times, %d pending", ran.Load(), f.Pending())
+	}
+}
