@@ -62,8 +62,7 @@ func (w *Window) Allow(now time.Time) bool {
 // (a supervisor under a crash storm with a large MaxRestarts holds
 // hundreds of thousands, and reports Len under its lock).
 func (w *Window) Len(now time.Time) int {
-	d := now.Sub(w.base)
-	old := sort.Search(w.n, func(i int) bool { return d-w.at(i) < w.in.Window })
+	old := sort.Search(w.n, func(i int) bool { return w.age(now, w.at(i)) < w.in.Window })
 	return w.n - old
 }
 
@@ -85,10 +84,17 @@ func (w *Window) at(i int) time.Duration {
 	return w.buf[(w.head+i)%len(w.buf)]
 }
 
+// age returns how long before now the timestamp held as offset off was.
+// It subtracts times, not offsets: now.Sub(base) saturates when now is
+// centuries from base, and an offset subtracted from the saturated value
+// would make an old restart look recent (review 28).
+func (w *Window) age(now time.Time, off time.Duration) time.Duration {
+	return now.Sub(w.base.Add(off))
+}
+
 // expire drops the timestamps that no longer count at now.
 func (w *Window) expire(now time.Time) {
-	d := now.Sub(w.base)
-	for w.n > 0 && d-w.buf[w.head] >= w.in.Window {
+	for w.n > 0 && w.age(now, w.buf[w.head]) >= w.in.Window {
 		w.head = (w.head + 1) % len(w.buf)
 		w.n--
 	}
@@ -112,8 +118,27 @@ func (w *Window) push(t time.Time) {
 			w.n--
 		}
 	}
-	w.buf[(w.head+w.n)%len(w.buf)] = t.Sub(w.base)
+	off := t.Sub(w.base)
+	if off == math.MaxInt64 || off == math.MinInt64 {
+		// Saturated: the base is centuries before t (possible only with a
+		// Window of centuries). Move it to the oldest restart held.
+		w.rebase()
+		off = t.Sub(w.base)
+	}
+	w.buf[(w.head+w.n)%len(w.buf)] = off
 	w.n++
+}
+
+// rebase moves base to the oldest timestamp held, keeping the timestamps.
+func (w *Window) rebase() {
+	if w.n == 0 {
+		return
+	}
+	first := w.at(0)
+	w.base = w.base.Add(first)
+	for i := range w.n {
+		w.buf[(w.head+i)%len(w.buf)] -= first
+	}
 }
 
 // grow moves the held timestamps, oldest first, into a ring of size size.

@@ -1,6 +1,7 @@
 package clock
 
 import (
+	"container/heap"
 	"context"
 	"sync"
 	"time"
@@ -9,10 +10,15 @@ import (
 // Fake is a Clock for tests whose time moves only when the test says so.
 //
 // Timers fire during [Fake.Advance] and [Fake.Set], in deadline order (ties
-// in the order they were armed), each seeing Now equal to its own deadline;
-// a timer armed with d ≤ 0 fires at once. Channel timers get a
-// non-blocking send into a 1-slot channel. AfterFunc callbacks run on their
-// own goroutine, as with time.AfterFunc; [Fake.Settle] waits for them.
+// in the order they were armed), time stepping to each one's deadline as it
+// fires; a timer armed with d ≤ 0 fires at once. Channel timers get a
+// non-blocking send of their deadline into a 1-slot channel. AfterFunc
+// callbacks run on their own goroutine, as with time.AfterFunc;
+// [Fake.Settle] waits for them. A callback cannot use the Fake before the
+// Advance or Set that fired it has returned: its Now is the time that call
+// moved to, not its own deadline, and a timer it arms counts from there (a
+// callback re-arming itself every second fires once per Advance, however
+// far Advance goes).
 //
 // Timers run on the fake's own timeline, as Go's timers run on the
 // monotonic clock; [Fake.StepWall] steps the wall clock that Now reads
@@ -27,7 +33,7 @@ type Fake struct {
 	mu      sync.Mutex
 	now     time.Time     // the timers' timeline
 	wall    time.Duration // Now is now+wall (see StepWall)
-	timers  []*fakeTimer  // pending (armed, not yet fired or stopped); unordered
+	timers  timerHeap     // pending (armed, not yet fired or stopped); a min-heap by (deadline, seq)
 	seq     uint64        // arming counter, breaks deadline ties
 	running int           // AfterFunc callbacks started and not yet returned
 	changed chan struct{} // closed and replaced whenever timers or running change
@@ -187,7 +193,7 @@ func (f *Fake) arm(t *fakeTimer, d time.Duration) {
 		return
 	}
 	t.pending = true
-	f.timers = append(f.timers, t)
+	heap.Push(&f.timers, t)
 	f.broadcast()
 }
 
@@ -234,26 +240,52 @@ func (f *Fake) run(fn func()) {
 	fn()
 }
 
-// earliest returns the index of the pending timer to fire first, or -1.
-// f.mu is held.
+// earliest returns the index of the pending timer to fire first (the
+// heap's top), or -1. f.mu is held.
 func (f *Fake) earliest() int {
-	best := -1
-	for i, t := range f.timers {
-		if best < 0 || t.deadline.Before(f.timers[best].deadline) ||
-			(t.deadline.Equal(f.timers[best].deadline) && t.seq < f.timers[best].seq) {
-			best = i
-		}
+	if len(f.timers) == 0 {
+		return -1
 	}
-	return best
+	return 0
 }
 
 // removeAt drops f.timers[i] and wakes waiters. f.mu is held.
 func (f *Fake) removeAt(i int) {
-	last := len(f.timers) - 1
-	f.timers[i] = f.timers[last]
-	f.timers[last] = nil
-	f.timers = f.timers[:last]
+	heap.Remove(&f.timers, i)
 	f.broadcast()
+}
+
+// timerHeap is the pending timers, a min-heap by deadline then arming
+// order, so that firing n timers takes O(n log n) and stopping one
+// O(log n) (review 28: a linear scan per firing made 10 000 firings take
+// seconds). Each timer knows its index.
+type timerHeap []*fakeTimer
+
+func (h timerHeap) Len() int { return len(h) }
+
+func (h timerHeap) Less(i, j int) bool {
+	a, b := h[i], h[j]
+	return a.deadline.Before(b.deadline) || (a.deadline.Equal(b.deadline) && a.seq < b.seq)
+}
+
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+
+func (h *timerHeap) Push(x any) {
+	t := x.(*fakeTimer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	t.index = -1
+	return t
 }
 
 // changedLocked returns the channel closed at the next change. f.mu is held.

@@ -9,6 +9,7 @@ type fakeTimer struct {
 	fn       func()         // nil for channel timers
 	deadline time.Time
 	seq      uint64
+	index    int // position in f.timers while pending
 	pending  bool
 }
 
@@ -40,12 +41,7 @@ func (t *fakeTimer) Reset(d time.Duration) bool {
 func (t *fakeTimer) stopLocked() bool {
 	was := t.pending
 	if was {
-		for i, p := range t.f.timers {
-			if p == t {
-				t.f.removeAt(i)
-				break
-			}
-		}
+		t.f.removeAt(t.index)
 		t.pending = false
 	}
 	if t.ch != nil {

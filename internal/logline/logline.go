@@ -1,12 +1,3 @@
-// Package logline holds the conventions the module's log lines follow, so
-// that package service and package supervisor write them alike:
-//
-//   - A duration is written as text with its unit (time.Duration's
-//     String), rounded: to the millisecond from 1ms up, to the microsecond
-//     below ("74ms", "1.5s", "250µs"). A number without a unit is a count.
-//   - An error that joins several (errors.Join, such as a Stop's report) is
-//     written as one line per joined error, each carrying the text of the
-//     wraps around it, instead of one line with newlines inside.
 package logline
 
 import (
@@ -79,7 +70,8 @@ func Err(ev func() *zerolog.Event, err error, msg string) {
 // Lines splits err into one text per error it joins (errors.Join, or
 // anything with Unwrap() []error), recursively; a wrap around a join (such
 // as fmt.Errorf("x: stop: %w", joined)) prefixes each of its lines with its
-// own text ("x: stop: "). An error joining nothing is one line.
+// own text ("x: stop: "); line breaks in that text split it too, so that
+// no line holds a line break. An error joining nothing is one line.
 func Lines(err error) []string {
 	if err == nil {
 		return nil
@@ -98,11 +90,18 @@ func Lines(err error) []string {
 	if inner := errors.Unwrap(err); inner != nil {
 		in := inner.Error()
 		if prefix, ok := strings.CutSuffix(msg, in); ok {
+			// A prefix with line breaks ("failed:\nstop: %w") gives its
+			// own lines; its last line prefixes each inner line.
+			var out []string
+			if i := strings.LastIndexByte(prefix, '\n'); i >= 0 {
+				out = strings.Split(prefix[:i], "\n")
+				prefix = prefix[i+1:]
+			}
 			lines := Lines(inner)
 			for i := range lines {
 				lines[i] = prefix + lines[i]
 			}
-			return lines
+			return append(out, lines...)
 		}
 	}
 	return strings.Split(msg, "\n") // a text we cannot take apart
