@@ -103,9 +103,6 @@ func (w *Window) expire(now time.Time) {
 // push appends t, growing the ring up to MaxRestarts+1 entries and then
 // overwriting the oldest.
 func (w *Window) push(t time.Time) {
-	if w.n == 0 {
-		w.base = t
-	}
 	limit := w.in.MaxRestarts
 	if limit < math.MaxInt {
 		limit++
@@ -117,6 +114,9 @@ func (w *Window) push(t time.Time) {
 			w.head = (w.head + 1) % len(w.buf)
 			w.n--
 		}
+	}
+	if w.n == 0 { // none held (the last one may just have been dropped)
+		w.base = t
 	}
 	off := t.Sub(w.base)
 	if off == math.MaxInt64 || off == math.MinInt64 {
