@@ -139,6 +139,5 @@
 // outside every bubble, and Go then aborts the whole test binary ("fatal
 // error: select on synctest channel from outside bubble"), not only the
 // test. Outside a bubble a Worker can be tested as ExampleWorker and
-// ExampleExitCode do: a
-// Logger of its own, and Ready or ctx to end the run.
+// ExampleExitCode do: a Logger of its own, and Ready or ctx to end the run.
 package mode
