@@ -42,11 +42,13 @@
 // once its root's Stop has returned. A child's own Start, MaybeStart and
 // Restart are refused while its parent is in Init (ErrNotStarted: never
 // started, or its start rolled back) or stopping (ErrStopping), and its
-// Restart also while its parent's start has not reached it yet. A
-// parent's OnStart may start a child early, to use it at once: a child
-// started during its parent's start belongs to that start, which stops it
-// if it fails. RemoveDependency returns with the child idle, free to be
-// added elsewhere.
+// Restart also while its parent's start has not reached it yet. A child
+// of a supervisor has its Restart refused with supervisor.ErrNotRunning
+// instead, whenever that supervisor does not run (see package
+// supervisor). A parent's OnStart may start a child early, to use it at
+// once: a child started during its parent's start belongs to that start,
+// which stops it if it fails. RemoveDependency returns with the child
+// idle, free to be added elsewhere.
 //
 // # Budgets: Stop always returns
 //
