@@ -172,11 +172,11 @@
 //     at UTC times. Across daylight-saving changes Cron follows cron(8):
 //     see Base.Cron.
 //   - Restart limits. A supervisor (package supervisor) allows 3 restarts
-//     in 5 seconds by default, as OTP does; one more makes it stop its
-//     children and crash with ErrMaxRestarts, which its own supervisor, or
-//     the process, sees as a crash. A worker expected to retry a flaky
-//     dependency for long needs a Spec with a larger MaxRestarts and
-//     Window, and a Backoff.
+//     in 5 seconds by default (OTP's default is 1 in 5); one more makes it
+//     stop its children and crash with supervisor.ErrMaxRestarts, which its
+//     own supervisor, or the process, sees as a crash. A worker expected to
+//     retry a flaky dependency for long needs a Spec with a larger
+//     MaxRestarts and Window, and a Backoff.
 //   - Lifecycle lines ("Starting", "Started", "Stopping", "Stopped") are
 //     logged at Debug by default (Python mode's mundane_level is info); set
 //     Config.LogLevel to see them at Info. Crashes, restarts and give-ups
