@@ -129,4 +129,15 @@
 // has already run or is running (ErrRunTwice: a Worker runs once, and a
 // second Run, concurrent or later, returns at once without touching the
 // first).
+//
+// # Testing a tree
+//
+// Test the tree itself, not the Worker, inside a testing/synctest bubble:
+// service.Start it and Stop it there (see "Testing your services" in
+// package service). Do not call Run, Execute or Main inside a bubble: the
+// Worker listens to signals with os/signal, whose delivery goroutine lives
+// outside every bubble, and Go then aborts the whole test binary ("fatal
+// error: select on synctest channel from outside bubble"), not only the
+// test. Outside a bubble a Worker can be tested as ExampleWorker and
+// ExampleExitCode do: a Logger of its own, and Ready or ctx to end the run.
 package mode

@@ -41,6 +41,7 @@ func (s Step) String() string {
 
 // Phase is what an Extension is told at each step of a Worker's run.
 type Phase struct {
+	// Step is the step of the run the extension is told of.
 	Step Step
 	// Root is the Worker's Service.
 	Root service.Service

@@ -42,11 +42,13 @@
 // once its root's Stop has returned. A child's own Start, MaybeStart and
 // Restart are refused while its parent is in Init (ErrNotStarted: never
 // started, or its start rolled back) or stopping (ErrStopping), and its
-// Restart also while its parent's start has not reached it yet. A
-// parent's OnStart may start a child early, to use it at once: a child
-// started during its parent's start belongs to that start, which stops it
-// if it fails. RemoveDependency returns with the child idle, free to be
-// added elsewhere.
+// Restart also while its parent's start has not reached it yet. A child
+// of a supervisor has its Restart refused with supervisor.ErrNotRunning
+// instead, whenever that supervisor does not run (see package
+// supervisor). A parent's OnStart may start a child early, to use it at
+// once: a child started during its parent's start belongs to that start,
+// which stops it if it fails. RemoveDependency returns with the child
+// idle, free to be added elsewhere.
 //
 // # Budgets: Stop always returns
 //
@@ -170,11 +172,11 @@
 //     at UTC times. Across daylight-saving changes Cron follows cron(8):
 //     see Base.Cron.
 //   - Restart limits. A supervisor (package supervisor) allows 3 restarts
-//     in 5 seconds by default, as OTP does; one more makes it stop its
-//     children and crash with ErrMaxRestarts, which its own supervisor, or
-//     the process, sees as a crash. A worker expected to retry a flaky
-//     dependency for long needs a Spec with a larger MaxRestarts and
-//     Window, and a Backoff.
+//     in 5 seconds by default (OTP's default is 1 in 5); one more makes it
+//     stop its children and crash with supervisor.ErrMaxRestarts, which its
+//     own supervisor, or the process, sees as a crash. A worker expected to
+//     retry a flaky dependency for long needs a Spec with a larger
+//     MaxRestarts and Window, and a Backoff.
 //   - Lifecycle lines ("Starting", "Started", "Stopping", "Stopped") are
 //     logged at Debug by default (Python mode's mundane_level is info); set
 //     Config.LogLevel to see them at Info. Crashes, restarts and give-ups

@@ -76,8 +76,8 @@ var (
 // PanicError is the crash reason made from a recovered panic. It carries
 // the panic value and the stack of the goroutine that panicked.
 type PanicError struct {
-	Value any
-	Stack []byte
+	Value any    // the value passed to panic
+	Stack []byte // debug.Stack() of the panicking goroutine, at the recover
 }
 
 func newPanicError(v any) *PanicError {

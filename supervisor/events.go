@@ -54,13 +54,13 @@ func (k EventKind) String() string {
 
 // Event is what Spec.OnEvent receives: enough to drive metrics.
 type Event struct {
-	Kind         EventKind
-	Supervisor   string // the supervisor's short label
-	Child        string // the child's ID ("" for MaxRestartsExceeded)
-	Label        string // the child's label
-	Reason       error  // crash or failure reason, if any
-	RestartCount int    // restarts of this child ID so far
-	Delay        time.Duration
+	Kind         EventKind     // what happened
+	Supervisor   string        // the supervisor's short label
+	Child        string        // the child's ID ("" for MaxRestartsExceeded)
+	Label        string        // the child's label
+	Reason       error         // crash or failure reason, if any
+	RestartCount int           // restarts of this child ID so far
+	Delay        time.Duration // BackoffStarted: how long the restart waits; else 0
 }
 
 // String renders the event for logs.

@@ -224,18 +224,29 @@ func (s *Supervisor) find(match func(*child) bool) *child {
 	return nil
 }
 
-// ChildInfo is a snapshot of one child.
+// ChildInfo is a snapshot of one child. Label and State are read from the
+// service after the supervisor's own fields: a child changing state while
+// the snapshot is taken may show its new State beside the older
+// RestartCount.
 type ChildInfo struct {
+	// ID names the child under this supervisor (ChildSpec.ID, or the
+	// default it was given).
 	ID string
 	// Service is the service under ID when the snapshot was taken (after
 	// a Replacement, the fresh one), as Child(ID) returns it.
-	Service      service.Service
-	Label        string
+	Service service.Service
+	// Label is the service's short label (Service.Label()).
+	Label string
+	// State is the service's state (Service.State()).
 	State        service.State
 	RestartCount int // restarts of this ID under this supervisor
-	LastReason   error
-	Restart      strategy.RestartType
-	Terminated   bool
+	// LastReason is the last crash the supervisor recorded for this
+	// child, kept after it was restarted; nil if it never crashed.
+	LastReason error
+	// Restart is the child's restart type (ChildSpec.Restart).
+	Restart strategy.RestartType
+	// Terminated: Terminate keeps the child down until RestartChild.
+	Terminated bool
 }
 
 // Children returns a snapshot of the children in start order. It does not

@@ -33,6 +33,7 @@ type Consumer struct {
 
 var _ service.OnStarter = (*Consumer)(nil)
 
+// OnStart starts the consume task, which watches itself (service.Watch).
 func (c *Consumer) OnStart(context.Context) error {
 	return c.Go("consume", c.consume)
 }
@@ -86,6 +87,8 @@ type Producer struct {
 	n     int
 }
 
+// OnStart queues a message every 100ms, dropping it when the queue is
+// full.
 func (p *Producer) OnStart(context.Context) error {
 	return p.Every(100*time.Millisecond, func(ctx context.Context) error {
 		p.n++

@@ -49,6 +49,8 @@ type Ticker struct {
 	n int
 }
 
+// OnStart starts the timer; it belongs to this run, so a restart starts a
+// fresh one and a stop ends it.
 func (t *Ticker) OnStart(context.Context) error {
 	return t.Every(500*time.Millisecond, func(context.Context) error {
 		t.n++
@@ -62,11 +64,14 @@ func (t *Ticker) OnStart(context.Context) error {
 // restarted together.
 type API struct{ service.Base }
 
+// OnStarted runs once the API and its cache run: it logs how many times
+// the API has been restarted.
 func (a *API) OnStarted(context.Context) error {
 	a.Log().Info().Int("restarts", a.RestartCount()).Msg("API serving")
 	return nil
 }
 
+// OnRestart runs between the stop and the start of each restart.
 func (a *API) OnRestart(context.Context) error {
 	a.Log().Info().Msg("API restarting: reloading configuration")
 	return nil
@@ -76,6 +81,8 @@ func (a *API) OnRestart(context.Context) error {
 // 1.5s and crashes.
 type Cache struct{ service.Base }
 
+// OnStart, on the first run only, starts a task that crashes the cache
+// after 1.5s; later runs keep running.
 func (c *Cache) OnStart(context.Context) error {
 	if c.RestartCount() > 0 {
 		c.Log().Info().Int("restarts", c.RestartCount()).Msg("cache warmed up again")

@@ -36,11 +36,13 @@ type Worker struct {
 	j *journal
 }
 
+// OnStart records the start in the journal.
 func (w *Worker) OnStart(context.Context) error {
 	w.j.add("start " + w.ShortLabel())
 	return nil
 }
 
+// OnStop records the stop in the journal.
 func (w *Worker) OnStop(context.Context) error {
 	w.j.add("stop " + w.ShortLabel())
 	return nil
