@@ -288,7 +288,28 @@ func (b *Base) callBounded(ctx context.Context, what string, fn hookFn, stop <-c
 	}
 	name := pathOf(b) + ": " + what
 	b.addStuck(name, c.done, false)
-	return fmt.Errorf("%w: %s did not return", ErrStopTimeout, name)
+	return &abandonedError{name: name}
+}
+
+// abandonedError is callBounded's error for user code it gave up on: it
+// matches ErrStopTimeout and names the code by its path ("app/db:
+// OnStop"), so that the step it was does not say its name again
+// (stepError).
+type abandonedError struct{ name string }
+
+func (e *abandonedError) Error() string {
+	return ErrStopTimeout.Error() + ": " + e.name + " did not return"
+}
+func (e *abandonedError) Unwrap() error { return ErrStopTimeout }
+
+// stepError is err of the step named step ("OnStop: <err>"), or err
+// itself when it is callBounded's abandonment of that step, which names it
+// already (see "Error texts" in the package doc).
+func stepError(step string, err error) error {
+	if _, ok := err.(*abandonedError); ok {
+		return err
+	}
+	return fmt.Errorf("%s: %w", step, err)
 }
 
 // AbandonedCall is user code of a service that a Stop, a Start or

@@ -106,8 +106,14 @@ func (b *Base) refuseFromStartHook(child Service) error {
 	if in == nil {
 		return nil
 	}
-	err := fmt.Errorf("%w: %s under %s, from %s.%s", ErrAddedInOnStart, child.Label(), b.Label(), in.Label(), hook)
-	in.Crash(err)
+	where := hook
+	if in != b {
+		where = in.Label() + "." + hook
+	}
+	// The caller names b and child ("<b>: add <child>: "); the crash
+	// reason of in, read apart from it, names them itself.
+	err := fmt.Errorf("%w (from %s)", ErrAddedInOnStart, where)
+	in.Crash(fmt.Errorf("%s: add %s: %w", b.Label(), child.Label(), err))
 	return err
 }
 

@@ -192,6 +192,9 @@ func (b *Base) notifyRestart(ctx context.Context, cfg *Config) error {
 	hctx, cancel := context.WithTimeout(context.WithValue(ctx, markerKey{}, cur), l.remaining())
 	defer cancel()
 	if err := b.callBounded(hctx, "OnRestart", self.(OnRestarter).OnRestart, nil); err != nil {
+		if _, ok := err.(*abandonedError); ok {
+			return err // it names b's path and OnRestart
+		}
 		return fmt.Errorf("%s: OnRestart: %w", b.Label(), err)
 	}
 	return nil

@@ -111,9 +111,12 @@ func (h *startHooks) call(b *Base, what string, fn hookFn) error {
 		if end := h.start.Err(); end != nil && errors.Is(err, ErrStopTimeout) && !errors.Is(err, end) {
 			// Abandoned (it ignored its ctx) because the start ctx ended:
 			// say why, as the caller checks (errors.Is(err, ctx.Err())).
+			if _, ok := err.(*abandonedError); ok { // it names the hook
+				return fmt.Errorf("%w: %w", end, err)
+			}
 			return fmt.Errorf("%s: %w: %w", what, end, err)
 		}
-		return fmt.Errorf("%s: %w", what, err)
+		return stepError(what, err)
 	}
 	return nil
 }

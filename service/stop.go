@@ -271,7 +271,7 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan st
 	var errs []error
 	hook := func(name string, err error) {
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			errs = append(errs, stepError(name, err))
 		}
 	}
 	bounded := func(name string, fn hookFn) error {
