@@ -16,6 +16,7 @@ import (
 
 	"github.com/gomode/mode"
 	"github.com/gomode/mode/service"
+	"github.com/gomode/mode/supervisor"
 )
 
 // r26Svc is an r23Svc counting its starts, with an OnRestart hook.
@@ -278,6 +279,74 @@ func TestReview26RestartFromReady(t *testing.T) {
 				t.Fatalf("Run: %v (Restart: %v)", err, rerr)
 			}
 		})
+	}
+}
+
+// TestReview26SupervisorRootGivesUpAfterRestart: a supervisor at the root,
+// restarted by hand, whose child then crashes past its intensity: the
+// supervisor gives up and Run ends as a crash (ExitFailure), not as a
+// Restart in progress nor a normal end.
+func TestReview26SupervisorRootGivesUpAfterRestart(t *testing.T) {
+	var runs atomic.Int32
+	entered := make(chan struct{}, 16)
+	child := service.Func("leaf", func(ctx context.Context) error {
+		n := runs.Add(1)
+		entered <- struct{}{}
+		if n >= 2 { // after the root's restart: crash every time
+			return errors.New("leaf broken")
+		}
+		<-ctx.Done()
+		return nil
+	})
+	child.Configure(service.Config{Logger: &r23Nop})
+	sup := supervisor.New(supervisor.Spec{Service: service.Config{Name: "root", Logger: &r23Nop}, MaxRestarts: 2})
+	if err := sup.Add(context.Background(), child, supervisor.ChildSpec{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wait := r23Run(t, &mode.Worker{Service: sup, Logger: &r23Nop, StopTimeout: 2 * time.Second}, ctx)
+	recv(t, entered)
+	_ = sup.Restart(context.Background()) // it may have given up already as it returns
+	err := wait(10 * time.Second)
+	if mode.ExitCode(err) != mode.ExitFailure || !errors.Is(err, supervisor.ErrMaxRestarts) {
+		t.Fatalf("Run: %v (code %d), want ExitFailure with ErrMaxRestarts", err, mode.ExitCode(err))
+	}
+}
+
+// TestReview26RestartDuringWorkerStart: a Restart asked while the Worker
+// starts the root waits for the start, then restarts it; the Worker goes
+// on with the restarted root and stops it when asked.
+func TestReview26RestartDuringWorkerStart(t *testing.T) {
+	s := newR26()
+	s.task = func(ctx context.Context) error { <-ctx.Done(); return nil }
+	in, release := make(chan struct{}), make(chan struct{})
+	s.onStart = func(context.Context) error {
+		if s.starts.Load() == 1 {
+			close(in)
+			<-release
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wait := r23Run(t, &mode.Worker{Service: s, Logger: &r23Nop, StopTimeout: time.Second}, ctx)
+	recv(t, in)
+	restarted := make(chan error, 1)
+	go func() { restarted <- s.Restart(context.Background()) }()
+	close(release)
+	if err := recvErr(t, restarted); err != nil {
+		t.Fatalf("Restart during the start: %v", err)
+	}
+	if st, n := s.State(), s.RestartCount(); st != service.Running || n != 1 {
+		t.Fatalf("after the Restart: %v, restart count %d", st, n)
+	}
+	cancel()
+	if err := wait(10 * time.Second); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if st := s.State(); st != service.Shutdown {
+		t.Fatalf("after Run: %v", st)
 	}
 }
 
