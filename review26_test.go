@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -348,6 +349,55 @@ func TestReview26RestartDuringWorkerStart(t *testing.T) {
 	if st := s.State(); st != service.Shutdown {
 		t.Fatalf("after Run: %v", st)
 	}
+}
+
+// TestReview26DumpStormWhileDumpToBlocks: a storm of dump signals while
+// DumpTo blocks makes one write (the others are skipped, DumpTo's doc: one
+// write at a time), and SIGTERM still stops the tree with Run returning
+// within its stop budget plus the second it waits for the write.
+func TestReview26DumpStormWhileDumpToBlocks(t *testing.T) {
+	root := newR23("root", service.Config{})
+	root.task = func(ctx context.Context) error { <-ctx.Done(); return nil }
+	dw := &r26CountingWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	defer close(dw.release)
+	ready := make(chan struct{})
+	w := &mode.Worker{Service: root, Logger: &r23Nop, DumpTo: dw, StopTimeout: time.Second, Ready: func() { close(ready) }}
+	wait := r23Run(t, w, context.Background())
+	recv(t, ready)
+	r23Kill(t, syscall.SIGUSR1)
+	recv(t, dw.entered)
+	for range 30 {
+		r23Kill(t, syscall.SIGUSR1)
+	}
+	began := time.Now()
+	r23Kill(t, syscall.SIGTERM)
+	if err := wait(10 * time.Second); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("Run took %v after SIGTERM while DumpTo blocked", d)
+	}
+	if n := dw.writes.Load(); n != 1 {
+		t.Errorf("%d writes to DumpTo while the first blocked, want 1", n)
+	}
+	if st := root.State(); st != service.Shutdown {
+		t.Errorf("root after Run: %v", st)
+	}
+}
+
+// r26CountingWriter counts its writes; each blocks until release.
+type r26CountingWriter struct {
+	writes  atomic.Int32
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (w *r26CountingWriter) Write(p []byte) (int, error) {
+	if w.writes.Add(1) == 1 {
+		w.entered <- struct{}{}
+	}
+	<-w.release
+	return len(p), nil
 }
 
 func recv(t *testing.T, ch chan struct{}) {
