@@ -21,7 +21,12 @@ type readyCheck struct {
 
 // checkCtx is a check's ctx: its deadline is the check's, which moves
 // later when a request with a later one comes to share it, and its end at
-// the deadline reads as context.DeadlineExceeded.
+// the deadline reads as context.DeadlineExceeded. The contexts derived
+// from it (a Healthcheck's) end with it, in the same call (it is a
+// context.WithCancelCause: a ctx of another type would end them on a
+// goroutine, too late for CheckHealth, which would abandon the
+// Healthchecks that honour their ctx), but read context.Canceled, their
+// context.Cause DeadlineExceeded.
 type checkCtx struct {
 	context.Context // ended by readyCheck.cancel
 	z               *readyz

@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/gomode/mode/observe"
+	"github.com/gomode/mode/service"
 )
 
 // TestReview26ReadyzMixedTimeouts: a check begun by a probe with a short
@@ -244,4 +246,34 @@ func TestReview26ReadyzServerCloses(t *testing.T) {
 	for range 3 {
 		<-errs
 	}
+}
+
+// TestReview26ReadyzTimeoutAbandonsNothing: a Healthcheck that honours its
+// ctx and outlasts the check returns as the check's ctx ends: CheckHealth
+// must not take it for hung code ("did not return", Abandoned), which it would if the check's ctx ended its derived contexts
+// late.
+func TestReview26ReadyzTimeoutAbandonsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newProbe("db")
+		p.health = func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+		start(t, p)
+		h := &observe.Handler{Root: p}
+		defer h.Close()
+		for range 3 {
+			code, rep := getCtx(t, h, context.Background(), "/readyz?timeout=1s")
+			if code != http.StatusServiceUnavailable || len(rep.Failures) != 1 {
+				t.Fatalf("/readyz: %d %+v, want 503", code, rep)
+			}
+			if e := rep.Failures[0].Error; strings.Contains(e, "did not return") {
+				t.Errorf("/readyz: %q: the Healthcheck, which returned at its ctx's end, was abandoned", e)
+			}
+		}
+		synctest.Wait()
+		if a := service.Abandoned(p); len(a) != 0 {
+			t.Errorf("a Healthcheck that honours its ctx was abandoned: %+v", a)
+		}
+		if code, rep := getCtx(t, h, context.Background(), "/healthz"); code != http.StatusOK {
+			t.Errorf("/healthz: %d %+v", code, rep)
+		}
+	})
 }
