@@ -153,7 +153,6 @@ func (r *runner) goexit(ctx context.Context) {
 
 // runTree takes the tree through its phases and returns Run's error.
 func (r *runner) runTree(ctx context.Context) error {
-	seen := r.root.RestartCount() // before any Restart of it can begin
 	asked, err := r.start(ctx)
 	if r.forced {
 		return err
@@ -167,7 +166,7 @@ func (r *runner) runTree(ctx context.Context) error {
 	if asked { // the stop signal or ctx came as the start completed: not lost
 		r.log.Info().Msg("stop requested during the start, which completed: stopping")
 	} else if crash = r.ready(ctx); crash == nil {
-		crash = r.wait(ctx, seen)
+		crash = r.wait(ctx)
 	}
 	r.stepStopping(ctx)
 	stopErr := r.stop(ctx)
@@ -287,14 +286,14 @@ func (r *runner) ready(ctx context.Context) (crash error) {
 // crash, if the root crashed. The root's own Restart is no end: its stop
 // half closes the run's Done, and wait goes on with the new run once the
 // restart has started it again; a Restart that leaves the root down is a
-// crash (see Worker.Run). seen is the root's RestartCount before its
-// start.
-func (r *runner) wait(ctx context.Context, seen int) error {
+// crash (see Worker.Run), a Stop (one that aborts a Restart included) a
+// normal end.
+func (r *runner) wait(ctx context.Context) error {
 	var done, restart <-chan struct{} // the root's run's Done; a Restart's end
 	var restartErr func() error
-	look := true // look at the root first: a Restart may have begun already
+	var failed error // the last Restart's error, once wait saw it end
+	look := true     // look at the root first: a Restart may have begun already
 	for {
-		var failed error // of a Restart that did not start the root again
 		if !look {
 			select {
 			case <-ctx.Done():
@@ -321,25 +320,23 @@ func (r *runner) wait(ctx context.Context, seen int) error {
 		}
 		var st service.State
 		var busy bool
-		restart, restartErr, st, busy, done = service.Restarting(seam.Token{}, r.root)
+		var down bool
+		restart, restartErr, st, busy, done, down = service.Restarting(seam.Token{}, r.root)
 		if restart != nil {
 			done = nil // (again) restarting: wait for it
 			continue
 		}
-		n := r.root.RestartCount()
+		restart = nil
 		if st == service.Running && !busy {
-			seen, restart = n, nil // running (again): wait on its run's Done
-			continue
+			failed = nil
+			continue // running (again): wait on its run's Done
 		}
-		switch {
-		case failed != nil:
-		case st == service.Init: // rolled back: only a Restart's start leaves it there
-			failed = errors.New("a Restart did not start it again")
-		case n != seen: // restarted, then left down (its OnRestart failed, say)
-			failed = fmt.Errorf("a Restart left it %s", st)
-		default:
+		if !down {
 			r.log.Info().Msg("tree ended: stopping")
 			return nil
+		}
+		if failed == nil { // over before wait could look
+			failed = fmt.Errorf("a Restart left it %s", st)
 		}
 		logline.Err(r.log.Error, failed, "tree restart failed: stopping")
 		return &crashError{root: r.root.ShortLabel(), reason: failed}
@@ -350,8 +347,14 @@ func (r *runner) wait(ctx context.Context, seen int) error {
 // waits for it, dumping on dump signals. On a second stop signal it
 // returns ErrForcedExit without waiting.
 func (r *runner) stop(ctx context.Context) error {
-	return r.stopping(ctx, 0, "stop",
+	err := r.stopping(ctx, 0, "stop",
 		"signal during the stop: already stopping (send it again to exit at once)", r.root.Stop)
+	if err != nil && !r.forced && !errors.Is(err, service.ErrStopTimeout) && errors.Is(err, context.DeadlineExceeded) {
+		// The budget ended as the stop waited (for a hung Restart of the
+		// root, say): a stop timeout too, whatever ran out first.
+		err = fmt.Errorf("%w: %w", service.ErrStopTimeout, err)
+	}
+	return err
 }
 
 // stopping runs fn on a goroutine under the stop's deadline (at least min

@@ -118,8 +118,12 @@ type Worker struct {
 // with the restarted tree. A Restart that leaves the root down (its start
 // failed and was rolled back, its OnRestart failed) ends the run as a
 // crash: the error is the restart's (or, when it was over before Run
-// could look, what it left: "a Restart did not start it again", "a
-// Restart left it shutdown"), and the code ExitFailure.
+// could look, what it left: "a Restart left it shutdown", "... init"),
+// and the code ExitFailure. A Stop of
+// the root (one that aborts a Restart of it included) ends the run
+// normally, as when the tree ends. A stop that runs out of StopTimeout
+// waiting for a Restart of the root that hangs is a stop timeout
+// (ExitStopTimeout).
 //
 // Run returns nil after a requested stop (a start cancelled that way and
 // rolled back cleanly included) or a normal exit. Otherwise it returns:

@@ -58,6 +58,8 @@ const healthWorkers = 8
 // checked. /readyz takes ?timeout=<Go duration> ("2s"), the bound of its
 // Healthchecks (default DefaultProbeTimeout, at least a second, at most a
 // minute; a bad value is a 400); the request's end bounds them too.
+// Concurrent /readyz requests share one check, which runs until the
+// latest of their timeouts, or until every one of them has ended.
 //
 // A Report decoded from JSON counts as a liveness Report for Err.
 type Report struct {

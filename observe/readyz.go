@@ -2,6 +2,7 @@ package observe
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -10,10 +11,40 @@ import (
 // readyCheck is a readiness check in progress that /readyz requests
 // arriving meanwhile share (readyz.check).
 type readyCheck struct {
-	done    chan struct{} // closed once rep is set
-	rep     Report
-	waiters int                // requests waiting for it (readyz.mu)
-	cancel  context.CancelFunc // ends it: once it is over, or none waits
+	done     chan struct{} // closed once rep is set
+	rep      Report
+	waiters  int                     // requests waiting for it (readyz.mu)
+	deadline time.Time               // its end: the latest of its requests' timeouts (readyz.mu)
+	timer    *time.Timer             // ends it at deadline
+	cancel   context.CancelCauseFunc // ends it: once it is over, at deadline, or once none waits
+}
+
+// checkCtx is a check's ctx: its deadline is the check's, which moves
+// later when a request with a later one comes to share it, and its end at
+// the deadline reads as context.DeadlineExceeded. The contexts derived
+// from it (a Healthcheck's) end with it, in the same call (it is a
+// context.WithCancelCause: a ctx of another type would end them on a
+// goroutine, too late for CheckHealth, which would abandon the
+// Healthchecks that honour their ctx), but read context.Canceled, their
+// context.Cause DeadlineExceeded.
+type checkCtx struct {
+	context.Context // ended by readyCheck.cancel
+	z               *readyz
+	c               *readyCheck
+}
+
+func (x checkCtx) Deadline() (time.Time, bool) {
+	x.z.mu.Lock()
+	defer x.z.mu.Unlock()
+	return x.c.deadline, true
+}
+
+func (x checkCtx) Err() error {
+	err := x.Context.Err()
+	if err != nil && context.Cause(x.Context) == context.DeadlineExceeded {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 // readyz shares readiness checks among concurrent /readyz requests of one
@@ -27,62 +58,90 @@ type readyz struct {
 
 // check returns a readiness report for a request under ctx, bounded by d:
 // that of the check in progress when it ends, else that of a check run
-// makes under a ctx of its own, bounded by d. The request that begins a
-// check runs it on its goroutine; the check ends early only once every
-// request sharing it has ended (its client gone, the server stopping). A
+// makes. A check runs on a goroutine of its own under a ctx of its own,
+// bounded by the latest timeout of the requests sharing it (a request
+// with a later one extends it: a probe with a short ?timeout must not make
+// one with a longer one fail), and ends early once every request sharing
+// it has ended (its client gone, the server stopping, its timeout). A
 // request whose ctx or timeout ends first gets a report saying so.
 func (z *readyz) check(ctx context.Context, name string, d time.Duration, run func(context.Context) Report) Report {
 	z.mu.Lock()
 	c := z.cur
-	var cctx context.Context
+	mine := time.Now().Add(d)
 	if c == nil {
-		c = &readyCheck{done: make(chan struct{})}
-		cctx, c.cancel = context.WithTimeout(context.WithoutCancel(ctx), d)
+		c = &readyCheck{done: make(chan struct{}), deadline: mine}
+		base, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+		c.cancel = cancel
+		c.timer = time.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
 		z.cur = c
+		go z.run(c, checkCtx{base, z, c}, name, run)
+	} else if mine.After(c.deadline) {
+		c.deadline = mine
+		c.timer.Reset(d)
 	}
 	c.waiters++
 	z.mu.Unlock()
-	leave := func() {
-		z.mu.Lock()
-		defer z.mu.Unlock()
-		if c.waiters--; c.waiters == 0 {
-			c.cancel()
-			if z.cur == c { // nobody waits for it: a request now begins another
-				z.cur = nil
-			}
-		}
-	}
-	gone := context.AfterFunc(ctx, leave)
-	if cctx != nil { // this request runs it
-		c.rep = run(cctx)
-		c.cancel()
-		z.mu.Lock()
-		if z.cur == c {
-			z.cur = nil
-		}
-		z.mu.Unlock()
-		close(c.done)
-		if gone() {
-			leave()
-		}
-		return c.rep
-	}
 	wait := time.NewTimer(d)
 	defer wait.Stop()
 	select {
 	case <-c.done:
-		if gone() {
-			leave()
-		}
+		z.leave(c)
 		return c.rep
-	case <-ctx.Done(): // leave runs (AfterFunc)
+	case <-ctx.Done():
 	case <-wait.C:
-		if gone() {
-			leave()
+		// The check ends at this request's timeout too, unless another
+		// request extended it: its report (a hung Healthcheck abandoned,
+		// say) comes as the check's ctx ends.
+		z.mu.Lock()
+		last := !c.deadline.After(mine)
+		z.mu.Unlock()
+		if last {
+			select {
+			case <-c.done:
+				z.leave(c)
+				return c.rep
+			case <-ctx.Done():
+			}
 		}
 	}
+	z.leave(c)
 	f := Check{Service: name, Error: "the readiness check in progress (begun by an earlier probe) did not end within this probe's timeout"}
 	return Report{Status: statusFail, Failures: []Check{f}, Services: []Check{f}, ready: true}
+}
+
+// leave is a request's end of its wait for c: the last one to leave ends
+// c, if it still runs.
+func (z *readyz) leave(c *readyCheck) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if c.waiters--; c.waiters == 0 {
+		c.timer.Stop()
+		c.cancel(context.Canceled)
+		if z.cur == c { // nobody waits for it: a request now begins another
+			z.cur = nil
+		}
+	}
+}
+
+// run runs check c and publishes its report; a panic is a failed check.
+func (z *readyz) run(c *readyCheck, ctx context.Context, name string, run func(context.Context) Report) {
+	var rep Report
+	defer func() {
+		if v := recover(); v != nil {
+			f := Check{Service: name, Error: fmt.Sprintf("the readiness check panicked: %v", v)}
+			rep = Report{Status: statusFail, Failures: []Check{f}, Services: []Check{f}, ready: true}
+		}
+		z.mu.Lock()
+		c.timer.Stop()
+		c.cancel(context.Canceled)
+		if z.cur == c {
+			z.cur = nil
+		}
+		c.rep = rep
+		z.mu.Unlock()
+		close(c.done)
+	}()
+	rep = run(ctx)
 }
 
 // serveReadyz serves /readyz: Readiness as JSON, 200 when ready, 503 when
@@ -90,9 +149,9 @@ func (z *readyz) check(ctx context.Context, name string, d time.Duration, run fu
 // DefaultProbeTimeout, at least a second, at most a minute); ?verbose adds
 // every service checked. Requests that arrive while a check runs share
 // its report (each waits at most its own timeout, or until its request
-// ends); the check itself runs on the request that began it, bounded by
-// that request's timeout, and is cut short only once every request
-// sharing it has ended (their clients gone, or the server stopping).
+// ends); the check itself runs bounded by the latest timeout of the
+// requests sharing it, and is cut short once every request sharing it has
+// ended (their clients gone, or the server stopping).
 func (h *Handler) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	d := DefaultProbeTimeout
 	if v := r.URL.Query().Get("timeout"); v != "" {

@@ -55,6 +55,28 @@ type noCopy struct{}
 func (*noCopy) Lock()   {}
 func (*noCopy) Unlock() {}
 
+// baseFlags are a Base's flags, one byte for them all (Base's size
+// class): guarded by Base.mu.
+type baseFlags uint8
+
+const (
+	// depsDone: Dependencies() was called.
+	depsDone baseFlags = 1 << iota
+	// restartDown: the last transition ended was a Restart that left the
+	// service down (its OnRestart or its start failed; not a Stop's abort
+	// of it). For service.Restarting.
+	restartDown
+)
+
+// set sets or clears f in *b.
+func (b *baseFlags) set(f baseFlags, on bool) {
+	if on {
+		*b |= f
+	} else {
+		*b &^= f
+	}
+}
+
 // Base is the lifecycle every service embeds, by value. Its zero value is
 // ready: no constructor, no back-pointer to set. The runtime records the
 // outer value (the one whose hooks it calls) when the service is handed over
@@ -73,8 +95,8 @@ type Base struct {
 	stuck      []*stuck // user code abandoned by a Stop or a Start, maybe still running
 	runs       uint64   // runs begun (numbers them for seam.Exit)
 	firstOK    bool     // OnFirstStart has once returned nil
-	depsDone   bool     // Dependencies() was called
-	hooks      hookSet  // the hooks owner implements
+	flags      baseFlags
+	hooks      hookSet // the hooks owner implements
 
 	state atomic.Int32
 	// kids: len(children), readable without the lock (kidCount), and the

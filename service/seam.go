@@ -32,13 +32,15 @@ func BaseEngine(_ seam.Token, b *Base) seam.Handle { return (*handle)(b) }
 // run's Done has closed: while a Restart of s is in progress, a channel
 // closed once it has ended and a function returning its error then (nil
 // if it started s again); else s's state, whether another transition is
-// in progress (busy: a Stop, say), and the Done channel of its current
-// run. It is for the Worker of this module: its first argument cannot be
-// made elsewhere. A Restart closes the run's Done at its stop half, and
-// the service runs again (a new run, a new Done) once its start half has
-// completed; a Worker waiting on its root's Done tells the two apart with
-// it.
-func Restarting(_ seam.Token, s Service) (restart <-chan struct{}, result func() error, st State, busy bool, done <-chan struct{}) {
+// in progress (busy: a Stop, say), the Done channel of its current run,
+// and down: the last transition that ended was a Restart that left s down
+// (its OnRestart or its start failed; not one a Stop aborted). It is for
+// the Worker of this module: its first argument cannot be made elsewhere.
+// A Restart closes the run's Done at its stop half, and the service runs
+// again (a new run, a new Done) once its start half has completed; a
+// Worker waiting on its root's Done tells the two apart with it, and a
+// Restart that left the root down from a Stop after one that succeeded.
+func Restarting(_ seam.Token, s Service) (restart <-chan struct{}, result func() error, st State, busy bool, done <-chan struct{}, down bool) {
 	b := s.base()
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -47,9 +49,9 @@ func Restarting(_ seam.Token, s Service) (restart <-chan struct{}, result func()
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			return t.err
-		}, 0, false, nil
+		}, 0, false, nil, false
 	}
-	return nil, nil, b.State(), b.trans != nil, b.currentLocked().doneCh()
+	return nil, nil, b.State(), b.trans != nil, b.currentLocked().doneCh(), b.flags&restartDown != 0
 }
 
 // handle is a Base seen by its supervisor (seam.Handle).

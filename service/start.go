@@ -180,10 +180,10 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 	if v.mach == nil && len(b.children) > 0 {
 		b.kidsUpLocked(&v) // a leaf's start, and a restart's, skip the call
 	}
-	first := firstTimes{deps: !b.depsDone, ok: b.firstOK}
+	first := firstTimes{deps: b.flags&depsDone == 0, ok: b.firstOK}
 	err := v.cfg.validate()
 	if err == nil {
-		b.depsDone = true
+		b.flags.set(depsDone, true)
 		if v.hooks&(hasDependencies|hasOnFirstStart|hasOnStart) == 0 && !v.cfg.monitored() {
 			// No user code runs before the children step: it begins here,
 			// in this section, not in one of its own.

@@ -150,7 +150,7 @@ func (b *Base) steps(ctx context.Context, r *run, v *view, first firstTimes, h *
 			// A panic (*PanicError) fails the start like a start hook's;
 			// nothing was added, so the next attempt asks again.
 			b.mu.Lock()
-			b.depsDone = false
+			b.flags.set(depsDone, false)
 			b.mu.Unlock()
 			return p, fmt.Errorf("Dependencies: %w", err)
 		}

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"errors"
 	"sync/atomic"
 
 	"github.com/gomode/mode/internal/seam"
@@ -104,6 +105,8 @@ func (b *Base) endTransition(t *transition, err error) {
 // endLocked is endTransition with b.mu held.
 func (b *Base) endLocked(t *transition, err error) {
 	t.err, t.ended = err, true
+	st := b.State()
+	b.flags.set(restartDown, t.kind == transRestart && err != nil && !errors.Is(err, ErrStopped) && st != Running && st != Crashed)
 	if b.trans == t {
 		b.trans = nil
 	}
