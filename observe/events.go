@@ -115,10 +115,13 @@ type updateJSON struct {
 // waits for them to return: at once, but for a stream blocked writing to
 // a client that reads nothing, which the write's 10-second deadline ends
 // (Close waits 11 seconds at most, in case the ResponseWriter has no
-// deadlines). Later requests for the page's
-// data get 503 Service Unavailable with ErrClosed. Close is safe to call
-// more than once and concurrently with requests; it returns nil.
+// deadlines). It also ends the /readyz check in progress, if any (the
+// probes sharing it get a failure), and waits for it. Later requests for
+// the page's data get 503 Service Unavailable with ErrClosed. Close is
+// safe to call more than once and concurrently with requests; it returns
+// nil.
 func (h *Handler) Close() error {
+	h.ready.close()
 	h.live.close()
 	return nil
 }

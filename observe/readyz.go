@@ -123,6 +123,20 @@ func (z *readyz) leave(c *readyCheck) {
 	}
 }
 
+// close ends the check in progress, if any, and waits for it: its
+// goroutine is the Handler's, joined by Close. Readiness returns promptly
+// once its ctx ends (CheckHealth abandons a Healthcheck that ignores it);
+// the requests sharing it get its report.
+func (z *readyz) close() {
+	z.mu.Lock()
+	c := z.cur
+	z.mu.Unlock()
+	if c != nil {
+		c.cancel(context.Canceled)
+		<-c.done
+	}
+}
+
 // run runs check c and publishes its report; a panic is a failed check.
 func (z *readyz) run(c *readyCheck, ctx context.Context, name string, run func(context.Context) Report) {
 	var rep Report

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gomode/mode/observe"
+	"github.com/gomode/mode/service"
 )
 
 // getCtx is get with the request's ctx.
@@ -147,5 +148,40 @@ func TestReadyzNobodyWaits(t *testing.T) {
 			t.Errorf("the next request: %d, want 503 (its Healthcheck timed out)", code)
 		}
 		<-ended
+	})
+}
+
+// TestReadyzClose: the Handler's Close ends the /readyz check in progress
+// and waits for its goroutine; the probe sharing it fails.
+func TestReadyzClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		entered, returned := make(chan struct{}, 1), make(chan struct{})
+		p := newProbe("db")
+		p.health = func(ctx context.Context) error {
+			entered <- struct{}{}
+			<-ctx.Done()
+			close(returned)
+			return ctx.Err()
+		}
+		start(t, p)
+		h := &observe.Handler{Root: p}
+		codes := make(chan int, 1)
+		go func() { code, _ := getCtx(t, h, context.Background(), "/readyz?timeout=30s"); codes <- code }()
+		<-entered
+		if err := h.Close(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-returned: // the check's Healthcheck returned before Close did
+		default:
+			// Or CheckHealth gave up on it as its ctx ended: the check
+			// ended all the same (Readiness returned).
+			if len(service.Abandoned(p)) == 0 {
+				t.Fatal("Close returned before the readiness check in progress ended")
+			}
+		}
+		if code := <-codes; code != http.StatusServiceUnavailable {
+			t.Errorf("the probe sharing the closed check: %d, want 503", code)
+		}
 	})
 }
