@@ -22,8 +22,10 @@ import (
 // (the service is then left stopped, in Shutdown) or of the start (the
 // service is then rolled back to Init). A Stop arriving during the Restart
 // (from inside too, OnRestart included) stops it before its start, or
-// aborts the start: Restart then returns ErrStopped.
-// Called with the ctx of one of the service's own tasks or hooks, Restart
+// aborts the start: Restart then returns ErrStopped. So does a Restart
+// that finds a Stop in progress: it waits for it and starts nothing (the
+// Stop wins; a Restart asked once the Stop has returned starts the
+// service again from Shutdown). Called with the ctx of one of the service's own tasks or hooks, Restart
 // begins at once, finishes on a new goroutine and returns nil.
 //
 // The child of a service that is stopping or has stopped is not started
@@ -68,7 +70,7 @@ func (b *Base) restart(stopCtx, ctx, values context.Context, lim time.Duration, 
 		b.mu.Lock()
 		st := b.State()
 		if t := b.trans; t != nil {
-			done := t.waitCh()
+			done, stopping := t.waitCh(), t.kind == transStop
 			b.mu.Unlock()
 			if inside && !finishing(st) {
 				return nil, fmt.Errorf("%s: restart: %w (a %s is in progress)", b.Label(), ErrStopping, st)
@@ -77,6 +79,16 @@ func (b *Base) restart(stopCtx, ctx, values context.Context, lim time.Duration, 
 			case <-done:
 			case <-ctx.Done():
 				return nil, fmt.Errorf("%s: restart: waiting for the %s in progress: %w", b.Label(), st, ctx.Err())
+			}
+			if stopping && !byParent {
+				// The Stop in progress wins, as one that comes during a
+				// Restart does: started again from Shutdown, the service
+				// would run on behind its stopper's back (a Worker's,
+				// which has returned).
+				if err := b.parentDown("restart"); err != nil {
+					return nil, err
+				}
+				return nil, fmt.Errorf("%s: restart: %w (a Stop was in progress)", b.Label(), ErrStopped)
 			}
 			continue
 		}
