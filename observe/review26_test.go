@@ -253,11 +253,6 @@ func TestReview26ReadyzServerCloses(t *testing.T) {
 // must not take it for hung code ("did not return", Abandoned), which it would if the check's ctx ended its derived contexts
 // late.
 func TestReview26ReadyzTimeoutAbandonsNothing(t *testing.T) {
-	t.Skip("defect (older than this review: 41ff684's readyz.go fails it too under -race): service.CheckHealth " +
-		"(checkBounded) abandons the Healthcheck the instant its ctx ends, racing a Healthcheck that returns " +
-		"as its ctx ends: /readyz says \"healthcheck did not return\" and the call is listed as stuck until " +
-		"it returns. Fix: after ctx ends, wait a short grace (as the Worker's extensionsSlack) for the call " +
-		"before abandoning it, and document the bound as ctx's end plus that grace")
 	synctest.Test(t, func(t *testing.T) {
 		p := newProbe("db")
 		p.health = func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }

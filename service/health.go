@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // CheckHealth runs s's Healthcheck hook (Healthchecker) once, now, and
@@ -13,7 +14,9 @@ import (
 //
 // The hook gets a context with ctx's values, cancelled when ctx ends or
 // when s's run ends (s stops or crashes). CheckHealth is bounded by ctx:
-// if ctx ends before the hook returns, CheckHealth returns without it and
+// if ctx ends before the hook returns (and it does not return within a
+// few tens of milliseconds after, as a hook that honours its ctx does),
+// CheckHealth returns without it and
 // the hook, left running on a goroutine of its own, is logged when it
 // returns; until then s's Stop names it in its error (ErrStopTimeout) and a
 // supervisor does not start s again beside it. A panic in the hook is recovered into a *PanicError, even under
@@ -122,6 +125,14 @@ func (b *Base) checkBounded(hctx, ctx context.Context, hc Healthchecker) error {
 	case <-c.done:
 		return c.err
 	case <-ctx.Done():
+		// A hook that honours its ctx returns a moment after it ends: it
+		// is not abandoned for that (as a bounded hook call, abandonGrace).
+		t := time.NewTimer(abandonGrace)
+		select {
+		case <-c.done:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 	if !c.state.CompareAndSwap(callRunning, callAbandoned) {
 		<-c.done // returned as ctx ended: its error is set
