@@ -41,7 +41,7 @@ type controlJSON struct {
 func (h *Handler) serveControl(w http.ResponseWriter, r *http.Request) {
 	ans := controlJSON{Action: r.PathValue("action"), ID: r.URL.Query().Get("id")}
 	code, err := h.control(r, ans.Action, ans.ID)
-	ans.OK = err == nil
+	ans.OK = code == http.StatusOK // a terminate whose stop returned an error is done: 200 with the error
 	if err != nil {
 		ans.Error = reasonText(err)
 	}
@@ -101,10 +101,19 @@ func (h *Handler) control(r *http.Request, action, id string) (int, error) {
 		return http.StatusGatewayTimeout, err
 	case errors.Is(err, supervisor.ErrNoChild):
 		return http.StatusNotFound, err
-	case errors.Is(err, supervisor.ErrNotRunning):
+	case errors.Is(err, supervisor.ErrNotRunning), errors.Is(err, service.ErrStopped), errors.Is(err, service.ErrNotStarted):
 		return http.StatusConflict, err
+	case errors.Is(err, context.Canceled): // the request's: its client is gone
+		return http.StatusServiceUnavailable, err
+	case action == "terminate":
+		// The child's stop error (a crash that came as it was stopped, a
+		// stop that ran out of its shutdown timeout): the child is down
+		// and kept down, as asked.
+		return http.StatusOK, err
 	}
-	return http.StatusInternalServerError, err
+	// The child's start failed: the restart did not happen (the child is
+	// left terminated, or its supervisor handles the failure as a crash).
+	return http.StatusConflict, err
 }
 
 // authorize refuses a control request unless Controls is set; from
@@ -228,6 +237,8 @@ func (h *Handler) logControl(r *http.Request, ans controlJSON, code int) {
 	ev, msg := l.Info(), "observe: control done"
 	if !ans.OK {
 		ev, msg = l.Warn().Str("error", ans.Error), "observe: control refused or failed"
+	} else if ans.Error != "" {
+		ev = ev.Str("error", ans.Error) // a terminate whose stop returned an error
 	}
 	ev.Str("action", ans.Action).Str("id", ans.ID).Int("status", code).
 		Str("remote", r.RemoteAddr).Str("user_agent", r.UserAgent()).Msg(msg)

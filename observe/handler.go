@@ -67,8 +67,11 @@ import (
 // off or the request is not authorized (see Token), 404 for an unknown id
 // or action, 409 for an ambiguous id, a child not supervised or a
 // supervisor not running (starting or stopping included: refused at once,
-// rather than waiting for a start or stop that a hung hook holds up), 504
-// past ControlTimeout.
+// rather than waiting for a start or stop that a hung hook holds up) and
+// a restart that failed (the child's start failed, or a stop won), 503
+// when the request ended first, 504 past ControlTimeout; never 500. A
+// terminate whose child's stop returned an error (a crash that came as it
+// was stopped) has still terminated it: 200, "ok" true, with the error.
 //
 // Its zero value with Root set is ready; Root must be set before the first
 // request, which attaches the handler's observer to the tree

@@ -226,7 +226,7 @@
     try {
       const r = await fetch('control/' + action + '?id=' + encodeURIComponent(path), { method: 'POST', headers });
       const a = await r.json();
-      $('status').textContent = action + ' ' + path + ': ' + (a.ok ? 'done' : a.error);
+      $('status').textContent = action + ' ' + path + ': ' + (a.ok ? (a.error ? 'done, ' + a.error : 'done') : a.error);
     } catch (err) {
       $('status').textContent = action + ' ' + path + ': ' + err;
     }
