@@ -155,6 +155,7 @@ func (r *runner) goexit(ctx context.Context) {
 func (r *runner) runTree(ctx context.Context) error {
 	asked, err := r.start(ctx)
 	if r.forced {
+		service.Retire(seam.Token{}, r.root) // as the stop does (see stop)
 		return err
 	}
 	if err != nil {
@@ -227,6 +228,7 @@ func (r *runner) start(ctx context.Context) (asked bool, err error) {
 // that ran out of its budget (code it abandoned still runs) makes it a stop
 // timeout, whether the start was cancelled or failed: the later phase wins.
 func (r *runner) startFailed(ctx context.Context, asked bool, err error) error {
+	service.Retire(seam.Token{}, r.root) // as the stop does (see stop)
 	left := r.abandoned(ctx, err)
 	switch {
 	case left != nil || (asked && errors.Is(err, service.ErrStopTimeout)):
@@ -347,6 +349,9 @@ func (r *runner) wait(ctx context.Context) error {
 // waits for it, dumping on dump signals. On a second stop signal it
 // returns ErrForcedExit without waiting.
 func (r *runner) stop(ctx context.Context) error {
+	// From now on the root's own Start and Restart return ErrStopped: a
+	// Restart once this stop has returned would run the tree on after Run.
+	service.Retire(seam.Token{}, r.root)
 	err := r.stopping(ctx, 0, "stop",
 		"signal during the stop: already stopping (send it again to exit at once)", r.root.Stop)
 	if err != nil && !r.forced && !errors.Is(err, service.ErrStopTimeout) && errors.Is(err, context.DeadlineExceeded) {

@@ -125,6 +125,10 @@ type Worker struct {
 // waiting for a Restart of the root that hangs is a stop timeout
 // (ExitStopTimeout).
 //
+// Once Run begins to stop the tree (or its start has failed), the root's
+// own Start, MaybeStart and Restart return service.ErrStopped: nothing
+// starts the tree again behind Run, which is about to return.
+//
 // Run returns nil after a requested stop (a start cancelled that way and
 // rolled back cleanly included) or a normal exit. Otherwise it returns:
 // an ErrBadConfig error before anything starts (ErrNoService,

@@ -66,6 +66,9 @@ const (
 	// service down (its OnRestart or its start failed; not a Stop's abort
 	// of it). For service.Restarting.
 	restartDown
+	// retired: its Worker has begun its final stop (Retire): its own
+	// Start and Restart return ErrStopped.
+	retired
 )
 
 // set sets or clears f in *b.

@@ -68,6 +68,10 @@ func (b *Base) restart(stopCtx, ctx, values context.Context, lim time.Duration, 
 	inside := !byParent && (insideOf(ctx, b) || seam.Under(seam.CallbackNode(), b.Node()))
 	for {
 		b.mu.Lock()
+		if !byParent && b.flags&retired != 0 {
+			b.mu.Unlock()
+			return nil, fmt.Errorf("%s: restart: %w (its Worker has stopped it)", b.Label(), ErrStopped)
+		}
 		st := b.State()
 		if t := b.trans; t != nil {
 			done, stopping := t.waitCh(), t.kind == transStop

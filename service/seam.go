@@ -54,6 +54,18 @@ func Restarting(_ seam.Token, s Service) (restart <-chan struct{}, result func()
 	return nil, nil, b.State(), b.trans != nil, b.currentLocked().doneCh(), b.flags&restartDown != 0
 }
 
+// Retire marks s, a Worker's root, as stopped for good: from now on its
+// own Start, MaybeStart and Restart return ErrStopped, so that nothing
+// starts it again behind its Worker, which is about to stop it and
+// return. It is for the Worker of this module: its first argument cannot
+// be made elsewhere.
+func Retire(_ seam.Token, s Service) {
+	b := s.base()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.flags.set(retired, true)
+}
+
 // handle is a Base seen by its supervisor (seam.Handle).
 type handle Base
 

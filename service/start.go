@@ -89,6 +89,10 @@ func (b *Base) start(ctx, values context.Context, byParent bool, lim time.Durati
 // return with b running).
 func (b *Base) startOwn(ctx context.Context) error {
 	b.mu.Lock()
+	if b.flags&retired != 0 {
+		b.mu.Unlock()
+		return fmt.Errorf("%s: start: %w (its Worker has stopped it)", b.Label(), ErrStopped)
+	}
 	if st := b.State(); b.trans != nil || st != Init {
 		b.mu.Unlock()
 		if err := b.parentDown("start"); err != nil {
