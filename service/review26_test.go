@@ -19,10 +19,6 @@ import (
 // Diag for every run) but its count is per run: the abandoned call's end
 // clears the flag while the new run's call still runs.
 func TestReview26TimerFlagAcrossRestart(t *testing.T) {
-	t.Skip("defect: the diag flag of same-name timers is counted per run (timer.flags links timers of one " +
-		"run's extras) but set on the service's Diag, which outlives the run: an abandoned call of the last " +
-		"run ending clears the flag while a call of the new run's timer so named runs. Fix: count the flag " +
-		"per Base (a map name->count under Base.mu, or in Diag itself: a counted Set/Unset)")
 	synctest.Test(t, func(t *testing.T) {
 		var runs atomic.Int32
 		oldIn, newIn := make(chan struct{}, 1), make(chan struct{}, 1)
