@@ -18,7 +18,6 @@ type review27Child struct{ service.Base }
 // "the Go type name of the value handed over": New returns the value, so
 // a newcomer reads "Base" as some other service.
 func TestReview27LabelBeforeStart(t *testing.T) {
-	t.Skip("defect: a supervisor's ShortLabel/Label is \"Base\" until it starts, and its errors say \"Base: ...\"")
 	sup := supervisor.New(supervisor.Spec{})
 	if got := sup.ShortLabel(); got != "Supervisor" {
 		t.Errorf("ShortLabel before Start = %q, want %q", got, "Supervisor")

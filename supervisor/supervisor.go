@@ -178,6 +178,32 @@ func (s *Supervisor) Terminate(ctx context.Context, id string) error {
 	return s.submit(ctx, &request{kind: reqTerminate, c: c})
 }
 
+// ShortLabel is Base.ShortLabel, except that a supervisor not yet handed
+// over (started, or added to a parent) calls itself "Supervisor" (or its
+// Config.Name), not "Base": its Base does not know yet the value it is
+// part of (a type of the user's may embed the Supervisor).
+func (s *Supervisor) ShortLabel() string {
+	if s.Node().Value() == nil {
+		if name := s.Config().Name; name != "" {
+			return name
+		}
+		return "Supervisor"
+	}
+	return s.Base.ShortLabel()
+}
+
+// Label is Base.Label, except that a supervisor not yet handed over is
+// "Supervisor" or "Supervisor(<Config.Name>)" (see ShortLabel).
+func (s *Supervisor) Label() string {
+	if s.Node().Value() == nil {
+		if name := s.Config().Name; name != "" && name != "Supervisor" {
+			return "Supervisor(" + name + ")"
+		}
+		return "Supervisor"
+	}
+	return s.Base.Label()
+}
+
 // RestartByID restarts the child with this ID whatever its state: a
 // running child as by its own Restart, any other as RestartChild. It is
 // for package observe of this module (its first argument cannot be made
