@@ -471,3 +471,62 @@ func TestReview29MonitoringPanic(t *testing.T) {
 		}
 	})
 }
+
+// TestReview29RestartTextOpens: a Restart failing in OnRestart (its own
+// or a child's, returning an error or abandoned) opens its error with the
+// label of the service whose Restart was called and says OnRestart once
+// (package doc, "Error texts").
+func TestReview29RestartTextOpens(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		nested    bool
+		abandoned bool
+	}{
+		{"own-error", false, false},
+		{"own-abandoned", false, true},
+		{"child-error", true, false},
+		{"child-abandoned", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				defer func() { close(release); synctest.Wait() }()
+				p := newR29("p29", time.Second)
+				hooked := p
+				if tc.nested {
+					hooked = newR29("k29", time.Second)
+					if err := p.AddDependency(hooked); err != nil {
+						t.Fatal(err)
+					}
+				}
+				boom := errors.New("boom")
+				hooked.onRestart = func(context.Context) error { return boom }
+				if tc.abandoned {
+					hooked.onRestart = hang29(release)
+				}
+				ctx := context.Background()
+				if err := service.Start(ctx, p); err != nil {
+					t.Fatal(err)
+				}
+				err := p.Restart(ctx)
+				t.Logf("%v", err)
+				if tc.abandoned && !errors.Is(err, service.ErrStopTimeout) || !tc.abandoned && !errors.Is(err, boom) {
+					t.Fatalf("Restart: %v", err)
+				}
+				text := err.Error()
+				if !strings.HasPrefix(text, p.Label()+": ") {
+					t.Errorf("%q does not open with %q", text, p.Label())
+				}
+				if c := strings.Count(text, "OnRestart"); c != 1 {
+					t.Errorf("%q says OnRestart %d times", text, c)
+				}
+				if c := strings.Count(text, "k29"); tc.nested && c == 0 {
+					t.Errorf("%q does not name the child", text)
+				}
+				if p.State() != service.Shutdown {
+					t.Errorf("state %s, want Shutdown", p.State())
+				}
+			})
+		})
+	}
+}
