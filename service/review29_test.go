@@ -6,12 +6,14 @@ package service_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/gomode/mode/internal/seam"
 	"github.com/gomode/mode/service"
 )
 
@@ -525,6 +527,114 @@ func TestReview29RestartTextOpens(t *testing.T) {
 				}
 				if p.State() != service.Shutdown {
 					t.Errorf("state %s, want Shutdown", p.State())
+				}
+			})
+		})
+	}
+}
+
+// TestReview29RestartDown: service.Restarting's down (Base.flags'
+// restartDown) says the last transition ended was a Restart that left the
+// service down, not one a Stop aborted, and is not stale: a later Stop,
+// Start or Restart that succeeds clears it; a stop half whose error
+// wraps ErrStopped (an OnStop returning its run's cause) is no abort.
+func TestReview29RestartDown(t *testing.T) {
+	down := func(s service.Service) bool {
+		_, _, _, _, _, d := service.Restarting(seam.Token{}, s)
+		return d
+	}
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name   string
+		onStop func(ctx context.Context) error
+		fail   string // "OnRestart" or "OnStart"
+	}{
+		{"OnRestart", nil, "OnRestart"},
+		{"OnStart", nil, "OnStart"},
+		{"OnRestart-stop-half-ErrStopped", func(ctx context.Context) error {
+			return fmt.Errorf("flush: %w", service.ErrStopped)
+		}, "OnRestart"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				s := newR29("d29", time.Second)
+				s.onStop = tc.onStop
+				if err := service.Start(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+				if down(s) {
+					t.Fatal("down after Start")
+				}
+				switch tc.fail {
+				case "OnRestart":
+					s.onRestart = func(context.Context) error { return boom }
+				case "OnStart":
+					s.onStart = func(context.Context) error { return boom }
+				}
+				if err := s.Restart(ctx); !errors.Is(err, boom) {
+					t.Fatalf("Restart: %v", err)
+				}
+				if !down(s) {
+					t.Errorf("not down after a failed Restart (state %s)", s.State())
+				}
+				s.onRestart, s.onStart, s.onStop = nil, nil, nil
+				if s.State() == service.Init {
+					if err := service.Start(ctx, s); err != nil {
+						t.Fatal(err)
+					}
+				} else if err := s.Restart(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if down(s) {
+					t.Errorf("down (stale) after a successful start, state %s", s.State())
+				}
+				_ = s.Stop(ctx)
+				if down(s) {
+					t.Errorf("down (stale) after a Stop")
+				}
+			})
+		})
+	}
+}
+
+// TestReview29RestartAbortedNotDown: a Stop aborting a Restart, during
+// its stop half, its OnRestart or its start (OnStart), leaves it down by
+// the Stop: Restarting's down is false.
+func TestReview29RestartAbortedNotDown(t *testing.T) {
+	for _, phase := range []string{"OnStop", "OnRestart", "OnStart"} {
+		t.Run(phase, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				s := newR29("a29", time.Minute)
+				if err := service.Start(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+				in, release := make(chan struct{}), make(chan struct{})
+				hook := func(context.Context) error { close(in); <-release; return nil }
+				switch phase {
+				case "OnStop":
+					s.onStop = hook
+				case "OnRestart":
+					s.onRestart = hook
+				case "OnStart":
+					s.onStart = hook
+				}
+				rerr, serr := make(chan error, 1), make(chan error, 1)
+				go func() { rerr <- s.Restart(ctx) }()
+				<-in
+				go func() { serr <- s.Stop(ctx) }()
+				synctest.Wait()
+				close(release)
+				if err := <-rerr; !errors.Is(err, service.ErrStopped) {
+					t.Errorf("Restart: %v, want ErrStopped", err)
+				}
+				<-serr
+				if _, _, _, _, _, down := service.Restarting(seam.Token{}, s); down {
+					t.Errorf("down after a Stop aborted the Restart (state %s)", s.State())
+				}
+				if st := s.State(); st == service.Running || st == service.Starting {
+					t.Errorf("state %s after the Stop", st)
 				}
 			})
 		})

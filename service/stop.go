@@ -106,11 +106,11 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		}
 		if t := b.trans; t != nil {
 			done := t.waitCh()
-			switch {
-			case st == Starting:
+			if st == Starting {
 				b.cur.set(runStopped)
 				b.cur.stop(ErrStopped)
-			case t.kind == transRestart: // between its stop half and its start
+			}
+			if t.kind == transRestart { // in any phase: its start must not happen, or aborts (see endLocked)
 				t.stopAsked.Store(true)
 			}
 			b.mu.Unlock()
