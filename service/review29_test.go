@@ -640,3 +640,58 @@ func TestReview29RestartAbortedNotDown(t *testing.T) {
 		})
 	}
 }
+
+// TestReview29FuncExitRestartRace: a root Func returning nil races a
+// Restart, with nothing to hold its stop. Either the Restart comes after
+// the exit's stop (nil: a new run) or meets it (ErrStopped: it stays
+// down); never a nil Restart with the Func down, nor ErrStopped with it
+// running.
+func TestReview29FuncExitRestartRace(t *testing.T) {
+	ctx := context.Background()
+	var restarted, refused int
+	for i := range 200 {
+		exit := make(chan struct{})
+		var runs atomic.Int32
+		f := service.Func("race29", func(fctx context.Context) error {
+			if runs.Add(1) == 1 {
+				<-exit
+				return nil
+			}
+			<-fctx.Done()
+			return nil
+		})
+		f.Configure(service.Config{Logger: &quiet, StopTimeout: 10 * time.Second})
+		if err := service.Start(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan error, 1)
+		go func() { got <- f.Restart(ctx) }()
+		close(exit)
+		err := <-got
+		switch {
+		case err == nil:
+			restarted++
+			// The first run's exit must not stop the second run.
+			if st := f.State(); st != service.Running {
+				t.Fatalf("round %d: Restart nil, state %s", i, st)
+			}
+		case errors.Is(err, service.ErrStopped):
+			refused++
+			if err := f.WaitUntilStopped(ctx); err != nil {
+				t.Logf("round %d: WaitUntilStopped: %v", i, err)
+			}
+			if st := f.State(); st == service.Running || st == service.Starting {
+				t.Fatalf("round %d: Restart %v, state %s", i, err, st)
+			}
+		default:
+			t.Fatalf("round %d: Restart: %v", i, err)
+		}
+		if err := f.Stop(ctx); err != nil {
+			t.Fatalf("round %d: Stop: %v", i, err)
+		}
+		if n := runs.Load(); n > 2 {
+			t.Fatalf("round %d: %d runs", i, n)
+		}
+	}
+	t.Logf("restarted %d, refused %d", restarted, refused)
+}
