@@ -695,3 +695,75 @@ func TestReview29FuncExitRestartRace(t *testing.T) {
 	}
 	t.Logf("restarted %d, refused %d", restarted, refused)
 }
+
+// TestReview29NestedAbandonedTexts: a child's abandoned hook in its
+// parent's Start (the start ctx ending), Stop or Restart: the parent's
+// label opens the text, the hook is named once, the child at most twice
+// (its label and the path of its code), ErrStopTimeout (and the start
+// ctx's end) reachable.
+func TestReview29NestedAbandonedTexts(t *testing.T) {
+	for _, h := range []string{"OnStart", "OnStarted", "OnStop", "OnShutdown", "OnRestart"} {
+		t.Run(h, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				defer func() { close(release); synctest.Wait() }()
+				p := newR29("pp29", time.Second)
+				k1, k2 := newR29("ka29", time.Second), newR29("kb29", time.Second)
+				for _, k := range []*r29{k1, k2} {
+					if err := p.AddDependency(k); err != nil {
+						t.Fatal(err)
+					}
+				}
+				ctx := context.Background()
+				switch h {
+				case "OnStart":
+					k2.onStart = hang29(release)
+				case "OnStarted":
+					k2.onStarted = hang29(release)
+				case "OnStop":
+					k2.onStop = hang29(release)
+				case "OnShutdown":
+					k2.onShutdown = hang29(release)
+				case "OnRestart":
+					k2.onRestart = hang29(release)
+				}
+				sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				defer cancel()
+				err := service.Start(sctx, p)
+				switch h {
+				case "OnStart", "OnStarted":
+					if !errors.Is(err, context.DeadlineExceeded) {
+						t.Errorf("Start: %v, want the start ctx's end", err)
+					}
+				case "OnRestart":
+					if err != nil {
+						t.Fatal(err)
+					}
+					err = p.Restart(ctx)
+				default:
+					if err != nil {
+						t.Fatal(err)
+					}
+					err = p.Stop(ctx)
+				}
+				t.Logf("%v", err)
+				if !errors.Is(err, service.ErrStopTimeout) {
+					t.Fatalf("%v: not ErrStopTimeout", err)
+				}
+				text := err.Error()
+				if !strings.HasPrefix(text, p.Label()+": ") {
+					t.Errorf("%q does not open with %q", text, p.Label())
+				}
+				if c := strings.Count(text, h); c != 1 {
+					t.Errorf("%q names %s %d times", text, h, c)
+				}
+				if c := strings.Count(text, "kb29"); c == 0 || c > 2 {
+					t.Errorf("%q names the child %d times", text, c)
+				}
+				if c := strings.Count(text, "pp29"); c > 2 {
+					t.Errorf("%q names the parent %d times", text, c)
+				}
+			})
+		})
+	}
+}
