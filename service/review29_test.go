@@ -428,6 +428,8 @@ func TestReview29CheckHealthGrace(t *testing.T) {
 				if tc.stopNames {
 					if !errors.Is(serr, service.ErrStopTimeout) || !strings.Contains(serr.Error(), "Healthcheck") {
 						t.Errorf("Stop: %v, want the abandoned Healthcheck named", serr)
+					} else if c := strings.Count(serr.Error(), s.Label()); c != 1 || !strings.HasPrefix(serr.Error(), s.Label()+": stop: ") {
+						t.Errorf("%q: want it opened by %q, once", serr, s.Label()+": stop: ")
 					}
 				} else if serr != nil {
 					t.Errorf("Stop: %v (the Healthcheck returned)", serr)
@@ -766,4 +768,51 @@ func TestReview29NestedAbandonedTexts(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestReview29MonitoringHang: a Healthcheck under monitoring that ignores
+// its ctx is abandoned with the monitor task by Stop: ErrStopTimeout, the
+// task named once; a CheckHealth meanwhile is bounded by its ctx, and
+// the Healthcheck it abandoned is named in the same error, under the
+// stop's label (it was joined after it, naming the service again).
+func TestReview29MonitoringHang(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer func() { close(release); synctest.Wait() }()
+		s := &r29{}
+		s.Configure(service.Config{Name: "mh29", Logger: &quiet, StopTimeout: time.Second, MonitoringInterval: time.Second})
+		in := make(chan struct{}, 1)
+		s.health = func(context.Context) error {
+			select {
+			case in <- struct{}{}:
+			default:
+			}
+			<-release
+			return nil
+		}
+		ctx := context.Background()
+		if err := service.Start(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		<-in // the monitor's check hangs
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		herr := service.CheckHealth(cctx, s)
+		cancel()
+		if !errors.Is(herr, service.ErrUnhealthy) || !errors.Is(herr, context.DeadlineExceeded) {
+			t.Errorf("CheckHealth: %v", herr)
+		}
+		err := s.Stop(ctx)
+		t.Logf("Stop: %v", err)
+		if !errors.Is(err, service.ErrStopTimeout) {
+			t.Fatalf("Stop: %v, want ErrStopTimeout", err)
+		}
+		if c := strings.Count(err.Error(), "monitor: healthcheck"); c != 1 {
+			t.Errorf("%q names the monitor task %d times", err, c)
+		}
+		// The Healthcheck CheckHealth abandoned is in the same error, the
+		// label opening it once.
+		if c := strings.Count(err.Error(), s.Label()); c != 1 || !strings.Contains(err.Error(), "Healthcheck (CheckHealth)") {
+			t.Errorf("%q: label %d times, want once, and the abandoned Healthcheck named", err, c)
+		}
+	})
 }
