@@ -816,3 +816,50 @@ func TestReview29MonitoringHang(t *testing.T) {
 		}
 	})
 }
+
+// TestReview29ParentRestartFromChildHookDuringStop: a child's OnStop (or
+// task) calling its parent's Restart while the parent's Stop stops it is
+// inside the parent: it returns at once with an error (no deadlock until
+// the budget), and nothing starts again.
+func TestReview29ParentRestartFromChildHookDuringStop(t *testing.T) {
+	for _, where := range []string{"OnStop", "task"} {
+		t.Run(where, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				p, k := newR29("p", time.Minute), newR29("k", time.Minute)
+				if err := p.AddDependency(k); err != nil {
+					t.Fatal(err)
+				}
+				got := make(chan error, 1)
+				if where == "OnStop" {
+					k.onStop = func(hctx context.Context) error { got <- p.Restart(hctx); return nil }
+				} else {
+					k.onStart = func(context.Context) error {
+						return k.Go("t", func(tctx context.Context) error {
+							<-tctx.Done()
+							got <- p.Restart(tctx)
+							return nil
+						})
+					}
+				}
+				if err := service.Start(ctx, p); err != nil {
+					t.Fatal(err)
+				}
+				start := time.Now()
+				if err := p.Stop(ctx); err != nil {
+					t.Errorf("Stop: %v", err)
+				}
+				if d := time.Since(start); d >= time.Minute {
+					t.Errorf("Stop took %v: the Restart waited for it", d)
+				}
+				if err := <-got; err == nil {
+					t.Errorf("parent's Restart from the child's %s during the Stop: nil", where)
+				}
+				synctest.Wait()
+				if p.State() != service.Shutdown || k.State() != service.Shutdown || p.RestartCount() != 0 {
+					t.Errorf("after: p %s, k %s, p restarts %d", p.State(), k.State(), p.RestartCount())
+				}
+			})
+		})
+	}
+}
