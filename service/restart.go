@@ -153,7 +153,15 @@ func (b *Base) finishRestart(stopCtx, ctx, values context.Context, r *run, t *tr
 		err = b.parentDown("restart")
 	}
 	if err == nil {
-		err = b.resetAndNotify(ctx, cfg)
+		if err = b.resetAndNotify(ctx, cfg); err != nil {
+			// The restarting service opens the text ("Error texts" in the
+			// package doc); restarted by its supervisor, its label alone.
+			if byParent {
+				err = fmt.Errorf("%s: %w", b.Label(), err)
+			} else {
+				err = fmt.Errorf("%s: restart: %w", b.Label(), err)
+			}
+		}
 	}
 	if err == nil && t.stopAsked.Load() {
 		err = fmt.Errorf("%s: restart: %w", b.Label(), ErrStopped) // a Stop came meanwhile
@@ -176,7 +184,7 @@ func (b *Base) finishRestart(stopCtx, ctx, values context.Context, r *run, t *tr
 func (b *Base) resetAndNotify(ctx context.Context, cfg *Config) error {
 	if b.kidCount() == 0 { // a leaf: the subtree is b
 		countRestart(b)
-		return b.notifyRestart(ctx, cfg)
+		return b.notifyRestart(ctx, cfg, b)
 	}
 	// One walk: a child removed (or added) meanwhile is either counted and
 	// told, or neither.
@@ -188,16 +196,18 @@ func (b *Base) resetAndNotify(ctx context.Context, cfg *Config) error {
 	var errs []error
 	for _, d := range sub {
 		dcfg := d.Config()
-		if err := d.notifyRestart(ctx, &dcfg); err != nil {
+		if err := d.notifyRestart(ctx, &dcfg, b); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// notifyRestart calls b's OnRestart, if it has one. b.hooks is set once,
-// at the handover, before b could start: it is read here without the lock.
-func (b *Base) notifyRestart(ctx context.Context, cfg *Config) error {
+// notifyRestart calls b's OnRestart, if it has one, for the Restart of
+// top (b or an ancestor, whose label opens the error: b's error names b
+// only when b is not top). b.hooks is set once, at the handover, before b
+// could start: it is read here without the lock.
+func (b *Base) notifyRestart(ctx context.Context, cfg *Config, top *Base) error {
 	if b.hooks&hasOnRestart == 0 {
 		return nil
 	}
@@ -208,8 +218,8 @@ func (b *Base) notifyRestart(ctx context.Context, cfg *Config) error {
 	hctx, cancel := context.WithTimeout(context.WithValue(ctx, markerKey{}, cur), l.remaining())
 	defer cancel()
 	if err := b.callBounded(hctx, "OnRestart", self.(OnRestarter).OnRestart, nil); err != nil {
-		if _, ok := err.(*abandonedError); ok {
-			return err // it names b's path and OnRestart
+		if _, ok := err.(*abandonedError); ok || b == top {
+			return stepError("OnRestart", err) // an abandonment names b's path and OnRestart
 		}
 		return fmt.Errorf("%s: OnRestart: %w", b.Label(), err)
 	}

@@ -106,11 +106,11 @@ func (b *Base) stop(ctx context.Context, by stopBy, lim time.Duration) error {
 		}
 		if t := b.trans; t != nil {
 			done := t.waitCh()
-			switch {
-			case st == Starting:
+			if st == Starting {
 				b.cur.set(runStopped)
 				b.cur.stop(ErrStopped)
-			case t.kind == transRestart: // between its stop half and its start
+			}
+			if t.kind == transRestart { // in any phase: its start must not happen, or aborts (see endLocked)
 				t.stopAsked.Store(true)
 			}
 			b.mu.Unlock()
@@ -213,19 +213,14 @@ func (b *Base) beginStopLocked(by stopBy) (r *run, from State) {
 
 func (b *Base) finishStop(ctx context.Context, r *run, t *transition, v view, by stopBy, lim time.Duration) error {
 	earlier := b.ownStuck() // abandoned during the run (CheckHealth), not by this stop
-	plan := stopPlan{hooks: true, mach: true, kids: v.kids, nested: by != stopExternal}
+	plan := stopPlan{hooks: true, mach: true, kids: v.kids, nested: by != stopExternal, earlier: earlier}
 	l := newLimit(ctx, &v.cfg, lim)
 	if len(earlier) > 0 {
-		// The grace below is part of this Stop's budget: count it from
-		// now, so that what the steps leave bounds it.
+		// The grace stopSteps gives them is part of this Stop's budget:
+		// count it from now, so that what the steps leave bounds it.
 		l.remaining()
 	}
 	err := b.stopSteps(ctx, r, &v, l, plan)
-	if len(earlier) > 0 {
-		if names := graceRunning(earlier, l.remaining()); len(names) > 0 {
-			err = errors.Join(err, fmt.Errorf("%w: %s: abandoned earlier, still running: %s", ErrStopTimeout, b.Label(), strings.Join(names, ", ")))
-		}
-	}
 	b.endTransition(t, err)
 	if by == stopExternal {
 		b.reportExit()
@@ -240,6 +235,10 @@ type stopPlan struct {
 	hooks, mach, rollback bool
 	nested                bool // a step of its parent's (or supervisor's) stop
 	kids                  []Service
+	// earlier: b's own code abandoned before this stop (CheckHealth):
+	// given a grace once the steps are done, named if still running, in
+	// the error the stop's label opens (it names the service once).
+	earlier []*stuck
 }
 
 // stopSteps runs the steps of Stop for run r, with the view taken when the
@@ -337,6 +336,11 @@ func (b *Base) stopSteps(ctx context.Context, r *run, v *view, l budget, plan st
 	b.stateChanged(from, to)
 	if !plan.rollback {
 		b.mundane(lifecycle, cfg, "Stopped")
+	}
+	if len(plan.earlier) > 0 {
+		if names := graceRunning(plan.earlier, l.remaining()); len(names) > 0 {
+			errs = append(errs, fmt.Errorf("%w: abandoned earlier, still running: %s", ErrStopTimeout, strings.Join(names, ", ")))
+		}
 	}
 	err := errors.Join(errs...)
 	if err != nil {

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"errors"
 	"sync/atomic"
 
 	"github.com/gomode/mode/internal/seam"
@@ -15,8 +14,8 @@ type transition struct {
 	done  chan struct{} // made by the first waiter (under Base.mu)
 	ended bool          // guarded by Base.mu
 	err   error         // set before ended
-	// stopAsked: a Stop arrived while a restart was between its stop half
-	// and its start: the start must not happen (or must abort).
+	// stopAsked: a Stop arrived during a restart (in any phase): its start
+	// must not happen (or must abort).
 	stopAsked atomic.Bool
 	// halted: a stop begun by Halt (seam.Handle) whose steps have not
 	// begun; the supervisor's Stop of the service runs them. Guarded by
@@ -106,7 +105,10 @@ func (b *Base) endTransition(t *transition, err error) {
 func (b *Base) endLocked(t *transition, err error) {
 	t.err, t.ended = err, true
 	st := b.State()
-	b.flags.set(restartDown, t.kind == transRestart && err != nil && !errors.Is(err, ErrStopped) && st != Running && st != Crashed)
+	// A Restart a Stop aborted did not leave the service down (the Stop
+	// did): told by stopAsked, not by ErrStopped in err, which the errors
+	// of its stop half (a hook returning its run's cause) may wrap.
+	b.flags.set(restartDown, t.kind == transRestart && err != nil && !t.stopAsked.Load() && st != Running && st != Crashed)
 	if b.trans == t {
 		b.trans = nil
 	}
