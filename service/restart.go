@@ -25,7 +25,9 @@ import (
 // aborts the start: Restart then returns ErrStopped. So does a Restart
 // that finds a Stop in progress: it waits for it and starts nothing (the
 // Stop wins; a Restart asked once the Stop has returned starts the
-// service again from Shutdown). Called with the ctx of one of the service's own tasks or hooks, Restart
+// service again from Shutdown); one called from inside the service (its
+// hooks and tasks) while it stops returns ErrStopping at once, since the
+// Stop may be waiting for its caller. Called with the ctx of one of the service's own tasks or hooks, Restart
 // begins at once, finishes on a new goroutine and returns nil.
 //
 // The child of a service that is stopping or has stopped is not started

@@ -525,29 +525,32 @@ func (w *r19bSlowStop) OnStop(context.Context) error {
 // returns the first one's result", for a supervisor whose child's stop
 // fails.
 func TestReview19bConcurrentStopOfSupervisor(t *testing.T) {
-	ctx := bg(t)
-	s := newSup(supervisor.Spec{}, nil)
-	w := &r19bSlowStop{gate: make(chan struct{}), in: make(chan struct{})}
-	w.Configure(service.Config{Name: "w", Logger: &quiet})
-	must(t, s.Add(ctx, w))
-	must(t, service.Start(ctx, s))
-	first, second := make(chan error, 1), make(chan error, 1)
-	go func() { first <- s.Stop(ctx) }()
-	<-w.in
-	go func() { second <- s.Stop(ctx) }()
-	select {
-	case err := <-second:
-		t.Fatalf("the second Stop returned before the first: %v", err)
-	default:
-	}
-	close(w.gate)
-	e1, e2 := <-first, <-second
-	if !errors.Is(e1, errBoom) || !errors.Is(e2, errBoom) {
-		t.Fatalf("Stops returned %v and %v, want the child's stop error twice", e1, e2)
-	}
-	if err := s.Stop(ctx); err != nil {
-		t.Errorf("a Stop after the stop = %v, want nil", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		s := newSup(supervisor.Spec{}, nil)
+		w := &r19bSlowStop{gate: make(chan struct{}), in: make(chan struct{})}
+		w.Configure(service.Config{Name: "w", Logger: &quiet})
+		must(t, s.Add(ctx, w))
+		must(t, service.Start(ctx, s))
+		first, second := make(chan error, 1), make(chan error, 1)
+		go func() { first <- s.Stop(ctx) }()
+		<-w.in
+		go func() { second <- s.Stop(ctx) }()
+		synctest.Wait() // the second Stop waits for the first (else it could come after it)
+		select {
+		case err := <-second:
+			t.Fatalf("the second Stop returned before the first: %v", err)
+		default:
+		}
+		close(w.gate)
+		e1, e2 := <-first, <-second
+		if !errors.Is(e1, errBoom) || !errors.Is(e2, errBoom) {
+			t.Fatalf("Stops returned %v and %v, want the child's stop error twice", e1, e2)
+		}
+		if err := s.Stop(ctx); err != nil {
+			t.Errorf("a Stop after the stop = %v, want nil", err)
+		}
+	})
 }
 
 // r19bRestarts counts OnRestart calls.
