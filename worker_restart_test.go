@@ -81,7 +81,7 @@ func TestWorkerRootRestart(t *testing.T) {
 		{name: "from outside, three times", restarts: 3, wantCode: mode.ExitOK},
 		{name: "from its task", fromTask: true, restarts: 1, wantCode: mode.ExitOK},
 		{name: "OnRestart passes", restarts: 1, onRest: ptr(true), wantCode: mode.ExitOK},
-		{name: "the start fails", restarts: 1, failFrom: 2, wantCode: mode.ExitFailure, wantText: []string{"no database", "a Restart did not start it again"}, stopped: true},
+		{name: "the start fails", restarts: 1, failFrom: 2, wantCode: mode.ExitFailure, wantText: []string{"no database", "a Restart left it init"}, stopped: true},
 		{name: "OnRestart fails", restarts: 1, onRest: ptr(false), wantCode: mode.ExitFailure, wantText: []string{"cannot reset", "a Restart left it shutdown"}, stopped: true},
 		{name: "stopped while the start hangs", restarts: 1, hangFrom: 2, wantCode: mode.ExitOK},
 	}
