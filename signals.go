@@ -228,7 +228,11 @@ func (r *runner) start(ctx context.Context) (asked bool, err error) {
 // that ran out of its budget (code it abandoned still runs) makes it a stop
 // timeout, whether the start was cancelled or failed: the later phase wins.
 func (r *runner) startFailed(ctx context.Context, asked bool, err error) error {
-	service.Retire(seam.Token{}, r.root) // as the stop does (see stop)
+	// As the stop does (see stop); but a root started elsewhere (its
+	// owner's, which the Worker never ran) is left alone, as abandoned does.
+	if !errors.Is(err, service.ErrAlreadyStarted) {
+		service.Retire(seam.Token{}, r.root)
+	}
 	left := r.abandoned(ctx, err)
 	switch {
 	case left != nil || (asked && errors.Is(err, service.ErrStopTimeout)):

@@ -127,7 +127,8 @@ type Worker struct {
 //
 // Once Run begins to stop the tree (or its start has failed), the root's
 // own Start, MaybeStart and Restart return service.ErrStopped: nothing
-// starts the tree again behind Run, which is about to return.
+// starts the tree again behind Run, which is about to return. A root
+// already started elsewhere (Run's ErrAlreadyStarted) is left alone.
 //
 // Run returns nil after a requested stop (a start cancelled that way and
 // rolled back cleanly included) or a normal exit. Otherwise it returns:

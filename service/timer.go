@@ -326,9 +326,7 @@ func (t *timer) account(served, now time.Time, skipped int64) {
 // call runs fn once with the diag flag set. It returns the error that must
 // end the loop (and crash the service), or nil.
 func (t *timer) call(ctx context.Context) error {
-	t.flag(+1)
-	err := t.b.callHook(ctx, t.fn)
-	t.flag(-1)
+	err := t.flagged(ctx)
 	t.runs.Add(1)
 	if err == nil {
 		return nil
@@ -341,6 +339,16 @@ func (t *timer) call(ctx context.Context) error {
 		t.b.Log().Warn().Err(err).Str("timer", t.cfg.name).Msg("timer run failed; continuing")
 	}
 	return nil
+}
+
+// flagged calls fn with the diag flag counted, and uncounts it however
+// fn ends: a panic passed through (PassThroughPanics) or runtime.Goexit
+// would leave the package-wide entry, which holds the Base, and the flag
+// set for good.
+func (t *timer) flagged(ctx context.Context) error {
+	t.flag(+1)
+	defer t.flag(-1)
+	return t.b.callHook(ctx, t.fn)
 }
 
 // timerCalls counts the timer calls in progress per service and timer
