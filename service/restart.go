@@ -22,7 +22,8 @@ import (
 // (the service is then left stopped, in Shutdown) or of the start (the
 // service is then rolled back to Init). A Stop arriving during the Restart
 // (from inside too, OnRestart included) stops it before its start, or
-// aborts the start: Restart then returns ErrStopped. So does a Restart
+// aborts the start: Restart then returns ErrStopped, and the service is
+// left stopped (Shutdown). So does a Restart
 // that finds a Stop in progress: it waits for it and starts nothing (the
 // Stop wins; a Restart asked once the Stop has returned starts the
 // service again from Shutdown); one called from inside the service (its

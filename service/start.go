@@ -252,6 +252,16 @@ func (b *Base) startRun(ctx, values context.Context, t *transition, lim time.Dur
 		b.mu.Unlock()
 	}
 	b.rollback(ctx, r, &v, p, err, lim)
+	if t.kind == transRestart && t.stopAsked.Load() {
+		// A Stop aborted this Restart's start: the Stop won, and it
+		// leaves the service stopped (Shutdown), as one that came during
+		// the stop half does, not in Init, where a later Restart would
+		// be refused.
+		b.mu.Lock()
+		from := b.setStateLocked(Shutdown)
+		b.mu.Unlock()
+		b.stateChanged(from, Shutdown)
+	}
 	switch {
 	case !nested:
 		err = fmt.Errorf("%s: start: %w", b.Label(), err)
