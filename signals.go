@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -264,91 +262,6 @@ func (r *runner) abandoned(ctx context.Context, err error) error {
 	return stuck
 }
 
-// ready calls Worker.Ready; a panic in it is a crash of the tree (it
-// stops, ExitFailure) instead of leaving the tree running. If Ready ends
-// the goroutine (runtime.Goexit), the tree is stopped before it ends.
-func (r *runner) ready(ctx context.Context) (crash error) {
-	if r.w.Ready == nil {
-		return nil
-	}
-	returned := false
-	defer func() {
-		if v := recover(); v != nil {
-			pe := &service.PanicError{Value: v, Stack: debug.Stack()}
-			crash = fmt.Errorf("Ready: %w", pe)
-			logline.Stack(r.log.Error(), pe.Stack).Err(crash).Msg("Ready panicked: stopping")
-		} else if !returned {
-			r.log.Error().Msg("Ready ended the goroutine (runtime.Goexit): stopping")
-			r.goexit(ctx)
-		}
-	}()
-	r.w.Ready()
-	returned = true
-	return nil
-}
-
-// wait waits while the tree runs, dumping on dump signals, until ctx
-// ends, a stop signal arrives or the root's run ends. It returns the
-// crash, if the root crashed. The root's own Restart is no end: its stop
-// half closes the run's Done, and wait goes on with the new run once the
-// restart has started it again; a Restart that leaves the root down is a
-// crash (see Worker.Run), a Stop (one that aborts a Restart included) a
-// normal end.
-func (r *runner) wait(ctx context.Context) error {
-	var done, restart <-chan struct{} // the root's run's Done; a Restart's end
-	var restartErr func() error
-	var failed error // the last Restart's error, once wait saw it end
-	look := true     // look at the root first: a Restart may have begun already
-	for {
-		if !look {
-			select {
-			case <-ctx.Done():
-				r.log.Info().Msg("context done: stopping")
-				return nil
-			case sig := <-r.stopSig:
-				r.signals++
-				r.log.Info().Str("signal", sig.String()).Msg("signal: stopping (send it again to exit at once)")
-				return nil
-			case <-r.dumpSig:
-				r.dump()
-				continue
-			case <-restart:
-				failed = restartErr()
-			case <-done:
-			}
-		}
-		look = false
-		// The root's run, or a Restart of it, has ended (or wait begins):
-		// look at the root.
-		if why := r.root.CrashReason(); why != nil {
-			logline.Err(r.log.Error, why, "tree crashed: stopping")
-			return &crashError{root: r.root.ShortLabel(), reason: why}
-		}
-		var st service.State
-		var busy bool
-		var down bool
-		restart, restartErr, st, busy, done, down = service.Restarting(seam.Token{}, r.root)
-		if restart != nil {
-			done = nil // (again) restarting: wait for it
-			continue
-		}
-		restart = nil
-		if st == service.Running && !busy {
-			failed = nil
-			continue // running (again): wait on its run's Done
-		}
-		if !down {
-			r.log.Info().Msg("tree ended: stopping")
-			return nil
-		}
-		if failed == nil { // over before wait could look
-			failed = fmt.Errorf("a Restart left it %s", st)
-		}
-		logline.Err(r.log.Error, failed, "tree restart failed: stopping")
-		return &crashError{root: r.root.ShortLabel(), reason: failed}
-	}
-}
-
 // stop stops the tree on a goroutine, bounded by the stop timeout, and
 // waits for it, dumping on dump signals. On a second stop signal it
 // returns ErrForcedExit without waiting.
@@ -408,66 +321,6 @@ func (r *runner) forceExit(sig os.Signal, what string) error {
 	err := fmt.Errorf("%w (%s): %s abandoned; still running: %s", ErrForcedExit, sig, what, strings.Join(left, ", "))
 	logline.Err(r.log.Error, err, "forced exit")
 	return withCode(ExitForced, err)
-}
-
-// dumpWait bounds how long Run waits, as it returns, for a write to DumpTo
-// still in progress (a dump, the forced exit's list) before abandoning it.
-const dumpWait = time.Second
-
-// dump writes Worker.Dump to DumpTo on a goroutine, so that a DumpTo that
-// blocks (a full pipe nobody reads) does not make the Worker deaf to stop
-// signals. One write at a time: a dump asked while the last one is still
-// being written is skipped.
-func (r *runner) dump() {
-	select {
-	case r.writing <- struct{}{}:
-	default:
-		r.log.Warn().Msg("dump signal: the last dump is still being written to DumpTo: skipped")
-		return
-	}
-	go func() {
-		defer func() { <-r.writing }()
-		r.w.dump()
-	}()
-}
-
-// write writes s to DumpTo after the dump in progress, if any, on a
-// goroutine, and waits for it (or only starts it, unless wait) at most
-// dumpWait in all: Run is about to return.
-func (r *runner) write(s string, wait bool) {
-	limit := time.NewTimer(dumpWait)
-	defer limit.Stop()
-	select {
-	case r.writing <- struct{}{}:
-	case <-limit.C:
-		r.log.Error().Msg("DumpTo blocks: what was still running is not written to it")
-		return
-	}
-	done := make(chan struct{})
-	go func() {
-		defer func() { <-r.writing; close(done) }()
-		_, _ = io.WriteString(r.w.dumpTo(), s)
-	}()
-	if !wait {
-		return
-	}
-	select {
-	case <-done:
-	case <-limit.C:
-		r.log.Error().Msg("DumpTo blocks: the write to it is abandoned")
-	}
-}
-
-// joinDump waits, at most dumpWait, for a dump still being written, as
-// Run returns (after a clean stop: nothing of Run's is left running
-// unless logged as abandoned).
-func (r *runner) joinDump() {
-	select {
-	case r.writing <- struct{}{}:
-		<-r.writing
-	case <-time.After(dumpWait):
-		r.log.Error().Msg("DumpTo blocks: the dump being written to it is abandoned")
-	}
 }
 
 // stillRunning lists the services of the tree at root that have not
