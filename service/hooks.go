@@ -131,3 +131,17 @@ func findHooks(s Service) hookSet {
 	}
 	return h
 }
+
+// callHook calls a hook with ctx, turning a panic into a *PanicError unless
+// the service is linked to a supervisor that passes panics through.
+func (b *Base) callHook(ctx context.Context, fn func(context.Context) error) (err error) {
+	if l := b.link.Load(); l != nil && l.PassThroughPanics {
+		return fn(ctx)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = newPanicError(v)
+		}
+	}()
+	return fn(ctx)
+}
