@@ -166,6 +166,18 @@ type call struct {
 	err   error
 }
 
+// await waits at most d for the call to return: the grace of user code
+// that honours its ctx, which returns a moment after the ctx ends. The
+// caller's compare-and-swap on state then tells whether it did.
+func (c *call) await(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case <-t.C:
+	}
+}
+
 const (
 	callRunning int32 = iota
 	callReturned
@@ -275,12 +287,7 @@ func (b *Base) callBounded(ctx context.Context, what string, fn hookFn, stop <-c
 		} else if ok {
 			grace = max(minGrace, time.Until(dl.Add(abandonGrace)))
 		}
-		t := time.NewTimer(grace)
-		select {
-		case <-c.done:
-		case <-t.C:
-		}
-		t.Stop()
+		c.await(grace)
 	}
 	if !c.state.CompareAndSwap(callRunning, callAbandoned) {
 		<-c.done // returned meanwhile: its error is set

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
 // CheckHealth runs s's Healthcheck hook (Healthchecker) once, now, and
@@ -126,13 +125,8 @@ func (b *Base) checkBounded(hctx, ctx context.Context, hc Healthchecker) error {
 		return c.err
 	case <-ctx.Done():
 		// A hook that honours its ctx returns a moment after it ends: it
-		// is not abandoned for that (as a bounded hook call, abandonGrace).
-		t := time.NewTimer(abandonGrace)
-		select {
-		case <-c.done:
-		case <-t.C:
-		}
-		t.Stop()
+		// is not abandoned for that (as a bounded hook call).
+		c.await(abandonGrace)
 	}
 	if !c.state.CompareAndSwap(callRunning, callAbandoned) {
 		<-c.done // returned as ctx ended: its error is set
