@@ -71,14 +71,12 @@ func (r *runner) wait(ctx context.Context) error {
 			return &crashError{root: r.root.ShortLabel(), reason: why}
 		}
 		var st service.State
-		var busy bool
-		var down bool
+		var busy, down bool
 		restart, restartErr, st, busy, done, down = service.Restarting(seam.Token{}, r.root)
 		if restart != nil {
 			done = nil // (again) restarting: wait for it
 			continue
 		}
-		restart = nil
 		if st == service.Running && !busy {
 			failed = nil
 			continue // running (again): wait on its run's Done
