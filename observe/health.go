@@ -297,7 +297,11 @@ func (w *walker) report(ready bool) Report {
 }
 
 func (w *walker) noRoot(ready bool) Report {
-	c := Check{Error: service.ErrNilService.Error()}
+	return failed(Check{Error: service.ErrNilService.Error()}, ready)
+}
+
+// failed is a Report that fails on c alone.
+func failed(c Check, ready bool) Report {
 	return Report{Status: statusFail, Failures: []Check{c}, Services: []Check{c}, ready: ready}
 }
 

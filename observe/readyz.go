@@ -106,7 +106,7 @@ func (z *readyz) check(ctx context.Context, name string, d time.Duration, run fu
 	}
 	z.leave(c)
 	f := Check{Service: name, Error: "the readiness check in progress (begun by an earlier probe) did not end within this probe's timeout"}
-	return Report{Status: statusFail, Failures: []Check{f}, Services: []Check{f}, ready: true}
+	return failed(f, true)
 }
 
 // leave is a request's end of its wait for c: the last one to leave ends
@@ -143,7 +143,7 @@ func (z *readyz) run(c *readyCheck, ctx context.Context, name string, run func(c
 	defer func() {
 		if v := recover(); v != nil {
 			f := Check{Service: name, Error: fmt.Sprintf("the readiness check panicked: %v", v)}
-			rep = Report{Status: statusFail, Failures: []Check{f}, Services: []Check{f}, ready: true}
+			rep = failed(f, true)
 		}
 		z.mu.Lock()
 		c.timer.Stop()
