@@ -865,12 +865,9 @@ func stepTo(t *testing.T, fake *clock.Fake, want time.Time) {
 func TestReview24CronDSTHalfHourZone(t *testing.T) {
 	lh := zone(t, "Australia/Lord_Howe")
 	u := func(mo time.Month, d, h, mi int) time.Time { return time.Date(2024, mo, d, h, mi, 0, 0, time.UTC) }
-	for _, c := range []struct {
-		name  string
-		start time.Time
-		spec  string
-		want  []time.Time
-	}{
+	cronDSTCases(t, func(s *timed, spec string, fn func(context.Context) error) error {
+		return s.Cron("CRON_TZ=Australia/Lord_Howe "+spec, fn)
+	}, []cronDSTCase{
 		// 2024-10-06 02:00 +10:30 (15:30 UTC on the 5th) becomes 02:30 +11.
 		{"spring: 02:15 runs at the jump", time.Date(2024, 10, 5, 12, 0, 0, 0, lh), "15 2 * * *",
 			[]time.Time{u(10, 5, 15, 30), u(10, 6, 15, 15)}},
@@ -881,26 +878,7 @@ func TestReview24CronDSTHalfHourZone(t *testing.T) {
 			[]time.Time{u(4, 6, 14, 45), u(4, 7, 15, 15)}},
 		{"autumn: every 15 minutes", time.Date(2024, 4, 7, 1, 10, 0, 0, lh), "*/15 * * * *",
 			[]time.Time{u(4, 6, 14, 15), u(4, 6, 14, 30), u(4, 6, 14, 45), u(4, 6, 15, 0), u(4, 6, 15, 15), u(4, 6, 15, 30)}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			fake := clock.NewFake(c.start)
-			cl := newCalls()
-			s, _ := startTimed(t, fake, service.Config{}, func(ctx context.Context, s *timed) error {
-				return s.Cron("CRON_TZ=Australia/Lord_Howe "+c.spec, cl.fn(fake))
-			})
-			for _, want := range c.want {
-				stepTo(t, fake, want)
-				if at := cl.next(t); !at.Equal(want) {
-					t.Fatalf("call at %v, want %v", at, want)
-				}
-			}
-			armed(t, fake, 1)
-			cl.none(t)
-			if st := onlyTimer(t, s); st.Runs != int64(len(c.want)) || st.Skipped != 0 {
-				t.Fatalf("stats %+v", st)
-			}
-		})
-	}
+	})
 }
 
 // TestReview24CronWallStepForward: a step of the wall clock forward while a
@@ -1411,12 +1389,9 @@ func TestReview24StaleRegistrationFromOldRun(t *testing.T) {
 func TestReview24CronDSTAtMidnight(t *testing.T) {
 	scl := zone(t, "America/Santiago")
 	u := func(mo time.Month, d, h, mi int) time.Time { return time.Date(2024, mo, d, h, mi, 0, 0, time.UTC) }
-	for _, c := range []struct {
-		name  string
-		start time.Time
-		spec  string
-		want  []time.Time
-	}{
+	cronDSTCases(t, func(s *timed, spec string, fn func(context.Context) error) error {
+		return s.Cron(spec, fn, service.InLocation(scl))
+	}, []cronDSTCase{
 		// 2024-09-08 00:00 -04 (04:00 UTC) becomes 01:00 -03.
 		{"spring: @daily runs at the jump", time.Date(2024, 9, 6, 12, 0, 0, 0, scl), "@daily",
 			[]time.Time{u(9, 7, 4, 0), u(9, 8, 4, 0), u(9, 9, 3, 0)}},
@@ -1431,12 +1406,28 @@ func TestReview24CronDSTAtMidnight(t *testing.T) {
 			[]time.Time{u(4, 7, 4, 0), u(4, 8, 4, 0)}},
 		{"autumn: hourly runs both 23:00", time.Date(2024, 4, 6, 21, 30, 0, 0, scl), "@hourly",
 			[]time.Time{u(4, 7, 1, 0), u(4, 7, 2, 0), u(4, 7, 3, 0), u(4, 7, 4, 0)}},
-	} {
+	})
+}
+
+// cronDSTCase is a Cron job started at start on the fake clock, and the
+// times it must run at, in order.
+type cronDSTCase struct {
+	name  string
+	start time.Time
+	spec  string
+	want  []time.Time
+}
+
+// cronDSTCases runs each case with a Cron timer that register makes:
+// every call at its wanted time, none in between or after, no skip.
+func cronDSTCases(t *testing.T, register func(s *timed, spec string, fn func(context.Context) error) error, cases []cronDSTCase) {
+	t.Helper()
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			fake := clock.NewFake(c.start)
 			cl := newCalls()
 			s, _ := startTimed(t, fake, service.Config{}, func(ctx context.Context, s *timed) error {
-				return s.Cron(c.spec, cl.fn(fake), service.InLocation(scl))
+				return register(s, c.spec, cl.fn(fake))
 			})
 			for _, want := range c.want {
 				stepTo(t, fake, want)
